@@ -1,0 +1,65 @@
+"""Who the business is: the tenant, its stores, its users and their roles."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import ClassVar
+
+from domain.events.base import DomainEvent, Id
+
+
+class TenantKind(str, Enum):
+    SINGLE_SHOP = "single_shop"
+    MULTI_SHOP = "multi_shop"
+    CHAIN = "chain"  # a central workshop (obrador central) supplying outlets
+
+
+class StoreKind(str, Enum):
+    SHOP = "shop"  # bakes and sells
+    CENTRAL = "central"  # bakes for the outlets
+    OUTLET = "outlet"  # sells what the central workshop sends
+
+
+class Role(str, Enum):
+    OWNER = "owner"
+    PLANNER = "planner"
+    PRODUCTION_MANAGER = "production_manager"
+    STORE_MANAGER = "store_manager"
+    AUDITOR = "auditor"
+    POS_DEVICE = "pos_device"
+
+
+class TenantCreated(DomainEvent, frozen=True, kw_only=True):
+    name: str
+    kind: TenantKind
+
+
+class StoreOpened(DomainEvent, frozen=True, kw_only=True):
+    """v2: ``tz`` became ``timezone``; ``kind`` and ``region`` were added (see upcasters)."""
+
+    SCHEMA_VERSION: ClassVar[int] = 2
+
+    store_id: Id
+    name: str
+    kind: StoreKind
+    timezone: str  # IANA name, e.g. "Europe/Madrid"
+    region: str  # ISO 3166-2 subdivision for holidays, e.g. "ES-MD"
+
+
+class StoreClosed(DomainEvent, frozen=True, kw_only=True):
+    store_id: Id
+    reason: str
+
+
+class UserRegistered(DomainEvent, frozen=True, kw_only=True):
+    user_id: Id
+    name: str
+    role: Role
+    #: Stores a store manager or POS device may act on; empty means the whole tenant.
+    store_ids: tuple[Id, ...] = ()
+
+
+class UserRoleChanged(DomainEvent, frozen=True, kw_only=True):
+    user_id: Id
+    role: Role
+    store_ids: tuple[Id, ...] = ()
