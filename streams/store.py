@@ -1,0 +1,273 @@
+"""The PostgreSQL event store, asynchronous face (services, relay, projectors)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, Self
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool
+
+from streams.append_batch import NOTIFY_CHANNEL
+from streams.envelope import ANY, AppendRequest, AppendResult, NewEvent, RecordedEvent
+from streams.errors import StoreError
+from streams.group_commit import GroupCommitter, write_with_retries
+from streams.validation import validate_request, validate_tenant
+
+_COLUMNS = (
+    "position, event_id, tenant_id, stream_id, stream_version, event_type, schema_version,"
+    " payload, recorded_at, causation_id, correlation_id, actor"
+)
+AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
+
+
+def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
+    return RecordedEvent(
+        position=row[0], event_id=row[1], tenant_id=row[2], stream_id=row[3],
+        stream_version=row[4], event_type=row[5], schema_version=row[6], payload=row[7],
+        recorded_at=row[8], causation_id=row[9], correlation_id=row[10], actor=row[11],
+    )
+
+
+class EventStore:
+    """Append, read by stream, read the global log in commit order, wait for new events."""
+
+    def __init__(self, pool: AsyncPool, *, max_batch: int = 512, max_inflight: int = 4) -> None:
+        self.pool = pool
+        self._committer = GroupCommitter(pool, max_batch=max_batch, max_inflight=max_inflight)
+        self._notifier = _Notifier(pool)
+
+    @classmethod
+    async def open(cls, conninfo: str, *, min_size: int = 2, max_size: int = 16) -> Self:
+        pool: AsyncPool = AsyncConnectionPool(
+            conninfo, min_size=min_size, max_size=max_size, open=False,
+            kwargs={"row_factory": tuple_row},
+        )
+        await pool.open(wait=True)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._committer.drain()
+        await self._notifier.close()
+        await self.pool.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- writing -------------------------------------------------------------
+
+    async def append(
+        self,
+        tenant_id: str,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None = ANY,
+        idempotency_key: str | None = None,
+    ) -> AppendResult:
+        """Append atomically; raise ``WrongExpectedVersion`` (nothing written) on a stale version."""
+        request = AppendRequest(
+            tenant_id=tenant_id, stream_id=stream_id, events=tuple(events),
+            expected_version=expected_version, idempotency_key=idempotency_key,
+        )
+        validate_request(request)
+        outcome = await self._committer.submit(request)
+        if isinstance(outcome, StoreError):
+            raise outcome
+        return outcome
+
+    async def append_many(
+        self, requests: Sequence[AppendRequest]
+    ) -> list[AppendResult | StoreError]:
+        """Several appends, each checked and idempotent on its own; outcomes in order."""
+        for request in requests:
+            validate_request(request)
+        return list(await asyncio.gather(*(self._committer.submit(r) for r in requests)))
+
+    async def bulk_append(
+        self,
+        requests: Iterable[AppendRequest],
+        *,
+        chunk_events: int = 20_000,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> list[AppendResult | StoreError]:
+        """Import path: large transactions of set-based SQL and COPY, same invariants as append.
+
+        Each chunk commits on its own; re-running an import after a crash skips
+        what was stored (idempotency keys) and continues.
+        """
+        outcomes: list[AppendResult | StoreError] = []
+        chunk: list[AppendRequest] = []
+        seen: set[tuple[str, str]] = set()
+        size = 0
+        for request in requests:
+            validate_request(request)
+            stream = (request.tenant_id, request.stream_id)
+            if size + len(request.events) > chunk_events or stream in seen:
+                outcomes.extend(await self._write_chunk(chunk, on_progress))
+                chunk, seen, size = [], set(), 0
+            chunk.append(request)
+            seen.add(stream)
+            size += len(request.events)
+        outcomes.extend(await self._write_chunk(chunk, on_progress))
+        return outcomes
+
+    async def _write_chunk(
+        self, chunk: list[AppendRequest], on_progress: Callable[[int], None] | None
+    ) -> list[AppendResult | StoreError]:
+        if not chunk:
+            return []
+        keys = [(r.tenant_id, r.key()) for r in chunk]
+        if len(set(keys)) != len(keys):  # same key twice in a chunk: first one wins
+            out: list[AppendResult | StoreError] = []
+            for request in chunk:
+                out.extend(await write_with_retries(self.pool, [request]))
+        else:
+            out = await write_with_retries(self.pool, chunk)
+        if on_progress is not None:
+            on_progress(sum(len(r.events) for r in chunk))
+        return out
+
+    # -- reading -------------------------------------------------------------
+
+    async def read_stream(
+        self,
+        tenant_id: str,
+        stream_id: str,
+        *,
+        from_version: int | None = None,
+        backwards: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Events of one stream from ``from_version`` (inclusive), forwards or backwards."""
+        validate_tenant(tenant_id)
+        if backwards:
+            query = (
+                f"SELECT {_COLUMNS} FROM events WHERE tenant_id = %s AND stream_id = %s"
+                " AND stream_version <= %s ORDER BY stream_version DESC LIMIT %s"
+            )
+            start = from_version if from_version is not None else 2**62
+        else:
+            query = (
+                f"SELECT {_COLUMNS} FROM events WHERE tenant_id = %s AND stream_id = %s"
+                " AND stream_version >= %s ORDER BY stream_version LIMIT %s"
+            )
+            start = from_version if from_version is not None else 1
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, (tenant_id, stream_id, start, limit))
+            return [_recorded(row) for row in await cur.fetchall()]
+
+    async def stream_version(self, tenant_id: str, stream_id: str) -> int:
+        """Current version of a stream; 0 when it does not exist."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT version FROM streams WHERE tenant_id = %s AND stream_id = %s",
+                (tenant_id, stream_id),
+            )
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0
+
+    async def read_all(
+        self, *, after: int = 0, limit: int = 1000, tenant_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """The global log after position ``after``, in commit order, never skipping a late commit.
+
+        Only events whose transaction is older than every still-running one are
+        returned (docs/adr/0002-gap-safe-global-log.md), so once a reader has
+        seen position p, no event at or below p can appear later.
+        """
+        tenant_clause = ""
+        params: tuple[Any, ...] = (after, limit)
+        if tenant_id is not None:
+            validate_tenant(tenant_id)
+            tenant_clause = " AND tenant_id = %s"
+            params = (after, tenant_id, limit)
+        query = (
+            f"SELECT {_COLUMNS} FROM events WHERE position > %s{tenant_clause}"
+            " AND tx_id < obrador_visible_horizon() ORDER BY position LIMIT %s"
+        )
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return [_recorded(row) for row in await cur.fetchall()]
+
+    async def head_position(self) -> int:
+        """The highest position a reader can currently see (0 for an empty store)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT coalesce(max(position), 0) FROM events"
+                " WHERE tx_id < obrador_visible_horizon()"
+            )
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0
+
+    async def wait_for_events(self, after: int, timeout: float) -> bool:
+        """Wait until an event after ``after`` may be readable, or ``timeout`` s pass.
+
+        Woken by NOTIFY from committing appends; returns True when woken early.
+        Callers re-read with ``read_all``: a wake-up is a hint, the log is the truth.
+        """
+        return await self._notifier.wait(after, timeout)
+
+    async def subscribe(
+        self, *, after: int = 0, batch: int = 1000, idle_timeout: float = 0.5
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """Catch up from ``after``, then follow the log live, one batch at a time."""
+        position = after
+        while True:
+            events = await self.read_all(after=position, limit=batch)
+            if events:
+                position = events[-1].position
+                yield events
+                continue
+            await self.wait_for_events(position, idle_timeout)
+
+
+class _Notifier:
+    """One LISTEN connection shared by every waiter of this store."""
+
+    def __init__(self, pool: AsyncPool) -> None:
+        self._conninfo = pool.conninfo
+        self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+        self._latest = 0
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def wait(self, after: int, timeout: float) -> bool:
+        await self._ensure_listening()
+        if self._latest > after:
+            return True
+        self._changed.clear()
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _ensure_listening(self) -> None:
+        async with self._lock:
+            if self._task is not None and not self._task.done():
+                return
+            self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            await self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._task = asyncio.create_task(self._listen(self._conn))
+
+    async def _listen(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        try:
+            async for note in conn.notifies():
+                self._latest = max(self._latest, int(note.payload or 0))
+                self._changed.set()
+        except psycopg.OperationalError:
+            self._changed.set()  # wake waiters; the next wait reconnects
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._conn is not None:
+            await self._conn.close()
