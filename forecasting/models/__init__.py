@@ -1,0 +1,1 @@
+"""Forecast models. Each works on a :class:`forecasting.series.Panel`."""
