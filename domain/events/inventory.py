@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from domain.events.base import DomainEvent, Id, NonNegative, Positive, Value
 
 
-class ItemKind(str, Enum):
+class ItemKind(StrEnum):
     PRODUCT = "product"
     INGREDIENT = "ingredient"
 
 
-class ConsumptionCause(str, Enum):
+class ConsumptionCause(StrEnum):
     SALE = "sale"
     PRODUCTION = "production"  # ingredients going into a batch
 
 
-class WasteReason(str, Enum):
+class WasteReason(StrEnum):
     EXPIRED = "expired"
     DAMAGED = "damaged"
     UNSOLD_END_OF_DAY = "unsold_end_of_day"
@@ -103,7 +103,10 @@ class StockTransferredIn(DomainEvent, frozen=True, kw_only=True):
 
 
 class StockAdjusted(DomainEvent, frozen=True, kw_only=True):
-    """A physical count replaced the book quantity; ``delta`` = counted - book."""
+    """A physical count replaced the book quantity; ``delta`` = counted - book.
+
+    After it, the lots hold exactly ``counted_quantity`` and no shortfall is left.
+    """
 
     store_id: Id
     item_id: Id
@@ -113,8 +116,9 @@ class StockAdjusted(DomainEvent, frozen=True, kw_only=True):
     reason: str
     #: Lots reduced (FIFO by expiry) when the count was below the book.
     allocations: tuple[LotAllocation, ...] = ()
-    #: When the count was above the book, the surplus becomes this lot.
+    #: When the count was above what the lots hold, the surplus becomes this lot.
     surplus_lot_id: Id | None = None
+    surplus_quantity: NonNegative = Decimal(0)
 
 
 class WasteRecorded(DomainEvent, frozen=True, kw_only=True):

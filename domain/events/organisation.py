@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import ClassVar
 
 from domain.events.base import DomainEvent, Id
 
 
-class TenantKind(str, Enum):
+class TenantKind(StrEnum):
     SINGLE_SHOP = "single_shop"
     MULTI_SHOP = "multi_shop"
     CHAIN = "chain"  # a central workshop (obrador central) supplying outlets
 
 
-class StoreKind(str, Enum):
+class StoreKind(StrEnum):
     SHOP = "shop"  # bakes and sells
     CENTRAL = "central"  # bakes for the outlets
     OUTLET = "outlet"  # sells what the central workshop sends
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     OWNER = "owner"
     PLANNER = "planner"
     PRODUCTION_MANAGER = "production_manager"

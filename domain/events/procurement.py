@@ -1,4 +1,7 @@
-"""Suppliers and purchase orders: draft -> approved -> sent -> (partially) received, or cancelled."""
+"""Suppliers and purchase orders.
+
+A purchase order goes draft -> approved -> sent -> (partially) received, or cancelled.
+"""
 
 from __future__ import annotations
 

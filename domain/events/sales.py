@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from domain.events.base import DomainEvent, Id, NonNegative, Positive, Value
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     COUNTER = "counter"
     DELIVERY = "delivery"
     ONLINE = "online"
     WHOLESALE = "wholesale"
 
 
-class SaleSource(str, Enum):
+class SaleSource(StrEnum):
     POS = "pos"
     IMPORT = "import"
     MANUAL = "manual"

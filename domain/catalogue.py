@@ -1,0 +1,131 @@
+"""Catalogue rules: products, ingredients and versioned recipes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from domain.errors import AlreadyExists, InvalidValue, NotFound
+from domain.events import (
+    Event,
+    IngredientDefined,
+    ProductDefined,
+    ProductDiscontinued,
+    ProductRepriced,
+    RecipeVersioned,
+)
+from domain.events.catalogue import RecipeLine
+from domain.inventory import require_non_negative, require_positive
+
+
+@dataclass
+class ProductState:
+    product: ProductDefined | None = None
+    price: Decimal = Decimal(0)
+    unit_cost: Decimal = Decimal(0)
+    discontinued: bool = False
+    version: int = 0
+
+    def apply(self, event: Event) -> None:
+        self.version += 1
+        match event:
+            case ProductDefined():
+                self.product, self.price, self.unit_cost = event, event.price, event.unit_cost
+            case ProductRepriced():
+                self.price, self.unit_cost = event.price, event.unit_cost
+            case ProductDiscontinued():
+                self.discontinued = True
+
+
+@dataclass
+class RecipeState:
+    versions: dict[int, RecipeVersioned] = field(default_factory=dict)
+    version: int = 0
+
+    @property
+    def latest(self) -> RecipeVersioned | None:
+        return self.versions[max(self.versions)] if self.versions else None
+
+    def apply(self, event: Event) -> None:
+        self.version += 1
+        if isinstance(event, RecipeVersioned):
+            self.versions[event.version] = event
+
+    def get(self, version: int | None) -> RecipeVersioned:
+        recipe = self.latest if version is None else self.versions.get(version)
+        if recipe is None:
+            raise NotFound("recipe_version", f"no recipe version {version or 'at all'}")
+        return recipe
+
+
+def fold_product(events: Iterable[Event]) -> ProductState:
+    state = ProductState()
+    for event in events:
+        state.apply(event)
+    return state
+
+
+def fold_recipe(events: Iterable[Event]) -> RecipeState:
+    state = RecipeState()
+    for event in events:
+        state.apply(event)
+    return state
+
+
+def define_product(state: ProductState, event: ProductDefined) -> list[Event]:
+    if state.product is not None:
+        raise AlreadyExists("sku", f"product {event.sku!r} is already defined")
+    require_non_negative("price", event.price)
+    require_non_negative("unit_cost", event.unit_cost)
+    if event.shelf_life_days < 0:
+        raise InvalidValue("shelf_life_days", "must be 0 or more")
+    return [event]
+
+
+def reprice(
+    state: ProductState, *, price: Decimal, unit_cost: Decimal, at: datetime
+) -> list[Event]:
+    if state.product is None:
+        raise NotFound("sku", "no such product")
+    require_non_negative("price", price)
+    require_non_negative("unit_cost", unit_cost)
+    return [
+        ProductRepriced(occurred_at=at, sku=state.product.sku, price=price, unit_cost=unit_cost)
+    ]
+
+
+def define_ingredient(already_defined: bool, event: IngredientDefined) -> list[Event]:
+    if already_defined:
+        raise AlreadyExists("ingredient_id", f"ingredient {event.ingredient_id!r} exists")
+    require_non_negative("unit_cost", event.unit_cost)
+    require_non_negative("reorder_point", event.reorder_point)
+    require_non_negative("reorder_quantity", event.reorder_quantity)
+    return [event]
+
+
+def version_recipe(
+    state: RecipeState,
+    *,
+    sku: str,
+    yield_quantity: Decimal,
+    lines: tuple[RecipeLine, ...],
+    at: datetime,
+) -> list[Event]:
+    """A new recipe version numbered after the last; ingredients must be distinct."""
+    require_positive("yield_quantity", yield_quantity)
+    if not lines:
+        raise InvalidValue("lines", "a recipe needs at least one ingredient")
+    seen: set[str] = set()
+    for index, line in enumerate(lines):
+        require_positive(f"lines[{index}].quantity", line.quantity)
+        if line.ingredient_id in seen:
+            raise InvalidValue(f"lines[{index}].ingredient_id", "ingredient listed twice")
+        seen.add(line.ingredient_id)
+    number = max(state.versions, default=0) + 1
+    return [
+        RecipeVersioned(
+            occurred_at=at, sku=sku, version=number, yield_quantity=yield_quantity, lines=lines
+        )
+    ]

@@ -1,0 +1,134 @@
+"""Stock of one item in one store: lots with expiry, consumed first-expiring-first.
+
+``StockState`` is a fold of one ``stock-<store>-<item>`` stream. ``shortfall`` is
+what was consumed with no lot to take it from (a sale the books did not
+expect); book stock is the lots minus the shortfall, so it can go negative. The
+next receipt absorbs the shortfall first, and a count clears it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from domain.events import (
+    Event,
+    StockAdjusted,
+    StockConsumed,
+    StockReceived,
+    StockReturned,
+    StockTransferredIn,
+    StockTransferredOut,
+    WasteRecorded,
+)
+from domain.events.inventory import LotAllocation
+
+ZERO = Decimal(0)
+#: Lot that takes back returned stock whose original lot was already absorbed.
+UNLOTTED = "unlotted"
+
+
+@dataclass
+class Lot:
+    lot_id: str
+    quantity: Decimal
+    expires_on: date | None
+    unit_cost: Decimal
+    sequence: int  # arrival order, the tie-break between equal expiries
+
+
+@dataclass
+class StockState:
+    lots: dict[str, Lot] = field(default_factory=dict)
+    shortfall: Decimal = ZERO
+    #: reference (sale stream, batch) -> what its consumption took, for voids.
+    consumptions: dict[str, StockConsumed] = field(default_factory=dict)
+    version: int = 0
+
+    @property
+    def lot_quantity(self) -> Decimal:
+        return sum((lot.quantity for lot in self.lots.values()), ZERO)
+
+    @property
+    def on_hand(self) -> Decimal:
+        """Book stock; negative when sales outran what the books knew about."""
+        return self.lot_quantity - self.shortfall
+
+    def fifo_lots(self) -> list[Lot]:
+        """Lots holding something, first to expire first (no expiry last), then by arrival."""
+        held = [lot for lot in self.lots.values() if lot.quantity > 0]
+        return sorted(held, key=lambda lot: (lot.expires_on or date.max, lot.sequence))
+
+    def apply(self, event: Event) -> None:
+        self.version += 1
+        match event:
+            case StockReceived():
+                self._add(event.lot_id, event.quantity, event.expires_on, event.unit_cost)
+            case StockTransferredIn():
+                for moved in event.lots:
+                    self._add(moved.lot_id, moved.quantity, moved.expires_on, moved.unit_cost)
+            case StockConsumed():
+                self._take(event.allocations)
+                self.shortfall += event.shortfall
+                self.consumptions[event.reference] = event
+            case StockReturned():
+                self._give_back(event)
+            case StockTransferredOut():
+                self._take(LotAllocation(lot_id=m.lot_id, quantity=m.quantity) for m in event.lots)
+            case WasteRecorded():
+                self._take(event.allocations)
+            case StockAdjusted():
+                self._take(event.allocations)
+                if event.surplus_lot_id is not None and event.surplus_quantity > 0:
+                    self._put(event.surplus_lot_id, event.surplus_quantity, None, ZERO)
+                self.shortfall = ZERO
+            case _:
+                self.version -= 1  # not a stock event: ignore it entirely
+
+    def _add(self, lot_id: str, qty: Decimal, expires_on: date | None, cost: Decimal) -> None:
+        absorbed = min(self.shortfall, qty)
+        self.shortfall -= absorbed
+        self._put(lot_id, qty - absorbed, expires_on, cost)
+
+    def _put(self, lot_id: str, qty: Decimal, expires_on: date | None, cost: Decimal) -> None:
+        lot = self.lots.get(lot_id)
+        if lot is None:
+            self.lots[lot_id] = Lot(lot_id, qty, expires_on, cost, len(self.lots))
+        else:
+            lot.quantity += qty
+
+    def _take(self, allocations: Iterable[LotAllocation]) -> None:
+        for allocation in allocations:
+            self.lots[allocation.lot_id].quantity -= allocation.quantity
+
+    def _give_back(self, event: StockReturned) -> None:
+        for allocation in event.allocations:
+            self._put(allocation.lot_id, allocation.quantity, None, ZERO)
+        settled = min(self.shortfall, event.shortfall)
+        self.shortfall -= settled
+        if event.shortfall > settled:  # a receipt had already absorbed it
+            self._put(UNLOTTED, event.shortfall - settled, None, ZERO)
+
+
+def fold(events: Iterable[Event]) -> StockState:
+    state = StockState()
+    for event in events:
+        state.apply(event)
+    return state
+
+
+def allocate_fifo(
+    state: StockState, quantity: Decimal
+) -> tuple[tuple[LotAllocation, ...], Decimal]:
+    """Take ``quantity`` from the lots first to expire; return the allocations and what is left."""
+    allocations: list[LotAllocation] = []
+    remaining = quantity
+    for lot in state.fifo_lots():
+        if remaining <= 0:
+            break
+        take = min(lot.quantity, remaining)
+        allocations.append(LotAllocation(lot_id=lot.lot_id, quantity=take))
+        remaining -= take
+    return tuple(allocations), remaining
