@@ -1,0 +1,115 @@
+"""The tenant (stream ``tenant``): the business, its stores, its users and their roles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from domain.access import STORE_SCOPED_ROLES
+from domain.errors import AlreadyExists, IllegalTransition, InvalidValue, NotFound
+from domain.events import (
+    Event,
+    StoreClosed,
+    StoreOpened,
+    TenantCreated,
+    UserRegistered,
+    UserRoleChanged,
+)
+from domain.events.organisation import Role
+
+#: "Area/City" IANA names or UTC; the command edge also checks the zone exists.
+_TIMEZONE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
+_REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+
+
+@dataclass
+class TenantState:
+    tenant: TenantCreated | None = None
+    stores: dict[str, StoreOpened] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)
+    users: dict[str, tuple[Role, tuple[str, ...]]] = field(default_factory=dict)
+    version: int = 0
+
+    def open_store_ids(self) -> set[str]:
+        return set(self.stores) - self.closed
+
+    def apply(self, event: Event) -> None:
+        self.version += 1
+        match event:
+            case TenantCreated():
+                self.tenant = event
+            case StoreOpened():
+                self.stores[event.store_id] = event
+            case StoreClosed():
+                self.closed.add(event.store_id)
+            case UserRegistered() | UserRoleChanged():
+                self.users[event.user_id] = (event.role, event.store_ids)
+
+
+def fold(events: Iterable[Event]) -> TenantState:
+    state = TenantState()
+    for event in events:
+        state.apply(event)
+    return state
+
+
+def _created(state: TenantState) -> TenantCreated:
+    if state.tenant is None:
+        raise NotFound("tenant", "the tenant has not been created")
+    return state.tenant
+
+
+def create(state: TenantState, event: TenantCreated) -> list[Event]:
+    if state.tenant is not None:
+        raise AlreadyExists("tenant", "the tenant already exists")
+    if not event.name.strip():
+        raise InvalidValue("name", "must not be empty")
+    return [event]
+
+
+def open_store(state: TenantState, event: StoreOpened) -> list[Event]:
+    _created(state)
+    if event.store_id in state.stores:
+        raise AlreadyExists("store_id", f"store {event.store_id!r} already exists")
+    if not _TIMEZONE.match(event.timezone):
+        raise InvalidValue("timezone", f"{event.timezone!r} is not an IANA time zone name")
+    if not _REGION.match(event.region):
+        raise InvalidValue("region", f"{event.region!r} is not an ISO 3166 code like ES-MD")
+    return [event]
+
+
+def close_store(state: TenantState, event: StoreClosed) -> list[Event]:
+    _created(state)
+    if event.store_id not in state.stores:
+        raise NotFound("store_id", f"no store {event.store_id!r}")
+    if event.store_id in state.closed:
+        raise IllegalTransition("store_id", "closed", "close")
+    return [event]
+
+
+def _check_scope(state: TenantState, role: Role, store_ids: tuple[str, ...]) -> None:
+    if role in STORE_SCOPED_ROLES and not store_ids:
+        raise InvalidValue("store_ids", f"a {role.value} must be given at least one store")
+    unknown = sorted(set(store_ids) - state.open_store_ids())
+    if unknown:
+        raise NotFound("store_ids", f"no open store {', '.join(unknown)}")
+
+
+def register_user(state: TenantState, event: UserRegistered) -> list[Event]:
+    _created(state)
+    if event.user_id in state.users:
+        raise AlreadyExists("user_id", f"user {event.user_id!r} already exists")
+    _check_scope(state, event.role, event.store_ids)
+    return [event]
+
+
+def change_role(state: TenantState, event: UserRoleChanged) -> list[Event]:
+    _created(state)
+    if event.user_id not in state.users:
+        raise NotFound("user_id", f"no user {event.user_id!r}")
+    _check_scope(state, event.role, event.store_ids)
+    owners = [u for u, (role, _) in state.users.items() if role is Role.OWNER]
+    if owners == [event.user_id] and event.role is not Role.OWNER:
+        raise InvalidValue("role", "the last owner cannot give up the owner role")
+    return [event]
