@@ -1,0 +1,197 @@
+"""How a handler writes: load a stream, fold it, decide, append with the version it read.
+
+``Writer.decide`` is the one loop every handler uses. A version conflict is
+retried (re-read, re-fold, re-decide) only when the handler says the decision
+is safe to repeat on fresh state; otherwise it surfaces as
+``ConcurrencyConflict``. With an idempotency key, event ids are derived from
+the key, so a resent command is recognised in the stream itself even when the
+domain would now refuse it (confirming an order that is already confirmed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Final, Protocol, TypeVar
+from uuid import UUID, uuid4, uuid5
+
+import msgspec
+
+from domain.access import Actor
+from domain.codec import decode_event, encode_event
+from domain.errors import DomainError
+from domain.events import Event
+from streams.envelope import AppendResult, NewEvent, RecordedEvent
+from streams.errors import WrongExpectedVersion
+
+S = TypeVar("S")
+MAX_ATTEMPTS: Final = 5
+_ID_NAMESPACE: Final = UUID("5f0b7a3e-8a53-4f5e-9d53-0b6a3c1e2d10")
+
+
+class EventStoreLike(Protocol):
+    """The part of ``streams.store.EventStore`` (and the in-memory one) handlers use."""
+
+    async def append(
+        self,
+        tenant_id: str,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None = ...,
+        idempotency_key: str | None = ...,
+    ) -> AppendResult: ...
+
+    async def read_stream(
+        self,
+        tenant_id: str,
+        stream_id: str,
+        *,
+        from_version: int | None = ...,
+        backwards: bool = ...,
+        limit: int | None = ...,
+    ) -> list[RecordedEvent]: ...
+
+
+class ConcurrencyConflict(DomainError):
+    """Someone else changed the stream first and the command is not safe to re-decide."""
+
+
+class Appended(msgspec.Struct, frozen=True, kw_only=True):
+    """What one command wrote to one stream (or found already written: ``duplicate``)."""
+
+    stream_id: str
+    first_version: int
+    last_version: int
+    event_types: tuple[str, ...]
+    duplicate: bool = False
+
+
+class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
+    command: str
+    appended: tuple[Appended, ...]
+
+    @property
+    def duplicate(self) -> bool:
+        """True when the command had already been applied and nothing new was written."""
+        return bool(self.appended) and all(a.duplicate for a in self.appended)
+
+
+class Writer:
+    """One command's access to the store: tenant, actor, time and idempotency in one place."""
+
+    def __init__(
+        self,
+        store: EventStoreLike,
+        *,
+        tenant_id: str,
+        actor: Actor,
+        now: datetime,
+        key: str | None,
+    ) -> None:
+        self.store, self.tenant_id, self.actor, self.now, self.key = (
+            store,
+            tenant_id,
+            actor,
+            now,
+            key,
+        )
+        self.command_id = uuid4()
+        self.appended: list[Appended] = []
+
+    async def load(self, stream_id: str, fold: Callable[[Iterable[Event]], S]) -> S:
+        state, _, _ = await self._read(stream_id, fold)
+        return state
+
+    async def decide(
+        self,
+        stream_id: str,
+        fold: Callable[[Iterable[Event]], S],
+        decide: Callable[[S], Sequence[Event]],
+        *,
+        retry: bool,
+        expected_version: int | None = None,
+    ) -> S:
+        """Append what ``decide(state)`` returns; return the state the decision was made on."""
+        stream_key = None if self.key is None else f"{self.key}@{stream_id}"
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            state, version, records = await self._read(stream_id, fold)
+            if stream_key is not None and (
+                done := _already_written(records, self._ids(stream_key, 1))
+            ):
+                self.appended.append(done)
+                return state
+            if expected_version is not None and expected_version != version:
+                raise ConcurrencyConflict(
+                    "expected_version",
+                    f"{stream_id} is at version {version}, not {expected_version}",
+                )
+            events = decide(state)
+            if not events:
+                return state
+            try:
+                result = await self.store.append(
+                    self.tenant_id,
+                    stream_id,
+                    self._envelopes(events, stream_key),
+                    expected_version=version,
+                    idempotency_key=stream_key,
+                )
+            except WrongExpectedVersion as conflict:
+                if retry and attempt < MAX_ATTEMPTS:
+                    continue
+                raise ConcurrencyConflict("stream", str(conflict)) from conflict
+            self.appended.append(
+                Appended(
+                    stream_id=stream_id,
+                    first_version=result.first_version,
+                    last_version=result.last_version,
+                    event_types=tuple(type(e).__name__ for e in events),
+                    duplicate=result.duplicate,
+                )
+            )
+            return state
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _read(
+        self, stream_id: str, fold: Callable[[Iterable[Event]], S]
+    ) -> tuple[S, int, list[RecordedEvent]]:
+        records = await self.store.read_stream(self.tenant_id, stream_id)
+        events = [decode_event(r.event_type, r.schema_version, r.payload) for r in records]
+        version = records[-1].stream_version if records else 0
+        return fold(events), version, records
+
+    def _ids(self, stream_key: str, count: int) -> list[UUID]:
+        return [uuid5(_ID_NAMESPACE, f"{self.tenant_id}|{stream_key}|{i}") for i in range(count)]
+
+    def _envelopes(self, events: Sequence[Event], stream_key: str | None) -> list[NewEvent]:
+        ids = self._ids(stream_key, len(events)) if stream_key else [uuid4() for _ in events]
+        envelopes = []
+        for event_id, event in zip(ids, events, strict=True):
+            event_type, version, payload = encode_event(event)
+            envelopes.append(
+                NewEvent(
+                    event_type=event_type,
+                    schema_version=version,
+                    payload=payload,
+                    event_id=event_id,
+                    causation_id=self.command_id,
+                    actor=self.actor.user_id,
+                )
+            )
+        return envelopes
+
+
+def _already_written(records: list[RecordedEvent], first_ids: list[UUID]) -> Appended | None:
+    """The earlier append of this very command, found by its derived first event id."""
+    for index, record in enumerate(records):
+        if record.event_id == first_ids[0]:
+            batch = [r for r in records[index:] if r.causation_id == record.causation_id]
+            return Appended(
+                stream_id=record.stream_id,
+                first_version=batch[0].stream_version,
+                last_version=batch[-1].stream_version,
+                event_types=tuple(r.event_type for r in batch),
+                duplicate=True,
+            )
+    return None

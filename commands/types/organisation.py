@@ -1,0 +1,79 @@
+"""Commands on the tenant, its stores, users, products, ingredients and recipes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from commands.types.base import Command, Text
+from domain.access import Permission
+from domain.events.base import Id
+from domain.events.catalogue import RecipeLine
+from domain.events.organisation import Role, StoreKind, TenantKind
+
+
+class CreateTenant(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    name: Text
+    kind: TenantKind
+
+
+class OpenStore(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    store_id: Id
+    name: Text
+    kind: StoreKind
+    timezone: str
+    region: str
+
+
+class RegisterUser(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    user_id: Id
+    name: Text
+    role: Role
+    store_ids: tuple[Id, ...] = ()
+
+
+class ChangeUserRole(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    user_id: Id
+    role: Role
+    store_ids: tuple[Id, ...] = ()
+
+
+class DefineProduct(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_CATALOGUE
+    sku: Id
+    name: Text
+    category: Text
+    price: Decimal
+    unit_cost: Decimal
+    shelf_life_days: int
+    unit: str = "unit"
+
+
+class RepriceProduct(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_CATALOGUE
+    sku: Id
+    price: Decimal
+    unit_cost: Decimal
+
+
+class DefineIngredient(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_CATALOGUE
+    ingredient_id: Id
+    name: Text
+    unit: str
+    unit_cost: Decimal
+    shelf_life_days: int
+    reorder_point: Decimal
+    reorder_quantity: Decimal
+    preferred_supplier_id: Id | None = None
+
+
+class VersionRecipe(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_CATALOGUE
+    sku: Id
+    yield_quantity: Decimal
+    lines: tuple[RecipeLine, ...]
