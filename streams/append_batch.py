@@ -40,46 +40,69 @@ class _Slot:
 async def write_batch(
     conn: AsyncConnection[tuple[object, ...]], requests: Sequence[AppendRequest]
 ) -> list[AppendResult | StoreError]:
-    """Append ``requests`` in one transaction; return one outcome per request, in order."""
-    total = sum(len(r.events) for r in requests)
+    """Append ``requests`` in one transaction; return one outcome per request, in order.
+
+    The steps run server-side in ``obrador_append_batch`` (migration 0002): one
+    round trip per batch. Duplicates and conflicts are then described with one
+    more query each, only when there are any.
+    """
+    events = [(i, e) for i, r in enumerate(requests, start=1) for e in r.events]
     async with conn.transaction():
-        cur = await conn.execute("SELECT obrador_reserve_positions(%s)", (total,))
-        row = await cur.fetchone()
-        assert row is not None
-        slots = _place(requests, int(str(row[0])))
-        fresh = await _claim_keys(conn, slots)
-        await _resolve_duplicates(conn, [s for s in slots if id(s) not in fresh])
-        winners = await _pass_gate(conn, [s for s in slots if id(s) in fresh])
-        if winners:
-            await _copy_events(conn, winners)
-            last = max(s.first_position + len(s.request.events) - 1 for s in winners)
-            await conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(last)))
+        cur = await conn.execute(_CALL, (
+            [r.tenant_id for r in requests], [r.stream_id for r in requests],
+            [r.expected_version for r in requests], [len(r.events) for r in requests],
+            [r.key() for r in requests],
+            [i for i, _ in events], [e.event_id for _, e in events],
+            [e.event_type for _, e in events], [e.schema_version for _, e in events],
+            [e.payload for _, e in events], [e.causation_id for _, e in events],
+            [e.correlation_id for _, e in events], [e.actor for _, e in events],
+        ))
+        rows = await cur.fetchall()
+        slots = [_Slot(r, 0) for r in requests]
+        duplicates, conflicts = [], []
+        for row in rows:
+            slot = slots[int(str(row[0])) - 1]
+            outcome = str(row[1])
+            if outcome == "ok":
+                slot.result = AppendResult(
+                    tenant_id=slot.request.tenant_id, stream_id=slot.request.stream_id,
+                    first_version=int(str(row[2])), last_version=int(str(row[3])),
+                    first_position=int(str(row[4])), last_position=int(str(row[5])),
+                )
+            elif outcome == "duplicate":
+                duplicates.append(slot)
+            else:
+                conflicts.append(slot)
+        await _resolve_duplicates(conn, duplicates)
+        await _describe_conflicts(conn, conflicts)
     return [s.result if s.result is not None else _missing(s) for s in slots]
 
 
-def _place(requests: Sequence[AppendRequest], first: int) -> list[_Slot]:
-    slots = []
-    for request in requests:
-        slots.append(_Slot(request, first))
-        first += len(request.events)
-    return slots
+_CALL = (
+    "SELECT * FROM obrador_append_batch(%s::text[], %s::text[], %s::bigint[], %s::int[],"
+    " %s::text[], %s::int[], %s::uuid[], %s::text[], %s::int[], %s::bytea[], %s::uuid[],"
+    " %s::uuid[], %s::text[])"
+)
 
 
-async def _claim_keys(conn: AsyncConnection[tuple[object, ...]], slots: list[_Slot]) -> set[int]:
+async def _describe_conflicts(
+    conn: AsyncConnection[tuple[object, ...]], losers: list[_Slot]
+) -> None:
+    if not losers:
+        return
     cur = await conn.execute(
-        "INSERT INTO idempotency_keys (tenant_id, key, stream_id, first_position, last_position)"
-        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[])"
-        " ON CONFLICT DO NOTHING RETURNING tenant_id, key",
-        (
-            [s.request.tenant_id for s in slots],
-            [s.request.key() for s in slots],
-            [s.request.stream_id for s in slots],
-            [s.first_position for s in slots],
-            [s.first_position + len(s.request.events) - 1 for s in slots],
-        ),
+        "SELECT s.tenant_id, s.stream_id, s.version FROM streams s"
+        " JOIN unnest(%s::text[], %s::text[]) AS v(tenant_id, stream_id)"
+        "   ON s.tenant_id = v.tenant_id AND s.stream_id = v.stream_id",
+        ([s.request.tenant_id for s in losers], [s.request.stream_id for s in losers]),
     )
-    claimed = {(str(t), str(k)) for t, k in await cur.fetchall()}
-    return {id(s) for s in slots if (s.request.tenant_id, s.request.key()) in claimed}
+    actual = {(str(t), str(s)): int(str(v)) for t, s, v in await cur.fetchall()}
+    for slot in losers:
+        r = slot.request
+        slot.result = WrongExpectedVersion(
+            r.tenant_id, r.stream_id, r.expected_version,
+            actual.get((r.tenant_id, r.stream_id), 0),
+        )
 
 
 async def _resolve_duplicates(
@@ -105,105 +128,6 @@ async def _resolve_duplicates(
             last_version=int(str(r[6])), first_position=int(str(r[3])),
             last_position=int(str(r[4])), duplicate=True,
         )
-
-
-async def _pass_gate(
-    conn: AsyncConnection[tuple[object, ...]], slots: list[_Slot]
-) -> list[_Slot]:
-    """Move stream versions; return the slots that passed, with their results set."""
-    if not slots:
-        return []
-    creatable = [s for s in slots if s.request.expected_version in (None, 0)]
-    versions: dict[tuple[str, str], int] = {}
-    if creatable:
-        cur = await conn.execute(
-            "INSERT INTO streams (tenant_id, stream_id, version)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[])"
-            " ON CONFLICT DO NOTHING RETURNING tenant_id, stream_id, version",
-            (
-                [s.request.tenant_id for s in creatable],
-                [s.request.stream_id for s in creatable],
-                [len(s.request.events) for s in creatable],
-            ),
-        )
-        versions.update({(str(t), str(s)): int(str(v)) for t, s, v in await cur.fetchall()})
-    existing = [
-        s for s in slots
-        if (s.request.tenant_id, s.request.stream_id) not in versions
-        and s.request.expected_version != 0
-    ]
-    if existing:
-        cur = await conn.execute(
-            "UPDATE streams AS s SET version = s.version + v.n"
-            " FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[])"
-            "   AS v(tenant_id, stream_id, expected, n)"
-            " WHERE s.tenant_id = v.tenant_id AND s.stream_id = v.stream_id"
-            "   AND (v.expected IS NULL OR s.version = v.expected)"
-            " RETURNING s.tenant_id, s.stream_id, s.version",
-            (
-                [s.request.tenant_id for s in existing],
-                [s.request.stream_id for s in existing],
-                [s.request.expected_version for s in existing],
-                [len(s.request.events) for s in existing],
-            ),
-        )
-        versions.update({(str(t), str(s)): int(str(v)) for t, s, v in await cur.fetchall()})
-    winners, losers = [], []
-    for slot in slots:
-        last = versions.get((slot.request.tenant_id, slot.request.stream_id))
-        if last is None:
-            losers.append(slot)
-            continue
-        n = len(slot.request.events)
-        slot.result = AppendResult(
-            tenant_id=slot.request.tenant_id, stream_id=slot.request.stream_id,
-            first_version=last - n + 1, last_version=last,
-            first_position=slot.first_position, last_position=slot.first_position + n - 1,
-        )
-        winners.append(slot)
-    if losers:
-        await _reject(conn, losers)
-    return winners
-
-
-async def _reject(conn: AsyncConnection[tuple[object, ...]], losers: list[_Slot]) -> None:
-    tenants = [s.request.tenant_id for s in losers]
-    cur = await conn.execute(
-        "SELECT s.tenant_id, s.stream_id, s.version FROM streams s"
-        " JOIN unnest(%s::text[], %s::text[]) AS v(tenant_id, stream_id)"
-        "   ON s.tenant_id = v.tenant_id AND s.stream_id = v.stream_id",
-        (tenants, [s.request.stream_id for s in losers]),
-    )
-    actual = {(str(t), str(s)): int(str(v)) for t, s, v in await cur.fetchall()}
-    await conn.execute(
-        "DELETE FROM idempotency_keys k USING unnest(%s::text[], %s::text[]) AS v(tenant_id, key)"
-        " WHERE k.tenant_id = v.tenant_id AND k.key = v.key",
-        (tenants, [s.request.key() for s in losers]),
-    )
-    for slot in losers:
-        r = slot.request
-        slot.result = WrongExpectedVersion(
-            r.tenant_id, r.stream_id, r.expected_version,
-            actual.get((r.tenant_id, r.stream_id), 0),
-        )
-
-
-async def _copy_events(conn: AsyncConnection[tuple[object, ...]], slots: list[_Slot]) -> None:
-    cur = conn.cursor()
-    async with cur.copy(_COPY_EVENTS) as copy:
-        for slot in slots:
-            assert isinstance(slot.result, AppendResult)
-            r = slot.request
-            version = slot.result.first_version
-            position = slot.first_position
-            for event in r.events:
-                await copy.write_row((
-                    position, event.event_id, r.tenant_id, r.stream_id, version,
-                    event.event_type, event.schema_version, event.payload,
-                    event.causation_id, event.correlation_id, event.actor,
-                ))
-                position += 1
-                version += 1
 
 
 def _missing(slot: _Slot) -> StoreError:

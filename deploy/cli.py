@@ -1,0 +1,122 @@
+"""The ``obrador`` command line: one entry point for every process and tool."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from deploy.settings import Settings
+from deploy.stack import running_stack
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C, so every server started here is stopped cleanly."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    with running_stack(settings) as urls:
+        print("Obrador stack is up")
+        print(f"  PostgreSQL  {urls.database_url}")
+        print(f"  NATS        {urls.nats_url}")
+        print(f"  data folder {settings.data_dir}")
+        print("Ctrl-C stops everything.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("\nstopping…", flush=True)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from migrations.runner import migrate
+
+    settings = Settings.from_env()
+    if settings.database_url:
+        applied = migrate(settings.database_url)
+    else:
+        with running_stack(settings, need_nats=False):
+            applied = []  # the stack migrates as it starts
+    print("applied: " + (", ".join(applied) if applied else "nothing, already up to date"))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from deploy.demo import run_demo
+
+    settings = Settings.from_env()
+    with running_stack(settings) as urls:
+        ok = asyncio.run(run_demo(urls.database_url, check=args.check))
+        if args.check or not ok:
+            return 0 if ok else 1
+        print(f"\nPostgreSQL {urls.database_url}\nNATS       {urls.nats_url}")
+        print("The demo stack keeps running; Ctrl-C stops it.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("\nstopping…", flush=True)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "store":
+        from deploy.bench_store import main as bench_store
+
+        return bench_store(json_output=args.json, quick=args.quick)
+    raise SystemExit(f"unknown benchmark {args.what!r}")
+
+
+def _optional(module: str, attr: str) -> Callable[..., object] | None:
+    """Sub-commands owned by packages still being built register themselves when present."""
+    try:
+        found = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+    return found if callable(found) else None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="obrador", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start PostgreSQL + NATS (embedded unless env names them), "
+                   "apply migrations, run in the foreground").set_defaults(func=cmd_up)
+    sub.add_parser("migrate", help="apply pending SQL migrations").set_defaults(func=cmd_migrate)
+    demo = sub.add_parser("demo", help="up + load a demo bakery chain through the store")
+    demo.add_argument("--check", action="store_true",
+                      help="load, verify and exit 0 (non-zero on any mismatch)")
+    demo.set_defaults(func=cmd_demo)
+    bench = sub.add_parser("bench", help="benchmarks (see docs/benchmarks.md)")
+    bench.add_argument("what", choices=["store"])
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
+    bench.set_defaults(func=cmd_bench)
+    for module in ("domain.cli", "commands.cli", "forecasting.cli", "projections.cli"):
+        register = _optional(module, "register")
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _terminate_as_interrupt()
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
