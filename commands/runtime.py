@@ -17,7 +17,7 @@ from uuid import UUID, uuid4, uuid5
 
 import msgspec
 
-from domain.access import Actor
+from domain.access import Actor, Permission, check_permission
 from domain.codec import decode_event, encode_event
 from domain.errors import DomainError
 from domain.events import Event
@@ -98,6 +98,10 @@ class Writer:
         )
         self.command_id = uuid4()
         self.appended: list[Appended] = []
+
+    def authorize(self, permission: Permission, store_id: str | None) -> None:
+        """Check the actor's store scope once the stream has told which store it is."""
+        check_permission(self.actor, permission, store_id)
 
     async def load(self, stream_id: str, fold: Callable[[Iterable[Event]], S]) -> S:
         state, _, _ = await self._read(stream_id, fold)

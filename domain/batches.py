@@ -37,7 +37,8 @@ def complete_batch(
     """The batch event for ``mo-<id>`` and one consumption per ``stock-<store>-<ingredient>``.
 
     Refuses (``InsufficientStock``) when an ingredient's lots do not hold enough:
-    the books must know about flour before it can go into a batch.
+    the books must know about flour before it can go into a batch. The
+    consumption reference is ``mo-<order>/<batch>``.
     """
     if order.status is OrderStatus.NEW:
         raise NotFound("order_id", "no such manufacturing order")
@@ -51,12 +52,11 @@ def complete_batch(
     inventory.require_non_negative("actual_yield", actual_yield)
     reference = f"mo-{order.order_id}/{batch_id}"
     consumptions = [
-        inventory.consume(
+        _take(
             ingredient_stocks.get(ingredient_id, StockState()),
-            store_id=order.producing_store_id,
-            item_id=ingredient_id,
+            order,
+            ingredient_id=ingredient_id,
             quantity=quantity,
-            cause=ConsumptionCause.PRODUCTION,
             reference=reference,
             at=at,
         )
@@ -79,3 +79,26 @@ def complete_batch(
         actual_yield=actual_yield,
     )
     return batch, consumptions
+
+
+def _take(
+    stock: StockState,
+    order: OrderState,
+    *,
+    ingredient_id: str,
+    quantity: Decimal,
+    reference: str,
+    at: datetime,
+) -> StockConsumed:
+    """An ingredient already taken under ``reference`` (a resent batch) is not taken twice."""
+    if reference in stock.consumptions:
+        return stock.consumptions[reference]
+    return inventory.consume(
+        stock,
+        store_id=order.producing_store_id,
+        item_id=ingredient_id,
+        quantity=quantity,
+        cause=ConsumptionCause.PRODUCTION,
+        reference=reference,
+        at=at,
+    )

@@ -109,6 +109,8 @@ def give_back(
     consumed = state.consumptions.get(reference)
     if consumed is None:
         raise NotFound("reference", f"no consumption of {item_id!r} recorded for {reference!r}")
+    if reference in state.returned:
+        raise AlreadyExists("reference", f"{reference!r} was already given back")
     return StockReturned(
         occurred_at=at,
         store_id=store_id,

@@ -2,8 +2,8 @@
 
 suggested -> confirmed -> in_progress -> completed, or cancelled (with a reason)
 from any status before completed. Quantity and date may be edited while the
-order is suggested or confirmed. Completing it also yields the ``StockReceived``
-lot of the product at the destination store, appended in the same write.
+order is suggested or confirmed. A completed order yields the ``StockReceived``
+lot of the product at the destination store (``produced_lot``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class OrderState:
     production_date: date | None = None
     producing_store_id: str = ""
     destination_store_id: str = ""
-    quantity_produced: Decimal | None = None
+    completed: ManufacturingOrderCompleted | None = None
     batch_ids: list[str] = field(default_factory=list)
     version: int = 0
 
@@ -71,8 +71,7 @@ class OrderState:
             case BatchCompleted():
                 self.batch_ids.append(event.batch_id)
             case ManufacturingOrderCompleted():
-                self.status = OrderStatus.COMPLETED
-                self.quantity_produced = event.quantity_produced
+                self.status, self.completed = OrderStatus.COMPLETED, event
             case ManufacturingOrderCancelled():
                 self.status = OrderStatus.CANCELLED
 
@@ -150,37 +149,44 @@ def complete(
     *,
     quantity_produced: Decimal,
     shelf_life_days: int | None,
-    unit_cost: Decimal,
     at: datetime,
-) -> tuple[list[Event], StockReceived | None]:
-    """The order's own event, and the product lot for ``stock-<destination>-<sku>`` (if any)."""
+) -> list[Event]:
     _require(state, "complete", OrderStatus.IN_PROGRESS)
     require_non_negative("quantity_produced", quantity_produced)
     made_on = state.production_date or at.date()
     expires_on = None if shelf_life_days is None else made_on + timedelta(days=shelf_life_days)
-    lot_id = f"mo-{state.order_id}"
-    completed = ManufacturingOrderCompleted(
-        occurred_at=at,
-        order_id=state.order_id,
-        quantity_produced=quantity_produced,
-        destination_store_id=state.destination_store_id,
-        lot_id=lot_id,
-        expires_on=expires_on,
-    )
-    if quantity_produced == 0:
-        return [completed], None
-    lot = StockReceived(
-        occurred_at=at,
-        store_id=state.destination_store_id,
+    return [
+        ManufacturingOrderCompleted(
+            occurred_at=at,
+            order_id=state.order_id,
+            quantity_produced=quantity_produced,
+            destination_store_id=state.destination_store_id,
+            lot_id=f"mo-{state.order_id}",
+            expires_on=expires_on,
+        )
+    ]
+
+
+def produced_lot(state: OrderState, *, unit_cost: Decimal) -> StockReceived | None:
+    """The product lot a completed order adds to ``stock-<destination>-<sku>`` (None if 0 made).
+
+    Derived from the recorded completion, so a resent command re-creates the very
+    same lot and the stock write can be re-driven safely after a crash.
+    """
+    done = state.completed
+    if done is None or done.quantity_produced == 0:
+        return None
+    return StockReceived(
+        occurred_at=done.occurred_at,
+        store_id=done.destination_store_id,
         item_id=state.sku,
         item_kind=ItemKind.PRODUCT,
-        lot_id=lot_id,
-        quantity=quantity_produced,
-        expires_on=expires_on,
+        lot_id=done.lot_id,
+        quantity=done.quantity_produced,
+        expires_on=done.expires_on,
         unit_cost=unit_cost,
         manufacturing_order_id=state.order_id,
     )
-    return [completed], lot
 
 
 def record_quality_check(

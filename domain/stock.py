@@ -45,6 +45,9 @@ class StockState:
     shortfall: Decimal = ZERO
     #: reference (sale stream, batch) -> what its consumption took, for voids.
     consumptions: dict[str, StockConsumed] = field(default_factory=dict)
+    returned: set[str] = field(default_factory=set)
+    transfers_out: dict[str, StockTransferredOut] = field(default_factory=dict)
+    transfers_in: set[str] = field(default_factory=set)
     version: int = 0
 
     @property
@@ -69,14 +72,17 @@ class StockState:
             case StockTransferredIn():
                 for moved in event.lots:
                     self._add(moved.lot_id, moved.quantity, moved.expires_on, moved.unit_cost)
+                self.transfers_in.add(event.transfer_id)
             case StockConsumed():
                 self._take(event.allocations)
                 self.shortfall += event.shortfall
                 self.consumptions[event.reference] = event
             case StockReturned():
                 self._give_back(event)
+                self.returned.add(event.reference)
             case StockTransferredOut():
                 self._take(LotAllocation(lot_id=m.lot_id, quantity=m.quantity) for m in event.lots)
+                self.transfers_out[event.transfer_id] = event
             case WasteRecorded():
                 self._take(event.allocations)
             case StockAdjusted():

@@ -1,0 +1,144 @@
+"""The write side's Python API: ``await handle(command, store, tenant_id=..., actor=...)``.
+
+The HTTP layer, the CLI and the entry adapters (POS ingest, import) all call
+``handle``; it checks the actor's permission, runs the handler registered for
+the command's type and returns what was appended. The registry is at the bottom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from commands.handlers import alerts, inventory, organisation, procurement, production, sales
+from commands.runtime import CommandResult, EventStoreLike, Writer
+from commands.types import (
+    AcknowledgeAlert,
+    AdjustStock,
+    ApprovePurchaseOrder,
+    CancelManufacturingOrder,
+    CancelPurchaseOrder,
+    ChangeUserRole,
+    Command,
+    CompleteManufacturingOrder,
+    ConfirmManufacturingOrder,
+    CreateTenant,
+    DefineIngredient,
+    DefineProduct,
+    DraftPurchaseOrder,
+    EditManufacturingOrder,
+    OpenStore,
+    PublishForecast,
+    ReceivePurchaseOrder,
+    ReceiveStock,
+    RecordBatch,
+    RecordMaintenance,
+    RecordQualityCheck,
+    RecordSale,
+    RecordTemperature,
+    RecordWaste,
+    RefundSale,
+    RegisterEquipment,
+    RegisterSupplier,
+    RegisterUser,
+    RepriceProduct,
+    ResolveAlert,
+    ScheduleMaintenance,
+    SendPurchaseOrder,
+    SnoozeAlert,
+    StartManufacturingOrder,
+    SuggestManufacturingOrder,
+    TransferStock,
+    VersionRecipe,
+    VoidSale,
+)
+from commands.validation import check
+from domain.access import ROLE_PERMISSIONS, STORE_SCOPED_ROLES, Actor, check_permission
+from domain.errors import PermissionDenied
+
+Handler = Callable[[Any, Writer], Awaitable[None]]
+
+
+async def handle(
+    command: Command,
+    store: EventStoreLike,
+    *,
+    tenant_id: str,
+    actor: Actor,
+    now: datetime | None = None,
+) -> CommandResult:
+    """Authorize, decide and append; raise a ``DomainError`` (nothing written) on refusal."""
+    handler = HANDLERS.get(type(command))
+    if handler is None:
+        raise TypeError(f"no handler for {type(command).__name__}")
+    check(command)
+    _authorize(command, actor)
+    writer = Writer(
+        store,
+        tenant_id=tenant_id,
+        actor=actor,
+        now=command.occurred_at or now or datetime.now(UTC),
+        key=idempotency_key(command),
+    )
+    await handler(command, writer)
+    return CommandResult(command=type(command).__name__, appended=tuple(writer.appended))
+
+
+def idempotency_key(command: Command) -> str | None:
+    """The store key of a command: its own key per type, or the ticket for a sale."""
+    if isinstance(command, RecordSale):
+        return f"sale:{command.store_id}:{command.pos_txn_id}"
+    if command.idempotency_key is None:
+        return None
+    return f"{type(command).__name__}:{command.idempotency_key}"
+
+
+def _authorize(command: Command, actor: Actor) -> None:
+    if command.SCOPE_FROM_STATE and actor.role in STORE_SCOPED_ROLES:
+        # The store is known once the stream is loaded; the handler checks the scope.
+        if command.PERMISSION not in ROLE_PERMISSIONS[actor.role]:
+            raise PermissionDenied("actor", f"role {actor.role.value} may not do this")
+        return
+    check_permission(actor, command.PERMISSION, command.scope())
+
+
+HANDLERS: dict[type[Command], Handler] = {
+    CreateTenant: organisation.create_tenant,
+    OpenStore: organisation.open_store,
+    RegisterUser: organisation.register_user,
+    ChangeUserRole: organisation.change_user_role,
+    DefineProduct: organisation.define_product,
+    RepriceProduct: organisation.reprice_product,
+    DefineIngredient: organisation.define_ingredient,
+    VersionRecipe: organisation.version_recipe,
+    RecordSale: sales.record_sale,
+    VoidSale: sales.void_sale,
+    RefundSale: sales.refund_sale,
+    ReceiveStock: inventory.receive_stock,
+    RecordWaste: inventory.record_waste,
+    AdjustStock: inventory.adjust_stock,
+    TransferStock: inventory.transfer_stock,
+    RegisterEquipment: inventory.register_equipment,
+    RecordTemperature: inventory.record_temperature,
+    ScheduleMaintenance: inventory.schedule_maintenance,
+    RecordMaintenance: inventory.record_maintenance,
+    SuggestManufacturingOrder: production.suggest,
+    ConfirmManufacturingOrder: production.confirm,
+    EditManufacturingOrder: production.edit,
+    StartManufacturingOrder: production.start,
+    CompleteManufacturingOrder: production.complete,
+    CancelManufacturingOrder: production.cancel,
+    RecordBatch: production.record_batch,
+    RecordQualityCheck: production.record_quality_check,
+    RegisterSupplier: procurement.register_supplier,
+    DraftPurchaseOrder: procurement.draft,
+    ApprovePurchaseOrder: procurement.approve,
+    SendPurchaseOrder: procurement.send,
+    ReceivePurchaseOrder: procurement.receive,
+    CancelPurchaseOrder: procurement.cancel,
+    AcknowledgeAlert: alerts.acknowledge,
+    SnoozeAlert: alerts.snooze,
+    ResolveAlert: alerts.resolve,
+    PublishForecast: alerts.publish_forecast,
+}

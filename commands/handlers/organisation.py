@@ -1,0 +1,133 @@
+"""Handlers for the tenant, stores, users and the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from commands.runtime import Writer
+from commands.types import (
+    ChangeUserRole,
+    CreateTenant,
+    DefineIngredient,
+    DefineProduct,
+    OpenStore,
+    RegisterUser,
+    RepriceProduct,
+    VersionRecipe,
+)
+from domain import catalogue, organisation
+from domain.events import (
+    Event,
+    IngredientDefined,
+    ProductDefined,
+    StoreOpened,
+    TenantCreated,
+    UserRegistered,
+    UserRoleChanged,
+)
+
+TENANT = "tenant"
+
+
+def _events(events: Iterable[Event]) -> list[Event]:
+    return list(events)
+
+
+async def create_tenant(cmd: CreateTenant, w: Writer) -> None:
+    event = TenantCreated(occurred_at=w.now, name=cmd.name, kind=cmd.kind)
+    await w.decide(TENANT, organisation.fold, lambda s: organisation.create(s, event), retry=True)
+
+
+async def open_store(cmd: OpenStore, w: Writer) -> None:
+    event = StoreOpened(
+        occurred_at=w.now,
+        store_id=cmd.store_id,
+        name=cmd.name,
+        kind=cmd.kind,
+        timezone=cmd.timezone,
+        region=cmd.region,
+    )
+    await w.decide(
+        TENANT, organisation.fold, lambda s: organisation.open_store(s, event), retry=True
+    )
+
+
+async def register_user(cmd: RegisterUser, w: Writer) -> None:
+    event = UserRegistered(
+        occurred_at=w.now,
+        user_id=cmd.user_id,
+        name=cmd.name,
+        role=cmd.role,
+        store_ids=cmd.store_ids,
+    )
+    await w.decide(
+        TENANT, organisation.fold, lambda s: organisation.register_user(s, event), retry=True
+    )
+
+
+async def change_user_role(cmd: ChangeUserRole, w: Writer) -> None:
+    event = UserRoleChanged(
+        occurred_at=w.now, user_id=cmd.user_id, role=cmd.role, store_ids=cmd.store_ids
+    )
+    await w.decide(
+        TENANT, organisation.fold, lambda s: organisation.change_role(s, event), retry=True
+    )
+
+
+async def define_product(cmd: DefineProduct, w: Writer) -> None:
+    event = ProductDefined(
+        occurred_at=w.now,
+        sku=cmd.sku,
+        name=cmd.name,
+        category=cmd.category,
+        price=cmd.price,
+        unit_cost=cmd.unit_cost,
+        shelf_life_days=cmd.shelf_life_days,
+        unit=cmd.unit,
+    )
+    await w.decide(
+        f"product-{cmd.sku}",
+        catalogue.fold_product,
+        lambda s: catalogue.define_product(s, event),
+        retry=True,
+    )
+
+
+async def reprice_product(cmd: RepriceProduct, w: Writer) -> None:
+    await w.decide(
+        f"product-{cmd.sku}",
+        catalogue.fold_product,
+        lambda s: catalogue.reprice(s, price=cmd.price, unit_cost=cmd.unit_cost, at=w.now),
+        retry=True,
+    )
+
+
+async def define_ingredient(cmd: DefineIngredient, w: Writer) -> None:
+    event = IngredientDefined(
+        occurred_at=w.now,
+        ingredient_id=cmd.ingredient_id,
+        name=cmd.name,
+        unit=cmd.unit,
+        unit_cost=cmd.unit_cost,
+        shelf_life_days=cmd.shelf_life_days,
+        reorder_point=cmd.reorder_point,
+        reorder_quantity=cmd.reorder_quantity,
+        preferred_supplier_id=cmd.preferred_supplier_id,
+    )
+    await w.decide(
+        f"ingredient-{cmd.ingredient_id}",
+        _events,
+        lambda past: catalogue.define_ingredient(bool(past), event),
+        retry=True,
+    )
+
+
+async def version_recipe(cmd: VersionRecipe, w: Writer) -> None:
+    await w.decide(
+        f"recipe-{cmd.sku}",
+        catalogue.fold_recipe,
+        lambda s: catalogue.version_recipe(
+            s, sku=cmd.sku, yield_quantity=cmd.yield_quantity, lines=cmd.lines, at=w.now
+        ),
+        retry=True,  # the next version number is re-decided on fresh state
+    )
