@@ -1,0 +1,31 @@
+# Obrador — every target installs what it needs first.
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTHON ?= python3
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint bench chaos clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/obrador demo
+
+test: install
+	$(BIN)/python -m pytest -q -ra
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain commands projections read_api streams forecasting migrations deploy
+
+bench: install
+	$(BIN)/obrador bench store
+
+clean:
+	rm -rf $(VENV) .obrador .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""The ``obrador`` command line as a user runs it: real processes, real servers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploy.embedded.process import pid_alive
+from deploy.stack import StackUrls
+
+OBRADOR = [sys.executable, "-m", "deploy.cli"]
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(OBRADOR + args, env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def test_demo_check_loads_verifies_and_is_idempotent(stack: StackUrls, pg_url: str) -> None:
+    env = {"DATABASE_URL": pg_url, "NATS_URL": stack.nats_url}
+    first = run(["demo", "--check"], env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "FAIL" not in first.stdout and first.stdout.count("ok ") == 5
+    assert "0 already stored" in first.stdout
+    second = run(["demo", "--check"], env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "0 appended now" in second.stdout
+
+
+def test_migrate_reports_nothing_to_do_on_a_migrated_database(pg_url: str) -> None:
+    result = run(["migrate"], {"DATABASE_URL": pg_url})
+    assert result.returncode == 0, result.stderr
+    assert "already up to date" in result.stdout
+
+
+@pytest.mark.slow
+def test_up_serves_until_sigterm_then_stops_its_servers(tmp_path: Path) -> None:
+    env = {**os.environ, "OBRADOR_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    env.pop("NATS_URL", None)
+    proc = subprocess.Popen(OBRADOR + ["up"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    text = "".join(lines)
+    assert "PostgreSQL  postgresql://" in text and "NATS        nats://" in text
+    pg_pid = int((tmp_path / "pg" / "postmaster.pid").read_text().splitlines()[0])
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    assert not pid_alive(pg_pid)
+    assert not (tmp_path / "nats.pid").exists()
