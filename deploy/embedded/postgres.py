@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import pwd
 import shutil
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import IO
 
 import psycopg
-from pgserver._commands import POSTGRES_BIN_PATH
 
 from deploy.embedded.process import (
     die_with_parent,
@@ -26,6 +26,15 @@ from deploy.embedded.process import (
     wait_until,
 )
 
+def _postgres_bin() -> Path:
+    """The server binaries inside the pgserver wheel (found without importing its Python side)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("PostgreSQL binaries not found: install the pgserver wheel")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+POSTGRES_BIN_PATH = _postgres_bin()
 _SERVER_USER = "pgserver"  # postgres refuses to run as root; the same user pgserver uses
 _DATABASE = "obrador"
 _SETTINGS = {
