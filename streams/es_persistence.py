@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType, resolve_topic
 from typing_extensions import TypeVar
 
+from streams.es_base import OriginatorIdType, Pool, translated_errors
 from streams.es_recorders import (
     ObradorAggregateRecorder,
     ObradorApplicationRecorder,
@@ -37,9 +38,6 @@ from streams.es_recorders import (
     ObradorRecorder,
     ObradorSnapshotRecorder,
     ObradorTrackingRecorder,
-    OriginatorIdType,
-    Pool,
-    translated_errors,
 )
 from streams.validation import TENANT_RE
 

@@ -36,8 +36,8 @@ from psycopg.conninfo import make_conninfo
 from deploy.stack import StackUrls
 from streams.envelope import NewEvent
 from streams.errors import WrongExpectedVersion
+from streams.es_base import ObradorRecorder
 from streams.es_persistence import ObradorFactory
-from streams.es_recorders import ObradorRecorder
 from streams.store import EventStore
 from streams.validation import EVENT_TYPE_RE
 
