@@ -59,7 +59,7 @@ def _fresh_schema(url: str) -> str:
 
 
 def _drop_schema(url: str, conninfo: str) -> None:
-    schema = conninfo_to_dict(conninfo)["options"].split("=")[-1]
+    schema = str(conninfo_to_dict(conninfo)["options"]).split("=")[-1]
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
@@ -77,8 +77,9 @@ async def _ours(conninfo: str, seconds: float) -> tuple[int, int, list[float]]:
             n = rng.randint(1, 5)
             started = time.perf_counter()
             await store.append(
-                "bench", f"writer-{w}", [NewEvent(event_type="SaleRecorded", payload=PAYLOAD)
-                                         for _ in range(n)],
+                "bench",
+                f"writer-{w}",
+                [NewEvent(event_type="SaleRecorded", payload=PAYLOAD) for _ in range(n)],
                 expected_version=version,
             )
             latencies.append(time.perf_counter() - started)
@@ -103,9 +104,13 @@ def _baseline(url: str, seconds: float) -> tuple[int, int, list[float]]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     datastore = PostgresDatastore(
-        dbname=str(params.get("dbname", "postgres")), host=str(params.get("host", "127.0.0.1")),
-        port=str(params.get("port", 5432)), user=str(params.get("user", "postgres")),
-        password=str(params.get("password", "")), pool_size=WRITERS, schema=schema,
+        dbname=str(params.get("dbname", "postgres")),
+        host=str(params.get("host", "127.0.0.1")),
+        port=str(params.get("port", 5432)),
+        user=str(params.get("user", "postgres")),
+        password=str(params.get("password", "")),
+        pool_size=WRITERS,
+        schema=schema,
     )
     recorder = PostgresApplicationRecorder(datastore, events_table_name="stored_events")
     recorder.create_table()
@@ -121,8 +126,15 @@ def _baseline(url: str, seconds: float) -> tuple[int, int, list[float]]:
         while time.perf_counter() < deadline:
             with lock:
                 n = rng.randint(1, 5)
-            events = [StoredEvent(originator_id=originator, originator_version=version + i,
-                                  topic="SaleRecorded", state=PAYLOAD) for i in range(n)]
+            events = [
+                StoredEvent(
+                    originator_id=originator,
+                    originator_version=version + i,
+                    topic="SaleRecorded",
+                    state=PAYLOAD,
+                )
+                for i in range(n)
+            ]
             started = time.perf_counter()
             recorder.insert_events(events)
             elapsed = time.perf_counter() - started
@@ -148,9 +160,12 @@ async def _bulk(conninfo: str, total: int) -> float:
     per_stream = 4
     requests = (
         AppendRequest(
-            tenant_id="bench", stream_id=f"sale-{i}", expected_version=0,
-            events=tuple(NewEvent(event_type="SaleRecorded", payload=PAYLOAD)
-                         for _ in range(per_stream)),
+            tenant_id="bench",
+            stream_id=f"sale-{i}",
+            expected_version=0,
+            events=tuple(
+                NewEvent(event_type="SaleRecorded", payload=PAYLOAD) for _ in range(per_stream)
+            ),
             idempotency_key=f"import:{i}",
         )
         for i in range(total // per_stream)
@@ -192,14 +207,20 @@ def run(url: str, *, seconds: float, runs: int, bulk_events: int) -> Figures:
     events_per_s = med(o[1] for o in ours)
     baseline_events = med(b[1] for b in base)
     return Figures(
-        events_per_s=round(events_per_s), appends_per_s=round(med(o[0] for o in ours)),
-        p50_ms=round(med(o[2] for o in ours), 2), p99_ms=round(med(o[3] for o in ours), 2),
+        events_per_s=round(events_per_s),
+        appends_per_s=round(med(o[0] for o in ours)),
+        p50_ms=round(med(o[2] for o in ours), 2),
+        p99_ms=round(med(o[3] for o in ours), 2),
         baseline_events_per_s=round(baseline_events),
         baseline_appends_per_s=round(med(b[0] for b in base)),
         baseline_p99_ms=round(med(b[2] for b in base), 2),
         ratio_vs_baseline=round(events_per_s / baseline_events, 2) if baseline_events else 0.0,
-        bulk_events=bulk_events, bulk_events_per_s=round(med(bulk)),
-        seconds_per_run=seconds, runs=runs, writers=WRITERS, machine=machine(),
+        bulk_events=bulk_events,
+        bulk_events_per_s=round(med(bulk)),
+        seconds_per_run=seconds,
+        runs=runs,
+        writers=WRITERS,
+        machine=machine(),
     )
 
 

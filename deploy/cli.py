@@ -90,12 +90,16 @@ def _optional(module: str, attr: str) -> Callable[..., object] | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="obrador", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start PostgreSQL + NATS (embedded unless env names them), "
-                   "apply migrations, run in the foreground").set_defaults(func=cmd_up)
+    sub.add_parser(
+        "up",
+        help="start PostgreSQL + NATS (embedded unless env names them), "
+        "apply migrations, run in the foreground",
+    ).set_defaults(func=cmd_up)
     sub.add_parser("migrate", help="apply pending SQL migrations").set_defaults(func=cmd_migrate)
     demo = sub.add_parser("demo", help="up + load a demo bakery chain through the store")
-    demo.add_argument("--check", action="store_true",
-                      help="load, verify and exit 0 (non-zero on any mismatch)")
+    demo.add_argument(
+        "--check", action="store_true", help="load, verify and exit 0 (non-zero on any mismatch)"
+    )
     demo.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="benchmarks (see docs/benchmarks.md)")
     bench.add_argument("what", choices=["store"])

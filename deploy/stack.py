@@ -66,9 +66,7 @@ def running_stack(
 
 
 @contextlib.contextmanager
-def _owned_servers(
-    settings: Settings, need_nats: bool, log: IO[str] | None
-) -> Iterator[StackUrls]:
+def _owned_servers(settings: Settings, need_nats: bool, log: IO[str] | None) -> Iterator[StackUrls]:
     pg = EmbeddedPostgres(settings.data_dir, log) if not settings.database_url else None
     nats = EmbeddedNats(settings.data_dir, log) if need_nats and not settings.nats_url else None
     stack_file = settings.data_dir / "stack.json"
@@ -83,9 +81,11 @@ def _owned_servers(
             owned=True,
         )
         migrate(urls.database_url)
-        stack_file.write_text(json.dumps(
-            {"database_url": urls.database_url, "nats_url": urls.nats_url, "pid": os.getpid()}
-        ))
+        stack_file.write_text(
+            json.dumps(
+                {"database_url": urls.database_url, "nats_url": urls.nats_url, "pid": os.getpid()}
+            )
+        )
         yield urls
     finally:
         stack_file.unlink(missing_ok=True)

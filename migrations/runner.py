@@ -40,7 +40,9 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
             raise MigrationError(f"{path.name}: name must start with a number, e.g. 0001_name.sql")
         version = int(head)
         if version in found:
-            raise MigrationError(f"{path.name}: version {version} also used by {found[version].name}")
+            raise MigrationError(
+                f"{path.name}: version {version} also used by {found[version].name}"
+            )
         found[version] = Migration(version, path.name, path.read_text())
     return [found[v] for v in sorted(found)]
 

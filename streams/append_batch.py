@@ -48,15 +48,24 @@ async def write_batch(
     """
     events = [(i, e) for i, r in enumerate(requests, start=1) for e in r.events]
     async with conn.transaction():
-        cur = await conn.execute(_CALL, (
-            [r.tenant_id for r in requests], [r.stream_id for r in requests],
-            [r.expected_version for r in requests], [len(r.events) for r in requests],
-            [r.key() for r in requests],
-            [i for i, _ in events], [e.event_id for _, e in events],
-            [e.event_type for _, e in events], [e.schema_version for _, e in events],
-            [e.payload for _, e in events], [e.causation_id for _, e in events],
-            [e.correlation_id for _, e in events], [e.actor for _, e in events],
-        ))
+        cur = await conn.execute(
+            _CALL,
+            (
+                [r.tenant_id for r in requests],
+                [r.stream_id for r in requests],
+                [r.expected_version for r in requests],
+                [len(r.events) for r in requests],
+                [r.key() for r in requests],
+                [i for i, _ in events],
+                [e.event_id for _, e in events],
+                [e.event_type for _, e in events],
+                [e.schema_version for _, e in events],
+                [e.payload for _, e in events],
+                [e.causation_id for _, e in events],
+                [e.correlation_id for _, e in events],
+                [e.actor for _, e in events],
+            ),
+        )
         rows = await cur.fetchall()
         slots = [_Slot(r, 0) for r in requests]
         duplicates, conflicts = [], []
@@ -65,9 +74,12 @@ async def write_batch(
             outcome = str(row[1])
             if outcome == "ok":
                 slot.result = AppendResult(
-                    tenant_id=slot.request.tenant_id, stream_id=slot.request.stream_id,
-                    first_version=int(str(row[2])), last_version=int(str(row[3])),
-                    first_position=int(str(row[4])), last_position=int(str(row[5])),
+                    tenant_id=slot.request.tenant_id,
+                    stream_id=slot.request.stream_id,
+                    first_version=int(str(row[2])),
+                    last_version=int(str(row[3])),
+                    first_position=int(str(row[4])),
+                    last_position=int(str(row[5])),
                 )
             elif outcome == "duplicate":
                 duplicates.append(slot)
@@ -100,7 +112,9 @@ async def _describe_conflicts(
     for slot in losers:
         r = slot.request
         slot.result = WrongExpectedVersion(
-            r.tenant_id, r.stream_id, r.expected_version,
+            r.tenant_id,
+            r.stream_id,
+            r.expected_version,
             actual.get((r.tenant_id, r.stream_id), 0),
         )
 
@@ -124,9 +138,13 @@ async def _resolve_duplicates(
     for slot in slots:
         r = found[(slot.request.tenant_id, slot.request.key())]
         slot.result = AppendResult(
-            tenant_id=str(r[0]), stream_id=str(r[2]), first_version=int(str(r[5])),
-            last_version=int(str(r[6])), first_position=int(str(r[3])),
-            last_position=int(str(r[4])), duplicate=True,
+            tenant_id=str(r[0]),
+            stream_id=str(r[2]),
+            first_version=int(str(r[5])),
+            last_version=int(str(r[6])),
+            first_position=int(str(r[3])),
+            last_position=int(str(r[4])),
+            duplicate=True,
         )
 
 

@@ -98,7 +98,7 @@ async def write_with_retries(
     requests: list[AppendRequest],
     attempts: int = 5,
 ) -> list[Outcome]:
-    """``write_batch`` with the retries that are always safe (the failed transaction wrote nothing)."""
+    """``write_batch`` plus the retries that are always safe (a failed batch wrote nothing)."""
     for attempt in range(attempts):
         try:
             async with pool.connection() as conn:

@@ -37,8 +37,11 @@ class InMemoryEventStore:
         idempotency_key: str | None = None,
     ) -> AppendResult:
         request = AppendRequest(
-            tenant_id=tenant_id, stream_id=stream_id, events=tuple(events),
-            expected_version=expected_version, idempotency_key=idempotency_key,
+            tenant_id=tenant_id,
+            stream_id=stream_id,
+            events=tuple(events),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
         )
         validate_request(request)
         outcome = self._apply(request)
@@ -73,9 +76,12 @@ class InMemoryEventStore:
         if key in self._keys:
             original = self._keys[key]
             return AppendResult(
-                tenant_id=original.tenant_id, stream_id=original.stream_id,
-                first_version=original.first_version, last_version=original.last_version,
-                first_position=original.first_position, last_position=original.last_position,
+                tenant_id=original.tenant_id,
+                stream_id=original.stream_id,
+                first_version=original.first_version,
+                last_version=original.last_version,
+                first_position=original.first_position,
+                last_position=original.last_position,
                 duplicate=True,
             )
         stream = self._streams.get((request.tenant_id, request.stream_id), [])
@@ -88,11 +94,18 @@ class InMemoryEventStore:
         now = datetime.now(UTC)
         recorded = [
             RecordedEvent(
-                position=len(self._log) + i + 1, event_id=e.event_id,
-                tenant_id=request.tenant_id, stream_id=request.stream_id,
-                stream_version=version + i + 1, event_type=e.event_type,
-                schema_version=e.schema_version, payload=e.payload, recorded_at=now,
-                causation_id=e.causation_id, correlation_id=e.correlation_id, actor=e.actor,
+                position=len(self._log) + i + 1,
+                event_id=e.event_id,
+                tenant_id=request.tenant_id,
+                stream_id=request.stream_id,
+                stream_version=version + i + 1,
+                event_type=e.event_type,
+                schema_version=e.schema_version,
+                payload=e.payload,
+                recorded_at=now,
+                causation_id=e.causation_id,
+                correlation_id=e.correlation_id,
+                actor=e.actor,
             )
             for i, e in enumerate(request.events)
         ]
@@ -100,9 +113,12 @@ class InMemoryEventStore:
         self._streams[(request.tenant_id, request.stream_id)] = stream + recorded
         self._event_ids.update(e.event_id for e in request.events)
         result = AppendResult(
-            tenant_id=request.tenant_id, stream_id=request.stream_id,
-            first_version=version + 1, last_version=version + len(recorded),
-            first_position=recorded[0].position, last_position=recorded[-1].position,
+            tenant_id=request.tenant_id,
+            stream_id=request.stream_id,
+            first_version=version + 1,
+            last_version=version + len(recorded),
+            first_position=recorded[0].position,
+            last_position=recorded[-1].position,
         )
         self._keys[key] = result
         self._changed.set()
@@ -133,10 +149,7 @@ class InMemoryEventStore:
     async def read_all(
         self, *, after: int = 0, limit: int = 1000, tenant_id: str | None = None
     ) -> list[RecordedEvent]:
-        chosen = [
-            e for e in self._log[after:]
-            if tenant_id is None or e.tenant_id == tenant_id
-        ]
+        chosen = [e for e in self._log[after:] if tenant_id is None or e.tenant_id == tenant_id]
         return chosen[:limit]
 
     async def head_position(self) -> int:

@@ -25,9 +25,18 @@ AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
 
 def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
     return RecordedEvent(
-        position=row[0], event_id=row[1], tenant_id=row[2], stream_id=row[3],
-        stream_version=row[4], event_type=row[5], schema_version=row[6], payload=row[7],
-        recorded_at=row[8], causation_id=row[9], correlation_id=row[10], actor=row[11],
+        position=row[0],
+        event_id=row[1],
+        tenant_id=row[2],
+        stream_id=row[3],
+        stream_version=row[4],
+        event_type=row[5],
+        schema_version=row[6],
+        payload=row[7],
+        recorded_at=row[8],
+        causation_id=row[9],
+        correlation_id=row[10],
+        actor=row[11],
     )
 
 
@@ -42,7 +51,10 @@ class EventStore:
     @classmethod
     async def open(cls, conninfo: str, *, min_size: int = 2, max_size: int = 16) -> Self:
         pool: AsyncPool = AsyncConnectionPool(
-            conninfo, min_size=min_size, max_size=max_size, open=False,
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
             kwargs={"row_factory": tuple_row},
         )
         await pool.open(wait=True)
@@ -70,10 +82,13 @@ class EventStore:
         expected_version: int | None = ANY,
         idempotency_key: str | None = None,
     ) -> AppendResult:
-        """Append atomically; raise ``WrongExpectedVersion`` (nothing written) on a stale version."""
+        """Append atomically; a stale version raises ``WrongExpectedVersion``, writing nothing."""
         request = AppendRequest(
-            tenant_id=tenant_id, stream_id=stream_id, events=tuple(events),
-            expected_version=expected_version, idempotency_key=idempotency_key,
+            tenant_id=tenant_id,
+            stream_id=stream_id,
+            events=tuple(events),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
         )
         validate_request(request)
         outcome = await self._committer.submit(request)
@@ -231,7 +246,7 @@ class _Notifier:
     """One LISTEN connection shared by every waiter of this store."""
 
     def __init__(self, pool: AsyncPool) -> None:
-        self._conninfo = pool.conninfo
+        self._conninfo = str(pool.conninfo)
         self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
         self._latest = 0
         self._changed = asyncio.Event()

@@ -28,7 +28,9 @@ def validate_request(request: AppendRequest) -> None:
     if expected is not None and (
         isinstance(expected, bool) or not isinstance(expected, int) or expected < 0
     ):
-        raise InvalidAppend("expected_version", "must be None (any), 0 (no stream) or a version ≥ 1")
+        raise InvalidAppend(
+            "expected_version", "must be None (any), 0 (no stream) or a version ≥ 1"
+        )
     key = request.idempotency_key
     if key is not None and (not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH):
         raise InvalidAppend("idempotency_key", f"must be a non-empty string of ≤ {MAX_KEY_LENGTH}")
@@ -65,12 +67,16 @@ def _event(index: int, event: object) -> None:
     if not isinstance(event, NewEvent):
         raise InvalidAppend(where, f"expected a NewEvent, got {type(event).__name__}")
     if not isinstance(event.event_type, str) or not EVENT_TYPE_RE.match(event.event_type):
-        raise InvalidAppend(f"{where}.event_type", f"{event.event_type!r} is not an event type name")
+        raise InvalidAppend(
+            f"{where}.event_type", f"{event.event_type!r} is not an event type name"
+        )
     version = event.schema_version
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidAppend(f"{where}.schema_version", "must be an integer ≥ 1")
     if not isinstance(event.payload, bytes):
-        raise InvalidAppend(f"{where}.payload", f"must be bytes, got {type(event.payload).__name__}")
+        raise InvalidAppend(
+            f"{where}.payload", f"must be bytes, got {type(event.payload).__name__}"
+        )
     if len(event.payload) > MAX_PAYLOAD_BYTES:
         raise InvalidAppend(
             f"{where}.payload",

@@ -40,7 +40,7 @@ class EmbeddedNats:
         self.log_path = data_dir / "nats.log"
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
-        self._say = (lambda msg: print(msg, file=log, flush=True)) if log else (lambda msg: None)
+        self._log = log
 
     @property
     def url(self) -> str:
@@ -50,15 +50,33 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self._recover_stale_server()
         self.port = free_port()
-        args = [str(nats_server_binary()), "--jetstream", "--store_dir", str(self.store_dir),
-                "--addr", "127.0.0.1", "--port", str(self.port), "--pid", str(self.pid_file)]
+        args = [
+            str(nats_server_binary()),
+            "--jetstream",
+            "--store_dir",
+            str(self.store_dir),
+            "--addr",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--pid",
+            str(self.pid_file),
+        ]
         log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
-            args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent(signal.SIGTERM), start_new_session=True,
+            args,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(signal.SIGTERM),  # noqa: PLW1509 (no threads yet; see ADR 0001)
+            start_new_session=True,
         )
         log.close()
         wait_until(self._ready, timeout, f"nats-server (log: {self.log_path})")
+
+    def _say(self, message: str) -> None:
+        if self._log is not None:
+            print(message, file=self._log, flush=True)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

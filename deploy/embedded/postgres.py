@@ -26,6 +26,7 @@ from deploy.embedded.process import (
     wait_until,
 )
 
+
 def _postgres_bin() -> Path:
     """The server binaries inside the pgserver wheel (found without importing its Python side)."""
     spec = importlib.util.find_spec("pgserver")
@@ -58,7 +59,7 @@ class EmbeddedPostgres:
         self.log_path = data_dir / "postgres.log"
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
-        self._say = (lambda msg: print(msg, file=log, flush=True)) if log else (lambda msg: None)
+        self._log = log
 
     @property
     def url(self) -> str:
@@ -81,15 +82,29 @@ class EmbeddedPostgres:
             self._initdb(user)
         self._recover_stale_server()
         self.port = free_port()
-        args = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata),
-                "-k", str(self.socket_dir), "-h", "127.0.0.1", "-p", str(self.port)]
+        args = [
+            str(POSTGRES_BIN_PATH / "postgres"),
+            "-D",
+            str(self.pgdata),
+            "-k",
+            str(self.socket_dir),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+        ]
         for key, value in _SETTINGS.items():
             args += ["-c", f"{key}={value}"]
         log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
-            args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-            user=user.pw_uid if user else None, group=user.pw_gid if user else None,
-            preexec_fn=die_with_parent(signal.SIGINT), start_new_session=True,
+            args,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+            preexec_fn=die_with_parent(signal.SIGINT),  # noqa: PLW1509 (see ADR 0001)
+            start_new_session=True,
         )
         log.close()
         wait_until(self._ready, timeout, f"PostgreSQL (log: {self.log_path})")
@@ -97,6 +112,10 @@ class EmbeddedPostgres:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (_DATABASE,))
             if exists.fetchone() is None:
                 conn.execute(f"CREATE DATABASE {_DATABASE}")
+
+    def _say(self, message: str) -> None:
+        if self._log is not None:
+            print(message, file=self._log, flush=True)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -108,10 +127,22 @@ class EmbeddedPostgres:
     def _initdb(self, user: pwd.struct_passwd | None) -> None:
         self._say(f"initialising a new PostgreSQL cluster in {self.pgdata}")
         subprocess.run(
-            [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
-             "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
-            check=True, capture_output=True,
-            user=user.pw_uid if user else None, group=user.pw_gid if user else None,
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
         )
 
     def _recover_stale_server(self) -> None:
@@ -148,8 +179,11 @@ def _server_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(_SERVER_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", _SERVER_USER],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", _SERVER_USER],
+            check=True,
+            capture_output=True,
+        )
         return pwd.getpwnam(_SERVER_USER)
 
 

@@ -16,9 +16,17 @@ from deploy.stack import StackUrls
 OBRADOR = [sys.executable, "-m", "deploy.cli"]
 
 
-def run(args: list[str], env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(OBRADOR + args, env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        OBRADOR + args,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_demo_check_loads_verifies_and_is_idempotent(stack: StackUrls, pg_url: str) -> None:
@@ -43,8 +51,9 @@ def test_up_serves_until_sigterm_then_stops_its_servers(tmp_path: Path) -> None:
     env = {**os.environ, "OBRADOR_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     env.pop("NATS_URL", None)
-    proc = subprocess.Popen(OBRADOR + ["up"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [*OBRADOR, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     assert proc.stdout is not None
     lines = []
     for line in proc.stdout:

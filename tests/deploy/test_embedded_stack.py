@@ -69,7 +69,9 @@ def test_starts_real_servers_and_stops_them(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_kill_9_of_the_owner_leaves_nothing_that_blocks_the_next_start(tmp_path: Path) -> None:
     owner = subprocess.Popen(
-        [sys.executable, "-c", OWNER, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", OWNER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
         env=os.environ.copy(),
     )
     assert owner.stdout is not None
@@ -89,10 +91,10 @@ def test_kill_9_of_the_owner_leaves_nothing_that_blocks_the_next_start(tmp_path:
 
 @pytest.mark.slow
 def test_second_process_reuses_the_running_stack(tmp_path: Path) -> None:
-    with running_stack(Settings(None, None, tmp_path), log=None) as first:
-        with running_stack(Settings(None, None, tmp_path), log=None) as second:
-            assert not second.owned
-            assert (second.database_url, second.nats_url) == (first.database_url, first.nats_url)
+    settings = Settings(None, None, tmp_path)
+    with running_stack(settings, log=None) as first, running_stack(settings, log=None) as second:
+        assert not second.owned
+        assert (second.database_url, second.nats_url) == (first.database_url, first.nats_url)
 
 
 def test_busy_data_dir_without_published_stack_is_reported(tmp_path: Path) -> None:
@@ -100,7 +102,8 @@ def test_busy_data_dir_without_published_stack_is_reported(tmp_path: Path) -> No
 
     with (tmp_path / "obrador.lock").open("a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(DataDirBusy, match=str(tmp_path)), running_stack(
-            Settings(None, None, tmp_path), log=None
+        with (
+            pytest.raises(DataDirBusy, match=str(tmp_path)),
+            running_stack(Settings(None, None, tmp_path), log=None),
         ):
             pass

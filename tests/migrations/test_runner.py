@@ -21,11 +21,16 @@ def write(directory: Path, name: str, text: str) -> None:
     (directory / name).write_text(text)
 
 
-def test_applies_in_order_and_rerun_is_a_no_op(stack: StackUrls, schema: str, tmp_path: Path) -> None:
+def test_applies_in_order_and_rerun_is_a_no_op(
+    stack: StackUrls, schema: str, tmp_path: Path
+) -> None:
     write(tmp_path, "0002_add.sql", "INSERT INTO things VALUES (2);")
-    write(tmp_path, "0001_create.sql", "CREATE TABLE things (n int); INSERT INTO things VALUES (1);")
+    write(
+        tmp_path, "0001_create.sql", "CREATE TABLE things (n int); INSERT INTO things VALUES (1);"
+    )
     assert migrate(stack.database_url, schema=schema, directory=tmp_path) == [
-        "0001_create.sql", "0002_add.sql",
+        "0001_create.sql",
+        "0002_add.sql",
     ]
     assert migrate(stack.database_url, schema=schema, directory=tmp_path) == []
     with psycopg.connect(stack.database_url) as conn:

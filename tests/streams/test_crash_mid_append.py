@@ -45,7 +45,8 @@ async def test_kill_9_mid_append_leaves_nothing_half_written(
                 while True:  # wait until the child's transaction is writing events
                     row = watch.execute(
                         "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE pid <> pg_backend_pid() AND query LIKE '%%obrador_append_batch%%' AND state = 'active'"
+                        " WHERE pid <> pg_backend_pid() AND state = 'active'"
+                        " AND query LIKE '%%obrador_append_batch%%'"
                     ).fetchone()
                     if row and row[0] > 0:
                         break
@@ -60,7 +61,8 @@ async def test_kill_9_mid_append_leaves_nothing_half_written(
         while True:
             with psycopg.connect(pg_url, autocommit=True) as watch:
                 row = watch.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%obrador_append_batch%%'"
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE query LIKE '%%obrador_append_batch%%'"
                     " AND pid <> pg_backend_pid()"
                 ).fetchone()
             if row is not None and row[0] == 0:

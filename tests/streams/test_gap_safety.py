@@ -46,7 +46,9 @@ class TestHeldTransaction:
             async with held.transaction():
                 (late,) = await write_batch(held, [request("late")])  # position reserved first
                 for i in range(3):
-                    await pg_store.append(T, f"early-{i}", [NewEvent(event_type="X", payload=b"{}")])
+                    await pg_store.append(
+                        T, f"early-{i}", [NewEvent(event_type="X", payload=b"{}")]
+                    )
                 assert len(await pg_store.read_stream(T, "early-2")) == 1  # committed
                 assert await pg_store.read_all() == []  # but nobody reads past the hole
                 await asyncio.sleep(0.2)  # give the live subscriber every chance to skip

@@ -39,12 +39,20 @@ class TestAppendAndRead:
     async def test_envelope_keeps_the_writers_fields(self, any_store: Store) -> None:
         cause, corr = uuid.uuid4(), uuid.uuid4()
         event = NewEvent(
-            event_type="StockReceived", payload=b'{"qty":3}', schema_version=2,
-            causation_id=cause, correlation_id=corr, actor="user:ana",
+            event_type="StockReceived",
+            payload=b'{"qty":3}',
+            schema_version=2,
+            causation_id=cause,
+            correlation_id=corr,
+            actor="user:ana",
         )
         await any_store.append(T, "stock-1", [event])
         (stored,) = await any_store.read_stream(T, "stock-1")
-        assert (stored.event_id, stored.schema_version, stored.actor) == (event.event_id, 2, "user:ana")
+        assert (stored.event_id, stored.schema_version, stored.actor) == (
+            event.event_id,
+            2,
+            "user:ana",
+        )
         assert (stored.causation_id, stored.correlation_id) == (cause, corr)
         assert stored.tenant_id == T
         assert stored.recorded_at.tzinfo is not None
@@ -112,18 +120,20 @@ class TestIdempotency:
         assert again.duplicate and again.last_version == 2
 
     async def test_concurrent_duplicates_store_once(self, any_store: Store) -> None:
-        results = await asyncio.gather(*(
-            any_store.append(T, f"s{i % 3}", [ev()], idempotency_key="same") for i in range(10)
-        ))
+        results = await asyncio.gather(
+            *(any_store.append(T, f"s{i % 3}", [ev()], idempotency_key="same") for i in range(10))
+        )
         assert sum(not r.duplicate for r in results) == 1
         assert len(await any_store.read_all()) == 1
 
     async def test_append_many_checks_each_append_on_its_own(self, any_store: Store) -> None:
         await any_store.append(T, "taken", [ev()])
-        outcomes = await any_store.append_many([
-            AppendRequest(tenant_id=T, stream_id="fresh", events=(ev(),), expected_version=0),
-            AppendRequest(tenant_id=T, stream_id="taken", events=(ev(),), expected_version=0),
-        ])
+        outcomes = await any_store.append_many(
+            [
+                AppendRequest(tenant_id=T, stream_id="fresh", events=(ev(),), expected_version=0),
+                AppendRequest(tenant_id=T, stream_id="taken", events=(ev(),), expected_version=0),
+            ]
+        )
         assert not isinstance(outcomes[0], Exception)
         assert isinstance(outcomes[1], WrongExpectedVersion)
 
@@ -156,13 +166,16 @@ class TestBadInput:
 
 
 class TestBulk:
-    async def test_bulk_append_keeps_idempotency_and_version_checks(
-        self, any_store: Store
-    ) -> None:
+    async def test_bulk_append_keeps_idempotency_and_version_checks(self, any_store: Store) -> None:
         await any_store.append(T, "sale-0", [ev()])
         requests = [
-            AppendRequest(tenant_id=T, stream_id=f"sale-{i}", events=(ev(), ev()),
-                          expected_version=NO_STREAM, idempotency_key=f"import:{i}")
+            AppendRequest(
+                tenant_id=T,
+                stream_id=f"sale-{i}",
+                events=(ev(), ev()),
+                expected_version=NO_STREAM,
+                idempotency_key=f"import:{i}",
+            )
             for i in range(50)
         ]
         outcomes = await any_store.bulk_append(requests, chunk_events=16)
