@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from commands_kit import Run, Store, events_of, set_up_chain, stock_of
 
 from commands.runtime import ConcurrencyConflict
 from commands.types import (
@@ -27,7 +28,6 @@ from domain.events import BatchCompleted, ManufacturingOrderCompleted
 from domain.events.catalogue import RecipeLine
 from domain.events.inventory import ItemKind
 from domain.events.organisation import Role
-from tests.commands.conftest import Run, Store, events_of, set_up_chain, stock_of
 
 D = Decimal
 BAKER = Actor(user_id="pau", role=Role.PRODUCTION_MANAGER)

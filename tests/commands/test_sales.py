@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from commands_kit import AT, Run, Store, events_of, stock_of
 
 from commands.types import ReceiveStock, RecordSale, RefundSale, VoidSale
 from domain.access import Actor
@@ -14,7 +15,6 @@ from domain.events import SaleRecorded
 from domain.events.inventory import ItemKind
 from domain.events.organisation import Role
 from domain.events.sales import RefundLine, SaleLine
-from tests.commands.conftest import AT, Run, Store, events_of, stock_of
 
 D = Decimal
 TILL = Actor(user_id="till-born-1", role=Role.POS_DEVICE, store_ids=frozenset({"born"}))
