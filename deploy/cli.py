@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -78,6 +79,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     raise SystemExit(f"unknown benchmark {args.what!r}")
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from domain.schema import event_json_schemas, schema_file_name
+
+    schemas = event_json_schemas()
+    if args.out is None:
+        print(json.dumps(schemas, indent=2, ensure_ascii=False))
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in schemas.items():
+        path = out / schema_file_name(name, int(schema["x-schema-version"]))
+        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {len(schemas)} event schemas to {out}")
+    return 0
+
+
 def _optional(module: str, attr: str) -> Callable[..., object] | None:
     """Sub-commands owned by packages still being built register themselves when present."""
     try:
@@ -106,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
     bench.set_defaults(func=cmd_bench)
+    schema = sub.add_parser("schema", help="JSON Schemas for integrators")
+    schema.add_argument("what", choices=["events"])
+    schema.add_argument("--out", help="folder to write one file per event type (default: stdout)")
+    schema.set_defaults(func=cmd_schema)
     for module in ("domain.cli", "commands.cli", "forecasting.cli", "projections.cli"):
         register = _optional(module, "register")
         if register is not None:
@@ -120,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — silence the flush at exit
+        return 0
 
 
 if __name__ == "__main__":

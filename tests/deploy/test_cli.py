@@ -67,3 +67,16 @@ def test_up_serves_until_sigterm_then_stops_its_servers(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 0
     assert not pid_alive(pg_pid)
     assert not (tmp_path / "nats.pid").exists()
+
+
+def test_schema_events_writes_one_valid_schema_per_event_type(tmp_path: Path) -> None:
+    import json
+
+    from domain.events import EVENT_TYPES
+
+    result = run(["schema", "events", "--out", str(tmp_path)], {})
+    assert result.returncode == 0, result.stderr
+    files = sorted(tmp_path.glob("*.schema.json"))
+    assert len(files) == len(EVENT_TYPES)
+    sale = json.loads((tmp_path / "SaleRecorded.v1.schema.json").read_text())
+    assert sale["x-schema-version"] == 1 and "lines" in sale["properties"]
