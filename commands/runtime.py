@@ -21,6 +21,7 @@ from domain.access import Actor, Permission, check_permission
 from domain.codec import decode_event, encode_event
 from domain.errors import DomainError
 from domain.events import Event
+from domain.events.organisation import Role
 from streams.envelope import AppendResult, NewEvent, RecordedEvent
 from streams.errors import WrongExpectedVersion
 
@@ -98,6 +99,12 @@ class Writer:
         )
         self.command_id = uuid4()
         self.appended: list[Appended] = []
+
+    @property
+    def actor_label(self) -> str:
+        """The envelope's ``actor``: ``device:<id>`` for a POS, ``user:<id>`` for people."""
+        kind = "device" if self.actor.role is Role.POS_DEVICE else "user"
+        return f"{kind}:{self.actor.user_id}"
 
     def authorize(self, permission: Permission, store_id: str | None) -> None:
         """Check the actor's store scope once the stream has told which store it is."""
@@ -180,7 +187,7 @@ class Writer:
                     payload=payload,
                     event_id=event_id,
                     causation_id=self.command_id,
-                    actor=self.actor.user_id,
+                    actor=self.actor_label,
                 )
             )
         return envelopes

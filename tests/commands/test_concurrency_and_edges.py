@@ -209,7 +209,7 @@ class TestUpcastingThroughTheStore:
             if r.event_type == "StoreOpened"
         ]
         assert {r.schema_version for r in opened} == {StoreOpened.SCHEMA_VERSION}
-        assert all(r.actor == "olga" for r in opened)
+        assert all(r.actor == "user:olga" for r in opened)
 
 
 async def test_a_store_manager_is_scoped_to_their_stores(run: Run) -> None:

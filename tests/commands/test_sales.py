@@ -56,6 +56,8 @@ class TestRecordSale:
         assert isinstance(sale, SaleRecorded)
         assert sale.total == D("4.60")
         assert result.appended[0].stream_id == "sale-born-T-0001"
+        (record,) = await any_store.read_stream(tenant, "sale-born-T-0001")
+        assert record.actor == "device:till-born-1"
         assert not result.duplicate
 
     async def test_takes_stock_from_the_lot_that_expires_first(
