@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 )
 
 from streams.append_batch import NOTIFY_CHANNEL
-from streams.validation import MAX_STREAM_ID_LENGTH
+from streams.validation import MAX_PAYLOAD_BYTES, MAX_STREAM_ID_LENGTH
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 Pool = psycopg_pool.ConnectionPool[Conn]
@@ -128,6 +128,15 @@ class ObradorRecorder:
         count = len(stored_events)
         if count == 0 and tracking is None:
             return []
+        stream_ids = [stream_id_of(e.originator_id) for e in stored_events]  # refuse before
+        for e in stored_events:  # reserving anything
+            if len(e.state) > MAX_PAYLOAD_BYTES:
+                msg = (
+                    f"event {e.originator_id} v{e.originator_version} ({e.topic}): "
+                    f"{len(e.state)} bytes of state; the store's limit is {MAX_PAYLOAD_BYTES} "
+                    "bytes per event (docs/envelope.md)"
+                )
+                raise DataError(msg)
         positions: list[int] = []
         with self.connection() as conn:
             reserving = False
@@ -143,7 +152,7 @@ class ObradorRecorder:
                     if tracking is not None:
                         self.write_tracking(conn, tracking)
                     if count:
-                        self.write_events(conn, stored_events, positions)
+                        self.write_events(conn, stored_events, stream_ids, positions)
             except BaseException:
                 if reserving:
                     _release_session_locks(conn)
@@ -151,9 +160,12 @@ class ObradorRecorder:
         return positions
 
     def write_events(
-        self, conn: Conn, stored_events: Sequence[StoredEvent], positions: list[int]
+        self,
+        conn: Conn,
+        stored_events: Sequence[StoredEvent],
+        stream_ids: list[str],
+        positions: list[int],
     ) -> None:
-        stream_ids = [stream_id_of(e.originator_id) for e in stored_events]
         versions = [e.originator_version for e in stored_events]
         last: dict[str, int] = {}
         for stream_id, version in zip(stream_ids, versions, strict=True):

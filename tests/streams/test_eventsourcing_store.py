@@ -24,6 +24,7 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.domain import Aggregate, DomainEventProtocol, event
 from eventsourcing.persistence import (
     ApplicationRecorder,
+    DataError,
     IntegrityError,
     Notification,
     ProgrammingError,
@@ -39,7 +40,7 @@ from streams.errors import WrongExpectedVersion
 from streams.es_base import ObradorRecorder
 from streams.es_persistence import ObradorFactory
 from streams.store import EventStore
-from streams.validation import EVENT_TYPE_RE
+from streams.validation import EVENT_TYPE_RE, MAX_PAYLOAD_BYTES
 
 _RESERVE_LOCK = 7301746010  # the advisory lock key inside obrador_reserve_positions
 
@@ -302,3 +303,23 @@ def test_factory_refuses_bad_settings_and_an_unmigrated_database(
                 ObradorFactory(es_env(empty))
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_oversized_state_is_refused_before_anything_is_reserved(
+    recorder: ApplicationRecorder,
+) -> None:
+    big = StoredEvent(originator_id=uuid.uuid4(), originator_version=1, topic="topic",
+                      state=b"x" * (MAX_PAYLOAD_BYTES + 1))
+    with pytest.raises(DataError, match="limit is 1048576 bytes"):
+        recorder.insert_events([big])
+    with pytest.raises(DataError, match="cannot be a stream id"):
+        recorder.insert_events([stored("has space", 1)])
+    assert recorder.insert_events([stored(uuid.uuid4(), 1)]) == [1]  # no position was used
+
+
+def test_one_save_of_ten_thousand_events(recorder: ApplicationRecorder) -> None:
+    """Reported to hang the stock PostgreSQL recorder (psycopg pipeline); ours is one INSERT."""
+    account = uuid.uuid4()
+    positions = recorder.insert_events([stored(account, v) for v in range(1, 10_001)])
+    assert positions == list(range(1, 10_001))
+    assert len(recorder.select_events(account)) == 10_000
