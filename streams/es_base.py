@@ -128,8 +128,9 @@ class ObradorRecorder:
         count = len(stored_events)
         if count == 0 and tracking is None:
             return []
-        stream_ids = [stream_id_of(e.originator_id) for e in stored_events]  # refuse before
-        for e in stored_events:  # reserving anything
+        # Refuse bad input before reserving anything.
+        stream_ids = [stream_id_of(e.originator_id) for e in stored_events]
+        for e in stored_events:
             if len(e.state) > MAX_PAYLOAD_BYTES:
                 msg = (
                     f"event {e.originator_id} v{e.originator_version} ({e.topic}): "

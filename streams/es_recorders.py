@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 )
 
 from streams.append_batch import NOTIFY_CHANNEL
-from streams.es_base import ObradorRecorder, stream_id_of
+from streams.es_base import ObradorRecorder, stream_id_of, translated_errors
 
 __all__ = [
     "ObradorAggregateRecorder",
@@ -183,7 +183,7 @@ class ObradorSubscription(ListenNotifySubscription[ObradorApplicationRecorder]):
             conninfo = self._recorder.pool.conninfo
             if callable(conninfo):
                 conninfo = conninfo()
-            with psycopg.connect(conninfo, autocommit=True) as conn:
+            with translated_errors(), psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 self._has_been_notified.set()  # cover commits between first read and LISTEN
                 polled = monotonic()
