@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from domain.errors import AlreadyExists, InvalidValue, NotFound
+from domain.errors import AlreadyExists, IllegalTransition, InvalidValue, NotFound
 from domain.events import (
     Event,
     IngredientDefined,
     ProductDefined,
     ProductDiscontinued,
     ProductRepriced,
+    ProductStockPolicySet,
     RecipeVersioned,
 )
 from domain.events.catalogue import RecipeLine
@@ -94,6 +95,41 @@ def reprice(
     return [
         ProductRepriced(occurred_at=at, sku=state.product.sku, price=price, unit_cost=unit_cost)
     ]
+
+
+def set_stock_policy(
+    state: ProductState,
+    *,
+    store_id: str,
+    reorder_point: Decimal,
+    target_stock: Decimal,
+    at: datetime,
+) -> list[Event]:
+    if state.product is None:
+        raise NotFound("sku", "no such product")
+    require_non_negative("reorder_point", reorder_point)
+    require_non_negative("target_stock", target_stock)
+    if target_stock < reorder_point:
+        raise InvalidValue("target_stock", "must not be below the reorder point")
+    return [
+        ProductStockPolicySet(
+            occurred_at=at,
+            sku=state.product.sku,
+            store_id=store_id,
+            reorder_point=reorder_point,
+            target_stock=target_stock,
+        )
+    ]
+
+
+def discontinue(state: ProductState, *, reason: str, at: datetime) -> list[Event]:
+    if state.product is None:
+        raise NotFound("sku", "no such product")
+    if state.discontinued:
+        raise IllegalTransition("sku", "discontinued", "discontinue")
+    if not reason.strip():
+        raise InvalidValue("reason", "discontinuing a product needs a reason")
+    return [ProductDiscontinued(occurred_at=at, sku=state.product.sku, reason=reason)]
 
 
 def define_ingredient(already_defined: bool, event: IngredientDefined) -> list[Event]:

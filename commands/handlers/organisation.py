@@ -7,12 +7,15 @@ from collections.abc import Iterable
 from commands.runtime import Writer
 from commands.types import (
     ChangeUserRole,
+    CloseStore,
     CreateTenant,
     DefineIngredient,
     DefineProduct,
+    DiscontinueProduct,
     OpenStore,
     RegisterUser,
     RepriceProduct,
+    SetProductStockPolicy,
     VersionRecipe,
 )
 from domain import catalogue, organisation
@@ -20,6 +23,7 @@ from domain.events import (
     Event,
     IngredientDefined,
     ProductDefined,
+    StoreClosed,
     StoreOpened,
     TenantCreated,
     UserRegistered,
@@ -49,6 +53,13 @@ async def open_store(cmd: OpenStore, w: Writer) -> None:
     )
     await w.decide(
         TENANT, organisation.fold, lambda s: organisation.open_store(s, event), retry=True
+    )
+
+
+async def close_store(cmd: CloseStore, w: Writer) -> None:
+    event = StoreClosed(occurred_at=w.now, store_id=cmd.store_id, reason=cmd.reason)
+    await w.decide(
+        TENANT, organisation.fold, lambda s: organisation.close_store(s, event), retry=True
     )
 
 
@@ -98,6 +109,30 @@ async def reprice_product(cmd: RepriceProduct, w: Writer) -> None:
         f"product-{cmd.sku}",
         catalogue.fold_product,
         lambda s: catalogue.reprice(s, price=cmd.price, unit_cost=cmd.unit_cost, at=w.now),
+        retry=True,
+    )
+
+
+async def set_stock_policy(cmd: SetProductStockPolicy, w: Writer) -> None:
+    await w.decide(
+        f"product-{cmd.sku}",
+        catalogue.fold_product,
+        lambda s: catalogue.set_stock_policy(
+            s,
+            store_id=cmd.store_id,
+            reorder_point=cmd.reorder_point,
+            target_stock=cmd.target_stock,
+            at=w.now,
+        ),
+        retry=True,
+    )
+
+
+async def discontinue_product(cmd: DiscontinueProduct, w: Writer) -> None:
+    await w.decide(
+        f"product-{cmd.sku}",
+        catalogue.fold_product,
+        lambda s: catalogue.discontinue(s, reason=cmd.reason, at=w.now),
         retry=True,
     )
 

@@ -13,11 +13,18 @@ from commands.types import (
     ReceivePurchaseOrder,
     RegisterSupplier,
     SendPurchaseOrder,
+    UpdateSupplierPrices,
 )
 from commands.types.procurement import _PurchaseOrderCommand
 from domain import inventory, procurement, stock
-from domain.errors import AlreadyExists
-from domain.events import Event, PurchaseOrderDrafted, StockReceived, SupplierRegistered
+from domain.errors import AlreadyExists, NotFound
+from domain.events import (
+    Event,
+    PurchaseOrderDrafted,
+    StockReceived,
+    SupplierPriceListUpdated,
+    SupplierRegistered,
+)
 from domain.events.inventory import ItemKind
 from domain.procurement import PurchaseState
 
@@ -38,6 +45,19 @@ async def register_supplier(cmd: RegisterSupplier, w: Writer) -> None:
     def decide(past: list[Event]) -> list[Event]:
         if past:
             raise AlreadyExists("supplier_id", f"supplier {cmd.supplier_id!r} exists")
+        return [event]
+
+    await w.decide(f"supplier-{cmd.supplier_id}", _events, decide, retry=True)
+
+
+async def update_supplier_prices(cmd: UpdateSupplierPrices, w: Writer) -> None:
+    event = SupplierPriceListUpdated(
+        occurred_at=w.now, supplier_id=cmd.supplier_id, prices=cmd.prices
+    )
+
+    def decide(past: list[Event]) -> list[Event]:
+        if not past:
+            raise NotFound("supplier_id", f"no supplier {cmd.supplier_id!r}")
         return [event]
 
     await w.decide(f"supplier-{cmd.supplier_id}", _events, decide, retry=True)

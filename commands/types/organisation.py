@@ -27,6 +27,12 @@ class OpenStore(Command, frozen=True, kw_only=True):
     region: str
 
 
+class CloseStore(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    store_id: Id
+    reason: Text
+
+
 class RegisterUser(Command, frozen=True, kw_only=True):
     PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
     user_id: Id
@@ -58,6 +64,20 @@ class RepriceProduct(Command, frozen=True, kw_only=True):
     sku: Id
     price: Decimal
     unit_cost: Decimal
+
+
+class SetProductStockPolicy(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_CATALOGUE
+    sku: Id
+    store_id: Id
+    reorder_point: Decimal
+    target_stock: Decimal
+
+
+class DiscontinueProduct(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_CATALOGUE
+    sku: Id
+    reason: Text
 
 
 class DefineIngredient(Command, frozen=True, kw_only=True):

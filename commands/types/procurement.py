@@ -19,6 +19,12 @@ class RegisterSupplier(Command, frozen=True, kw_only=True):
     prices: tuple[SupplierPrice, ...] = ()
 
 
+class UpdateSupplierPrices(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_PURCHASING
+    supplier_id: Id
+    prices: tuple[SupplierPrice, ...]
+
+
 class DraftPurchaseOrder(Command, frozen=True, kw_only=True):
     PERMISSION: ClassVar[Permission] = Permission.MANAGE_PURCHASING
     po_id: Id
