@@ -1,0 +1,131 @@
+"""The JetStream side of the log: stream definition, subject scheme, envelope headers.
+
+Subject of every event (``docs/streaming.md``)::
+
+    obrador.events.p<partition>.<tenant>.<stream type>.<event type>
+
+``partition`` is derived from the tenant alone (crc32 mod ``PARTITIONS``), so
+all events of a tenant travel in one partition, in log order, while
+projectors and forecast workers share partitions between processes.
+``stream type`` is the stream id up to its first ``-`` (``sale``, ``stock``,
+``mo``…). The message body is the stored payload, byte for byte; the envelope
+travels in headers, ``Nats-Msg-Id`` being the event id.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import Final
+from uuid import UUID
+
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+
+from streams.envelope import RecordedEvent
+
+STREAM_NAME: Final = "OBRADOR_EVENTS"
+SUBJECT_ROOT: Final = "obrador.events"
+PARTITIONS: Final = 8
+
+H_POSITION: Final = "Obrador-Position"
+H_TENANT: Final = "Obrador-Tenant"
+H_STREAM: Final = "Obrador-Stream"
+H_VERSION: Final = "Obrador-Stream-Version"
+H_TYPE: Final = "Obrador-Type"
+H_SCHEMA: Final = "Obrador-Schema-Version"
+H_RECORDED: Final = "Obrador-Recorded-At"
+H_CAUSATION: Final = "Obrador-Causation"
+H_CORRELATION: Final = "Obrador-Correlation"
+H_ACTOR: Final = "Obrador-Actor"
+H_MSG_ID: Final = "Nats-Msg-Id"
+
+
+def partition_of(tenant_id: str, partitions: int = PARTITIONS) -> int:
+    return zlib.crc32(tenant_id.encode()) % partitions
+
+
+def subject_for(event: RecordedEvent) -> str:
+    stream_type = event.stream_id.split("-", 1)[0] or "stream"
+    safe_type = event.event_type.replace(".", "_").replace(":", "_")
+    safe_stream_type = stream_type.replace(".", "_").replace(":", "_")
+    return (
+        f"{SUBJECT_ROOT}.p{partition_of(event.tenant_id)}.{event.tenant_id}"
+        f".{safe_stream_type}.{safe_type}"
+    )
+
+
+def partition_subject(partition: int) -> str:
+    return f"{SUBJECT_ROOT}.p{partition}.>"
+
+
+def headers_for(event: RecordedEvent) -> dict[str, str]:
+    headers = {
+        H_MSG_ID: str(event.event_id),
+        H_POSITION: str(event.position),
+        H_TENANT: event.tenant_id,
+        H_STREAM: event.stream_id,
+        H_VERSION: str(event.stream_version),
+        H_TYPE: event.event_type,
+        H_SCHEMA: str(event.schema_version),
+        H_RECORDED: event.recorded_at.isoformat(),
+    }
+    if event.causation_id is not None:
+        headers[H_CAUSATION] = str(event.causation_id)
+    if event.correlation_id is not None:
+        headers[H_CORRELATION] = str(event.correlation_id)
+    if event.actor is not None:
+        headers[H_ACTOR] = event.actor
+    return headers
+
+
+def event_from_message(headers: dict[str, str], data: bytes) -> RecordedEvent:
+    def uuid_or_none(key: str) -> UUID | None:
+        value = headers.get(key)
+        return UUID(value) if value else None
+
+    return RecordedEvent(
+        position=int(headers[H_POSITION]),
+        event_id=UUID(headers[H_MSG_ID]),
+        tenant_id=headers[H_TENANT],
+        stream_id=headers[H_STREAM],
+        stream_version=int(headers[H_VERSION]),
+        event_type=headers[H_TYPE],
+        schema_version=int(headers[H_SCHEMA]),
+        payload=data,
+        recorded_at=datetime.fromisoformat(headers[H_RECORDED]),
+        causation_id=uuid_or_none(H_CAUSATION),
+        correlation_id=uuid_or_none(H_CORRELATION),
+        actor=headers.get(H_ACTOR),
+    )
+
+
+async def ensure_event_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
+    """Create the events stream if missing (idempotent; keeps an existing one as it is)."""
+    try:
+        await js.stream_info(STREAM_NAME)
+        return
+    except NotFoundError:
+        pass
+    await js.add_stream(
+        js_api.StreamConfig(
+            name=STREAM_NAME,
+            subjects=[f"{SUBJECT_ROOT}.>"],
+            retention=js_api.RetentionPolicy.LIMITS,
+            storage=js_api.StorageType.FILE,
+            num_replicas=replicas,
+            duplicate_window=120.0,
+        )
+    )
+
+
+async def last_relayed(js: JetStreamContext) -> tuple[int, str | None]:
+    """(store position, event id) of the newest message in the stream; (0, None) when empty."""
+    info = await js.stream_info(STREAM_NAME)
+    last_seq = info.state.last_seq
+    if not last_seq:
+        return 0, None
+    message = await js.get_msg(STREAM_NAME, seq=last_seq)
+    headers = message.headers or {}
+    return int(headers[H_POSITION]), headers.get(H_MSG_ID)

@@ -1,0 +1,125 @@
+"""The relay: the store's global log, published to JetStream once, in order.
+
+It keeps no checkpoint of its own. On start it asks JetStream for the newest
+message and resumes right after that event's position. Every publish names
+the event id it expects the stream to end with (``Nats-Expected-Last-Msg-Id``),
+so the stream can only ever hold an exact prefix of the log: if one publish
+fails, every later one in flight is refused too, and the relay restarts from
+what JetStream holds. It never skips, never publishes twice
+(docs/adr/0005-exactly-once-projections.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from nats.js.errors import APIError
+
+from streams.envelope import RecordedEvent
+from streams.jetstream import STREAM_NAME, ensure_event_stream, headers_for, last_relayed, subject_for
+from streams.store import EventStore
+
+log = logging.getLogger("obrador.relay")
+
+
+@dataclass
+class RelayStats:
+    position: int = 0
+    published: int = 0
+    restarts: int = 0
+    last_publish_at: float = field(default_factory=time.time)
+    lag_seconds: float = 0.0
+
+
+class Relay:
+    def __init__(
+        self, store: EventStore, nats_url: str, *, batch: int = 2000, window: int = 4000
+    ) -> None:
+        self.store = store
+        self.nats_url = nats_url
+        self.batch = batch
+        self.window = window  # publishes awaiting their ack at most
+        self.stats = RelayStats()
+        self._nc: NATS | None = None
+
+    async def connect(self) -> JetStreamContext:
+        self._nc = await nats.connect(
+            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name="obrador-relay"
+        )
+        js = self._nc.jetstream(publish_async_max_pending=self.window)
+        await ensure_event_stream(js)
+        return js
+
+    async def close(self) -> None:
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.drain()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set; any publish failure restarts from JetStream's tail."""
+        js = await self.connect()
+        try:
+            while not stop.is_set():
+                try:
+                    await self._relay(js, stop)
+                except (APIError, TimeoutError, nats.errors.Error) as exc:
+                    self.stats.restarts += 1
+                    log.warning("relay restarting from JetStream's tail after: %s", exc)
+                    await asyncio.sleep(min(5.0, 0.1 * self.stats.restarts))
+        finally:
+            await self.close()
+
+    async def _relay(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        position, last_id = await last_relayed(js)
+        self.stats.position = position
+        pending: list[asyncio.Future[js_api.PubAck]] = []
+        while not stop.is_set():
+            events = await self.store.read_all(after=position, limit=self.batch)
+            if not events:
+                await self._settle(pending)
+                pending = []
+                self.stats.lag_seconds = 0.0
+                await self.store.wait_for_events(position, 0.5)
+                continue
+            for event in events:
+                pending.append(await self._publish(js, event, last_id))
+                last_id = str(event.event_id)
+            position = events[-1].position
+            if len(pending) >= self.window // 2:
+                await self._settle(pending)
+                pending = []
+            self._note(events[-1])
+        await self._settle(pending)
+
+    async def _publish(
+        self, js: JetStreamContext, event: RecordedEvent, expected_last_id: str | None
+    ) -> asyncio.Future[js_api.PubAck]:
+        headers = headers_for(event)
+        if expected_last_id is not None:
+            headers["Nats-Expected-Last-Msg-Id"] = expected_last_id
+        else:
+            headers["Nats-Expected-Last-Sequence"] = "0"
+        return await js.publish_async(
+            subject_for(event), event.payload, headers=headers, stream=STREAM_NAME
+        )
+
+    async def _settle(self, pending: list[asyncio.Future[js_api.PubAck]]) -> None:
+        """Wait for acks; raise on the first refused publish (the relay then restarts)."""
+        if not pending:
+            return
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result if isinstance(result, Exception) else RuntimeError(str(result))
+        self.stats.published += len(results)
+
+    def _note(self, newest: RecordedEvent) -> None:
+        self.stats.position = newest.position
+        self.stats.last_publish_at = time.time()
+        self.stats.lag_seconds = max(0.0, time.time() - newest.recorded_at.timestamp())
