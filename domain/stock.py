@@ -110,12 +110,12 @@ class StockState:
             self.lots[allocation.lot_id].quantity -= allocation.quantity
 
     def _give_back(self, event: StockReturned) -> None:
-        for allocation in event.allocations:
-            self._put(allocation.lot_id, allocation.quantity, None, ZERO)
         settled = min(self.shortfall, event.shortfall)
         self.shortfall -= settled
         if event.shortfall > settled:  # a receipt had already absorbed it
             self._put(UNLOTTED, event.shortfall - settled, None, ZERO)
+        for allocation in event.allocations:  # back to its lot, after settling a shortfall
+            self._add(allocation.lot_id, allocation.quantity, None, ZERO)
 
 
 def fold(events: Iterable[Event]) -> StockState:

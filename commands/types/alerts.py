@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from commands.types.base import Command, Text
 from domain.access import Permission
-from domain.events.base import Id
+from domain.events.base import Id, Timestamp
 from domain.events.forecasting import ForecastPoint
 
 
@@ -22,7 +21,7 @@ class SnoozeAlert(Command, frozen=True, kw_only=True):
     PERMISSION: ClassVar[Permission] = Permission.HANDLE_ALERTS
     alert_id: Id
     store_id: Id | None = None
-    until: datetime
+    until: Timestamp
 
 
 class ResolveAlert(Command, frozen=True, kw_only=True):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, ClassVar
 
 import msgspec
 
 from domain.access import Permission
+from domain.events.base import Timestamp
 
 #: A client-chosen key: the same key on the same command type is applied once, forever.
 IdempotencyKey = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -34,7 +34,7 @@ class Command(
     SCOPE_FROM_STATE: ClassVar[bool] = False
 
     idempotency_key: IdempotencyKey | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Timestamp | None = None
 
     def scope(self) -> str | None:
         """The store this command acts in, for store-scoped roles."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from commands.types.base import Command, Text
 from domain.access import Permission
-from domain.events.base import Id
+from domain.events.base import Id, Timestamp
 from domain.events.procurement import PurchaseOrderLine, ReceivedLine, SupplierPrice
 
 
@@ -31,7 +30,7 @@ class DraftPurchaseOrder(Command, frozen=True, kw_only=True):
     supplier_id: Id
     store_id: Id
     lines: tuple[PurchaseOrderLine, ...]
-    expected_delivery_at: datetime
+    expected_delivery_at: Timestamp
 
 
 class _PurchaseOrderCommand(Command, frozen=True, kw_only=True):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from commands.types.base import Command, Text
 from domain.access import Permission
-from domain.events.base import Id
+from domain.events.base import Id, Timestamp
 from domain.events.sales import Channel, RefundLine, SaleLine, SaleSource
 
 
@@ -17,7 +16,7 @@ class RecordSale(Command, frozen=True, kw_only=True):
     PERMISSION: ClassVar[Permission] = Permission.RECORD_SALE
     store_id: Id
     pos_txn_id: Id
-    sold_at: datetime
+    sold_at: Timestamp
     channel: Channel = Channel.COUNTER
     lines: tuple[SaleLine, ...]
     source: SaleSource = SaleSource.POS

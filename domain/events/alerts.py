@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from domain.events.base import DomainEvent, Id
+from domain.events.base import DomainEvent, Id, Timestamp
 
 
 class AlertAcknowledged(DomainEvent, frozen=True, kw_only=True):
@@ -16,7 +14,7 @@ class AlertAcknowledged(DomainEvent, frozen=True, kw_only=True):
 class AlertSnoozed(DomainEvent, frozen=True, kw_only=True):
     alert_id: Id
     by: Id
-    until: datetime
+    until: Timestamp
 
 
 class AlertResolved(DomainEvent, frozen=True, kw_only=True):

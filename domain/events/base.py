@@ -14,6 +14,8 @@ import msgspec
 NonNegative = Decimal
 #: A strictly positive decimal amount.
 Positive = Decimal
+#: A point in time with its UTC offset (naive times are refused: a bakery has a time zone).
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 #: An identifier chosen by the writer: short, no spaces, safe inside a stream id.
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 
@@ -29,7 +31,7 @@ class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", t
 
     SCHEMA_VERSION: ClassVar[int] = 1
 
-    occurred_at: datetime
+    occurred_at: Timestamp
 
 
 class Value(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,10 +5,10 @@ A purchase order goes draft -> approved -> sent -> (partially) received, or canc
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
-from domain.events.base import DomainEvent, Id, NonNegative, Positive, Value
+from domain.events.base import DomainEvent, Id, NonNegative, Positive, Timestamp, Value
 
 
 class SupplierPrice(Value, frozen=True, kw_only=True):
@@ -40,7 +40,7 @@ class PurchaseOrderDrafted(DomainEvent, frozen=True, kw_only=True):
     supplier_id: Id
     store_id: Id
     lines: tuple[PurchaseOrderLine, ...]
-    expected_delivery_at: datetime
+    expected_delivery_at: Timestamp
     drafted_by: Id
 
 

@@ -6,11 +6,10 @@ says there is nothing left; the stock side then shows the shortfall.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.events.base import DomainEvent, Id, NonNegative, Positive, Value
+from domain.events.base import DomainEvent, Id, NonNegative, Positive, Timestamp, Value
 
 
 class Channel(StrEnum):
@@ -41,7 +40,7 @@ class SaleLine(Value, frozen=True, kw_only=True):
 class SaleRecorded(DomainEvent, frozen=True, kw_only=True):
     store_id: Id
     pos_txn_id: Id
-    sold_at: datetime
+    sold_at: Timestamp
     channel: Channel
     lines: tuple[SaleLine, ...]
     total: Decimal

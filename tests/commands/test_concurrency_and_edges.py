@@ -137,6 +137,18 @@ class TestEdgeValidation:
             parse_command(json.dumps(raw))
         assert refused.value.field == "lines[0].quantity"
 
+    def test_a_time_without_offset_is_refused(self) -> None:
+        raw = {
+            "type": "RecordSale",
+            "store_id": "born",
+            "pos_txn_id": "T-1",
+            "sold_at": "2026-01-05T07:00:00",
+            "lines": [{"sku": "baguette", "quantity": 1, "unit_price": "1.20"}],
+        }
+        with pytest.raises(InvalidCommand) as refused:
+            parse_command(raw)
+        assert (refused.value.field, "timezone" in refused.value.reason) == ("sold_at", True)
+
     def test_a_missing_field_is_named(self) -> None:
         with pytest.raises(InvalidCommand) as refused:
             parse_command({"type": "VoidSale", "store_id": "born", "pos_txn_id": "T-1"})
