@@ -17,6 +17,7 @@ from uuid import UUID, uuid4, uuid5
 
 import msgspec
 
+from commands.state_cache import CachedState, StateCache
 from domain.access import Actor, Permission, check_permission
 from domain.codec import decode_event, encode_event
 from domain.errors import DomainError
@@ -89,6 +90,7 @@ class Writer:
         actor: Actor,
         now: datetime,
         key: str | None,
+        cache: StateCache | None = None,
     ) -> None:
         self.store, self.tenant_id, self.actor, self.now, self.key = (
             store,
@@ -97,6 +99,7 @@ class Writer:
             now,
             key,
         )
+        self.cache = cache
         self.command_id = uuid4()
         self.appended: list[Appended] = []
 
@@ -111,7 +114,7 @@ class Writer:
         check_permission(self.actor, permission, store_id)
 
     async def load(self, stream_id: str, fold: Callable[[Iterable[Event]], S]) -> S:
-        state, _, _ = await self._read(stream_id, fold)
+        state, _, _, _ = await self._read(stream_id, fold)
         return state
 
     async def decide(
@@ -126,7 +129,7 @@ class Writer:
         """Append what ``decide(state)`` returns; return the state the decision was made on."""
         stream_key = None if self.key is None else f"{self.key}@{stream_id}"
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            state, version, records = await self._read(stream_id, fold)
+            state, version, records, whole = await self._read(stream_id, fold)
             if stream_key is not None and (
                 done := _already_written(records, self._ids(stream_key, 1))
             ):
@@ -137,7 +140,18 @@ class Writer:
                     "expected_version",
                     f"{stream_id} is at version {version}, not {expected_version}",
                 )
-            events = decide(state)
+            try:
+                events = decide(state)
+            except DomainError:
+                # With a cache only the newest records were read: the earlier append of
+                # this very command may be older, so look before refusing a resend.
+                earlier = None
+                if stream_key is not None and not whole:
+                    earlier = await self._find_earlier(stream_id, stream_key)
+                if earlier is None:
+                    raise
+                self.appended.append(earlier)
+                return state
             if not events:
                 return state
             try:
@@ -152,6 +166,10 @@ class Writer:
                 if retry and attempt < MAX_ATTEMPTS:
                     continue
                 raise ConcurrencyConflict("stream", str(conflict)) from conflict
+            if self.cache is not None and not result.duplicate:
+                self.cache.note_append(
+                    self.tenant_id, stream_id, fold, appended_after=version, events=events
+                )
             self.appended.append(
                 Appended(
                     stream_id=stream_id,
@@ -166,11 +184,25 @@ class Writer:
 
     async def _read(
         self, stream_id: str, fold: Callable[[Iterable[Event]], S]
-    ) -> tuple[S, int, list[RecordedEvent]]:
+    ) -> tuple[S, int, list[RecordedEvent], bool]:
+        """State, version, the records read, and whether they were the whole stream."""
+        entry = self.cache.get(self.tenant_id, stream_id, fold) if self.cache else None
+        if entry is not None:
+            start = entry.version + 1
+            records = await self.store.read_stream(self.tenant_id, stream_id, from_version=start)
+            StateCache.advance(entry, records)
+            return entry.state, entry.version, records, False
         records = await self.store.read_stream(self.tenant_id, stream_id)
         events = [decode_event(r.event_type, r.schema_version, r.payload) for r in records]
         version = records[-1].stream_version if records else 0
-        return fold(events), version, records
+        state = fold(events)
+        if self.cache is not None:
+            self.cache.put(self.tenant_id, stream_id, fold, CachedState(state, version))
+        return state, version, records, True
+
+    async def _find_earlier(self, stream_id: str, stream_key: str) -> Appended | None:
+        records = await self.store.read_stream(self.tenant_id, stream_id)
+        return _already_written(records, self._ids(stream_key, 1))
 
     def _ids(self, stream_key: str, count: int) -> list[UUID]:
         return [uuid5(_ID_NAMESPACE, f"{self.tenant_id}|{stream_key}|{i}") for i in range(count)]

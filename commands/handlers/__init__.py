@@ -13,6 +13,7 @@ from typing import Any
 
 from commands.handlers import alerts, inventory, organisation, procurement, production, sales
 from commands.runtime import CommandResult, EventStoreLike, Writer
+from commands.state_cache import StateCache
 from commands.types import (
     AcknowledgeAlert,
     AdjustStock,
@@ -71,8 +72,13 @@ async def handle(
     tenant_id: str,
     actor: Actor,
     now: datetime | None = None,
+    cache: StateCache | None = None,
 ) -> CommandResult:
-    """Authorize, decide and append; raise a ``DomainError`` (nothing written) on refusal."""
+    """Authorize, decide and append; raise a ``DomainError`` (nothing written) on refusal.
+
+    Long-running callers (POS ingest, the API) pass one ``StateCache`` so hot
+    streams are folded incrementally; ``now`` is the clock for ``occurred_at``.
+    """
     handler = HANDLERS.get(type(command))
     if handler is None:
         raise TypeError(f"no handler for {type(command).__name__}")
@@ -84,6 +90,7 @@ async def handle(
         actor=actor,
         now=command.occurred_at or now or datetime.now(UTC),
         key=idempotency_key(command),
+        cache=cache,
     )
     await handler(command, writer)
     return CommandResult(command=type(command).__name__, appended=tuple(writer.appended))
