@@ -71,6 +71,15 @@ def record(state: SaleState, sale: SaleRecorded) -> list[Event]:
     return [sale]
 
 
+def check_resend(recorded: SaleRecorded, *, lines: tuple[SaleLine, ...], sold_at: datetime) -> None:
+    """A resent ticket must be the same ticket; a reused transaction id is refused."""
+    if recorded.lines != lines or recorded.sold_at != sold_at:
+        raise AlreadyExists(
+            "pos_txn_id",
+            f"ticket {recorded.pos_txn_id!r} is already recorded with different lines or time",
+        )
+
+
 def _recorded(state: SaleState, action: str) -> SaleRecorded:
     if state.sale is None:
         raise NotFound("pos_txn_id", "no such ticket")

@@ -25,6 +25,7 @@ async def record_sale(cmd: RecordSale, w: Writer) -> None:
     stream = sale_stream(cmd.store_id, cmd.pos_txn_id)
     known = await w.load(stream, sales.fold)
     if known.sale is not None:  # a resent ticket, whatever key it came with
+        sales.check_resend(known.sale, lines=cmd.lines, sold_at=cmd.sold_at)
         w.appended.append(_already(stream, known.version))
     else:
         sale = SaleRecorded(

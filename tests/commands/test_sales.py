@@ -10,7 +10,7 @@ from commands_kit import AT, Run, Store, events_of, stock_of
 
 from commands.types import ReceiveStock, RecordSale, RefundSale, VoidSale
 from domain.access import Actor
-from domain.errors import IllegalTransition, InvalidValue, PermissionDenied
+from domain.errors import AlreadyExists, IllegalTransition, InvalidValue, PermissionDenied
 from domain.events import SaleRecorded
 from domain.events.inventory import ItemKind
 from domain.events.organisation import Role
@@ -86,6 +86,15 @@ class TestRecordSale:
         assert len(await events_of(any_store, tenant, "sale-born-T-0001")) == 1
         assert len(await events_of(any_store, tenant, "stock-born-baguette")) == 1
         assert first.appended[0].first_version == again.appended[0].first_version
+
+    async def test_a_reused_transaction_id_with_other_lines_is_refused(
+        self, run: Run, any_store: Store, tenant: str
+    ) -> None:
+        await run(ticket(qty=3), actor=TILL)
+        with pytest.raises(AlreadyExists) as refused:
+            await run(ticket(qty=5), actor=TILL)
+        assert refused.value.field == "pos_txn_id"
+        assert len(await events_of(any_store, tenant, "sale-born-T-0001")) == 1
 
     async def test_a_till_cannot_record_sales_for_another_store(self, run: Run) -> None:
         with pytest.raises(PermissionDenied) as refused:
