@@ -23,7 +23,13 @@ from nats.js import api as js_api
 from nats.js.errors import APIError
 
 from streams.envelope import RecordedEvent
-from streams.jetstream import STREAM_NAME, ensure_event_stream, headers_for, last_relayed, subject_for
+from streams.jetstream import (
+    STREAM_NAME,
+    ensure_event_stream,
+    headers_for,
+    last_relayed,
+    subject_for,
+)
 from streams.store import EventStore
 
 log = logging.getLogger("obrador.relay")
@@ -59,7 +65,10 @@ class Relay:
 
     async def close(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
+            try:
+                await self._nc.drain()
+            except (nats.errors.Error, OSError):
+                await self._nc.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; any publish failure restarts from JetStream's tail."""

@@ -73,3 +73,17 @@ async def any_store(
         yield store
     finally:
         await store.close()
+
+
+@pytest.fixture
+def nats_url(tmp_path: Path) -> Iterator[str]:
+    """A private nats-server with JetStream for one test (fresh streams and consumers)."""
+    from deploy.embedded.nats import EmbeddedNats
+
+    server = EmbeddedNats(tmp_path / "nats-private")
+    (tmp_path / "nats-private").mkdir()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

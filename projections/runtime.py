@@ -1,0 +1,200 @@
+"""The projector process: durable JetStream pull consumers feeding read models.
+
+One consumer per projection × partition (durable name ``proj_<name>_p<n>``,
+explicit ack-all policy). Each fetched batch goes through
+``apply_with_checkpoint`` in one Postgres transaction and is acknowledged only
+after that commit. A handler failure (a poison event) stops that partition with
+its error recorded in ``projection_status``; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import nats
+import psycopg
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from psycopg_pool import AsyncConnectionPool
+
+from projections.apply import apply_with_checkpoint
+from projections.leases import Leases
+from projections.model import ReadModel
+from projections.status import mark
+from streams.jetstream import (
+    PARTITIONS,
+    STREAM_NAME,
+    ensure_event_stream,
+    event_from_message,
+    partition_subject,
+)
+
+log = logging.getLogger("obrador.projector")
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
+
+
+def consumer_name(model: ReadModel, partition: int) -> str:
+    return f"proj_{model.name}_p{partition}"
+
+
+class PartitionWorker:
+    def __init__(
+        self, pool: Pool, js: JetStreamContext, model: ReadModel, partition: int, batch: int
+    ) -> None:
+        self.pool, self.js, self.model = pool, js, model
+        self.partition, self.batch = partition, batch
+        self.applied = 0
+
+    async def run(self) -> None:
+        sub = await self.js.pull_subscribe(
+            partition_subject(self.partition),
+            durable=consumer_name(self.model, self.partition),
+            stream=STREAM_NAME,
+            config=js_api.ConsumerConfig(
+                ack_policy=js_api.AckPolicy.ALL,
+                ack_wait=30.0,
+                max_ack_pending=50_000,
+                deliver_policy=js_api.DeliverPolicy.ALL,
+            ),
+        )
+        async with self.pool.connection() as conn:
+            await mark(conn, self.model.name, self.partition, "running")
+        while True:
+            try:
+                msgs = await sub.fetch(self.batch, timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            await self._apply(msgs)
+
+    async def _apply(self, msgs: Sequence[Msg]) -> None:
+        events = [event_from_message(dict(m.headers or {}), m.data) for m in msgs]
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                await apply_with_checkpoint(conn, self.model, self.partition, events)
+        except (psycopg.OperationalError, OSError):
+            raise  # infrastructure: the worker restarts, JetStream redelivers
+        except Exception as exc:
+            failed = await self._find_poison(events)
+            async with self.pool.connection() as conn:
+                await mark(
+                    conn,
+                    self.model.name,
+                    self.partition,
+                    "failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                    failed_position=failed,
+                )
+            log.error(
+                "projection %s partition %d stopped at position %s: %s",
+                self.model.name,
+                self.partition,
+                failed,
+                exc,
+            )
+            raise PoisonEvent(self.model.name, self.partition, failed, exc) from exc
+        await msgs[-1].ack()  # ack-all: covers the whole batch
+        self.applied += len(events)
+
+    async def _find_poison(self, events: Sequence[Any]) -> int | None:
+        """Re-apply one event at a time (rolled back) to name the one that fails."""
+        for event in events:
+            try:
+                async with self.pool.connection() as conn, conn.transaction(force_rollback=True):
+                    await apply_with_checkpoint(conn, self.model, self.partition, [event])
+            except Exception:
+                return int(event.position)
+        return None
+
+
+class PoisonEvent(Exception):
+    def __init__(self, projection: str, partition: int, position: int | None, cause: BaseException):
+        super().__init__(f"{projection}/p{partition}: event at position {position} failed: {cause}")
+        self.position = position
+
+
+class Projector:
+    """Runs every given read model on the partitions this process holds a lease for."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        nats_url: str,
+        models: Sequence[ReadModel],
+        *,
+        partitions: int = PARTITIONS,
+        batch: int = 1000,
+        lease_ttl: float = 6.0,
+        owner: str | None = None,
+    ) -> None:
+        self.conninfo, self.nats_url, self.models = conninfo, nats_url, list(models)
+        self.partitions, self.batch, self.lease_ttl = partitions, batch, lease_ttl
+        self.owner = owner or f"projector-{uuid.uuid4().hex[:8]}"
+        self.workers: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self.failed: dict[tuple[str, int], str] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        pool: Pool = AsyncConnectionPool(
+            self.conninfo, min_size=2, max_size=4 + len(self.models) * 2, open=False
+        )
+        await pool.open(wait=True)
+        nc: NATS = await nats.connect(
+            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name=self.owner
+        )
+        js = nc.jetstream()
+        await ensure_event_stream(js)
+        leases = [
+            Leases(self.conninfo, m.name, self.owner, self.partitions, self.lease_ttl)
+            for m in self.models
+        ]
+        try:
+            while not stop.is_set():
+                await self._balance(pool, js, leases)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.lease_ttl / 3)
+        finally:
+            for task in self.workers.values():
+                task.cancel()
+            await asyncio.gather(*self.workers.values(), return_exceptions=True)
+            with contextlib.suppress(Exception):
+                async with pool.connection() as conn:
+                    for lease in leases:
+                        await lease.release(conn)
+            await nc.close()
+            await pool.close()
+
+    async def _balance(self, pool: Pool, js: JetStreamContext, leases: list[Leases]) -> None:
+        for model, lease in zip(self.models, leases, strict=True):
+            async with pool.connection() as conn:
+                held = await lease.refresh(conn)
+            for partition in range(self.partitions):
+                key = (model.name, partition)
+                task = self.workers.get(key)
+                if partition in held and (task is None or task.done()):
+                    if task is not None and task.done() and key in self.failed:
+                        continue  # a poison event: stays stopped until restarted by a person
+                    self.workers[key] = asyncio.create_task(
+                        self._supervise(PartitionWorker(pool, js, model, partition, self.batch))
+                    )
+                elif partition not in held and task is not None and not task.done():
+                    task.cancel()
+
+    async def _supervise(self, worker: PartitionWorker) -> None:
+        key = (worker.model.name, worker.partition)
+        while True:
+            try:
+                await worker.run()
+            except PoisonEvent as exc:
+                self.failed[key] = str(exc)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # connection trouble: retry, JetStream redelivers
+                log.warning("projection %s/p%d restarting: %s", *key, exc)
+                await asyncio.sleep(0.5)
