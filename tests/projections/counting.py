@@ -54,7 +54,8 @@ class UnitsSold:
         for (tenant, store, sku), n in sorted(units.items()):
             await conn.execute(
                 sql.SQL(
-                    "INSERT INTO {t} VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant_id, store_id, sku)"
+                    "INSERT INTO {t} VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (tenant_id, store_id, sku)"
                     " DO UPDATE SET units = {t}.units + EXCLUDED.units,"
                     " tickets = {t}.tickets + EXCLUDED.tickets"
                 ).format(t=sql.Identifier(tables["rm_test_units"])),
