@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import os
 import signal
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from deploy.settings import Settings
-from deploy.stack import running_stack
+from deploy.stack import StackUrls, running_stack
 
 
 def _terminate_as_interrupt() -> None:
@@ -26,18 +27,31 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    with running_stack(settings) as urls:
-        print("Obrador stack is up")
+def _serve_foreground(urls: StackUrls, settings: Settings) -> None:
+    """Relay + every projector until Ctrl-C / SIGTERM (the stack stops after them)."""
+    from deploy.services import serve
+    from projections.registry import all_models
+
+    models = all_models()
+
+    def ready() -> None:
+        print("Obrador is up")
         print(f"  PostgreSQL  {urls.database_url}")
         print(f"  NATS        {urls.nats_url}")
         print(f"  data folder {settings.data_dir}")
+        print("  relay       store → JetStream")
+        print("  projectors  " + (", ".join(m.name for m in models) or "none yet"))
         print("Ctrl-C stops everything.", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nstopping…", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(urls.database_url, urls.nats_url, models=models, ready=ready))
+    print("stopping…", flush=True)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    with running_stack(settings) as urls:
+        _serve_foreground(urls, settings)
     return 0
 
 
@@ -62,12 +76,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ok = asyncio.run(run_demo(urls.database_url, check=args.check))
         if args.check or not ok:
             return 0 if ok else 1
-        print(f"\nPostgreSQL {urls.database_url}\nNATS       {urls.nats_url}")
-        print("The demo stack keeps running; Ctrl-C stops it.", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nstopping…", flush=True)
+        print()
+        _serve_foreground(urls, settings)
     return 0
 
 
@@ -130,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("what", choices=["events"])
     schema.add_argument("--out", help="folder to write one file per event type (default: stdout)")
     schema.set_defaults(func=cmd_schema)
-    for module in ("domain.cli", "commands.cli", "forecasting.cli", "projections.cli"):
+    for module in ("commands.cli", "forecasting.cli", "projections.cli"):
         register = _optional(module, "register")
         if register is not None:
             register(sub)
