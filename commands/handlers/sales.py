@@ -23,13 +23,14 @@ def stock_stream(store_id: str, item_id: str) -> str:
 
 async def record_sale(cmd: RecordSale, w: Writer) -> None:
     stream = sale_stream(cmd.store_id, cmd.pos_txn_id)
+    sold_at = cmd.occurred_at or cmd.sold_at  # a ticket happened when it was printed
     known = await w.load(stream, sales.fold)
     if known.sale is not None:  # a resent ticket, whatever key it came with
         sales.check_resend(known.sale, lines=cmd.lines, sold_at=cmd.sold_at)
         w.appended.append(_already(stream, known.version))
     else:
         sale = SaleRecorded(
-            occurred_at=w.now,
+            occurred_at=sold_at,
             store_id=cmd.store_id,
             pos_txn_id=cmd.pos_txn_id,
             sold_at=cmd.sold_at,
@@ -45,7 +46,7 @@ async def record_sale(cmd: RecordSale, w: Writer) -> None:
         await w.decide(
             stock_stream(cmd.store_id, sku),
             stock.fold,
-            _consumer(cmd.store_id, sku, quantity, stream, w.now),
+            _consumer(cmd.store_id, sku, quantity, stream, sold_at),
             retry=True,  # FIFO allocation is simply re-decided on the fresh lots
         )
 
