@@ -174,10 +174,8 @@ class _Fold:
                 ticket = self.tickets.get(key)
                 if ticket is None or ticket.voided:
                     return  # unknown ticket, or voided already: nothing to take back
-                for sku, (units, revenue, refunded_units, refunded_revenue) in ticket.lines.items():
-                    self._add(
-                        key, ticket, sku, refunded_units - units, refunded_revenue - revenue, -1
-                    )
+                for sku, (units, revenue, back_units, back_revenue) in ticket.lines.items():
+                    self._add(key, ticket, sku, back_units - units, back_revenue - revenue, n=-1)
                 ticket.voided, ticket.void_reason = True, ev.reason
                 self.touched_tickets.add(key)
             case SaleRefunded():
