@@ -27,5 +27,8 @@ lint: install
 bench: install
 	$(BIN)/obrador bench store
 
+chaos: install
+	$(BIN)/obrador chaos --events 100000 --cycles 20
+
 clean:
 	rm -rf $(VENV) .obrador .pytest_cache .mypy_cache .ruff_cache

@@ -108,6 +108,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from deploy.chaos import main as chaos
+
+    return chaos(events=args.events, cycles=args.cycles, json_output=args.json)
+
+
 def _optional(module: str, attr: str) -> Callable[..., object] | None:
     """Sub-commands owned by packages still being built register themselves when present."""
     try:
@@ -136,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
     bench.set_defaults(func=cmd_bench)
+    chaos = sub.add_parser("chaos", help="kill -9 relay/projector under load, then verify")
+    chaos.add_argument("--events", type=int, default=100_000)
+    chaos.add_argument("--cycles", type=int, default=20)
+    chaos.add_argument("--json", action="store_true")
+    chaos.set_defaults(func=cmd_chaos)
     schema = sub.add_parser("schema", help="JSON Schemas for integrators")
     schema.add_argument("what", choices=["events"])
     schema.add_argument("--out", help="folder to write one file per event type (default: stdout)")

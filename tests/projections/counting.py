@@ -75,3 +75,4 @@ def sale(store: str, txn: str, sku: str = "barra", qty: int = 2) -> NewEvent:
     )
     kind, version, payload = encode_event(event)
     return NewEvent(event_type=kind, schema_version=version, payload=payload)
+MODEL = UnitsSold()
