@@ -82,6 +82,25 @@ class PanelFeatures:
         self.mean91 = recent_mean(y_open, 91)
         n_s, n_d = y_open.shape
         self.n_days = n_d
+        # momentum: recent days against their own same-weekday 4-week mean
+        ref = np.full_like(y_open, np.nan)
+        ref[:, 7:] = self.wm4[:, :-7]
+        with np.errstate(all="ignore"):
+            dev = np.where(ref > 0, y_open / ref, np.nan)
+        self.dev7 = recent_mean(dev, 7)
+        self.dev21 = recent_mean(dev, 21)
+        # the same for the whole closure group (store): all its products together
+        gsum = np.zeros((int(panel.group.max()) + 1, n_d))
+        gref = np.zeros_like(gsum)
+        ok = np.isfinite(y_open) & np.isfinite(ref)
+        np.add.at(gsum, panel.group, np.where(ok, y_open, 0.0))
+        np.add.at(gref, panel.group, np.where(ok, ref, 0.0))
+        with np.errstate(all="ignore"):
+            gdev = np.where(gref > 0, gsum / gref, np.nan)
+        self.group_dev7 = recent_mean(gdev, 7)[panel.group]
+        self.yoy = np.full_like(y_open, np.nan)
+        with np.errstate(all="ignore"):
+            self.yoy[:, 364:] = self.mean91[:, 364:] / self.mean91[:, :-364]
         self.dow = np.broadcast_to(weekday(panel.dates).astype(np.float64), (n_s, n_d))
         doy = (panel.dates.astype("datetime64[D]") - panel.dates.astype("datetime64[Y]")).astype(
             np.int64
@@ -108,6 +127,7 @@ class PanelFeatures:
             "h", "dow", "doy", *[f"id_{c}" for c in panel.series_cols],
             "last", "mean7", "mean28_prev", "mean91", "same_wd", "wm4", "wm8",
             "wm4_prev", "last_year", "last_year_wm4", "closed_at_origin",
+            "dev7", "dev21", "group_dev7", "yoy",
             *self.known.keys(), *[f"{k}_at_origin" for k in self.observed],
         ]
         if config.oracle_weather:
@@ -168,6 +188,10 @@ class PanelFeatures:
             past(self.y_open, d - 364),
             past(self.wm4, d - 364),
             np.isnan(self.y_open[s, t]).astype(np.float64),
+            self.dev7[s, t],
+            self.dev21[s, t],
+            self.group_dev7[s, t],
+            self.yoy[s, t],
             *[known(v) for v in self.known.values()],
             *[v[s, t] for v in self.observed.values()],
         ]

@@ -1,0 +1,387 @@
+"""Rolling-origin backtest with daily origins.
+
+For ``n`` origins and a horizon ``h`` the scored target days are the last
+``n`` days of the data, each forecast from the origin ``h`` days before it
+(origin = every day from ``T-n-h`` to ``T-1-h``): every horizon is scored on
+the same target days, closed days excluded. Every forecast only uses what
+was known at its origin: history up to the origin, calendar and holiday flags,
+declared closures and planned promotions for the target day, and observed
+weather *at the origin* (never the target day's, unless ``oracle_weather``).
+
+Models:
+
+* ``seasonal_naive`` and ``weekday_mean4``: closed form, every origin.
+* ``autoets``: AutoETS (season 7) per series, parameters estimated on the
+  history up to the first origin, state filtered forward daily.
+* ``prophet``: default Prophet, refitted at each origin — on a documented
+  subset of series and origins (every ``prophet_origin_step``-th origin,
+  ``prophet_series`` series spread evenly over the panel).
+* ``gbm``: pooled LightGBM, refitted every ``refit_every`` days on targets up
+  to the refit day, features computed at each daily origin.
+* ``obrador``: the production choice — the pooled model, per-series fallback
+  to ``weekday_mean4`` for series with too little recent history.
+
+Work fans out over a process pool (``workers``): the LightGBM fits, chunks of
+ETS series and Prophet series are independent single-threaded tasks.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from forecasting.metrics import score, seasonal_scale
+from forecasting.models.baselines import seasonal_naive, weekday_mean4
+from forecasting.models.ets import ets_series_backtest
+from forecasting.models.gbm import GbmConfig, GbmModel, HolidaySpec, PanelFeatures, fit_gbm
+from forecasting.models.prophet_model import prophet_series_backtest
+from forecasting.series import Panel, load_panel
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+MODELS: tuple[str, ...] = ("seasonal_naive", "prophet", "autoets", "weekday_mean4", "obrador")
+MIN_OPEN_DAYS = 56
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    horizons: tuple[int, ...] = (1, 7, 28)
+    origins: int = 182
+    workers: int = 2
+    refit_every: int = 91
+    prophet_series: int = 12
+    prophet_origin_step: int = 14
+    ets_fit_days: int = 730
+    gbm: GbmConfig = field(default_factory=GbmConfig)
+
+
+@dataclass
+class BacktestResult:
+    """Forecasts per model, shape (n_series, n_origin_union, n_horizons)."""
+
+    panel: Panel
+    config: BacktestConfig
+    origins: IntArray  # union of all origins, ascending
+    forecasts: dict[str, FloatArray]
+    prophet_series: IntArray
+    prophet_origins: IntArray
+    scale: FloatArray
+    seconds: float = 0.0
+    final_forecast: FloatArray | None = None  # (n_series, max_horizon) from the last day
+    gbm_models: list[GbmModel] = field(default_factory=list)
+
+    def scored(self, h: int) -> tuple[IntArray, IntArray]:
+        """(origin indices into ``self.origins``, target day indices) for horizon h."""
+        t_days = self.panel.n_days
+        o = np.arange(t_days - self.config.origins - h, t_days - h)
+        return (o - self.origins[0]).astype(np.int64), (o + h).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def _gbm_task(
+    panel: Panel, gbm: GbmConfig, cutoff: int, origins: IntArray, horizons: tuple[int, ...]
+) -> tuple[FloatArray, GbmModel]:
+    """Fit at ``cutoff`` and forecast ``origins`` (all >= cutoff) for ``horizons``."""
+    feats = PanelFeatures(panel, gbm)
+    model = fit_gbm(feats, cutoff, gbm)
+    n_s = panel.n_series
+    out = np.zeros((n_s, len(origins), len(horizons)))
+    if len(origins):
+        for k, h in enumerate(horizons):
+            s = np.repeat(np.arange(n_s), len(origins))
+            t = np.tile(origins, n_s)
+            out[:, :, k] = model.predict(feats, s, t, np.full(len(s), h)).reshape(
+                n_s, len(origins)
+            )
+    return out, model
+
+
+def _ets_chunk(
+    y_rows: FloatArray, origins: IntArray, horizons: tuple[int, ...], cutoff: int, fit_days: int
+) -> FloatArray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.stack(
+            [ets_series_backtest(row, origins, horizons, cutoff, fit_days) for row in y_rows]
+        )
+
+
+def _prophet_one(
+    dates: npt.NDArray[np.datetime64], y_row: FloatArray, origins: IntArray,
+    horizons: tuple[int, ...],
+) -> FloatArray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return prophet_series_backtest(dates, y_row, origins, horizons)
+
+
+def _pick_prophet_series(panel: Panel, n: int, first_target: int) -> IntArray:
+    open_recent = (~panel.closed[:, first_target:]).sum(axis=1)
+    eligible = np.flatnonzero(open_recent >= 0.5 * (panel.n_days - first_target))
+    if n <= 0 or eligible.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    pick = np.unique(np.linspace(0, eligible.size - 1, min(n, eligible.size)).round().astype(int))
+    out: IntArray = eligible[pick].astype(np.int64)
+    return out
+
+
+def _executor(workers: int) -> ProcessPoolExecutor | None:
+    if workers <= 1:
+        return None
+    # Not "fork": polars (used by the parent to load the CSV, and by cmdstanpy
+    # inside Prophet) deadlocks in a forked child. The fork server is a clean
+    # process that imports this module once; callers need a __main__ guard.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["forecasting.backtest"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def backtest_panel(
+    panel: Panel,
+    config: BacktestConfig,
+    *,
+    final_forecast: bool = True,
+) -> BacktestResult:
+    """Run every model over the rolling origins of ``panel``."""
+    t0 = time.perf_counter()
+    horizons = tuple(sorted(set(config.horizons)))
+    hmax = max(horizons)
+    t_days = panel.n_days
+    first = t_days - config.origins - hmax
+    if first < 364:
+        raise ValueError(f"history too short for {config.origins} origins at D+{hmax}")
+    origins = np.arange(first, t_days - min(horizons), dtype=np.int64)
+    y_open = panel.y_open
+    n_s = panel.n_series
+    gbm_cfg = replace(config.gbm, max_horizon=max(config.gbm.max_horizon, hmax), threads=1
+                      if config.workers > 1 else config.gbm.threads)
+
+    cutoffs = list(range(int(origins[0]), int(origins[-1]) + 1, max(1, config.refit_every)))
+    p_series = _pick_prophet_series(panel, config.prophet_series, t_days - config.origins)
+    p_origins = origins[:: max(1, config.prophet_origin_step)]
+
+    forecasts: dict[str, FloatArray] = {
+        "seasonal_naive": seasonal_naive(y_open, origins, horizons),
+        "weekday_mean4": weekday_mean4(y_open, origins, horizons),
+    }
+    gbm = np.zeros((n_s, len(origins), len(horizons)))
+    ets = np.zeros_like(gbm)
+    prophet = np.full((n_s, len(origins), len(horizons)), np.nan)
+    models: list[GbmModel] = []
+    final: FloatArray | None = None
+
+    gbm_jobs: list[tuple[int, IntArray]] = []
+    for i, c in enumerate(cutoffs):
+        nxt = cutoffs[i + 1] if i + 1 < len(cutoffs) else t_days
+        gbm_jobs.append((c, origins[(origins >= c) & (origins < nxt)]))
+    all_h = tuple(range(1, hmax + 1))
+    chunk = max(1, math.ceil(n_s / (4 * max(1, config.workers))))
+    ets_chunks = [list(range(i, min(n_s, i + chunk))) for i in range(0, n_s, chunk)]
+
+    pool = _executor(config.workers)
+    try:
+        if pool is None:
+            for c, o in gbm_jobs:
+                f, m = _gbm_task(panel, gbm_cfg, c, o, horizons)
+                gbm[:, np.searchsorted(origins, o)] = f
+                models.append(m)
+            if final_forecast:
+                f, m = _gbm_task(panel, gbm_cfg, t_days - 1, np.array([t_days - 1]), all_h)
+                final = f[:, 0, :]
+            for rows in ets_chunks:
+                ets[rows] = _ets_chunk(y_open[rows], origins, horizons, int(origins[0]),
+                                       config.ets_fit_days)
+            for s in p_series:
+                prophet[s, :: max(1, config.prophet_origin_step)] = _prophet_one(
+                    panel.dates, y_open[s], p_origins, horizons
+                )
+        else:
+            g_fut: list[Future[tuple[FloatArray, GbmModel]]] = [
+                pool.submit(_gbm_task, panel, gbm_cfg, c, o, horizons) for c, o in gbm_jobs
+            ]
+            f_fut = (
+                pool.submit(_gbm_task, panel, gbm_cfg, t_days - 1, np.array([t_days - 1]), all_h)
+                if final_forecast else None
+            )
+            p_fut = [
+                pool.submit(_prophet_one, panel.dates, y_open[s], p_origins, horizons)
+                for s in p_series
+            ]
+            e_fut = [
+                pool.submit(_ets_chunk, y_open[rows], origins, horizons, int(origins[0]),
+                            config.ets_fit_days)
+                for rows in ets_chunks
+            ]
+            for (_c, o), fut in zip(gbm_jobs, g_fut, strict=True):
+                f, m = fut.result()
+                gbm[:, np.searchsorted(origins, o)] = f
+                models.append(m)
+            if f_fut is not None:
+                final = f_fut.result()[0][:, 0, :]
+            for rows, fut2 in zip(ets_chunks, e_fut, strict=True):
+                ets[rows] = fut2.result()
+            for s, fut3 in zip(p_series, p_fut, strict=True):
+                prophet[s, :: max(1, config.prophet_origin_step)] = fut3.result()
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+    forecasts["autoets"] = ets
+    forecasts["prophet"] = prophet
+    forecasts["gbm"] = gbm
+    forecasts["obrador"] = choose_obrador(panel, origins, horizons, forecasts)
+    scale = seasonal_scale(y_open[:, : int(origins[0]) + 1])
+    return BacktestResult(
+        panel=panel,
+        config=replace(config, horizons=horizons),
+        origins=origins,
+        forecasts=forecasts,
+        prophet_series=p_series,
+        prophet_origins=p_origins,
+        scale=scale,
+        seconds=time.perf_counter() - t0,
+        final_forecast=final,
+        gbm_models=models,
+    )
+
+
+def choose_obrador(
+    panel: Panel, origins: IntArray, horizons: Sequence[int], forecasts: dict[str, FloatArray]
+) -> FloatArray:
+    """The production forecast: pooled model; short recent history -> weekday_mean4.
+
+    A series with fewer than ``MIN_OPEN_DAYS`` open days in the 91 days up to
+    the origin (new product, store reopening after a long closure) has no
+    reliable level for the pooled model's features.
+    """
+    open_days = np.cumsum(~panel.closed, axis=1)
+    lo = np.maximum(origins - 91, 0)
+    recent = open_days[:, origins] - open_days[:, lo]
+    short = recent < MIN_OPEN_DAYS
+    out = forecasts["gbm"].copy()
+    for k in range(len(horizons)):
+        out[:, :, k] = np.where(short, forecasts["weekday_mean4"][:, :, k], out[:, :, k])
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def summarize(result: BacktestResult, *, details: bool = False) -> dict[str, Any]:
+    """The JSON shape of ``forecast backtest --json``."""
+    panel = result.panel
+    y_open = panel.y_open
+    horizons_out: dict[str, dict[str, dict[str, float]]] = {}
+    subset_out: dict[str, dict[str, dict[str, float]]] = {}
+    p_mask_o = np.zeros(len(result.origins), dtype=bool)
+    p_mask_o[:: max(1, result.config.prophet_origin_step)] = True
+    p_mask_s = np.zeros(panel.n_series, dtype=bool)
+    p_mask_s[result.prophet_series] = True
+    for k, h in enumerate(result.config.horizons):
+        oi, td = result.scored(h)
+        actual = y_open[:, td]
+        scale = np.broadcast_to(result.scale[:, None], actual.shape)
+        row: dict[str, dict[str, float]] = {}
+        sub: dict[str, dict[str, float]] = {}
+        sub_mask = p_mask_s[:, None] & p_mask_o[oi][None, :]
+        for name in (*MODELS, "gbm"):
+            fc = result.forecasts[name][:, oi, k]
+            if name != "gbm":
+                row[name] = _round(score(actual, fc, scale))
+            if details:
+                sub[name] = _round(score(actual, fc, scale, sub_mask))
+        horizons_out[str(h)] = row
+        subset_out[str(h)] = sub
+    out: dict[str, Any] = {
+        "horizons": horizons_out,
+        "series": panel.n_series,
+        "origins": result.config.origins,
+        "seconds": round(result.seconds, 2),
+    }
+    if details:
+        out["details"] = {
+            "prophet_subset": {
+                "series": [panel.key_label(int(s)) for s in result.prophet_series],
+                "origin_step": result.config.prophet_origin_step,
+                "horizons": subset_out,
+                "note": "prophet in 'horizons' is scored on this subset only; every model "
+                "is scored on the same subset here for a like-for-like comparison",
+            },
+            "gbm_refits": [int(m.cutoff) for m in result.gbm_models],
+            "gbm_rows_per_fit": [int(m.n_rows) for m in result.gbm_models],
+            "first_origin": str(panel.dates[int(result.origins[0])]),
+            "target_days": [str(panel.dates[-result.config.origins]), str(panel.dates[-1])],
+            "oracle_weather": result.config.gbm.oracle_weather,
+        }
+    return out
+
+
+def _round(d: dict[str, float]) -> dict[str, float]:
+    return {k: (round(v, 4) if math.isfinite(v) else math.nan) for k, v in d.items()}
+
+
+def run_backtest(
+    csv_path: str | Path,
+    date_col: str,
+    series_cols: Sequence[str],
+    value_col: str,
+    exog_cols: Sequence[str] = (),
+    horizons: Sequence[int] = (1, 7, 28),
+    origins: int = 182,
+    *,
+    workers: int = 2,
+    holiday_col: str | None = None,
+    country: str | None = None,
+    subdiv: str | None = None,
+    prophet_series: int = 12,
+    prophet_origin_step: int = 14,
+    refit_every: int = 91,
+    oracle_weather: bool = False,
+    details: bool = False,
+    return_result: bool = False,
+) -> dict[str, Any]:
+    """Load ``csv_path`` and run the rolling-origin backtest; see :func:`summarize`.
+
+    ``seconds`` is the wall time of everything: load, features, every model's
+    training and forecasts, and the final D+1..D+28 forecast from the last day.
+    With ``return_result`` the raw :class:`BacktestResult` is under ``"_result"``.
+    """
+    t0 = time.perf_counter()
+    panel = load_panel(csv_path, date_col, list(series_cols), value_col, list(exog_cols))
+    if holiday_col is None and country is None:
+        holiday_col = next((c for c in exog_cols if c.lower() in ("is_holiday", "holiday")), None)
+    gbm = GbmConfig(
+        holidays=HolidaySpec(flag_col=holiday_col, country=country, subdiv=subdiv),
+        oracle_weather=oracle_weather,
+        log_target=True,
+        objective="l2",
+        rows_per_fit=150_000,
+    )
+    cfg = BacktestConfig(
+        horizons=tuple(horizons),
+        origins=origins,
+        workers=workers,
+        refit_every=refit_every,
+        prophet_series=prophet_series,
+        prophet_origin_step=prophet_origin_step,
+        gbm=gbm,
+    )
+    result = backtest_panel(panel, cfg)
+    result.seconds = time.perf_counter() - t0
+    out = summarize(result, details=details)
+    if return_result:
+        out["_result"] = result
+    return out
