@@ -180,18 +180,19 @@ class _Fold:
                     st.item_kind = (ItemKind.PRODUCT if sold else ItemKind.INGREDIENT).value
                 self._take(st, (rec.tenant_id, ev.store_id, ev.item_id), ev.allocations)
                 st.shortfall += ev.shortfall
-            case StockReturned():
+            case StockReturned():  # shortfall first, then each lot (which may settle more)
                 st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
                 key = (rec.tenant_id, ev.store_id, ev.item_id)
-                for a in ev.allocations:
-                    self._put(
-                        st, key, a.lot_id, a.quantity, origin="return", origin_id=ev.reference
-                    )
                 settled = min(st.shortfall, ev.shortfall)
                 st.shortfall -= settled
-                if ev.shortfall > settled:
+                if ev.shortfall > settled:  # a receipt had already absorbed it
                     extra = ev.shortfall - settled
                     self._put(st, key, UNLOTTED, extra, origin="return", origin_id=ev.reference)
+                for a in ev.allocations:
+                    self._add(
+                        st, key, a.lot_id, a.quantity,
+                        expires_on=None, cost=ZERO, origin="return", origin_id=ev.reference,
+                    )  # fmt: skip
             case StockTransferredOut():
                 st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
                 taken = [LotAllocation(lot_id=m.lot_id, quantity=m.quantity) for m in ev.lots]

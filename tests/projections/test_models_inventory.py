@@ -7,30 +7,18 @@ side records; the projection must follow them and agree with the domain fold.
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from test_models_kit import Log, one, project, rows
 
 from domain import inventory
-from domain.batches import complete_batch
 from domain.events import (
-    BatchCompleted,
     DomainEvent,
-    ManufacturingOrderCancelled,
-    ManufacturingOrderCompleted,
-    ManufacturingOrderConfirmed,
-    ManufacturingOrderEdited,
-    ManufacturingOrderStarted,
-    ManufacturingOrderSuggested,
-    RecipeVersioned,
     StockConsumed,
 )
-from domain.events.catalogue import RecipeLine
 from domain.events.inventory import ConsumptionCause, ItemKind, LotAllocation, WasteReason
-from domain.production import fold as fold_order
 from domain.stock import StockState
 from projections.models import InventoryModel, model_by_name
 
@@ -55,7 +43,7 @@ class Books:
         self.log.add(self.tenant, f"stock-{store}-{item}", event)
         return event
 
-    def receive(
+    def receive(  # noqa: PLR0917 - reads like a delivery note
         self,
         store: str,
         item: str,
@@ -63,6 +51,7 @@ class Books:
         qty: str,
         cost: str,
         expires: date | None = None,
+        *,
         kind: ItemKind = ItemKind.INGREDIENT,
     ) -> None:
         event = inventory.receive(
@@ -185,7 +174,7 @@ async def test_a_sale_beyond_book_stock_goes_negative_until_a_receipt_settles_it
     log = Log()
     books = Books(log)
     product = ItemKind.PRODUCT
-    books.receive("born", "baguette", "mo-41", "20", "0.35", date(2026, 3, 3), product)
+    books.receive("born", "baguette", "mo-41", "20", "0.35", date(2026, 3, 3), kind=product)
     books.sell("born", "baguette", "26", "T100")
     await project(pg_url, MODEL, log.events)
     row = await stock_row(pg_url, "born", "baguette")
@@ -195,7 +184,7 @@ async def test_a_sale_beyond_book_stock_goes_negative_until_a_receipt_settles_it
     assert flagged == [{"item_id": "baguette"}]
 
     start = len(log.events)
-    books.receive("born", "baguette", "mo-42", "30", "0.35", date(2026, 3, 4), product)
+    books.receive("born", "baguette", "mo-42", "30", "0.35", date(2026, 3, 4), kind=product)
     await project(pg_url, MODEL, log.events[start:])
     row = await stock_row(pg_url, "born", "baguette")
     assert row["on_hand"] == D(24) and row["shortfall"] == 0 and row["negative"] is False
@@ -219,8 +208,8 @@ async def test_transfer_waste_and_counts(pg_url: str) -> None:
     log = Log()
     books = Books(log)
     product = ItemKind.PRODUCT
-    books.receive("central", "croissant", "C-1", "60", "0.42", date(2026, 3, 3), product)
-    books.receive("central", "croissant", "C-2", "40", "0.40", date(2026, 3, 4), product)
+    books.receive("central", "croissant", "C-1", "60", "0.42", date(2026, 3, 3), kind=product)
+    books.receive("central", "croissant", "C-2", "40", "0.40", date(2026, 3, 4), kind=product)
     out, arrived = inventory.transfer(
         books.state("central", "croissant"),
         transfer_id="TR-9",
@@ -279,6 +268,6 @@ async def test_transfer_waste_and_counts(pg_url: str) -> None:
     central = await stock_row(pg_url, "central", "croissant")
     assert central["on_hand"] == D(35) == books.state("central", "croissant").on_hand
     assert central["stock_value"] == D("12.00")  # 30 x 0.40 + the counted surplus at no cost
-    surplus = await one(pg_url, "SELECT * FROM rm_inventory_lots WHERE lot_id = 'CNT-2'")
-    assert surplus["quantity"] == D(5) and surplus["origin"] == "count_surplus"
-    assert surplus["expires_on"] is None
+    extra = await one(pg_url, "SELECT * FROM rm_inventory_lots WHERE lot_id = 'CNT-2'")
+    assert extra["quantity"] == D(5) and extra["origin"] == "count_surplus"
+    assert extra["expires_on"] is None

@@ -97,7 +97,7 @@ async def project(
 
 async def rows(pg_url: str, query: str, *params: Any) -> list[dict[str, Any]]:
     async with await psycopg.AsyncConnection.connect(pg_url, row_factory=dict_row) as conn:
-        cur = await conn.execute(query, params)  # type: ignore[arg-type]
+        cur = await conn.execute(query, params)
         return await cur.fetchall()
 
 
