@@ -63,6 +63,7 @@ class BacktestConfig:
     prophet_series: int = 12
     prophet_origin_step: int = 14
     ets_fit_days: int = 730
+    run_ets: bool = True
     gbm: GbmConfig = field(default_factory=GbmConfig)
 
 
@@ -178,7 +179,7 @@ def backtest_panel(
         "weekday_mean4": weekday_mean4(y_open, origins, horizons),
     }
     gbm = np.zeros((n_s, len(origins), len(horizons)))
-    ets = np.zeros_like(gbm)
+    ets = np.full_like(gbm, np.nan)
     prophet = np.full((n_s, len(origins), len(horizons)), np.nan)
     models: list[GbmModel] = []
     final: FloatArray | None = None
@@ -189,7 +190,10 @@ def backtest_panel(
         gbm_jobs.append((c, origins[(origins >= c) & (origins < nxt)]))
     all_h = tuple(range(1, hmax + 1))
     chunk = max(1, math.ceil(n_s / (4 * max(1, config.workers))))
-    ets_chunks = [list(range(i, min(n_s, i + chunk))) for i in range(0, n_s, chunk)]
+    ets_chunks = (
+        [list(range(i, min(n_s, i + chunk))) for i in range(0, n_s, chunk)]
+        if config.run_ets else []
+    )
 
     pool = _executor(config.workers)
     try:
@@ -366,9 +370,6 @@ def run_backtest(
     gbm = GbmConfig(
         holidays=HolidaySpec(flag_col=holiday_col, country=country, subdiv=subdiv),
         oracle_weather=oracle_weather,
-        log_target=True,
-        objective="l2",
-        rows_per_fit=150_000,
     )
     cfg = BacktestConfig(
         horizons=tuple(horizons),

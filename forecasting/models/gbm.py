@@ -6,8 +6,9 @@ known in advance for the target day d = t + h (calendar, holidays, declared
 closures, planned promotions) or computed from data at or before the origin t
 (lags, same-weekday means, recent level, *observed* weather read at the
 origin). The target is scaled by the series' recent level (mean of the open
-days of the 28 days up to t), so one model serves big and small series; the
-L1 objective weighted by that level minimises WAPE directly.
+days of the 28 days up to t), so one model serves big and small series, and
+learnt as log1p(ratio) with an L2 loss (a median-like fit, as robust as L1
+on this data and ~4x faster to train in LightGBM).
 
 Prediction intervals come from the model's own out-of-sample errors
 (:class:`ResidualQuantiles`): the ratio actual / forecast by horizon bucket.
@@ -51,15 +52,15 @@ class HolidaySpec:
 class GbmConfig:
     max_horizon: int = 28
     train_days: int = 730
-    rows_per_fit: int = 250_000
+    rows_per_fit: int = 150_000
     n_estimators: int = 300
     learning_rate: float = 0.06
     num_leaves: int = 63
     min_data_in_leaf: int = 50
     feature_fraction: float = 0.8
     bagging_fraction: float = 0.8
-    objective: str = "l1"
-    log_target: bool = False
+    objective: str = "l2"
+    log_target: bool = True
     threads: int = 2
     seed: int = 7
     oracle_weather: bool = False
