@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import nats
+import nats.js.errors
 import psycopg
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -24,11 +25,12 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from psycopg_pool import AsyncConnectionPool
 
-from projections.apply import apply_with_checkpoint
+from projections.apply import Delivery, apply_with_checkpoint
 from projections.leases import Leases
 from projections.model import ReadModel
 from projections.status import mark
 from streams.jetstream import (
+    H_PARTITION_PREV,
     PARTITIONS,
     STREAM_NAME,
     ensure_event_stream,
@@ -45,43 +47,83 @@ def consumer_name(model: ReadModel, partition: int) -> str:
 
 
 class PartitionWorker:
+    """Feeds one projection's partition; the Postgres checkpoint decides where it reads.
+
+    The durable consumer is (re)created at start, and after any gap, to begin
+    right after the checkpoint's JetStream sequence: the broker's own cursor is
+    never trusted over the checkpoint.
+    """
+
     def __init__(
         self, pool: Pool, js: JetStreamContext, model: ReadModel, partition: int, batch: int
     ) -> None:
         self.pool, self.js, self.model = pool, js, model
         self.partition, self.batch = partition, batch
         self.applied = 0
+        self.repositions = 0
 
     async def run(self) -> None:
-        sub = await self.js.pull_subscribe(
-            partition_subject(self.partition),
-            durable=consumer_name(self.model, self.partition),
-            stream=STREAM_NAME,
-            config=js_api.ConsumerConfig(
-                ack_policy=js_api.AckPolicy.ALL,
-                ack_wait=30.0,
-                max_ack_pending=50_000,
-                deliver_policy=js_api.DeliverPolicy.ALL,
-            ),
-        )
         async with self.pool.connection() as conn:
             await mark(conn, self.model.name, self.partition, "running")
+        sub = await self._reposition()
         while True:
             try:
                 msgs = await sub.fetch(self.batch, timeout=0.5)
             except nats.errors.TimeoutError:
                 continue
-            await self._apply(msgs)
+            if not await self._apply(msgs):
+                await sub.unsubscribe()
+                sub = await self._reposition()
 
-    async def _apply(self, msgs: Sequence[Msg]) -> None:
-        events = [event_from_message(dict(m.headers or {}), m.data) for m in msgs]
+    async def _reposition(self) -> JetStreamContext.PullSubscription:
+        """Recreate the durable consumer to start right after the checkpoint."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT stream_seq FROM projection_checkpoints"
+                " WHERE projection = %s AND partition = %s",
+                (self.model.name, self.partition),
+            )
+            row = await cur.fetchone()
+        seq = int(row[0]) if row else 0
+        name = consumer_name(self.model, self.partition)
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await self.js.delete_consumer(STREAM_NAME, name)
+        start = (
+            {"deliver_policy": js_api.DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": seq + 1}
+            if seq > 0
+            else {"deliver_policy": js_api.DeliverPolicy.ALL}
+        )
+        await self.js.add_consumer(
+            STREAM_NAME,
+            js_api.ConsumerConfig(
+                durable_name=name,
+                filter_subject=partition_subject(self.partition),
+                ack_policy=js_api.AckPolicy.ALL,
+                ack_wait=30.0,
+                max_ack_pending=50_000,
+                **start,
+            ),
+        )
+        self.repositions += 1
+        return await self.js.pull_subscribe_bind(durable=name, stream=STREAM_NAME)
+
+    async def _apply(self, msgs: Sequence[Msg]) -> bool:
+        """Apply a fetched batch; False when a gap was found (the caller repositions)."""
+        deliveries = [
+            Delivery(
+                event_from_message(dict(m.headers or {}), m.data),
+                int((m.headers or {}).get(H_PARTITION_PREV, 0)),
+                m.metadata.sequence.stream,
+            )
+            for m in msgs
+        ]
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                await apply_with_checkpoint(conn, self.model, self.partition, events)
+                result = await apply_with_checkpoint(conn, self.model, self.partition, deliveries)
         except (psycopg.OperationalError, OSError):
             raise  # infrastructure: the worker restarts, JetStream redelivers
         except Exception as exc:
-            failed = await self._find_poison(events)
+            failed = await self._find_poison(deliveries)
             async with self.pool.connection() as conn:
                 await mark(
                     conn,
@@ -99,17 +141,20 @@ class PartitionWorker:
                 exc,
             )
             raise PoisonEvent(self.model.name, self.partition, failed, exc) from exc
-        await msgs[-1].ack()  # ack-all: covers the whole batch
-        self.applied += len(events)
+        if result.processed:
+            await msgs[result.processed - 1].ack()  # ack-all: covers everything before it
+            self.applied += result.processed
+        return not result.gap
 
-    async def _find_poison(self, events: Sequence[Any]) -> int | None:
-        """Re-apply one event at a time (rolled back) to name the one that fails."""
-        for event in events:
-            try:
-                async with self.pool.connection() as conn, conn.transaction(force_rollback=True):
-                    await apply_with_checkpoint(conn, self.model, self.partition, [event])
-            except Exception:
-                return int(event.position)
+    async def _find_poison(self, deliveries: Sequence[Delivery]) -> int | None:
+        """Replay the batch one event at a time (then roll back) to name the one that fails."""
+        async with self.pool.connection() as conn, conn.transaction(force_rollback=True):
+            for delivery in deliveries:
+                try:
+                    async with conn.transaction():  # a savepoint per event
+                        await apply_with_checkpoint(conn, self.model, self.partition, [delivery])
+                except Exception:
+                    return int(delivery.event.position)
         return None
 
 

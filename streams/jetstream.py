@@ -40,6 +40,8 @@ H_CAUSATION: Final = "Obrador-Causation"
 H_CORRELATION: Final = "Obrador-Correlation"
 H_ACTOR: Final = "Obrador-Actor"
 H_MSG_ID: Final = "Nats-Msg-Id"
+#: Position of the previous event of the same partition (0 for the first).
+H_PARTITION_PREV: Final = "Obrador-Partition-Prev"
 
 
 def partition_of(tenant_id: str, partitions: int = PARTITIONS) -> int:
@@ -118,6 +120,19 @@ async def ensure_event_stream(js: JetStreamContext, *, replicas: int = 1) -> Non
             duplicate_window=120.0,
         )
     )
+
+
+async def partition_tails(js: JetStreamContext, partitions: int = PARTITIONS) -> dict[int, int]:
+    """Store position of the newest message of every partition (0 where there is none)."""
+    tails = {}
+    for partition in range(partitions):
+        try:
+            message = await js.get_last_msg(STREAM_NAME, partition_subject(partition))
+        except NotFoundError:
+            tails[partition] = 0
+            continue
+        tails[partition] = int((message.headers or {})[H_POSITION])
+    return tails
 
 
 async def last_relayed(js: JetStreamContext) -> tuple[int, str | None]:

@@ -24,10 +24,13 @@ from nats.js.errors import APIError
 
 from streams.envelope import RecordedEvent
 from streams.jetstream import (
+    H_PARTITION_PREV,
     STREAM_NAME,
     ensure_event_stream,
     headers_for,
     last_relayed,
+    partition_of,
+    partition_tails,
     subject_for,
 )
 from streams.store import EventStore
@@ -54,6 +57,7 @@ class Relay:
         self.window = window  # publishes awaiting their ack at most
         self.stats = RelayStats()
         self._nc: NATS | None = None
+        self._tails: dict[int, int] = {}
 
     async def connect(self) -> JetStreamContext:
         self._nc = await nats.connect(
@@ -86,6 +90,7 @@ class Relay:
 
     async def _relay(self, js: JetStreamContext, stop: asyncio.Event) -> None:
         position, last_id = await last_relayed(js)
+        self._tails = await partition_tails(js)
         self.stats.position = position
         pending: list[asyncio.Future[js_api.PubAck]] = []
         while not stop.is_set():
@@ -110,6 +115,9 @@ class Relay:
         self, js: JetStreamContext, event: RecordedEvent, expected_last_id: str | None
     ) -> asyncio.Future[js_api.PubAck]:
         headers = headers_for(event)
+        partition = partition_of(event.tenant_id)
+        headers[H_PARTITION_PREV] = str(self._tails.get(partition, 0))
+        self._tails[partition] = event.position
         if expected_last_id is not None:
             headers["Nats-Expected-Last-Msg-Id"] = expected_last_id
         else:
