@@ -37,8 +37,23 @@ class _Slot:
     result: AppendResult | StoreError | None = None
 
 
+class AtomicAppendRefused(StoreError):
+    """An all-or-nothing group of appends could not all be written; nothing was."""
+
+    def __init__(self, outcomes: list[AppendResult | StoreError]) -> None:
+        first = next((o for o in outcomes if isinstance(o, StoreError)), None)
+        super().__init__(
+            f"atomic append of {len(outcomes)} streams refused, nothing written: "
+            + (str(first) if first else "some appends were already stored and others not")
+        )
+        self.outcomes = outcomes
+
+
 async def write_batch(
-    conn: AsyncConnection[tuple[object, ...]], requests: Sequence[AppendRequest]
+    conn: AsyncConnection[tuple[object, ...]],
+    requests: Sequence[AppendRequest],
+    *,
+    atomic: bool = False,
 ) -> list[AppendResult | StoreError]:
     """Append ``requests`` in one transaction; return one outcome per request, in order.
 
@@ -87,7 +102,10 @@ async def write_batch(
                 conflicts.append(slot)
         await _resolve_duplicates(conn, duplicates)
         await _describe_conflicts(conn, conflicts)
-    return [s.result if s.result is not None else _missing(s) for s in slots]
+        outcomes = [s.result if s.result is not None else _missing(s) for s in slots]
+        if atomic and (conflicts or (duplicates and len(duplicates) != len(slots))):
+            raise AtomicAppendRefused(outcomes)  # rolls the whole transaction back
+    return outcomes
 
 
 _CALL = (

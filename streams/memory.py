@@ -11,9 +11,10 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
+from streams.append_batch import AtomicAppendRefused
 from streams.envelope import ANY, AppendRequest, AppendResult, NewEvent, RecordedEvent
 from streams.errors import InvalidAppend, StoreError, WrongExpectedVersion
-from streams.validation import validate_request, validate_tenant
+from streams.validation import check_atomic_group, validate_request, validate_tenant
 
 
 class InMemoryEventStore:
@@ -50,11 +51,40 @@ class InMemoryEventStore:
         return outcome
 
     async def append_many(
-        self, requests: Sequence[AppendRequest]
+        self, requests: Sequence[AppendRequest], *, atomic: bool = False
     ) -> list[AppendResult | StoreError]:
         for request in requests:
             validate_request(request)
-        return [self._apply(r) for r in requests]
+        if not atomic:
+            return [self._apply(r) for r in requests]
+        check_atomic_group(requests)
+        verdicts = [self._check(r) for r in requests]
+        if all(v == "new" for v in verdicts):
+            return [self._apply(r) for r in requests]
+        if all(v == "duplicate" for v in verdicts):
+            return [self._apply(r) for r in requests]
+        outcomes: list[AppendResult | StoreError] = [
+            self._conflict(r)
+            if v == "conflict"
+            else self._apply(r)
+            if v == "duplicate"
+            else StoreError("not written")
+            for r, v in zip(requests, verdicts, strict=True)
+        ]
+        raise AtomicAppendRefused(outcomes)
+
+    def _check(self, request: AppendRequest) -> str:
+        if (request.tenant_id, request.key()) in self._keys:
+            return "duplicate"
+        version = len(self._streams.get((request.tenant_id, request.stream_id), []))
+        expected = request.expected_version
+        return "conflict" if expected is not None and expected != version else "new"
+
+    def _conflict(self, request: AppendRequest) -> StoreError:
+        version = len(self._streams.get((request.tenant_id, request.stream_id), []))
+        return WrongExpectedVersion(
+            request.tenant_id, request.stream_id, request.expected_version, version
+        )
 
     async def bulk_append(
         self,

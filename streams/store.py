@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Self
 
 import psycopg
+from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
-from streams.append_batch import NOTIFY_CHANNEL
+from streams.append_batch import NOTIFY_CHANNEL, write_batch
 from streams.envelope import ANY, AppendRequest, AppendResult, NewEvent, RecordedEvent
 from streams.errors import StoreError
 from streams.group_commit import GroupCommitter, write_with_retries
-from streams.validation import validate_request, validate_tenant
+from streams.validation import check_atomic_group, validate_request, validate_tenant
 
 _COLUMNS = (
     "position, event_id, tenant_id, stream_id, stream_version, event_type, schema_version,"
@@ -97,12 +99,40 @@ class EventStore:
         return outcome
 
     async def append_many(
-        self, requests: Sequence[AppendRequest]
+        self, requests: Sequence[AppendRequest], *, atomic: bool = False
     ) -> list[AppendResult | StoreError]:
-        """Several appends, each checked and idempotent on its own; outcomes in order."""
+        """Several appends, outcomes in order.
+
+        By default each append is checked and idempotent on its own. With
+        ``atomic=True`` they commit together or not at all (one transaction):
+        any stale version raises ``AtomicAppendRefused`` and nothing is written;
+        if every append was already stored, the original results come back as
+        duplicates. A stream or key may appear only once in an atomic group.
+        """
         for request in requests:
             validate_request(request)
+        if atomic:
+            return await self._append_atomic(requests)
         return list(await asyncio.gather(*(self._committer.submit(r) for r in requests)))
+
+    async def _append_atomic(
+        self, requests: Sequence[AppendRequest]
+    ) -> list[AppendResult | StoreError]:
+        check_atomic_group(requests)
+        for attempt in range(5):
+            try:
+                async with self.pool.connection() as conn:
+                    try:
+                        return await write_batch(conn, requests, atomic=True)
+                    except BaseException:
+                        with contextlib.suppress(Exception):
+                            await conn.execute("SELECT pg_advisory_unlock_all()")
+                        raise
+            except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure):
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.001 * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def bulk_append(
         self,

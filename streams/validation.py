@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Final
 
 from streams.envelope import AppendRequest, NewEvent
@@ -88,3 +89,13 @@ def _event(index: int, event: object) -> None:
 
 def validate_tenant(tenant_id: object) -> None:
     _tenant(tenant_id)
+
+
+def check_atomic_group(requests: Sequence[AppendRequest]) -> None:
+    """An atomic group names each stream and each idempotency key once."""
+    streams = [(r.tenant_id, r.stream_id) for r in requests]
+    keys = [(r.tenant_id, r.key()) for r in requests]
+    if len(set(streams)) != len(streams):
+        raise InvalidAppend("requests", "an atomic group appends to each stream at most once")
+    if len(set(keys)) != len(keys):
+        raise InvalidAppend("requests", "an atomic group uses each idempotency key at most once")

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from streams.append_batch import AtomicAppendRefused
 from streams.envelope import NO_STREAM, AppendRequest, NewEvent
 from streams.errors import InvalidAppend, WrongExpectedVersion
 from streams.memory import InMemoryEventStore
@@ -184,3 +185,45 @@ class TestBulk:
         again = await any_store.bulk_append(requests, chunk_events=16)
         assert all(getattr(o, "duplicate", False) for o in again[1:])
         assert len(await any_store.read_all(limit=10_000)) == 1 + 49 * 2
+
+
+class TestAtomicGroup:
+    def group(self, expected_second: int | None) -> list[AppendRequest]:
+        return [
+            AppendRequest(
+                tenant_id=T,
+                stream_id="mo-1",
+                events=(ev("ManufacturingOrderCompleted"),),
+                expected_version=1,
+                idempotency_key="complete-mo-1@mo",
+            ),
+            AppendRequest(
+                tenant_id=T,
+                stream_id="stock-centro-barra",
+                events=(ev("StockReceived"),),
+                expected_version=expected_second,
+                idempotency_key="complete-mo-1@stock",
+            ),
+        ]
+
+    async def test_all_or_nothing_on_a_stale_version(self, any_store: Store) -> None:
+        await any_store.append(T, "mo-1", [ev("ManufacturingOrderStarted")])
+        await any_store.append(T, "stock-centro-barra", [ev("StockReceived")])
+        with pytest.raises(AtomicAppendRefused) as refused:
+            await any_store.append_many(self.group(expected_second=0), atomic=True)
+        assert isinstance(refused.value.outcomes[1], WrongExpectedVersion)
+        assert len(await any_store.read_stream(T, "mo-1")) == 1  # the first append rolled back too
+
+    async def test_commits_together_and_a_resend_is_a_duplicate(self, any_store: Store) -> None:
+        await any_store.append(T, "mo-1", [ev("ManufacturingOrderStarted")])
+        first = await any_store.append_many(self.group(expected_second=None), atomic=True)
+        again = await any_store.append_many(self.group(expected_second=None), atomic=True)
+        assert [getattr(o, "duplicate", None) for o in first] == [False, False]
+        assert [getattr(o, "duplicate", None) for o in again] == [True, True]
+        assert len(await any_store.read_all()) == 3
+
+    async def test_a_stream_twice_in_one_group_is_refused(self, any_store: Store) -> None:
+        group = self.group(expected_second=None)
+        twice = [group[0], AppendRequest(tenant_id=T, stream_id="mo-1", events=(ev(),))]
+        with pytest.raises(InvalidAppend, match="each stream at most once"):
+            await any_store.append_many(twice, atomic=True)
