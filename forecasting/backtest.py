@@ -60,7 +60,7 @@ class BacktestConfig:
     origins: int = 182
     workers: int = 2
     refit_every: int = 91
-    prophet_series: int = 12
+    prophet_series: int = 8
     prophet_origin_step: int = 14
     ets_fit_days: int = 730
     run_ets: bool = True
@@ -150,7 +150,7 @@ def _executor(workers: int) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
-def backtest_panel(
+def backtest_panel(  # noqa: PLR0912, PLR0915  (one linear pipeline, kept in one place)
     panel: Panel,
     config: BacktestConfig,
     *,
@@ -273,7 +273,7 @@ def choose_obrador(
     """
     open_days = np.cumsum(~panel.closed, axis=1)
     lo = np.maximum(origins - 91, 0)
-    recent = open_days[:, origins] - open_days[:, lo]
+    recent: IntArray = open_days[:, origins] - open_days[:, lo]
     short = recent < MIN_OPEN_DAYS
     out = forecasts["gbm"].copy()
     for k in range(len(horizons)):
@@ -337,7 +337,7 @@ def _round(d: dict[str, float]) -> dict[str, float]:
     return {k: (round(v, 4) if math.isfinite(v) else math.nan) for k, v in d.items()}
 
 
-def run_backtest(
+def run_backtest(  # noqa: PLR0917  (positional signature is the public contract)
     csv_path: str | Path,
     date_col: str,
     series_cols: Sequence[str],
@@ -350,7 +350,7 @@ def run_backtest(
     holiday_col: str | None = None,
     country: str | None = None,
     subdiv: str | None = None,
-    prophet_series: int = 12,
+    prophet_series: int = 8,
     prophet_origin_step: int = 14,
     refit_every: int = 91,
     oracle_weather: bool = False,

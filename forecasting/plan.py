@@ -76,7 +76,7 @@ def round_up_to_batch(units: float, batch_size: int = 1) -> int:
         raise ValueError("batch_size must be >= 1")
     if units <= 0:
         return 0
-    return int(math.ceil(units / batch_size - 1e-9)) * batch_size
+    return math.ceil(units / batch_size - 1e-9) * batch_size
 
 
 @dataclass(frozen=True)

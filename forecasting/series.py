@@ -185,7 +185,11 @@ def panel_from_frame(
         if 0 <= t < n_days and str(gkey) in gindex:
             closed[group == gindex[str(gkey)], t] = True
 
-    obs = {c for c in exog_cols if is_observed_col(c)} if observed_cols is None else set(observed_cols)
+    obs = (
+        {c for c in exog_cols if is_observed_col(c)}
+        if observed_cols is None
+        else set(observed_cols)
+    )
     return Panel(
         dates=dates,
         series_cols=tuple(series_cols),
@@ -221,13 +225,13 @@ def series_frames(panel: Panel) -> dict[tuple[str, ...], pl.DataFrame]:
 
 def series_frame(panel: Panel, s: int) -> pl.DataFrame:
     cols: dict[str, object] = {
-        "date": panel.dates.astype("datetime64[D]").astype(object),
+        "date": pl.Series("date", panel.dates.astype("datetime64[D]")).cast(pl.Date),
         "y": panel.y[s],
         "closed": panel.closed[s],
     }
     for k, v in panel.exog.items():
         cols[k] = v[s]
-    return pl.DataFrame(cols).with_columns(pl.col("date").cast(pl.Date))
+    return pl.DataFrame(cols)
 
 
 def panel_from_series_frame(

@@ -53,7 +53,12 @@ class SimulationConfig:
 
 
 def ratio_quantiles(
-    actual: FloatArray, forecast: FloatArray, j: int, window: int, min_obs: int,
+    actual: FloatArray,
+    forecast: FloatArray,
+    *,
+    j: int,
+    window: int,
+    min_obs: int,
     levels: Sequence[float] = QUANTILES,
 ) -> FloatArray:
     """Per-series quantiles of actual/forecast over targets j-window .. j-1 (shape (S, L))."""
@@ -104,7 +109,9 @@ def simulate_panel(
     scored_days = 0
     for j in range(config.calibration_days, span):
         d = int(targets[j])
-        rq = ratio_quantiles(actual, fc, j, config.calibration_days, config.min_calibration)
+        rq = ratio_quantiles(
+            actual, fc, j=j, window=config.calibration_days, min_obs=config.min_calibration
+        )
         for s in range(panel.n_series):
             if panel.closed[s, d]:
                 continue

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from statsforecast.ets import etsforecast, forward_ets, switch
+from statsforecast.models import AutoETS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -70,8 +72,6 @@ class EtsModel:
 
 def fit_ets(y: FloatArray, start: int, cutoff: int, season: int = 7) -> EtsModel:
     """Fit AutoETS on ``y[start:cutoff + 1]`` (``y`` already imputed)."""
-    from statsforecast.models import AutoETS
-
     m = AutoETS(season_length=season)
     m.fit(np.ascontiguousarray(y[start : cutoff + 1], dtype=np.float64))
     return EtsModel(dict(m.model_), start, season)
@@ -79,16 +79,13 @@ def fit_ets(y: FloatArray, start: int, cutoff: int, season: int = 7) -> EtsModel
 
 def ets_states(model: EtsModel, y: FloatArray) -> FloatArray:
     """Filter the whole series with fixed parameters: row k = state after y[start + k - 1]."""
-    from statsforecast.ets import forward_ets
-
-    fw = forward_ets(model.model, np.ascontiguousarray(y[model.start :], dtype=np.float64))
+    fw = forward_ets(  # type: ignore[no-untyped-call]
+        model.model, np.ascontiguousarray(y[model.start :], dtype=np.float64))
     states: FloatArray = np.asarray(fw["states"], dtype=np.float64)
     return states
 
 
 def ets_forecast_from_state(model: EtsModel, state: FloatArray, h: int) -> FloatArray:
-    from statsforecast.ets import etsforecast, switch
-
     comps = model.model["components"]
     trend, season = switch(comps[1]), switch(comps[2])
     phi = 1.0 if comps[3] == "N" else float(model.model["par"][3])

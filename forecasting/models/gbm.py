@@ -25,7 +25,7 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
-from forecasting.features import calendar_features, closure_features, weekday
+from forecasting.features import calendar_features, closure_features, holiday_flags, weekday
 from forecasting.models.baselines import (
     last_open_same_weekday,
     recent_mean,
@@ -61,7 +61,7 @@ class GbmConfig:
     bagging_fraction: float = 0.8
     objective: str = "l2"
     log_target: bool = True
-    threads: int = 2
+    threads: int = 1  # >1 only on an otherwise idle machine: OpenMP degrades badly when shared
     seed: int = 7
     oracle_weather: bool = False
     holidays: HolidaySpec = field(default_factory=HolidaySpec)
@@ -140,8 +140,6 @@ class PanelFeatures:
         if spec.flag_col is not None and spec.flag_col in panel.exog:
             return np.nan_to_num(panel.exog[spec.flag_col], nan=0.0)
         if spec.country is not None:
-            from forecasting.features import holiday_flags
-
             return holiday_flags(panel.dates, spec.country, spec.subdiv)
         return np.zeros(panel.n_days)
 
@@ -151,7 +149,9 @@ class PanelFeatures:
         out: FloatArray = np.where(np.isfinite(sc) & (sc > 0), sc, alt)
         return out
 
-    def rows(self, s: IntArray, t: IntArray, h: IntArray) -> tuple[npt.NDArray[np.float32], FloatArray]:
+    def rows(
+        self, s: IntArray, t: IntArray, h: IntArray
+    ) -> tuple[npt.NDArray[np.float32], FloatArray]:
         """Design matrix and scale for rows (s, t, h); all inputs known at origin t."""
         d = t + h
         a = d - 7 * np.ceil(h / 7).astype(np.int64)

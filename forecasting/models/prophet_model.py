@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -32,7 +32,7 @@ def prophet_series_backtest(
 ) -> FloatArray:
     """Refit default Prophet at each origin on all open days up to it."""
     _quiet()
-    from prophet import Prophet
+    from prophet import Prophet  # noqa: PLC0415  (heavy import, only when Prophet runs)
 
     out = np.zeros((len(origins), len(horizons)))
     ds = pd.to_datetime(dates.astype("datetime64[D]"))

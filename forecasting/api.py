@@ -1,0 +1,211 @@
+"""Production API: train on history, forecast D+1..D+H with quantiles.
+
+For the scheduler, workers and registry (out of this package's scope):
+
+* :func:`train_panel` — pooled model over every series of a panel (the
+  ``obrador`` model of the backtest), with prediction intervals calibrated on
+  its own out-of-sample errors over the last ``calibration_days``;
+* :func:`train_series` — the same for one series frame (columns ``date``,
+  ``y``, optional ``closed`` and exogenous columns); short histories fall back
+  to the same-weekday 4-week mean;
+* :func:`forecast` — quantile forecasts for the next ``horizon`` days as a
+  polars frame, one row per series and day.
+
+Known future inputs (planned promotions, declared closures, holiday flags of
+the data) can be passed to :func:`forecast` as ``future``; holidays from the
+``holidays`` package are computed for future dates automatically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from forecasting.models.baselines import weekday_mean4
+from forecasting.models.gbm import (
+    QUANTILES,
+    GbmConfig,
+    GbmModel,
+    PanelFeatures,
+    ResidualQuantiles,
+    fit_gbm,
+)
+from forecasting.series import Panel, panel_from_series_frame
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: below this many days of history the pooled model is not trained
+MIN_HISTORY_DAYS = 120
+
+
+@dataclass
+class FittedForecaster:
+    """What :func:`forecast` needs: the history, the model and its error quantiles."""
+
+    kind: str  # "gbm" or "weekday_mean4"
+    panel: Panel
+    config: GbmConfig
+    quantiles: ResidualQuantiles
+    gbm: GbmModel | None = None
+    trained_through: dt.date | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _predict(
+    kind: str, model: GbmModel | None, panel: Panel, config: GbmConfig, origins: IntArray,
+    horizons: tuple[int, ...],
+) -> FloatArray:
+    """(S, n_origins, n_h) point forecasts from ``origins`` (day indices of ``panel``)."""
+    if kind == "weekday_mean4" or model is None:
+        return weekday_mean4(panel.y_open, origins, horizons)
+    feats = PanelFeatures(panel, config)
+    n_s = panel.n_series
+    out = np.zeros((n_s, len(origins), len(horizons)))
+    s = np.repeat(np.arange(n_s), len(origins))
+    t = np.tile(origins, n_s)
+    for k, h in enumerate(horizons):
+        out[:, :, k] = model.predict(feats, s, t, np.full(len(s), h)).reshape(n_s, len(origins))
+    return out
+
+
+def _calibrate(
+    kind: str, model: GbmModel | None, panel: Panel, config: GbmConfig, cutoff: int
+) -> ResidualQuantiles:
+    """Ratio quantiles from forecasts made at origins >= cutoff, for targets <= the last day."""
+    hmax = config.max_horizon
+    last = panel.n_days - 1
+    origins = np.arange(cutoff, last, dtype=np.int64)
+    horizons = tuple(range(1, hmax + 1))
+    pred = _predict(kind, model, panel, config, origins, horizons)
+    actual = np.full(pred.shape, np.nan)
+    hh = np.zeros(pred.shape, dtype=np.int64)
+    y_open = panel.y_open
+    for k, h in enumerate(horizons):
+        tgt = origins + h
+        ok = tgt <= last
+        actual[:, ok, k] = y_open[:, tgt[ok]]
+        hh[:, :, k] = h
+    return ResidualQuantiles.fit(actual.ravel(), pred.ravel(), hh.ravel(), hmax)
+
+
+def train_panel(
+    panel: Panel, config: GbmConfig | None = None, calibration_days: int = 56
+) -> FittedForecaster:
+    """Train the pooled model on all of ``panel`` (2 fits: calibration + final)."""
+    cfg = config or GbmConfig()
+    last = panel.n_days - 1
+    through = panel.dates[last].astype("datetime64[D]").astype(dt.date)
+    if panel.n_days < MIN_HISTORY_DAYS + calibration_days:
+        cut = max(7, last - calibration_days)
+        q = _calibrate("weekday_mean4", None, panel, cfg, cut)
+        return FittedForecaster("weekday_mean4", panel, cfg, q, None, through,
+                                {"reason": f"history < {MIN_HISTORY_DAYS + calibration_days} days"})
+    cut = last - calibration_days
+    feats = PanelFeatures(panel, cfg)
+    early = fit_gbm(feats, cut, cfg)
+    q = _calibrate("gbm", early, panel, cfg, cut)
+    final = fit_gbm(feats, last, cfg)
+    final.quantiles = q
+    return FittedForecaster("gbm", panel, cfg, q, final, through,
+                            {"rows": final.n_rows, "calibration_days": calibration_days})
+
+
+def train_series(
+    series_frame: pl.DataFrame,
+    config: GbmConfig | None = None,
+    key: tuple[str, ...] = ("series",),
+) -> FittedForecaster:
+    """Train on one series frame: columns ``date``, ``y`` [, ``closed``, exogenous...]."""
+    panel = panel_from_series_frame(series_frame, key)
+    cfg = config or GbmConfig()
+    # one series has ~28x fewer rows than the pooled panel: smaller trees
+    cfg = replace(cfg, num_leaves=min(cfg.num_leaves, 15), min_data_in_leaf=20)
+    return train_panel(panel, cfg)
+
+
+def extend_panel(
+    panel: Panel, days: int, future: pl.DataFrame | None = None, date_col: str = "date"
+) -> Panel:
+    """Append ``days`` future days: no sales yet, exogenous inputs from ``future``.
+
+    ``future`` has ``date_col``, the panel's series columns (as strings) and any
+    exogenous columns, plus optionally ``closed`` (declared closures).
+    """
+    n_s, n_d = panel.y.shape
+    dates = np.concatenate(
+        [panel.dates, panel.dates[-1] + np.arange(1, days + 1).astype("timedelta64[D]")]
+    )
+    y = np.concatenate([panel.y, np.zeros((n_s, days))], axis=1)
+    closed = np.concatenate([panel.closed, np.zeros((n_s, days), dtype=bool)], axis=1)
+    exog = {k: np.concatenate([v, np.full((n_s, days), np.nan)], axis=1)
+            for k, v in panel.exog.items()}
+    if future is not None and future.height:
+        index = {k: i for i, k in enumerate(panel.keys)}
+        start = panel.dates[-1].astype("datetime64[D]").astype(dt.date)
+        cols = list(panel.series_cols)
+        for row in future.iter_rows(named=True):
+            key = tuple(str(row[c]) for c in cols)
+            s = index.get(key)
+            day = row[date_col]
+            if s is None or not isinstance(day, dt.date):
+                continue
+            t = n_d - 1 + (day - start).days
+            if not n_d <= t < n_d + days:
+                continue
+            for name in exog:
+                if name in row and row[name] is not None:
+                    exog[name][s, t] = float(row[name])
+            if row.get("closed"):
+                closed[s, t] = True
+    return Panel(dates, panel.series_cols, panel.keys, y, closed, panel.group, exog,
+                 panel.observed)
+
+
+def forecast(
+    model: FittedForecaster, horizon: int = 28, future: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Forecasts for days 1..``horizon`` after the training history.
+
+    One row per series and day: the series columns, ``date``, ``horizon``,
+    ``mean`` (point forecast) and ``q05``..``q95`` (quantiles). A declared
+    closure in ``future`` forecasts 0.
+    """
+    if horizon < 1:
+        raise ValueError("horizon must be >= 1")
+    cfg = replace(model.config, max_horizon=max(model.config.max_horizon, horizon))
+    panel = extend_panel(model.panel, horizon, future)
+    last = model.panel.n_days - 1
+    horizons = tuple(range(1, horizon + 1))
+    point = _predict(model.kind, model.gbm, panel, cfg, np.array([last], dtype=np.int64),
+                     horizons)[:, 0, :]
+    closed_future = panel.closed[:, last + 1 : last + 1 + horizon]
+    point = np.where(closed_future, 0.0, np.maximum(point, 0.0))
+    hh = np.broadcast_to(np.arange(1, horizon + 1), point.shape).astype(np.int64)
+    qs = model.quantiles.apply(point, hh)
+    rows: dict[str, Any] = {}
+    n_s = panel.n_series
+    for c, name in enumerate(panel.series_cols):
+        rows[name] = [panel.keys[s][c] for s in range(n_s) for _ in horizons]
+    dates = panel.dates[last + 1 : last + 1 + horizon].astype("datetime64[D]").astype(dt.date)
+    rows["date"] = [d for _ in range(n_s) for d in dates]
+    rows["horizon"] = [h for _ in range(n_s) for h in horizons]
+    rows["mean"] = point.ravel()
+    for k, lv in enumerate(model.quantiles.levels):
+        rows[f"q{round(lv * 100):02d}"] = qs[:, :, k].ravel()
+    return pl.DataFrame(rows)
+
+
+__all__ = [
+    "QUANTILES",
+    "FittedForecaster",
+    "extend_panel",
+    "forecast",
+    "train_panel",
+    "train_series",
+]
