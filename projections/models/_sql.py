@@ -44,7 +44,7 @@ class TableSpec:
         return [kinds[c] for c in columns]
 
     def _unnest(self, columns: Sequence[str]) -> sql.Composed:
-        arrays = [sql.SQL("%s::{}[]").format(sql.SQL(t)) for t in self._types(columns)]
+        arrays = [sql.SQL("%b::{}[]").format(sql.SQL(t)) for t in self._types(columns)]
         return sql.SQL("unnest({})").format(sql.SQL(", ").join(arrays))
 
     async def fetch(
@@ -68,7 +68,7 @@ class TableSpec:
                 for c in by
             ),
         )
-        cur = await conn.execute(query, _arrays(keys, len(by)))
+        cur = await conn.execute(query, _arrays(keys, len(by)), binary=True)
         return await cur.fetchall()
 
     async def upsert(
@@ -103,7 +103,7 @@ class TableSpec:
             key=sql.SQL(", ").join(map(sql.Identifier, self.key_names)),
             conflict=conflict,
         )
-        await conn.execute(query, _arrays(rows, len(self.names)))
+        await conn.execute(query, _arrays(rows, len(self.names)), binary=True)
 
     async def delete(
         self,

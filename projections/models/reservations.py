@@ -285,7 +285,7 @@ async def _resum(
         " lot_quantity, shortfall, reserved, available, stock_value, negative,"
         " last_position, last_event_at)"
         " SELECT k.t, k.s, k.i, 'ingredient', 0, 0, 0, r.total, 0 - r.total, 0, false, k.pos, k.at"
-        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::timestamptz[])"
+        " FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::timestamptz[])"
         "   AS k(t, s, i, pos, at)"
         " CROSS JOIN LATERAL (SELECT coalesce(sum(r.reserved), 0) AS total FROM {res} AS r"
         "   WHERE r.tenant_id = k.t AND r.store_id = k.s AND r.ingredient_id = k.i) AS r"
