@@ -1,0 +1,145 @@
+"""What a POS adapter publishes: subjects, headers and the versioned ticket body.
+
+A till publishes one JSON ticket per sale to ``pos.<tenant>.<store>.sales``
+with its device token in the ``Obrador-Device-Token`` header. The tenant and
+the store are taken from the subject (and checked against the token), never
+from the body. ``docs/pos.md`` documents the schema with an example.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+
+from commands.types import RecordSale
+from commands.validation import InvalidCommand, check
+from domain.events.base import Id, Timestamp
+from domain.events.sales import Channel, SaleLine, SaleSource
+
+SUBJECT_ROOT: Final = "pos"
+SALES_TOKEN: Final = "sales"
+DLQ_TOKEN: Final = "dlq"
+#: FastStream subject pattern of the tickets (``pos.*.*.sales`` on the wire).
+SALES_PATTERN: Final = f"{SUBJECT_ROOT}.{{tenant}}.{{store}}.{SALES_TOKEN}"
+
+H_TOKEN: Final = "Obrador-Device-Token"
+H_MSG_ID: Final = "Nats-Msg-Id"
+#: Ticket schema versions this code reads.
+SUPPORTED_VERSIONS: Final = frozenset({1})
+CURRENT_VERSION: Final = 1
+
+
+def sales_subject(tenant_id: str, store_id: str) -> str:
+    return f"{SUBJECT_ROOT}.{tenant_id}.{store_id}.{SALES_TOKEN}"
+
+
+def dlq_subject(tenant_id: str, store_id: str) -> str:
+    return f"{SUBJECT_ROOT}.{tenant_id}.{store_id}.{DLQ_TOKEN}"
+
+
+def subject_token_ok(value: str) -> bool:
+    """Tenant and store ids travel as subject tokens: no dots, wildcards or spaces."""
+    return bool(value) and not any(c in value for c in ".*> \t\r\n")
+
+
+class TicketLineV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One product on the ticket. Money and quantities as strings (``"1.20"``) or numbers."""
+
+    sku: Id
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal = Decimal(0)
+    promotion: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class TicketV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A sale as a till reports it (``schema_version`` 1)."""
+
+    schema_version: Literal[1]
+    pos_txn_id: Id
+    sold_at: Timestamp
+    lines: tuple[TicketLineV1, ...]
+    channel: Channel = Channel.COUNTER
+    #: Optional; when present it must equal the store of the subject.
+    store_id: Id | None = None
+
+
+def ticket_to_command(raw: bytes, *, store_id: str, device_id: str) -> RecordSale:
+    """Decode and check a ticket body; raise ``InvalidCommand(field, reason)`` when it is wrong."""
+    try:
+        body: Any = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidCommand("$", f"not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise InvalidCommand("$", "a ticket is a JSON object")
+    version = body.get("schema_version")
+    if version is None:
+        raise InvalidCommand("schema_version", "required")
+    if version not in SUPPORTED_VERSIONS:
+        raise InvalidCommand(
+            "schema_version",
+            f"unsupported version {version!r}; supported: {sorted(SUPPORTED_VERSIONS)}",
+        )
+    if "tenant_id" in body:
+        raise InvalidCommand("tenant_id", "the tenant comes from the subject, not the body")
+    ticket_store = body.get("store_id")
+    if ticket_store is not None and ticket_store != store_id:
+        raise InvalidCommand(
+            "store_id", f"{ticket_store!r} does not match the subject's store {store_id!r}"
+        )
+    ticket = parse_ticket_fields(body)
+    command = RecordSale(
+        store_id=store_id,
+        pos_txn_id=ticket.pos_txn_id,
+        sold_at=ticket.sold_at,
+        channel=ticket.channel,
+        lines=tuple(
+            SaleLine(
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                promotion=line.promotion,
+            )
+            for line in ticket.lines
+        ),
+        source=SaleSource.POS,
+        device_id=device_id,
+    )
+    return check(command)
+
+
+def parse_ticket_fields(body: dict[str, Any]) -> TicketV1:
+    """Shape and types of a v1 ticket, field-level errors in the commands' form."""
+    try:
+        return msgspec.convert(body, TicketV1)
+    except msgspec.ValidationError as exc:
+        field, reason = field_of(exc)
+        raise InvalidCommand(field, reason) from exc
+
+
+def field_of(exc: msgspec.ValidationError) -> tuple[str, str]:
+    """``("lines[0].quantity", "Expected ...")`` from msgspec's ``... - at `$.lines[0]...```."""
+    text = str(exc)
+    reason, sep, where = text.partition(" - at `$")
+    path = where.rstrip("`").lstrip(".") if sep else ""
+    for marker in ("missing required field `", "unknown field `"):
+        if marker in reason:
+            name = reason.split(marker, 1)[1].split("`", 1)[0]
+            path = f"{path}.{name}" if path else name
+    return path or "$", reason
+
+
+def encode_ticket(ticket: TicketV1) -> bytes:
+    return _ENCODER.encode(ticket)
+
+
+_ENCODER: Final = msgspec.json.Encoder(decimal_format="string")
+
+
+def ticket_json_schema() -> dict[str, Any]:
+    """JSON Schema of the current ticket version (embedded in docs and AsyncAPI)."""
+    schema: dict[str, Any] = msgspec.json.schema(TicketV1)
+    return schema
