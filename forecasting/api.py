@@ -58,7 +58,12 @@ class FittedForecaster:
 
 
 def _predict(
-    kind: str, model: GbmModel | None, panel: Panel, config: GbmConfig, origins: IntArray,
+    kind: str,
+    model: GbmModel | None,
+    panel: Panel,
+    config: GbmConfig,
+    *,
+    origins: IntArray,
     horizons: tuple[int, ...],
 ) -> FloatArray:
     """(S, n_origins, n_h) point forecasts from ``origins`` (day indices of ``panel``)."""
@@ -82,7 +87,7 @@ def _calibrate(
     last = panel.n_days - 1
     origins = np.arange(cutoff, last, dtype=np.int64)
     horizons = tuple(range(1, hmax + 1))
-    pred = _predict(kind, model, panel, config, origins, horizons)
+    pred = _predict(kind, model, panel, config, origins=origins, horizons=horizons)
     actual = np.full(pred.shape, np.nan)
     hh = np.zeros(pred.shape, dtype=np.int64)
     y_open = panel.y_open
@@ -158,9 +163,9 @@ def extend_panel(
             t = n_d - 1 + (day - start).days
             if not n_d <= t < n_d + days:
                 continue
-            for name in exog:
-                if name in row and row[name] is not None:
-                    exog[name][s, t] = float(row[name])
+            for name, table in exog.items():
+                if row.get(name) is not None:
+                    table[s, t] = float(row[name])
             if row.get("closed"):
                 closed[s, t] = True
     return Panel(dates, panel.series_cols, panel.keys, y, closed, panel.group, exog,
@@ -182,8 +187,10 @@ def forecast(
     panel = extend_panel(model.panel, horizon, future)
     last = model.panel.n_days - 1
     horizons = tuple(range(1, horizon + 1))
-    point = _predict(model.kind, model.gbm, panel, cfg, np.array([last], dtype=np.int64),
-                     horizons)[:, 0, :]
+    point = _predict(
+        model.kind, model.gbm, panel, cfg, origins=np.array([last], dtype=np.int64),
+        horizons=horizons,
+    )[:, 0, :]
     closed_future = panel.closed[:, last + 1 : last + 1 + horizon]
     point = np.where(closed_future, 0.0, np.maximum(point, 0.0))
     hh = np.broadcast_to(np.arange(1, horizon + 1), point.shape).astype(np.int64)

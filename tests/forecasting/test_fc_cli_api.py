@@ -1,0 +1,93 @@
+"""The CLI entry (argparse, JSON output) and the train/forecast API, on real data."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from forecasting.api import forecast, train_series
+from forecasting.cli import main, register
+
+
+@pytest.fixture(scope="module")
+def one_store_csv(ddop_frame: pl.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ddop") / "store2.csv"
+    ddop_frame.filter(pl.col("store") == 2).write_csv(path)
+    return path
+
+
+def test_register_adds_forecast_commands() -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args([
+        "forecast", "backtest", "x.csv", "--date-col", "date", "--series-col", "store",
+        "--series-col", "product", "--value-col", "demand", "--exog-col", "rain",
+        "--horizons", "28,1,7", "--origins", "30", "--json",
+    ])
+    assert args.series_cols == ["store", "product"]
+    assert args.horizons == [1, 7, 28]
+    assert callable(args.func)
+    args = parser.parse_args([
+        "forecast", "simulate", "x.csv", "--date-col", "d", "--series-col", "s",
+        "--value-col", "v", "--price", "2.5",
+    ])
+    assert args.price == 2.5
+    with pytest.raises(SystemExit):
+        parser.parse_args(["forecast", "backtest", "x.csv", "--horizons", "0",
+                           "--date-col", "d", "--series-col", "s", "--value-col", "v"])
+
+
+def test_cli_backtest_json(one_store_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main([
+        "forecast", "backtest", str(one_store_csv), "--date-col", "date",
+        "--series-col", "store", "--series-col", "product", "--value-col", "demand",
+        "--exog-col", "is_holiday", "--exog-col", "temperature",
+        "--horizons", "1,7", "--origins", "14", "--workers", "1",
+        "--prophet-series", "1", "--prophet-origin-step", "14", "--json",
+    ])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"horizons", "series", "origins", "seconds"}
+    assert out["series"] == 3 and out["origins"] == 14
+    assert set(out["horizons"]["1"]) == {
+        "seasonal_naive", "prophet", "autoets", "weekday_mean4", "obrador"
+    }
+    assert out["seconds"] > 0
+
+
+def test_train_series_and_forecast_quantiles(ddop_frame: pl.DataFrame) -> None:
+    frame = (
+        ddop_frame.filter((pl.col("store") == 2) & (pl.col("product") == 101))
+        .select("date", pl.col("demand").alias("y"), "is_holiday", "promotion_currentweek")
+        .with_columns(closed=pl.col("y") == 0)
+    )
+    model = train_series(frame)
+    assert model.kind == "gbm"
+    last = frame["date"].max()
+    assert isinstance(last, dt.date)
+    closure = pl.DataFrame({"date": [last + dt.timedelta(days=3)], "key0": ["series"],
+                            "closed": [True]})
+    out = forecast(model, 7, future=closure)
+    assert out.height == 7
+    assert out["date"].to_list()[0] == last + dt.timedelta(days=1)
+    q = out.select("q05", "q25", "q50", "q75", "q95").to_numpy()
+    assert (np.diff(q, axis=1) >= 0).all()
+    assert out["mean"][2] == 0.0  # declared closure
+    assert (out["mean"].to_numpy()[[0, 1, 3]] > 50).all()
+
+
+def test_short_history_falls_back(ddop_frame: pl.DataFrame) -> None:
+    frame = (
+        ddop_frame.filter((pl.col("store") == 2) & (pl.col("product") == 101))
+        .select("date", pl.col("demand").alias("y"))
+        .tail(60)
+    )
+    model = train_series(frame)
+    assert model.kind == "weekday_mean4"
+    assert forecast(model, 3).height == 3

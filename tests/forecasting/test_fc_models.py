@@ -1,0 +1,104 @@
+"""Baselines, honest features (no look-ahead), model selection, quantiles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from forecasting.backtest import MIN_OPEN_DAYS, choose_obrador
+from forecasting.models.baselines import seasonal_naive, weekday_mean4
+from forecasting.models.ets import impute_closed
+from forecasting.models.gbm import GbmConfig, HolidaySpec, PanelFeatures, ResidualQuantiles
+from forecasting.series import Panel
+
+
+def test_seasonal_naive_skips_a_closed_same_weekday() -> None:
+    y = np.full((1, 22), np.nan)
+    y[0, 0], y[0, 7], y[0, 14] = 10.0, 20.0, np.nan  # last week's Monday was closed
+    y[0, 1:7] = 1.0
+    y[0, 8:14] = 1.0
+    origin = np.array([20])
+    # target day 21 (same weekday as 14, 7, 0): 14 closed -> 7
+    assert seasonal_naive(y, origin, [1])[0, 0, 0] == 20.0
+    # mean of the last four same weekdays that were open: (20 + 10) / 2
+    assert weekday_mean4(y, origin, [1])[0, 0, 0] == 15.0
+    # D+8 from day 13 targets day 21 too, anchored two weeks back (day 7)
+    assert seasonal_naive(y, np.array([13]), [8])[0, 0, 0] == 20.0
+
+
+def test_impute_closed_uses_only_earlier_days() -> None:
+    y = np.array([4.0, 1, 1, 1, 1, 1, 1, 8.0, 1, 1, 1, 1, 1, 1, np.nan, 100.0])
+    out = impute_closed(y)
+    assert out[14] == pytest.approx(6.0)  # mean of days 7 and 0, never day 15
+
+
+def _features(panel: Panel, oracle: bool) -> PanelFeatures:
+    cfg = GbmConfig(holidays=HolidaySpec(flag_col="is_holiday"), oracle_weather=oracle)
+    return PanelFeatures(panel, cfg)
+
+
+def _perturb_after(panel: Panel, t: int) -> Panel:
+    """Change every sale and every observed weather value after day t (closures kept)."""
+    rng = np.random.default_rng(0)
+    y = panel.y.copy()
+    future = y[:, t + 1 :]
+    future[future > 0] *= rng.uniform(0.5, 2.0, size=int((future > 0).sum()))
+    exog = dict(panel.exog)
+    for name in panel.observed:
+        m = exog[name].copy()
+        m[:, t + 1 :] += 5.0
+        exog[name] = m
+    return replace(panel, y=y, exog=exog)
+
+
+@pytest.mark.parametrize("h", [1, 7, 28])
+def test_features_at_an_origin_do_not_see_the_future(ddop_sample: Panel, h: int) -> None:
+    t = 1100
+    s = np.arange(ddop_sample.n_series, dtype=np.int64)
+    tt = np.full_like(s, t)
+    hh = np.full_like(s, h)
+    x1, sc1 = _features(ddop_sample, False).rows(s, tt, hh)
+    x2, sc2 = _features(_perturb_after(ddop_sample, t), False).rows(s, tt, hh)
+    np.testing.assert_array_equal(np.nan_to_num(x1, nan=-1), np.nan_to_num(x2, nan=-1))
+    np.testing.assert_array_equal(sc1, sc2)
+
+
+def test_oracle_weather_does_see_the_future(ddop_sample: Panel) -> None:
+    """The same check fails for an oracle run: the test above can fail."""
+    t = 1100
+    s = np.arange(ddop_sample.n_series, dtype=np.int64)
+    args = (s, np.full_like(s, t), np.full_like(s, 3))
+    x1, _ = _features(ddop_sample, True).rows(*args)
+    x2, _ = _features(_perturb_after(ddop_sample, t), True).rows(*args)
+    assert not np.array_equal(np.nan_to_num(x1, nan=-1), np.nan_to_num(x2, nan=-1))
+
+
+def test_selection_falls_back_for_short_recent_history(ddop_sample: Panel) -> None:
+    # store 5 is shut until 2018-05-02 (day 851) and reopens: days 400, 880 (28 days
+    # after reopening) and 1100
+    origins = np.array([400, 880, 1100], dtype=np.int64)
+    shape = (ddop_sample.n_series, 3, 1)
+    forecasts = {"gbm": np.full(shape, 1.0), "weekday_mean4": np.full(shape, 2.0)}
+    chosen = choose_obrador(ddop_sample, origins, (1,), forecasts)
+    open_recent = [(~ddop_sample.closed[:, o - 91 : o]).sum(axis=1) for o in origins]
+    for j in range(3):
+        expect = np.where(open_recent[j] < MIN_OPEN_DAYS, 2.0, 1.0)
+        np.testing.assert_array_equal(chosen[:, j, 0], expect)
+    store5 = [i for i, k in enumerate(ddop_sample.keys) if k[0] == "5"]
+    store2 = [i for i, k in enumerate(ddop_sample.keys) if k[0] == "2"]
+    np.testing.assert_array_equal(chosen[store5, :, 0], [[2.0, 2.0, 1.0]] * 3)
+    assert (chosen[store2, :, 0] == 1.0).all()
+
+
+def test_residual_quantiles_recover_a_known_spread() -> None:
+    rng = np.random.default_rng(1)
+    n = 20_000
+    fc = rng.uniform(50, 150, n)
+    actual = fc * rng.uniform(0.8, 1.2, n)  # ratio ~ U(0.8, 1.2)
+    h = rng.integers(1, 29, n)
+    q = ResidualQuantiles.fit(actual, fc, h, 28, levels=(0.1, 0.5, 0.9))
+    np.testing.assert_allclose(q.table[0], [0.84, 1.0, 1.16], atol=0.01)
+    out = q.apply(np.array([100.0]), np.array([1]))
+    np.testing.assert_allclose(out[0], [84, 100, 116], atol=1.0)
