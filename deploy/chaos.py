@@ -162,7 +162,7 @@ async def run_chaos(
             workers[kind].start()
         await loader
         head = await store.head_position()
-        await _caught_up(store, database_url, head, timeout=300)
+        await caught_up(store, database_url, head, timeout=300)
         for worker in workers.values():
             worker.stop()
         report.jetstream_messages, report.jetstream_in_order_no_duplicates = await _check_stream(
@@ -204,13 +204,15 @@ async def _all(store: EventStore) -> list[Any]:
     return out
 
 
-async def _caught_up(store: EventStore, url: str, head: int, timeout: float) -> None:
+async def caught_up(
+    store: EventStore, url: str, head: int, timeout: float, names: list[str] | None = None
+) -> None:
     """Wait until every partition that has events has its checkpoint at its last event."""
     events = await _all(store)
     last: dict[int, int] = {}
     for event in events:
         last[partition_of(event.tenant_id)] = event.position
-    names = [m.name for m in all_models()]
+    names = names if names is not None else [m.name for m in all_models()]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         async with await psycopg.AsyncConnection.connect(url) as conn:

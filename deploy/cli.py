@@ -86,6 +86,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from deploy.bench_store import main as bench_store
 
         return bench_store(json_output=args.json, quick=args.quick)
+    if args.what in ("relay", "freshness", "rebuild"):
+        from deploy.bench_pipeline import main as bench_pipeline
+
+        return bench_pipeline(args.what, json_output=args.json, quick=args.quick)
+    if args.what == "forecast":
+        bench_forecast = _optional("forecasting.cli", "bench_forecast")
+        if bench_forecast is not None:
+            return int(str(bench_forecast(json_output=args.json)))
+    if args.what == "import":
+        bench_import = _optional("commands.cli", "bench_import")
+        if bench_import is not None:
+            return int(str(bench_import(json_output=args.json)))
     raise SystemExit(f"unknown benchmark {args.what!r}")
 
 
@@ -138,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
     bench = sub.add_parser("bench", help="benchmarks (see docs/benchmarks.md)")
-    bench.add_argument("what", choices=["store"])
+    bench.add_argument(
+        "what", choices=["store", "relay", "freshness", "rebuild", "import", "forecast"]
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
     bench.set_defaults(func=cmd_bench)

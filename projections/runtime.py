@@ -67,13 +67,28 @@ class PartitionWorker:
             await mark(conn, self.model.name, self.partition, "running")
         sub = await self._reposition()
         while True:
-            try:
-                msgs = await sub.fetch(self.batch, timeout=0.5)
-            except nats.errors.TimeoutError:
+            msgs = await self._next_batch(sub)
+            if not msgs:
                 continue
             if not await self._apply(msgs):
                 await sub.unsubscribe()
                 sub = await self._reposition()
+
+    async def _next_batch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """Wait for one message, then take whatever else is already there.
+
+        A single ``fetch(batch, timeout)`` waits for the whole batch or the
+        timeout once the first message has arrived, which would add up to the
+        timeout to every event's freshness under light traffic.
+        """
+        try:
+            msgs = await sub.fetch(1, timeout=1.0)
+        except (TimeoutError, nats.errors.TimeoutError):
+            return []
+        if self.batch > 1:
+            with contextlib.suppress(nats.errors.TimeoutError, asyncio.TimeoutError):
+                msgs += await sub.fetch(self.batch - 1, timeout=0.002)
+        return msgs
 
     async def _reposition(self) -> JetStreamContext.PullSubscription:
         """Recreate the durable consumer to start right after the checkpoint."""
