@@ -1,0 +1,140 @@
+"""Checked rows -> one ``SaleRecorded`` per ticket, keyed exactly as ``RecordSale`` keys it.
+
+The idempotency key (``sale:<store>:<txn>@sale-<store>-<txn>``) and the event
+id derived from it are the ones ``commands.handlers.handle`` uses for a
+``RecordSale`` of the same ticket, so an imported ticket and the same ticket
+sent later by a till (or imported again) are one sale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Final
+from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from commands.runtime import _ID_NAMESPACE
+from domain.codec import encode_event
+from domain.events import SaleRecorded
+from domain.events.sales import Channel, SaleLine, SaleSource
+from streams.envelope import NO_STREAM, AppendRequest, NewEvent
+
+ZERO: Final = Decimal(0)
+PRICE_STEP: Final = Decimal("0.0001")
+COLUMNS: Final = (
+    "stream",
+    "store",
+    "txn",
+    "product",
+    "sold_utc",
+    "tz",
+    "quantity",
+    "unit_price",
+    "amount",
+    "discount",
+    "channel",
+)
+
+
+def sale_key(store_id: str, txn: str) -> str:
+    """The store idempotency key ``handle(RecordSale)`` gives this ticket's sale stream."""
+    return f"sale:{store_id}:{txn}@sale-{store_id}-{txn}"
+
+
+def event_id(tenant_id: str, key: str) -> UUID:
+    return uuid5(_ID_NAMESPACE, f"{tenant_id}|{key}|0")
+
+
+def line_of(
+    sku: str, quantity: str, unit_price: str | None, amount: str | None, discount: str | None
+) -> SaleLine:
+    """A ticket line; a price missing from the file comes from the amount, else is 0."""
+    qty = Decimal(quantity)
+    if unit_price is not None:
+        price = Decimal(unit_price)
+    elif amount is not None and qty:
+        price = (Decimal(amount) / qty).quantize(PRICE_STEP)
+    else:
+        price = ZERO
+    if discount is not None:
+        off = Decimal(discount)
+    elif amount is not None and unit_price is not None:
+        off = max(ZERO, qty * price - Decimal(amount))
+    else:
+        off = ZERO
+    return SaleLine(sku=sku, quantity=qty, unit_price=price, discount=off)
+
+
+class TicketBuilder:
+    """Sorted checked rows in, sales out (one per ticket), a slice of rows at a time."""
+
+    def __init__(self, *, slice_rows: int = 50_000) -> None:
+        self.slice_rows = slice_rows
+        self._zones: dict[str, ZoneInfo] = {}
+
+    def sales(self, rows: pl.DataFrame) -> Iterator[SaleRecorded]:
+        ordered = rows.sort("stream", "_row")
+        current: str | None = None
+        head: tuple[str, str, datetime, str | None] | None = None
+        lines: list[SaleLine] = []
+        for start in range(0, ordered.height, self.slice_rows):
+            part = ordered.slice(start, self.slice_rows).select(COLUMNS)
+            columns = [part[c].to_list() for c in COLUMNS]
+            for stream, store, txn, sku, sold, tz, qty, price, amount, off, channel in zip(
+                *columns, strict=True
+            ):
+                if stream != current:
+                    if head is not None:
+                        yield self._sale(head, lines)
+                    current, lines = stream, []
+                    head = (store, txn, self._local(sold, tz), channel)
+                lines.append(line_of(sku, qty, price, amount, off))
+        if head is not None:
+            yield self._sale(head, lines)
+
+    def _local(self, utc: datetime, tz: str) -> datetime:
+        zone = self._zones.get(tz)
+        if zone is None:
+            zone = self._zones[tz] = ZoneInfo(tz)
+        return utc.astimezone(zone)
+
+    @staticmethod
+    def _sale(head: tuple[str, str, datetime, str | None], lines: list[SaleLine]) -> SaleRecorded:
+        store, txn, sold, channel = head
+        return SaleRecorded(
+            occurred_at=sold,
+            store_id=store,
+            pos_txn_id=txn,
+            sold_at=sold,
+            channel=Channel(channel) if channel else Channel.COUNTER,
+            lines=tuple(lines),
+            total=sum((line.amount for line in lines), ZERO),
+            source=SaleSource.IMPORT,
+        )
+
+
+def append_request(
+    sale: SaleRecorded, *, tenant_id: str, actor: str, causation_id: UUID
+) -> AppendRequest:
+    key = sale_key(sale.store_id, sale.pos_txn_id)
+    event_type, version, payload = encode_event(sale)
+    return AppendRequest(
+        tenant_id=tenant_id,
+        stream_id=f"sale-{sale.store_id}-{sale.pos_txn_id}",
+        events=(
+            NewEvent(
+                event_type=event_type,
+                schema_version=version,
+                payload=payload,
+                event_id=event_id(tenant_id, key),
+                causation_id=causation_id,
+                actor=actor,
+            ),
+        ),
+        expected_version=NO_STREAM,
+        idempotency_key=key,
+    )

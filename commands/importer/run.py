@@ -1,0 +1,284 @@
+"""``obrador import sales FILE``: read, check everything, then write through ``bulk_append``.
+
+Nothing is written until the whole file has been checked — rows, known stores
+and products, duplicates in the file and against the store — and the errors
+are within the threshold. Then missing stores/products are created (when
+asked) and the tickets go to the store in large chunks. Every ticket has a
+deterministic event id and idempotency key, so importing the same file again
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+from tqdm import tqdm
+
+from commands.handlers import handle
+from commands.importer.build import TicketBuilder, append_request
+from commands.importer.mapping import ColumnMap, Field, load_mapping_file, resolve
+from commands.importer.reader import read_table
+from commands.importer.report import write_report
+from commands.importer.validate import ROW, Checked, Context, check_rows
+from commands.types import DefineProduct, OpenStore
+from domain import organisation
+from domain.access import Actor
+from domain.codec import decode_event
+from domain.events import SaleRecorded
+from domain.events.organisation import Role, StoreKind
+from streams.envelope import AppendResult
+from streams.errors import WrongExpectedVersion
+from streams.store import EventStore
+
+LOOKUP_BATCH: Final = 20_000
+_ZERO: Final = Decimal(0)
+
+
+class ImportRefused(Exception):
+    """The import cannot start (no tenant, unmappable file…); nothing was written."""
+
+
+@dataclass
+class ImportOptions:
+    tenant_id: str
+    kind: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    mapping_file: Path | None = None
+    store: str | None = None
+    create_products: bool = False
+    create_stores: bool = False
+    timezone: str = "Europe/Madrid"
+    region: str = "ES"
+    max_errors: str = "0"
+    report: Path | None = None
+    actor: str = "import"
+    progress: bool = True
+    dry_run: bool = False
+    chunk_events: int = 20_000
+
+
+@dataclass
+class ImportResult:
+    total_rows: int
+    tickets: int = 0  # tickets in the file that passed every check
+    written: int = 0  # new sales stored by this run
+    already_stored: int = 0
+    error_rows: int = 0
+    skipped_zero: int = 0
+    aborted: bool = False
+    report: Path | None = None
+    new_products: list[str] = field(default_factory=list)
+    new_stores: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+async def import_sales(store: EventStore, path: Path, options: ImportOptions) -> ImportResult:
+    started = time.perf_counter()
+    frame = read_table(path)
+    mapping = load_mapping_file(options.mapping_file) if options.mapping_file else None
+    cmap = resolve(frame.columns, kind=options.kind, flags=options.columns, mapping_file=mapping)
+    if cmap.column(Field.STORE) is None and options.store is None:
+        raise ImportRefused("the file has no store column: say which store with --store")
+    tenant = await _tenant(store, options.tenant_id)
+    zones = {s: tenant.stores[s].timezone for s in tenant.open_store_ids()}
+    for new in [options.store] if options.store and options.create_stores else []:
+        zones.setdefault(new, options.timezone)
+    ctx = Context(
+        store=options.store,
+        store_zones=zones,
+        products=await _known_products(store, options.tenant_id, frame, cmap),
+        create_products=options.create_products,
+        create_stores=options.create_stores,
+        default_timezone=options.timezone,
+    )
+    checked = check_rows(frame, cmap, ctx)
+    del frame
+    already = await _against_store(store, options.tenant_id, checked)
+    result = ImportResult(
+        total_rows=checked.total_rows,
+        tickets=checked.rows["stream"].n_unique(),
+        already_stored=len(already),
+        error_rows=checked.error_rows,
+        skipped_zero=checked.skipped_zero,
+        new_products=checked.new_products,
+        new_stores=[s for s in checked.new_stores if s not in tenant.stores],
+    )
+    limit = error_limit(options.max_errors, checked.total_rows)
+    result.report = write_report(options.report or default_report_path(path), checked.errors)
+    if result.error_rows > limit:
+        result.aborted = True
+        result.seconds = time.perf_counter() - started
+        return result
+    if options.dry_run:
+        result.seconds = time.perf_counter() - started
+        return result
+    await _create_missing(store, options, result, zones)
+    to_write = checked.rows.filter(~pl.col("stream").is_in(pl.Series(sorted(already)).implode()))
+    result.written, conflicts = await _write(store, options, to_write)
+    if conflicts:  # someone recorded one of these tickets while we were importing
+        result.details["conflicts"] = conflicts
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def error_limit(spec: str, total_rows: int) -> int:
+    """``"25"`` rows or ``"1%"`` of the rows."""
+    text = spec.strip()
+    try:
+        if text.endswith("%"):
+            return int(float(text[:-1]) / 100 * total_rows)
+        return int(text)
+    except ValueError as exc:
+        raise ImportRefused(f"--max-errors {spec!r}: a number of rows or a percentage") from exc
+
+
+def default_report_path(path: Path) -> Path:
+    return Path.cwd() / f"{path.stem}.import-report.csv"
+
+
+async def _tenant(store: EventStore, tenant_id: str) -> organisation.TenantState:
+    records = await store.read_stream(tenant_id, "tenant")
+    state = organisation.fold(
+        decode_event(r.event_type, r.schema_version, r.payload) for r in records
+    )
+    if state.tenant is None:
+        raise ImportRefused(f"tenant {tenant_id!r} does not exist")
+    return state
+
+
+async def _known_products(
+    store: EventStore, tenant_id: str, frame: pl.DataFrame, cmap: ColumnMap
+) -> frozenset[str]:
+    column = cmap.column(Field.PRODUCT)
+    assert column is not None
+    skus = frame.select(pl.col(column).cast(pl.String).str.strip_chars().unique().drop_nulls())
+    names = [f"product-{s}" for s in skus.to_series().to_list()]
+    async with store.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT stream_id FROM streams WHERE tenant_id = %s AND stream_id = ANY(%s)",
+            (tenant_id, names),
+        )
+        return frozenset(str(r[0]).removeprefix("product-") for r in await cur.fetchall())
+
+
+async def _against_store(store: EventStore, tenant_id: str, checked: Checked) -> set[str]:
+    """Streams already holding this very ticket (skipped); a different one is an error."""
+    streams = checked.rows["stream"].unique()
+    async with store.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM streams WHERE tenant_id = %s"
+            " AND stream_id LIKE 'sale-%%')",
+            (tenant_id,),
+        )
+        row = await cur.fetchone()
+        if not streams.len() or not (row and row[0]):
+            return set()
+        stored: dict[str, SaleRecorded] = {}
+        values = streams.to_list()
+        for start in range(0, len(values), LOOKUP_BATCH):
+            cur = await conn.execute(
+                "SELECT stream_id, event_type, schema_version, payload FROM events"
+                " WHERE tenant_id = %s AND stream_version = 1 AND stream_id = ANY(%s)",
+                (tenant_id, values[start : start + LOOKUP_BATCH]),
+            )
+            for stream_id, event_type, version, payload in await cur.fetchall():
+                event = decode_event(str(event_type), int(str(version)), bytes(payload))
+                if isinstance(event, SaleRecorded):
+                    stored[str(stream_id)] = event
+    if not stored:
+        return set()
+    ours = checked.rows.filter(pl.col("stream").is_in(pl.Series(list(stored)).implode()))
+    same, different = set(), set()
+    for sale in TicketBuilder().sales(ours):
+        stream = f"sale-{sale.store_id}-{sale.pos_txn_id}"
+        earlier = stored[stream]
+        if earlier.lines == sale.lines and earlier.sold_at == sale.sold_at:
+            same.add(stream)
+        else:
+            different.add(stream)
+    if different:
+        clash = ours.filter(pl.col("stream").is_in(pl.Series(sorted(different)).implode()))
+        notes = clash.select(
+            pl.col(ROW),
+            pl.lit("ticket").alias("column"),
+            pl.col("txn").alias("value"),
+            pl.lit("this ticket is already recorded with different lines or time").alias("reason"),
+        )
+        checked.errors = pl.concat([checked.errors, notes]).sort(ROW, "column")
+        checked.rows = checked.rows.filter(
+            ~pl.col("stream").is_in(pl.Series(sorted(different)).implode())
+        )
+    return same
+
+
+async def _create_missing(
+    store: EventStore, options: ImportOptions, result: ImportResult, zones: dict[str, str]
+) -> None:
+    actor = Actor(user_id=options.actor, role=Role.OWNER)
+    for store_id in result.new_stores:
+        await handle(
+            OpenStore(
+                store_id=store_id,
+                name=f"Store {store_id}",
+                kind=StoreKind.SHOP,
+                timezone=zones.get(store_id, options.timezone),
+                region=options.region,
+                idempotency_key=f"import-store-{store_id}",
+            ),
+            store,
+            tenant_id=options.tenant_id,
+            actor=actor,
+        )
+    for sku in result.new_products:
+        await handle(
+            DefineProduct(
+                sku=sku,
+                name=sku,
+                category="imported",
+                price=_ZERO,
+                unit_cost=_ZERO,
+                shelf_life_days=1,
+                idempotency_key=f"import-product-{sku}",
+            ),
+            store,
+            tenant_id=options.tenant_id,
+            actor=actor,
+        )
+
+
+async def _write(
+    store: EventStore, options: ImportOptions, rows: pl.DataFrame
+) -> tuple[int, list[str]]:
+    causation = uuid.uuid4()
+    actor = f"user:{options.actor}"
+    tickets = rows["stream"].n_unique()
+    bar = tqdm(
+        total=tickets, unit="ticket", desc="importing", disable=not options.progress, leave=False
+    )
+
+    def requests() -> Iterator[Any]:
+        for sale in TicketBuilder().sales(rows):
+            yield append_request(
+                sale, tenant_id=options.tenant_id, actor=actor, causation_id=causation
+            )
+
+    try:
+        outcomes = await store.bulk_append(
+            requests(), chunk_events=options.chunk_events, on_progress=bar.update
+        )
+    finally:
+        bar.close()
+    written = sum(1 for o in outcomes if isinstance(o, AppendResult) and not o.duplicate)
+    conflicts = [o.stream_id for o in outcomes if isinstance(o, WrongExpectedVersion)]
+    failures = [o for o in outcomes if not isinstance(o, AppendResult | WrongExpectedVersion)]
+    if failures:
+        raise failures[0]
+    return written, conflicts

@@ -1,0 +1,435 @@
+"""Check every row of a sales file at once (polars), before anything is written.
+
+The result is the rows that can be imported, in one normalised shape
+(``store, txn, stream, product, sold_utc, tz, quantity, unit_price, amount,
+discount, channel``), and one error per (row, column) with the reason. A
+ticket with one bad line is not imported at all; its other lines are listed
+too, so the report explains every row left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+import polars as pl
+
+from commands.importer.mapping import ColumnMap, Field, FileKind
+
+ROW: Final = "_row"  # the row number as a spreadsheet shows it (header = row 1)
+ID_PATTERN: Final = r"^[A-Za-z0-9_.:@-]{1,128}$"
+NUMBER: Final = r"^-?[0-9]+(\.[0-9]+)?$"
+DEFAULT_DATE_FORMATS: Final = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+)
+TIME_FORMATS: Final = ("%H:%M:%S", "%H:%M")
+#: Local time given to a daily total (a day has no ticket time; noon keeps the date in any zone).
+DAILY_TIME: Final = "12:00:00"
+CHANNELS: Final = {
+    "counter": "counter",
+    "mostrador": "counter",
+    "tienda": "counter",
+    "delivery": "delivery",
+    "reparto": "delivery",
+    "domicilio": "delivery",
+    "online": "online",
+    "web": "online",
+    "wholesale": "wholesale",
+    "mayorista": "wholesale",
+}
+ERROR_SCHEMA: Final = {ROW: pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the tenant already has, and what the import was asked to do about the rest."""
+
+    store: str | None  # --store: every row must be of this store
+    store_zones: Mapping[str, str]  # open stores -> IANA time zone
+    products: frozenset[str]
+    create_products: bool = False
+    create_stores: bool = False
+    default_timezone: str = "Europe/Madrid"
+
+
+@dataclass
+class Checked:
+    rows: pl.DataFrame  # importable rows, normalised
+    errors: pl.DataFrame  # row, column, value, reason
+    total_rows: int
+    skipped_zero: int = 0
+    new_products: list[str] = field(default_factory=list)
+    new_stores: list[str] = field(default_factory=list)
+
+    @property
+    def error_rows(self) -> int:
+        return int(self.errors.filter(~pl.col("reason").str.starts_with("ticket "))[ROW].n_unique())
+
+
+def check_rows(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> Checked:
+    total = frame.height
+    df = _normalise(frame, cmap, ctx)
+    errors: list[pl.DataFrame] = []
+
+    def flag(mask: pl.Expr, column: str, value: pl.Expr, reason: pl.Expr | str) -> None:
+        reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
+        # windows (``over``) see every row: evaluate first, then keep the bad ones
+        bad = (
+            df.select(
+                pl.col(ROW),
+                pl.lit(column).alias("column"),
+                value.cast(pl.String).alias("value"),
+                reason_expr.alias("reason"),
+                mask.fill_null(False).alias("_bad"),
+            )
+            .filter(pl.col("_bad"))
+            .drop("_bad")
+        )
+        if bad.height:
+            errors.append(bad)
+
+    name = cmap.column
+    store_col = name(Field.STORE) or "--store"
+    flag(pl.col("store").is_null(), store_col, pl.col("store"), "missing store")
+    flag(
+        pl.col("store").is_not_null() & ~pl.col("store").str.contains(ID_PATTERN),
+        store_col,
+        pl.col("store"),
+        "not a store id (letters, digits, _ . : @ -)",
+    )
+    if ctx.store is not None and name(Field.STORE):
+        flag(
+            pl.col("store") != ctx.store,
+            store_col,
+            pl.col("store"),
+            f"this import is for store {ctx.store!r}",
+        )
+    _check_ids(flag, cmap)
+    _check_numbers(flag, cmap)
+    _check_times(flag, cmap)
+    if name(Field.CHANNEL):
+        flag(
+            pl.col("channel").is_null() & pl.col("_channel_raw").is_not_null(),
+            name(Field.CHANNEL) or "",
+            pl.col("_channel_raw"),
+            "unknown channel (counter, delivery, online, wholesale)",
+        )
+    new_stores, new_products = _check_known(flag, df, cmap, ctx)
+    zero = (pl.col("_q") == 0) if cmap.kind is FileKind.DAILY else pl.lit(False)
+    skipped_zero = df.filter(zero).height
+    df = df.filter(~zero)
+    _check_duplicates(flag, df, cmap)
+
+    error_frame = (pl.concat(errors) if errors else pl.DataFrame(schema=ERROR_SCHEMA)).with_columns(
+        pl.col(ROW).cast(pl.Int64)
+    )
+    bad_rows = error_frame[ROW].unique().implode()
+    bad_tickets = df.filter(pl.col(ROW).is_in(bad_rows)).select("stream").unique()
+    collateral = df.join(bad_tickets, on="stream").filter(~pl.col(ROW).is_in(bad_rows))
+    if collateral.height:
+        first_bad = df.filter(pl.col(ROW).is_in(bad_rows)).group_by("stream").agg(pl.col(ROW).min())
+        notes = collateral.join(first_bad, on="stream", suffix="_bad").select(
+            pl.col(ROW),
+            pl.lit(name(Field.TICKET) or "").alias("column"),
+            pl.col("txn").alias("value"),
+            pl.format("ticket not imported: row {} of it is invalid", pl.col(f"{ROW}_bad")).alias(
+                "reason"
+            ),
+        )
+        error_frame = pl.concat([error_frame, notes])
+    good = df.filter(~pl.col(ROW).is_in(bad_rows)).join(bad_tickets, on="stream", how="anti")
+    if ctx.create_products:
+        new_products = sorted(set(new_products) & set(good["product"].unique().to_list()))
+    if ctx.create_stores:
+        new_stores = sorted(set(new_stores) & set(good["store"].unique().to_list()))
+    return Checked(
+        rows=good.select(
+            ROW,
+            "store",
+            "txn",
+            "stream",
+            "product",
+            "sold_utc",
+            "tz",
+            "quantity",
+            "unit_price",
+            "amount",
+            "discount",
+            "channel",
+        ),
+        errors=error_frame.sort(ROW, "column"),
+        total_rows=total,
+        skipped_zero=skipped_zero,
+        new_products=new_products if ctx.create_products else [],
+        new_stores=new_stores if ctx.create_stores else [],
+    )
+
+
+def _text(frame: pl.DataFrame, column: str | None) -> pl.Expr:
+    if column is None:
+        return pl.lit(None, dtype=pl.String)
+    value = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def _number(raw: pl.Expr) -> pl.Expr:
+    """``1.234,56``, ``1,234.56`` -> ``1234.56``; ``1,5`` -> ``1.5``; ``€ 2`` -> ``2``."""
+    text = raw.str.replace_all(r"[€$\s]", "")
+    comma_last = text.str.contains(r",[0-9]*$") & text.str.contains(r"\.")
+    return (
+        pl.when(comma_last)
+        .then(text.str.replace_all(r"\.", "").str.replace(",", ".", literal=True))
+        .when(text.str.contains(r"\."))
+        .then(text.str.replace_all(",", "", literal=True))
+        .otherwise(text.str.replace(",", ".", literal=True))
+    )
+
+
+def _normalise(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> pl.DataFrame:
+    name = cmap.column
+    formats = cmap.date_formats or DEFAULT_DATE_FORMATS
+    date_raw = _text(frame, name(Field.DATE))
+    time_raw = _text(frame, name(Field.TIME))
+    parsed_date = pl.coalesce(
+        [date_raw.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
+    )
+    parsed_time = pl.coalesce(
+        [time_raw.str.strptime(pl.Time, f, strict=False) for f in TIME_FORMATS]
+    )
+    store = _text(frame, name(Field.STORE)) if name(Field.STORE) else pl.lit(ctx.store)
+    df = frame.with_row_index(ROW, offset=2).select(
+        pl.col(ROW).cast(pl.Int64),
+        store.cast(pl.String).alias("store"),
+        _text(frame, name(Field.PRODUCT)).alias("product"),
+        _text(frame, name(Field.TICKET)).alias("_ticket"),
+        date_raw.alias("_date_raw"),
+        time_raw.alias("_time_raw"),
+        parsed_date.alias("_date"),
+        parsed_time.alias("_time"),
+        *(
+            _number(_text(frame, name(f))).alias(f.value)
+            for f in (Field.QUANTITY, Field.UNIT_PRICE, Field.AMOUNT, Field.DISCOUNT)
+        ),
+        *(
+            _text(frame, name(f)).alias(f"_{f.value}_raw")
+            for f in (Field.QUANTITY, Field.UNIT_PRICE, Field.AMOUNT, Field.DISCOUNT)
+        ),
+        _text(frame, name(Field.CHANNEL)).alias("_channel_raw"),
+    )
+    zones = dict(ctx.store_zones)
+    df = df.with_columns(
+        pl.col("store")
+        .replace_strict(zones, default=ctx.default_timezone, return_dtype=pl.String)
+        .alias("tz"),
+        *(
+            pl.col(f.value).cast(pl.Float64, strict=False).alias(f"_{f.value[0]}")
+            for f in (Field.QUANTITY, Field.UNIT_PRICE, Field.AMOUNT, Field.DISCOUNT)
+        ),
+        pl.col("_channel_raw")
+        .str.to_lowercase()
+        .replace_strict(CHANNELS, default=None, return_dtype=pl.String)
+        .alias("channel"),
+    )
+    if cmap.kind is FileKind.DAILY:
+        local = pl.col("_date").dt.truncate("1d").dt.combine(pl.lit(DAILY_TIME).str.to_time())
+    else:
+        local = (
+            pl.when(pl.col("_time").is_not_null())
+            .then(pl.col("_date").dt.combine(pl.col("_time")))
+            .otherwise(pl.col("_date"))
+        )
+    df = df.with_columns(local.alias("_local"))
+    df = df.with_columns(_to_utc(df).alias("sold_utc"))
+    day = pl.col("_local").dt.strftime("%Y%m%d")
+    if cmap.kind is FileKind.DAILY:
+        txn = pl.format("daily-{}-{}", pl.col("product"), day)
+    elif cmap.ticket_scope == "day":
+        txn = pl.format("{}-{}", day, pl.col("_ticket"))
+    else:
+        txn = pl.col("_ticket")
+    return df.with_columns(txn.alias("txn")).with_columns(
+        pl.format("sale-{}-{}", pl.col("store"), pl.col("txn")).alias("stream")
+    )
+
+
+def _to_utc(df: pl.DataFrame) -> pl.Expr:
+    """Local wall time in each store's zone -> UTC; a time that does not exist is null."""
+    zones = df["tz"].unique().drop_nulls().to_list()
+    expr = pl.lit(None, dtype=pl.Datetime("us", "UTC"))
+    for zone in zones:
+        converted = (
+            pl.col("_local")
+            .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC")
+        )
+        expr = pl.when(pl.col("tz") == zone).then(converted).otherwise(expr)
+    return expr
+
+
+def _check_ids(flag: _FlagFn, cmap: ColumnMap) -> None:
+    product = cmap.column(Field.PRODUCT) or ""
+    flag(pl.col("product").is_null(), product, pl.col("product"), "missing product")
+    flag(
+        pl.col("product").is_not_null() & ~pl.col("product").str.contains(ID_PATTERN),
+        product,
+        pl.col("product"),
+        "not a SKU (letters, digits, _ . : @ -, at most 128)",
+    )
+    if cmap.kind is FileKind.TRANSACTIONS:
+        ticket = cmap.column(Field.TICKET) or ""
+        flag(pl.col("_ticket").is_null(), ticket, pl.col("_ticket"), "missing ticket")
+        flag(
+            pl.col("_ticket").is_not_null() & ~pl.col("txn").str.contains(ID_PATTERN),
+            ticket,
+            pl.col("_ticket"),
+            "not a ticket id (letters, digits, _ . : @ -, at most 128)",
+        )
+    flag(
+        pl.col("stream").str.len_chars() > 255,
+        cmap.column(Field.TICKET) or cmap.column(Field.PRODUCT) or "",
+        pl.col("txn"),
+        "store and ticket ids together are too long",
+    )
+
+
+def _check_numbers(flag: _FlagFn, cmap: ColumnMap) -> None:
+    for fld, alias, required in (
+        (Field.QUANTITY, "_q", True),
+        (Field.UNIT_PRICE, "_u", False),
+        (Field.AMOUNT, "_a", False),
+        (Field.DISCOUNT, "_d", False),
+    ):
+        column = cmap.column(fld)
+        if column is None:
+            continue
+        raw = pl.col(f"_{fld.value}_raw")
+        if required:
+            flag(raw.is_null(), column, raw, f"missing {fld.value}")
+        flag(
+            raw.is_not_null() & ~pl.col(fld.value).str.contains(NUMBER),
+            column,
+            raw,
+            "not a number",
+        )
+        number = pl.col(alias)
+        if fld is Field.QUANTITY:
+            floor = (number < 0) if cmap.kind is FileKind.DAILY else (number <= 0)
+            rule = "must be 0 or more" if cmap.kind is FileKind.DAILY else "must be more than 0"
+            flag(number.is_not_null() & floor, column, raw, rule)
+        else:
+            flag(number.is_not_null() & (number < 0), column, raw, "must be 0 or more")
+    amount = cmap.column(Field.AMOUNT)
+    if amount and cmap.column(Field.UNIT_PRICE):
+        gross = pl.col("_q") * pl.col("_u")
+        flag(
+            pl.col("_a") > gross + 0.005,
+            amount,
+            pl.col("_amount_raw"),
+            pl.format("more than quantity × price ({})", gross.round(2)),
+        )
+    if cmap.column(Field.DISCOUNT):
+        price = pl.col("_u").fill_null(0)
+        flag(
+            pl.col("_d") > pl.col("_q") * price + 0.005,
+            cmap.column(Field.DISCOUNT) or "",
+            pl.col("_discount_raw"),
+            "more than the line amount",
+        )
+
+
+def _check_times(flag: _FlagFn, cmap: ColumnMap) -> None:
+    date = cmap.column(Field.DATE) or ""
+    flag(pl.col("_date_raw").is_null(), date, pl.col("_date_raw"), "missing date")
+    flag(
+        pl.col("_date_raw").is_not_null() & pl.col("_date").is_null(),
+        date,
+        pl.col("_date_raw"),
+        "not a date (YYYY-MM-DD, DD/MM/YYYY…; or set date_format)",
+    )
+    time = cmap.column(Field.TIME)
+    if time and cmap.kind is FileKind.TRANSACTIONS:
+        flag(
+            pl.col("_time_raw").is_not_null() & pl.col("_time").is_null(),
+            time,
+            pl.col("_time_raw"),
+            "not a time (HH:MM or HH:MM:SS)",
+        )
+    flag(
+        pl.col("_local").is_not_null() & pl.col("sold_utc").is_null(),
+        time or date,
+        pl.col("_local").cast(pl.String),
+        pl.format("does not exist in time zone {} (clocks changed)", pl.col("tz")),
+    )
+
+
+def _check_known(
+    flag: _FlagFn, df: pl.DataFrame, cmap: ColumnMap, ctx: Context
+) -> tuple[list[str], list[str]]:
+    stores = sorted(set(df["store"].drop_nulls().unique().to_list()) - set(ctx.store_zones))
+    products = sorted(set(df["product"].drop_nulls().unique().to_list()) - ctx.products)
+    if stores and not ctx.create_stores:
+        flag(
+            pl.col("store").is_in(stores),
+            cmap.column(Field.STORE) or "--store",
+            pl.col("store"),
+            "unknown store (open it first, or --unknown-stores create)",
+        )
+    if products and not ctx.create_products:
+        flag(
+            pl.col("product").is_in(products),
+            cmap.column(Field.PRODUCT) or "",
+            pl.col("product"),
+            "unknown product (define it first, or --unknown-products create)",
+        )
+    return stores, products
+
+
+def _check_duplicates(flag: _FlagFn, df: pl.DataFrame, cmap: ColumnMap) -> None:
+    first = pl.col(ROW).min()
+    if cmap.kind is FileKind.DAILY:
+        key = ["stream"]
+        same = pl.col("quantity") == pl.col("quantity").first().over(key, order_by=ROW)
+        later = pl.col(ROW) != first.over(key)
+        flag(
+            later & same,
+            cmap.column(Field.DATE) or "",
+            pl.col("txn"),
+            pl.format("duplicate of row {}", first.over(key)),
+        )
+        flag(
+            later & ~same,
+            cmap.column(Field.QUANTITY) or "",
+            pl.col("quantity"),
+            pl.format("row {} has the same store, product and day", first.over(key)),
+        )
+        return
+    line = ["stream", "product", "quantity", "unit_price", "amount", "discount", "sold_utc"]
+    flag(
+        pl.col(ROW) != first.over(line),
+        cmap.column(Field.TICKET) or "",
+        pl.col("txn"),
+        pl.format("duplicate of row {}", first.over(line)),
+    )
+    ticket_time = pl.col("sold_utc").first().over("stream", order_by=ROW)
+    flag(
+        pl.col("sold_utc").is_not_null() & (pl.col("sold_utc") != ticket_time),
+        cmap.column(Field.TIME) or cmap.column(Field.DATE) or "",
+        pl.col("_local").cast(pl.String),
+        pl.format("row {} of the same ticket is at another time", first.over("stream")),
+    )
+
+
+class _FlagFn(Protocol):  # the signature of check_rows' local ``flag``
+    def __call__(
+        self, mask: pl.Expr, column: str, value: pl.Expr, reason: pl.Expr | str
+    ) -> None: ...
