@@ -145,7 +145,7 @@ async def test_an_xlsx_with_spanish_headers_is_recognised(bakery: Bakery) -> Non
     baguette, croissant = sale.lines
     # importe 3.30 for 3 × 1.20: the 0.30 difference is the line's discount
     assert (baguette.quantity, baguette.unit_price, baguette.discount) == (
-        3,
+        Decimal(3),
         Decimal("1.2"),
         Decimal("0.3"),
     )
