@@ -10,6 +10,7 @@ through the checkpoint lock (projections/apply.py).
 from __future__ import annotations
 
 import math
+import zlib
 from typing import Any
 
 import psycopg
@@ -33,6 +34,17 @@ class Leases:
     async def refresh(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> set[int]:
         """Renew ours, claim up to a fair share; return the partitions this owner holds now."""
         interval = f"{self.ttl} seconds"
+        await conn.execute(  # forget owners gone for good
+            "DELETE FROM projection_leases WHERE projection = %s AND partition < 0"
+            " AND expires_at < now() - interval '10 minutes'",
+            (self.projection,),
+        )
+        await conn.execute(  # presence: partition -1 says "this owner is alive", even with no work
+            "INSERT INTO projection_leases (projection, partition, owner, expires_at)"
+            " VALUES (%s, %s, %s, now() + %s::interval)"
+            " ON CONFLICT (projection, partition) DO NOTHING",
+            (self.projection, -self._slot(), self.owner, interval),
+        )
         await conn.execute(
             "UPDATE projection_leases SET expires_at = now() + %s::interval"
             " WHERE projection = %s AND owner = %s",
@@ -47,7 +59,8 @@ class Leases:
         others = int(row[0]) if row else 0
         share = math.ceil(self.partitions / (others + 1))
         cur = await conn.execute(
-            "SELECT partition FROM projection_leases WHERE projection = %s AND owner = %s",
+            "SELECT partition FROM projection_leases"
+            " WHERE projection = %s AND owner = %s AND partition >= 0",
             (self.projection, self.owner),
         )
         held = {int(r[0]) for r in await cur.fetchall()}
@@ -76,6 +89,10 @@ class Leases:
                 )
                 held.discard(partition)
         return held
+
+    def _slot(self) -> int:
+        """A negative pseudo-partition unique to this owner, for its presence row."""
+        return 1 + (zlib.crc32(self.owner.encode()) & 0x3FFFFFFF)
 
     async def release(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
         await conn.execute(
