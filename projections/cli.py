@@ -56,25 +56,58 @@ def cmd_status(args: argparse.Namespace) -> int:
     from projections.status import read_status  # noqa: PLC0415
     from streams.jetstream import PARTITIONS  # noqa: PLC0415
 
-    async def run(url: str) -> list[dict[str, object]]:
+    async def run(url: str, nats_url: str) -> tuple[list[dict[str, object]], dict[str, object]]:
         async with await psycopg.AsyncConnection.connect(url) as conn:
             rows = await read_status(conn, PARTITIONS)
-        return [row.__dict__ for row in rows]
+            relay = await relay_lag(conn, nats_url)
+        return [row.__dict__ for row in rows], relay
 
-    with running_stack(Settings.from_env(), need_nats=False, log=None) as urls:
-        rows = asyncio.run(run(urls.database_url))
+    with running_stack(Settings.from_env(), log=None) as urls:
+        rows, relay = asyncio.run(run(urls.database_url, urls.nats_url))
     if args.json:
-        print(json.dumps(rows, default=str))
-        return 0
-    print(f"{'projection':16} {'part':>4} {'state':8} {'position':>10} {'behind':>8} {'lag s':>7}")
+        print(json.dumps({"relay": relay, "projections": rows}, default=str))
+        return 1 if any(r["state"] == "failed" for r in rows) else 0
+    print(
+        f"relay: published up to position {relay['position']}, "
+        f"{relay['lag_events']} events / {relay['lag_seconds']:.1f} s behind the store"
+    )
+    print(f"{'projection':18} {'part':>4} {'state':8} {'position':>10} {'behind':>8} {'lag s':>7}")
     for r in rows:
         print(
-            f"{r['projection']!s:16} {r['partition']!s:>4} {r['state']!s:8} "
+            f"{r['projection']!s:18} {r['partition']!s:>4} {r['state']!s:8} "
             f"{r['position']!s:>10} {r['lag_events']!s:>8} {float(str(r['lag_seconds'])):>7.1f}"
         )
         if r["error"]:
-            print(f"{'':22}stopped at position {r['failed_position']}: {r['error']}")
+            print(f"{'':24}stopped at position {r['failed_position']}: {r['error']}")
     return 1 if any(r["state"] == "failed" for r in rows) else 0
+
+
+async def relay_lag(conn: object, nats_url: str) -> dict[str, object]:
+    """How far JetStream is behind the store: events and seconds."""
+    import nats  # noqa: PLC0415
+    import psycopg  # noqa: PLC0415
+
+    from streams.jetstream import ensure_event_stream, last_relayed  # noqa: PLC0415
+
+    assert isinstance(conn, psycopg.AsyncConnection)
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_event_stream(js)
+        position, _ = await last_relayed(js)
+    finally:
+        await nc.close()
+    cur = await conn.execute(
+        "SELECT count(*), min(recorded_at) FROM events"
+        " WHERE position > %s AND tx_id < obrador_visible_horizon()",
+        (position,),
+    )
+    row = await cur.fetchone()
+    behind, oldest = (int(row[0]), row[1]) if row else (0, None)
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    lag = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+    return {"position": position, "lag_events": behind, "lag_seconds": max(0.0, lag)}
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
