@@ -26,6 +26,9 @@ lint: install
 
 bench: install
 	$(BIN)/obrador bench store
+	$(BIN)/obrador bench relay
+	$(BIN)/obrador bench freshness
+	$(BIN)/obrador bench rebuild
 
 chaos: install
 	$(BIN)/obrador chaos --events 100000 --cycles 20
