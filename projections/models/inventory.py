@@ -144,6 +144,7 @@ class _Fold:
             (r[0], r[1], r[2]): _Stock(r[3], r[5], r[6], r[7], r[9], r[11], r[12]) for r in stocks
         }
         self.lots: dict[LotKey, _Lot] = {(r[0], r[1], r[2], r[3]): _Lot(*r[4:]) for r in lots}
+        self.stored_lots = set(self.lots)  # the rest are new: inserted, not upserted
         self.touched_lots: set[LotKey] = set()
         self.rec: RecordedEvent | None = None
 
@@ -330,10 +331,18 @@ class InventoryModel:
             else:
                 reservations.apply(rec, ev)
         await STOCK.upsert(conn, tables, (st.row(k) for k, st in fold.stocks.items()))
-        await LOTS.upsert(
+        # A stored lot only ever changes its quantity; a new one is inserted whole.
+        stored = fold.stored_lots
+        await LOTS.update(
             conn,
             tables,
-            ((*k, *_lot_row(fold.lots[k])) for k in fold.touched_lots),
+            ("quantity",),
+            ((*k, fold.lots[k].quantity) for k in fold.touched_lots if k in stored),
+        )
+        await LOTS.insert(
+            conn,
+            tables,
+            ((*k, *_lot_row(fold.lots[k])) for k in fold.touched_lots if k not in stored),
         )
         await reservations.write(conn, tables, STOCK)
 

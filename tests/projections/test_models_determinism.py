@@ -53,7 +53,7 @@ from domain.events.procurement import PurchaseOrderLine, ReceivedLine
 from domain.events.sales import RefundLine, SaleLine
 from domain.stock import fold as fold_stock
 from projections.model import Decoded
-from projections.models import ALL_MODELS
+from projections.models import ALL_MODELS, _sql
 from streams.memory import InMemoryEventStore
 
 D = Decimal
@@ -273,14 +273,18 @@ async def test_the_history_is_a_real_one(history: tuple[InMemoryEventStore, list
 
 
 async def test_any_batching_gives_the_same_tables(
-    pg_url: str, history: tuple[InMemoryEventStore, list[Decoded]]
+    pg_url: str, history: tuple[InMemoryEventStore, list[Decoded]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, events = history
     rnd = random.Random(5)
     dumps = []
-    for batch in (None, 1, 7, [rnd.randint(1, 90) for _ in range(200)]):
+    for batch in (None, 1, 7, [rnd.randint(1, 90) for _ in range(200)], "staged"):
         await wipe(pg_url, ALL_MODELS)
-        await project(pg_url, ALL_MODELS, events, batch=batch)
+        if batch == "staged":  # every read and write through COPY and a staging table
+            monkeypatch.setattr(_sql, "STAGE_MIN", 1)
+            await project(pg_url, ALL_MODELS, events, batch=[1, 50, 400, 3])
+        else:
+            await project(pg_url, ALL_MODELS, events, batch=batch)  # type: ignore[arg-type]
         dumps.append(await dump(pg_url, ALL_MODELS))
     assert all(d == dumps[0] for d in dumps[1:])
     assert all(
