@@ -20,7 +20,7 @@ DOC_VERSION: Final = f"{CURRENT_VERSION}.0.0"
 _DESCRIPTION: Final = (
     "POS adapters publish one JSON ticket per sale to `pos.<tenant>.<store>.sales` on NATS"
     " JetStream (stream OBRADOR_POS), with the device token from `obrador pos register-device`"
-    f" in the `{H_TOKEN}` header. Refused messages are moved to `pos.<tenant>.<store>.dlq`"
+    f" in the `{H_TOKEN}` header. Refused messages are moved to `pos.<tenant>.<store>.dlq.<rule>`"
     " (stream OBRADOR_POS_DLQ) with the reason. See docs/pos.md."
 )
 

@@ -80,7 +80,7 @@ def dlq_stream() -> JStream:
     return JStream(
         name=DLQ_STREAM_NAME,
         description="POS messages refused by the ingest, with the reason in headers",
-        subjects=[f"{SUBJECT_ROOT}.*.*.{DLQ_TOKEN}"],
+        subjects=[f"{SUBJECT_ROOT}.*.*.{DLQ_TOKEN}.*"],
         storage=StorageType.FILE,
         duplicate_window=600.0,  # a redelivered refusal is dead-lettered once
     )
@@ -225,10 +225,10 @@ def build_broker(
     """The FastStream broker of ``obrador ingest`` (``processor=None``: for AsyncAPI only)."""
     broker = NatsBroker(nats_url, logger=log, log_level=logging.DEBUG)
     broker.publisher(
-        f"{SUBJECT_ROOT}.*.*.{DLQ_TOKEN}",
+        f"{SUBJECT_ROOT}.*.*.{DLQ_TOKEN}.*",
         stream=dlq_stream(),
         title="pos-dead-letters",
-        description=f"pos.<tenant>.<store>.{DLQ_TOKEN}: a refused POS message, the original"
+        description=f"pos.<tenant>.<store>.{DLQ_TOKEN}.<rule>: a refused POS message, the original"
         f" body and headers (device token removed), the reason in {H_DLQ_FIELD},"
         f" {H_DLQ_RULE} and {H_DLQ_REASON}.",
     )
@@ -277,7 +277,7 @@ async def _consume(msg: NatsMessage, processor: TicketProcessor, broker: NatsBro
     if refusal is not None:
         await broker.publish(
             raw.data,
-            subject=dlq_subject(tenant_id, store_id),
+            subject=dlq_subject(tenant_id, store_id, refusal.rule),
             headers=dead_letter_headers(headers, refusal, raw.subject, meta.sequence.stream),
             stream=DLQ_STREAM_NAME,
         )

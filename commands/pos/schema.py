@@ -35,8 +35,9 @@ def sales_subject(tenant_id: str, store_id: str) -> str:
     return f"{SUBJECT_ROOT}.{tenant_id}.{store_id}.{SALES_TOKEN}"
 
 
-def dlq_subject(tenant_id: str, store_id: str) -> str:
-    return f"{SUBJECT_ROOT}.{tenant_id}.{store_id}.{DLQ_TOKEN}"
+def dlq_subject(tenant_id: str, store_id: str, rule: str = "*") -> str:
+    """``pos.<tenant>.<store>.dlq.<rule>``: the rule in the subject makes every count exact."""
+    return f"{SUBJECT_ROOT}.{tenant_id}.{store_id}.{DLQ_TOKEN}.{rule}"
 
 
 def subject_token_ok(value: str) -> bool:

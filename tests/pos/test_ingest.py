@@ -65,7 +65,9 @@ class Pos:
         await eventually(done, timeout)
 
     async def dead_letters(self, count: int, timeout: float = 15.0) -> list[Any]:
-        sub = await self.js.pull_subscribe(dlq_subject(self.tenant, "*"), stream=DLQ_STREAM_NAME)
+        sub = await self.js.pull_subscribe(
+            dlq_subject(self.tenant, "*", "*"), stream=DLQ_STREAM_NAME
+        )
         messages: list[Any] = []
         async with asyncio.timeout(timeout):
             while len(messages) < count:
@@ -203,7 +205,7 @@ async def test_a_device_publishing_for_another_store_or_tenant_is_refused(pos: P
     rules = sorted(m.headers[H_DLQ_RULE] for m in letters)
     assert rules == ["invalid_command", "store_mismatch"]
     others = await pos.js.pull_subscribe(
-        dlq_subject("someone-else", "born"), stream=DLQ_STREAM_NAME
+        dlq_subject("someone-else", "born", "tenant_mismatch"), stream=DLQ_STREAM_NAME
     )
     (foreign,) = await others.fetch(1, timeout=10)
     assert (foreign.headers or {})[H_DLQ_RULE] == "tenant_mismatch"
