@@ -14,6 +14,7 @@ compares it with the live tables row by row.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,32 +61,46 @@ async def fill(
     after: int = 0,
     conn: Conn | None = None,
     include: Callable[[RecordedEvent], bool] | None = None,
-    chunk: int = 5000,
+    chunk: int = 10_000,
     progress: Progress | None = None,
 ) -> tuple[int, int]:
     """Apply the log after ``after`` to ``tables``; return (events read, last position).
 
-    With ``conn`` everything runs in that connection's open transaction;
-    otherwise each chunk commits on its own (short transactions keep the
-    log's visibility horizon moving for everyone else).
+    The next chunk is read (on another connection) while the current one is
+    applied. With ``conn`` everything is written in that connection's open
+    transaction; otherwise each chunk commits on its own (short transactions
+    keep the log's visibility horizon moving for everyone else).
     """
+    queue: asyncio.Queue[list[RecordedEvent] | None] = asyncio.Queue(maxsize=2)
+
+    async def read_ahead() -> None:
+        position = after
+        while events := await store.read_all(after=position, limit=chunk):
+            position = events[-1].position
+            await queue.put(events)
+        await queue.put(None)
+
+    reader = asyncio.create_task(read_ahead())
     position, count = after, 0
-    while True:
-        events = await store.read_all(after=position, limit=chunk)
-        if not events:
-            return count, position
-        chosen = [e for e in events if include(e)] if include else events
-        decoded = decode_for(model, chosen)
-        if decoded:
-            if conn is not None:
-                await model.apply(conn, decoded, tables)
-            else:
-                async with store.pool.connection() as own, own.transaction():
-                    await model.apply(own, decoded, tables)
-        position = events[-1].position
-        count += len(events)
-        if progress is not None:
-            progress(count, position)
+    try:
+        while (events := await queue.get()) is not None:
+            chosen = [e for e in events if include(e)] if include else events
+            decoded = decode_for(model, chosen)
+            if decoded:
+                if conn is not None:
+                    await model.apply(conn, decoded, tables)
+                else:
+                    async with store.pool.connection() as own, own.transaction():
+                        await model.apply(own, decoded, tables)
+            position = events[-1].position
+            count += len(events)
+            if progress is not None:
+                progress(count, position)
+        await reader
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    return count, position
 
 
 async def rebuild(
