@@ -8,16 +8,17 @@ runs the same behaviours against both.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from streams.append_batch import AtomicAppendRefused
-from streams.envelope import ANY, AppendRequest, AppendResult, NewEvent, RecordedEvent
+from streams.envelope import AppendRequest, AppendResult, RecordedEvent
 from streams.errors import InvalidAppend, StoreError, WrongExpectedVersion
+from streams.front import StoreFront
 from streams.validation import check_atomic_group, validate_request, validate_tenant
 
 
-class InMemoryEventStore:
+class InMemoryEventStore(StoreFront):
     def __init__(self) -> None:
         self._log: list[RecordedEvent] = []
         self._streams: dict[tuple[str, str], list[RecordedEvent]] = {}
@@ -28,27 +29,8 @@ class InMemoryEventStore:
     async def close(self) -> None:
         return None
 
-    async def append(
-        self,
-        tenant_id: str,
-        stream_id: str,
-        events: Sequence[NewEvent],
-        *,
-        expected_version: int | None = ANY,
-        idempotency_key: str | None = None,
-    ) -> AppendResult:
-        request = AppendRequest(
-            tenant_id=tenant_id,
-            stream_id=stream_id,
-            events=tuple(events),
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
-        )
-        validate_request(request)
-        outcome = self._apply(request)
-        if isinstance(outcome, StoreError):
-            raise outcome
-        return outcome
+    async def _submit(self, request: AppendRequest) -> AppendResult | StoreError:
+        return self._apply(request)
 
     async def append_many(
         self, requests: Sequence[AppendRequest], *, atomic: bool = False
@@ -194,15 +176,3 @@ class InMemoryEventStore:
         except TimeoutError:
             return False
         return True
-
-    async def subscribe(
-        self, *, after: int = 0, batch: int = 1000, idle_timeout: float = 0.5
-    ) -> AsyncIterator[list[RecordedEvent]]:
-        position = after
-        while True:
-            events = await self.read_all(after=position, limit=batch)
-            if events:
-                position = events[-1].position
-                yield events
-                continue
-            await self.wait_for_events(position, idle_timeout)

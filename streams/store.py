@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
 import psycopg
@@ -13,8 +13,9 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from streams.append_batch import NOTIFY_CHANNEL, write_batch
-from streams.envelope import ANY, AppendRequest, AppendResult, NewEvent, RecordedEvent
+from streams.envelope import AppendRequest, AppendResult, RecordedEvent
 from streams.errors import StoreError
+from streams.front import StoreFront
 from streams.group_commit import GroupCommitter, write_with_retries
 from streams.validation import check_atomic_group, validate_request, validate_tenant
 
@@ -42,7 +43,7 @@ def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
     )
 
 
-class EventStore:
+class EventStore(StoreFront):
     """Append, read by stream, read the global log in commit order, wait for new events."""
 
     def __init__(self, pool: AsyncPool, *, max_batch: int = 512, max_inflight: int = 4) -> None:
@@ -75,28 +76,8 @@ class EventStore:
 
     # -- writing -------------------------------------------------------------
 
-    async def append(
-        self,
-        tenant_id: str,
-        stream_id: str,
-        events: Sequence[NewEvent],
-        *,
-        expected_version: int | None = ANY,
-        idempotency_key: str | None = None,
-    ) -> AppendResult:
-        """Append atomically; a stale version raises ``WrongExpectedVersion``, writing nothing."""
-        request = AppendRequest(
-            tenant_id=tenant_id,
-            stream_id=stream_id,
-            events=tuple(events),
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
-        )
-        validate_request(request)
-        outcome = await self._committer.submit(request)
-        if isinstance(outcome, StoreError):
-            raise outcome
-        return outcome
+    async def _submit(self, request: AppendRequest) -> AppendResult | StoreError:
+        return await self._committer.submit(request)
 
     async def append_many(
         self, requests: Sequence[AppendRequest], *, atomic: bool = False
@@ -257,19 +238,6 @@ class EventStore:
         Callers re-read with ``read_all``: a wake-up is a hint, the log is the truth.
         """
         return await self._notifier.wait(after, timeout)
-
-    async def subscribe(
-        self, *, after: int = 0, batch: int = 1000, idle_timeout: float = 0.5
-    ) -> AsyncIterator[list[RecordedEvent]]:
-        """Catch up from ``after``, then follow the log live, one batch at a time."""
-        position = after
-        while True:
-            events = await self.read_all(after=position, limit=batch)
-            if events:
-                position = events[-1].position
-                yield events
-                continue
-            await self.wait_for_events(position, idle_timeout)
 
 
 class _Notifier:

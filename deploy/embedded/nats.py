@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import signal
 import socket
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from deploy.embedded.process import (
+    ChildServer,
     die_with_parent,
     free_port,
     pid_alive,
@@ -31,16 +31,18 @@ def nats_server_binary() -> Path:
     return Path(found)
 
 
-class EmbeddedNats:
+class EmbeddedNats(ChildServer):
     """One nats-server with JetStream storing in ``data_dir/nats``, on a free loopback port."""
+
+    stop_signal = signal.SIGTERM
+    stop_timeout = 15.0
 
     def __init__(self, data_dir: Path, log: IO[str] | None = None) -> None:
         self.store_dir = data_dir / "nats"
         self.pid_file = data_dir / "nats.pid"
         self.log_path = data_dir / "nats.log"
         self.port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log = log
+        super().__init__(log)
 
     @property
     def url(self) -> str:
@@ -74,16 +76,8 @@ class EmbeddedNats:
         log.close()
         wait_until(self._ready, timeout, f"nats-server (log: {self.log_path})")
 
-    def _say(self, message: str) -> None:
-        if self._log is not None:
-            print(message, file=self._log, flush=True)
-
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            stop_pid(self._proc.pid, signal.SIGTERM, timeout=15)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=5)
-        self._proc = None
+        self._stop_child()
         self.pid_file.unlink(missing_ok=True)
 
     def _recover_stale_server(self) -> None:

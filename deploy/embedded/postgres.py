@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import os
@@ -18,6 +17,7 @@ from typing import IO
 import psycopg
 
 from deploy.embedded.process import (
+    ChildServer,
     die_with_parent,
     free_port,
     pid_alive,
@@ -50,16 +50,18 @@ _SETTINGS = {
 }
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ChildServer):
     """Start (or recover) and stop one PostgreSQL server whose files live in ``data_dir/pg``."""
+
+    stop_signal = signal.SIGINT  # fast shutdown
+    stop_timeout = 30.0
 
     def __init__(self, data_dir: Path, log: IO[str] | None = None) -> None:
         self.pgdata = data_dir / "pg"
         self.socket_dir = _socket_dir(data_dir)
         self.log_path = data_dir / "postgres.log"
         self.port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log = log
+        super().__init__(log)
 
     @property
     def url(self) -> str:
@@ -113,16 +115,8 @@ class EmbeddedPostgres:
             if exists.fetchone() is None:
                 conn.execute(f"CREATE DATABASE {_DATABASE}")
 
-    def _say(self, message: str) -> None:
-        if self._log is not None:
-            print(message, file=self._log, flush=True)
-
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            stop_pid(self._proc.pid, signal.SIGINT, timeout=30)  # fast shutdown
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=5)
-        self._proc = None
+        self._stop_child()
 
     def _initdb(self, user: pwd.struct_passwd | None) -> None:
         self._say(f"initialising a new PostgreSQL cluster in {self.pgdata}")

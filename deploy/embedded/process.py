@@ -7,9 +7,11 @@ import ctypes
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 _PR_SET_PDEATHSIG = 1
 
@@ -77,3 +79,25 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} did not become ready within {timeout:.0f} s")
         time.sleep(0.05)
+
+
+class ChildServer:
+    """What both embedded servers share: a child process, its stop signal, a progress log."""
+
+    stop_signal: int = signal.SIGTERM
+    stop_timeout: float = 15.0
+
+    def __init__(self, log: IO[str] | None) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log = log
+
+    def _say(self, message: str) -> None:
+        if self._log is not None:
+            print(message, file=self._log, flush=True)
+
+    def _stop_child(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            stop_pid(self._proc.pid, self.stop_signal, timeout=self.stop_timeout)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=5)
+        self._proc = None
