@@ -146,7 +146,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         args.csv, args.date_col, args.series_cols, args.value_col, args.exog_cols,
         days=args.days, price=args.price, unit_cost=args.unit_cost,
         waste_cost=args.waste_cost if args.waste_cost is not None else args.unit_cost,
-        batch_size=args.batch_size, workers=args.workers, holiday_col=args.holiday_col,
+        batch_size=args.batch_size, batch_rounding=args.batch_rounding, workers=args.workers,
+        holiday_col=args.holiday_col,
         country=args.country, subdiv=args.subdiv,
     )
     if args.json:
@@ -215,6 +216,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sm.add_argument("--waste-cost", type=float, default=None,
                     help="€ per unsold unit (default: unit cost)")
     sm.add_argument("--batch-size", type=int, default=1)
+    sm.add_argument("--batch-rounding", choices=("up", "best"), default="up",
+                    help="up: next whole batch; best: the neighbouring batch multiple with "
+                         "the lower expected cost")
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=cmd_simulate)
 

@@ -89,18 +89,50 @@ class PlanDecision:
     reasoning: dict[str, float | int | str] = field(default_factory=dict)
 
 
+def expected_cost(
+    quantiles: Mapping[float, float], economics: Economics, supply: float
+) -> float:
+    """E[waste cost x (supply - D)+ + margin x (D - supply)+] over the quantile function
+    (linear between the given levels, evaluated on 99 equally likely points)."""
+    levels = sorted(quantiles)
+    values = [quantiles[k] for k in levels]
+    total = 0.0
+    for i in range(1, 100):
+        d = quantile_at(levels, values, i / 100)
+        over = max(supply - d, 0.0)
+        under = max(d - supply, 0.0)
+        total += economics.waste_cost * over + economics.margin * under
+    return total / 99
+
+
 def newsvendor_quantity(
     quantiles: Mapping[float, float],
     economics: Economics,
     usable_stock: float = 0.0,
     batch_size: int = 1,
+    rounding: str = "up",
 ) -> PlanDecision:
-    """Bake the critical-ratio quantile minus usable stock, rounded up to batches."""
+    """Bake the critical-ratio quantile minus usable stock, in whole batches.
+
+    ``rounding="up"``: the next batch multiple (never below the quantile).
+    ``rounding="best"``: whichever neighbouring batch multiple has the lower
+    expected cost under the forecast distribution (the exact newsvendor with
+    batch constraints; matters when batches are large against the spread).
+    """
     ratio = critical_ratio(economics.price, economics.unit_cost, economics.waste_cost)
     levels = sorted(quantiles)
     target = quantile_at(levels, [quantiles[k] for k in levels], ratio)
-    need = max(target - max(usable_stock, 0.0), 0.0)
+    stock = max(usable_stock, 0.0)
+    need = max(target - stock, 0.0)
     qty = round_up_to_batch(need, batch_size)
+    if rounding == "best" and qty >= batch_size:
+        lower = qty - batch_size
+        if expected_cost(quantiles, economics, stock + lower) < expected_cost(
+            quantiles, economics, stock + qty
+        ):
+            qty = lower
+    elif rounding not in ("up", "best"):
+        raise ValueError(f"rounding must be 'up' or 'best', not {rounding!r}")
     median = quantile_at(levels, [quantiles[k] for k in levels], 0.5)
     return PlanDecision(
         quantity=qty,

@@ -48,6 +48,7 @@ class SimulationConfig:
     calibration_days: int = 91
     min_calibration: int = 28
     batch_size: int = 1
+    batch_rounding: str = "up"
     workers: int = 2
     refit_every: int = 91
 
@@ -119,7 +120,10 @@ def simulate_panel(
             e = econ(s)
             point = max(float(fc[s, j]), 0.0)
             qs = {lv: point * float(rq[s, k]) for k, lv in enumerate(QUANTILES)}
-            nv = newsvendor_quantity(qs, e, usable_stock=0.0, batch_size=config.batch_size)
+            nv = newsvendor_quantity(
+                qs, e, usable_stock=0.0, batch_size=config.batch_size,
+                rounding=config.batch_rounding,
+            )
             lw = float(np.nan_to_num(last_same[s, d - 7], nan=0.0))
             br = bakers_rule(lw, batch_size=config.batch_size)
             med = round_up_to_batch(point, config.batch_size)
@@ -162,6 +166,7 @@ def simulate_panel(
             "waste_cost": single.waste_cost if single else "per product",
             "usable_stock": 0,
             "batch_size": config.batch_size,
+            "batch_rounding": config.batch_rounding,
             "note": "ddop has no prices: assumed economics; recorded sales are censored "
             "demand, so lost sales are a lower bound",
         },
@@ -192,6 +197,7 @@ def run_simulation(
     unit_cost: float = DEFAULT_ECONOMICS.unit_cost,
     waste_cost: float = DEFAULT_ECONOMICS.waste_cost,
     batch_size: int = 1,
+    batch_rounding: str = "up",
     workers: int = 2,
     holiday_col: str | None = None,
     country: str | None = None,
@@ -202,6 +208,8 @@ def run_simulation(
     if holiday_col is None and country is None:
         holiday_col = next((c for c in exog_cols if c.lower() in ("is_holiday", "holiday")), None)
     gbm = GbmConfig(holidays=HolidaySpec(flag_col=holiday_col, country=country, subdiv=subdiv))
-    cfg = SimulationConfig(days=days, batch_size=batch_size, workers=workers)
+    cfg = SimulationConfig(
+        days=days, batch_size=batch_size, batch_rounding=batch_rounding, workers=workers
+    )
     return simulate_panel(panel, cfg, Economics(price, unit_cost, waste_cost), gbm)
 

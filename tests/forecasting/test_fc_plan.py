@@ -72,3 +72,16 @@ def test_outcome_waste_and_lost_sales() -> None:
     assert (o.sold, o.waste_units, o.lost_units) == (95, 15, 0)
     o = outcome(90, 95)
     assert (o.sold, o.waste_units, o.lost_units) == (90, 0, 5)
+
+
+def test_best_batch_rounding_picks_the_cheaper_multiple() -> None:
+    econ = Economics(price=1.0, unit_cost=0.3, waste_cost=0.3)  # ratio 0.7
+    q = _normal_quantiles(100, 5)  # 0.7 quantile 102.6: batches of 50 -> 100 or 150
+    up = newsvendor_quantity(q, econ, batch_size=50)
+    best = newsvendor_quantity(q, econ, batch_size=50, rounding="best")
+    assert (up.quantity, best.quantity) == (150, 100)
+    # and when the upper multiple is the cheaper one, "best" keeps it
+    assert newsvendor_quantity(_normal_quantiles(140, 5), econ, batch_size=50,
+                               rounding="best").quantity == 150
+    with pytest.raises(ValueError, match="rounding"):
+        newsvendor_quantity(q, econ, rounding="down")
