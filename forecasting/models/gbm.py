@@ -41,11 +41,34 @@ QUANTILES: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 @dataclass(frozen=True)
 class HolidaySpec:
-    """Where holidays come from: a 0/1 column of the data, or the ``holidays`` package."""
+    """Where holidays come from: a 0/1 column of the data, or the ``holidays`` package.
+
+    ``regions`` maps a store (the value of the first series column) to its own
+    (country, subdivision), e.g. (("12", "ES", "MD"), ("31", "ES", "CT")); stores
+    not listed use ``country``/``subdiv``.
+    """
 
     flag_col: str | None = None
     country: str | None = None
     subdiv: str | None = None
+    regions: tuple[tuple[str, str, str | None], ...] = ()
+
+    def flags(self, panel: Panel) -> FloatArray:
+        """Holiday flags, shape (n_series, n_days)."""
+        shape = (panel.n_series, panel.n_days)
+        if self.flag_col is not None and self.flag_col in panel.exog:
+            return np.nan_to_num(panel.exog[self.flag_col], nan=0.0)
+        out = np.zeros(shape)
+        if self.country is not None:
+            out[:] = holiday_flags(panel.dates, self.country, self.subdiv)
+        cache: dict[tuple[str, str | None], FloatArray] = {}
+        for store, country, subdiv in self.regions:
+            rows = [i for i, k in enumerate(panel.keys) if k[0] == str(store)]
+            if rows:
+                if (country, subdiv) not in cache:
+                    cache[(country, subdiv)] = holiday_flags(panel.dates, country, subdiv)
+                out[rows] = cache[(country, subdiv)]
+        return out
 
 
 @dataclass(frozen=True)
@@ -107,7 +130,7 @@ class PanelFeatures:
             np.int64
         )
         self.doy = np.broadcast_to(doy.astype(np.float64), (n_s, n_d))
-        hol = self._holidays(panel, config.holidays)
+        hol = config.holidays.flags(panel)
         self.known: dict[str, FloatArray] = {
             f"cal_{k}": np.broadcast_to(v, (n_s, n_d)) for k, v in
             calendar_features(panel.dates, hol).as_dict().items()
@@ -134,14 +157,6 @@ class PanelFeatures:
         if config.oracle_weather:
             self.names += [f"{k}_oracle" for k in self.observed]
         self.categorical = [f"id_{c}" for c in panel.series_cols]
-
-    @staticmethod
-    def _holidays(panel: Panel, spec: HolidaySpec) -> FloatArray:
-        if spec.flag_col is not None and spec.flag_col in panel.exog:
-            return np.nan_to_num(panel.exog[spec.flag_col], nan=0.0)
-        if spec.country is not None:
-            return holiday_flags(panel.dates, spec.country, spec.subdiv)
-        return np.zeros(panel.n_days)
 
     def scale(self, s: IntArray, t: IntArray) -> FloatArray:
         sc = self.mean28[s, t]

@@ -14,6 +14,7 @@ from forecasting.features import (
     closure_features,
     holiday_flags,
 )
+from forecasting.series import Panel
 
 
 def _dates(start: str, end: str) -> np.ndarray:
@@ -88,3 +89,20 @@ def test_file_weather_source_is_honest_unless_oracle(tmp_path: object) -> None:
     assert honest.known_at("MAD", origin, day, ["temperature"])["temperature"] == 18.0
     assert oracle.known_at("MAD", origin, day, ["temperature"])["temperature"] == 30.0
     assert np.isnan(honest.known_at("BCN", origin, day, ["temperature"])["temperature"])
+
+
+def test_each_store_gets_its_own_region(ddop_sample: Panel) -> None:
+    from forecasting.models.gbm import GbmConfig, HolidaySpec, PanelFeatures
+
+    spec = HolidaySpec(country="ES", subdiv="MD", regions=(("2", "ES", "CT"),))
+    flags = spec.flags(ddop_sample)
+    d = ddop_sample.dates
+    diada = int(np.flatnonzero(d == np.datetime64("2018-09-11"))[0])
+    madrid = int(np.flatnonzero(d == np.datetime64("2018-05-02"))[0])
+    store2 = [i for i, k in enumerate(ddop_sample.keys) if k[0] == "2"]
+    others = [i for i, k in enumerate(ddop_sample.keys) if k[0] != "2"]
+    assert (flags[store2, diada] == 1).all() and (flags[store2, madrid] == 0).all()
+    assert (flags[others, diada] == 0).all() and (flags[others, madrid] == 1).all()
+    feats = PanelFeatures(ddop_sample, GbmConfig(holidays=spec))
+    assert (feats.known["cal_before_holiday"][store2, diada - 1] == 1).all()
+    assert (feats.known["cal_before_holiday"][others, diada - 1] == 0).all()
