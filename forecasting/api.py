@@ -109,16 +109,30 @@ def train_panel(
     if panel.n_days < MIN_HISTORY_DAYS + calibration_days:
         cut = max(7, last - calibration_days)
         q = _calibrate("weekday_mean4", None, panel, cfg, cut)
-        return FittedForecaster("weekday_mean4", panel, cfg, q, None, through,
-                                {"reason": f"history < {MIN_HISTORY_DAYS + calibration_days} days"})
+        return FittedForecaster(
+            "weekday_mean4",
+            panel,
+            cfg,
+            q,
+            None,
+            through,
+            {"reason": f"history < {MIN_HISTORY_DAYS + calibration_days} days"},
+        )
     cut = last - calibration_days
     feats = PanelFeatures(panel, cfg)
     early = fit_gbm(feats, cut, cfg)
     q = _calibrate("gbm", early, panel, cfg, cut)
     final = fit_gbm(feats, last, cfg)
     final.quantiles = q
-    return FittedForecaster("gbm", panel, cfg, q, final, through,
-                            {"rows": final.n_rows, "calibration_days": calibration_days})
+    return FittedForecaster(
+        "gbm",
+        panel,
+        cfg,
+        q,
+        final,
+        through,
+        {"rows": final.n_rows, "calibration_days": calibration_days},
+    )
 
 
 def train_series(
@@ -148,8 +162,9 @@ def extend_panel(
     )
     y = np.concatenate([panel.y, np.zeros((n_s, days))], axis=1)
     closed = np.concatenate([panel.closed, np.zeros((n_s, days), dtype=bool)], axis=1)
-    exog = {k: np.concatenate([v, np.full((n_s, days), np.nan)], axis=1)
-            for k, v in panel.exog.items()}
+    exog = {
+        k: np.concatenate([v, np.full((n_s, days), np.nan)], axis=1) for k, v in panel.exog.items()
+    }
     if future is not None and future.height:
         index = {k: i for i, k in enumerate(panel.keys)}
         start = panel.dates[-1].astype("datetime64[D]").astype(dt.date)
@@ -168,8 +183,7 @@ def extend_panel(
                     table[s, t] = float(row[name])
             if row.get("closed"):
                 closed[s, t] = True
-    return Panel(dates, panel.series_cols, panel.keys, y, closed, panel.group, exog,
-                 panel.observed)
+    return Panel(dates, panel.series_cols, panel.keys, y, closed, panel.group, exog, panel.observed)
 
 
 def forecast(
@@ -188,7 +202,11 @@ def forecast(
     last = model.panel.n_days - 1
     horizons = tuple(range(1, horizon + 1))
     point = _predict(
-        model.kind, model.gbm, panel, cfg, origins=np.array([last], dtype=np.int64),
+        model.kind,
+        model.gbm,
+        panel,
+        cfg,
+        origins=np.array([last], dtype=np.int64),
         horizons=horizons,
     )[:, 0, :]
     closed_future = panel.closed[:, last + 1 : last + 1 + horizon]

@@ -104,9 +104,7 @@ def _gbm_task(
         for k, h in enumerate(horizons):
             s = np.repeat(np.arange(n_s), len(origins))
             t = np.tile(origins, n_s)
-            out[:, :, k] = model.predict(feats, s, t, np.full(len(s), h)).reshape(
-                n_s, len(origins)
-            )
+            out[:, :, k] = model.predict(feats, s, t, np.full(len(s), h)).reshape(n_s, len(origins))
     return out, model
 
 
@@ -121,7 +119,9 @@ def _ets_chunk(
 
 
 def _prophet_one(
-    dates: npt.NDArray[np.datetime64], y_row: FloatArray, origins: IntArray,
+    dates: npt.NDArray[np.datetime64],
+    y_row: FloatArray,
+    origins: IntArray,
     horizons: tuple[int, ...],
 ) -> FloatArray:
     with warnings.catch_warnings():
@@ -167,8 +167,11 @@ def backtest_panel(  # noqa: PLR0912, PLR0915  (one linear pipeline, kept in one
     origins = np.arange(first, t_days - min(horizons), dtype=np.int64)
     y_open = panel.y_open
     n_s = panel.n_series
-    gbm_cfg = replace(config.gbm, max_horizon=max(config.gbm.max_horizon, hmax), threads=1
-                      if config.workers > 1 else config.gbm.threads)
+    gbm_cfg = replace(
+        config.gbm,
+        max_horizon=max(config.gbm.max_horizon, hmax),
+        threads=1 if config.workers > 1 else config.gbm.threads,
+    )
 
     cutoffs = list(range(int(origins[0]), int(origins[-1]) + 1, max(1, config.refit_every)))
     p_series = _pick_prophet_series(panel, config.prophet_series, t_days - config.origins)
@@ -192,7 +195,8 @@ def backtest_panel(  # noqa: PLR0912, PLR0915  (one linear pipeline, kept in one
     chunk = max(1, math.ceil(n_s / (4 * max(1, config.workers))))
     ets_chunks = (
         [list(range(i, min(n_s, i + chunk))) for i in range(0, n_s, chunk)]
-        if config.run_ets else []
+        if config.run_ets
+        else []
     )
 
     pool = _executor(config.workers)
@@ -206,8 +210,9 @@ def backtest_panel(  # noqa: PLR0912, PLR0915  (one linear pipeline, kept in one
                 f, m = _gbm_task(panel, gbm_cfg, t_days - 1, np.array([t_days - 1]), all_h)
                 final = f[:, 0, :]
             for rows in ets_chunks:
-                ets[rows] = _ets_chunk(y_open[rows], origins, horizons, int(origins[0]),
-                                       config.ets_fit_days)
+                ets[rows] = _ets_chunk(
+                    y_open[rows], origins, horizons, int(origins[0]), config.ets_fit_days
+                )
             for s in p_series:
                 prophet[s, :: max(1, config.prophet_origin_step)] = _prophet_one(
                     panel.dates, y_open[s], p_origins, horizons
@@ -218,15 +223,22 @@ def backtest_panel(  # noqa: PLR0912, PLR0915  (one linear pipeline, kept in one
             ]
             f_fut = (
                 pool.submit(_gbm_task, panel, gbm_cfg, t_days - 1, np.array([t_days - 1]), all_h)
-                if final_forecast else None
+                if final_forecast
+                else None
             )
             p_fut = [
                 pool.submit(_prophet_one, panel.dates, y_open[s], p_origins, horizons)
                 for s in p_series
             ]
             e_fut = [
-                pool.submit(_ets_chunk, y_open[rows], origins, horizons, int(origins[0]),
-                            config.ets_fit_days)
+                pool.submit(
+                    _ets_chunk,
+                    y_open[rows],
+                    origins,
+                    horizons,
+                    int(origins[0]),
+                    config.ets_fit_days,
+                )
                 for rows in ets_chunks
             ]
             for (_c, o), fut in zip(gbm_jobs, g_fut, strict=True):

@@ -18,8 +18,13 @@ from typing import Any
 
 DDOP_CSV = "/work/shared/data/ddop-bakery/bakery_merged.csv"
 DDOP_EXOG = (
-    "is_schoolholiday", "is_holiday", "is_holiday_next2days", "rain", "temperature",
-    "promotion_currentweek", "promotion_lastweek",
+    "is_schoolholiday",
+    "is_holiday",
+    "is_holiday_next2days",
+    "rain",
+    "temperature",
+    "promotion_currentweek",
+    "promotion_lastweek",
 )
 METRIC_ORDER = ("wape", "mae", "rmse", "mase", "bias")
 
@@ -48,14 +53,26 @@ def _horizons(text: str) -> list[int]:
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("csv", help="daily CSV, one row per series and day")
     p.add_argument("--date-col", required=True)
-    p.add_argument("--series-col", action="append", required=True, dest="series_cols",
-                   help="repeat for store x product")
+    p.add_argument(
+        "--series-col",
+        action="append",
+        required=True,
+        dest="series_cols",
+        help="repeat for store x product",
+    )
     p.add_argument("--value-col", required=True)
-    p.add_argument("--exog-col", action="append", default=[], dest="exog_cols",
-                   help="exogenous column (weather columns are used lagged unless "
-                        "--oracle-weather); repeat")
-    p.add_argument("--holiday-col", default=None,
-                   help="0/1 holiday column of the data (default: is_holiday if given)")
+    p.add_argument(
+        "--exog-col",
+        action="append",
+        default=[],
+        dest="exog_cols",
+        help="exogenous column (weather columns are used lagged unless --oracle-weather); repeat",
+    )
+    p.add_argument(
+        "--holiday-col",
+        default=None,
+        help="0/1 holiday column of the data (default: is_holiday if given)",
+    )
     p.add_argument("--country", default=None, help="holidays package country, e.g. ES")
     p.add_argument("--subdiv", default=None, help="holidays subdivision, e.g. MD, CT, AN")
     p.add_argument("--workers", type=int, default=2, help="processes to fan out over")
@@ -97,10 +114,21 @@ def plot_backtest(raw: Any, path: Path, n_series: int = 4) -> Path:
     dates = panel.dates[td].astype("datetime64[D]").astype(object)
     for ax, s in zip(axes_list, order, strict=True):
         ax.plot(dates, y[s], color="black", lw=1.2, label="actual (closed days blank)")
-        ax.plot(dates, raw.forecasts["obrador"][s, oi, k], color="tab:orange", lw=1,
-                label=f"obrador D+{h}")
-        ax.plot(dates, raw.forecasts["seasonal_naive"][s, oi, k], color="tab:blue", lw=0.7,
-                alpha=0.6, label="seasonal naive")
+        ax.plot(
+            dates,
+            raw.forecasts["obrador"][s, oi, k],
+            color="tab:orange",
+            lw=1,
+            label=f"obrador D+{h}",
+        )
+        ax.plot(
+            dates,
+            raw.forecasts["seasonal_naive"][s, oi, k],
+            color="tab:blue",
+            lw=0.7,
+            alpha=0.6,
+            label="seasonal naive",
+        )
         ax.set_title(panel.key_label(int(s)), fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
@@ -113,12 +141,23 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from forecasting.backtest import run_backtest  # noqa: PLC0415
 
     out = run_backtest(
-        args.csv, args.date_col, args.series_cols, args.value_col, args.exog_cols,
-        horizons=args.horizons, origins=args.origins, workers=args.workers,
-        holiday_col=args.holiday_col, country=args.country, subdiv=args.subdiv,
-        prophet_series=args.prophet_series, prophet_origin_step=args.prophet_origin_step,
-        refit_every=args.refit_every, oracle_weather=args.oracle_weather,
-        details=args.details or not args.json, return_result=not args.json,
+        args.csv,
+        args.date_col,
+        args.series_cols,
+        args.value_col,
+        args.exog_cols,
+        horizons=args.horizons,
+        origins=args.origins,
+        workers=args.workers,
+        holiday_col=args.holiday_col,
+        country=args.country,
+        subdiv=args.subdiv,
+        prophet_series=args.prophet_series,
+        prophet_origin_step=args.prophet_origin_step,
+        refit_every=args.refit_every,
+        oracle_weather=args.oracle_weather,
+        details=args.details or not args.json,
+        return_result=not args.json,
     )
     if args.json:
         print(json.dumps(_clean(out)))
@@ -126,13 +165,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     raw = out.pop("_result")
     print(format_table(out))
     sub = out["details"]["prophet_subset"]
-    print(f"\nprophet: default Prophet refitted at every {sub['origin_step']}th origin on "
-          f"{len(sub['series'])} series; like-for-like on that subset (WAPE):")
+    print(
+        f"\nprophet: default Prophet refitted at every {sub['origin_step']}th origin on "
+        f"{len(sub['series'])} series; like-for-like on that subset (WAPE):"
+    )
     for h, models in sub["horizons"].items():
         print(f"  D+{h}: " + "  ".join(f"{m}={v['wape']:.4f}" for m, v in models.items()))
     if args.oracle_weather:
-        print("\nORACLE WEATHER: observed weather of the target day was used; "
-              "not comparable with honest runs")
+        print(
+            "\nORACLE WEATHER: observed weather of the target day was used; "
+            "not comparable with honest runs"
+        )
     plot = Path(args.plot or f"backtest-{Path(args.csv).stem}.png")
     plot_backtest(raw, plot)
     print(f"\nplot: {plot}")
@@ -143,26 +186,39 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from forecasting.simulate import run_simulation  # noqa: PLC0415
 
     out = run_simulation(
-        args.csv, args.date_col, args.series_cols, args.value_col, args.exog_cols,
-        days=args.days, price=args.price, unit_cost=args.unit_cost,
+        args.csv,
+        args.date_col,
+        args.series_cols,
+        args.value_col,
+        args.exog_cols,
+        days=args.days,
+        price=args.price,
+        unit_cost=args.unit_cost,
         waste_cost=args.waste_cost if args.waste_cost is not None else args.unit_cost,
-        batch_size=args.batch_size, batch_rounding=args.batch_rounding, workers=args.workers,
+        batch_size=args.batch_size,
+        batch_rounding=args.batch_rounding,
+        workers=args.workers,
         holiday_col=args.holiday_col,
-        country=args.country, subdiv=args.subdiv,
+        country=args.country,
+        subdiv=args.subdiv,
     )
     if args.json:
         print(json.dumps(_clean(out)))
         return 0
-    print(f"{out['store_product_days']} store-product-days, {out['first_day']}..{out['last_day']}"
-          f" — assumed price {out['assumptions']['price']} €, cost "
-          f"{out['assumptions']['unit_cost']} €, waste cost {out['assumptions']['waste_cost']} €")
+    print(
+        f"{out['store_product_days']} store-product-days, {out['first_day']}..{out['last_day']}"
+        f" — assumed price {out['assumptions']['price']} €, cost "
+        f"{out['assumptions']['unit_cost']} €, waste cost {out['assumptions']['waste_cost']} €"
+    )
     cols = ("produced", "sold", "waste_units", "waste_eur", "lost_units", "lost_eur", "cost_eur")
     print(f"{'policy':<13}" + "".join(f"{c:>13}" for c in cols))
     for name, row in out["policies"].items():
         print(f"{name:<13}" + "".join(f"{row[c]:>13,.0f}" for c in cols))
     ch = out["newsvendor_vs_bakers_rule"]
-    print(f"newsvendor vs baker's rule: waste {ch['waste_units_change']:+.1%}, lost sales "
-          f"{ch['lost_units_change']:+.1%}, cost {ch['cost_eur_change']:+.1%}")
+    print(
+        f"newsvendor vs baker's rule: waste {ch['waste_units_change']:+.1%}, lost sales "
+        f"{ch['lost_units_change']:+.1%}, cost {ch['cost_eur_change']:+.1%}"
+    )
     print("example:", json.dumps(out["example_decision"]["newsvendor"]["why"]))
     return 0
 
@@ -176,8 +232,14 @@ def bench_forecast(
     from forecasting.backtest import run_backtest  # noqa: PLC0415
 
     out = run_backtest(
-        csv_path, "date", ["store", "product"], "demand", list(DDOP_EXOG),
-        horizons=(1, 7, 28), origins=182, workers=workers,
+        csv_path,
+        "date",
+        ["store", "product"],
+        "demand",
+        list(DDOP_EXOG),
+        horizons=(1, 7, 28),
+        origins=182,
+        workers=workers,
     )
     if json:
         print(_json.dumps(_clean(out)))
@@ -195,14 +257,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _add_data_args(bt)
     bt.add_argument("--horizons", type=_horizons, default=[1, 7, 28], help="e.g. 1,7,28")
     bt.add_argument("--origins", type=int, default=182, help="daily origins per horizon")
-    bt.add_argument("--prophet-series", type=int, default=8,
-                    help="series Prophet is scored on (refit per origin is slow)")
-    bt.add_argument("--prophet-origin-step", type=int, default=14,
-                    help="Prophet scored at every Nth origin")
-    bt.add_argument("--refit-every", type=int, default=91,
-                    help="days between refits of the pooled model")
-    bt.add_argument("--oracle-weather", action="store_true",
-                    help="use the observed weather of the target day (labelled, not honest)")
+    bt.add_argument(
+        "--prophet-series",
+        type=int,
+        default=8,
+        help="series Prophet is scored on (refit per origin is slow)",
+    )
+    bt.add_argument(
+        "--prophet-origin-step", type=int, default=14, help="Prophet scored at every Nth origin"
+    )
+    bt.add_argument(
+        "--refit-every", type=int, default=91, help="days between refits of the pooled model"
+    )
+    bt.add_argument(
+        "--oracle-weather",
+        action="store_true",
+        help="use the observed weather of the target day (labelled, not honest)",
+    )
     bt.add_argument("--details", action="store_true", help="add a details object to --json")
     bt.add_argument("--plot", default=None, help="PNG path (without --json)")
     bt.add_argument("--json", action="store_true")
@@ -213,12 +284,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sm.add_argument("--days", type=int, default=182)
     sm.add_argument("--price", type=float, default=1.00, help="assumed € per unit")
     sm.add_argument("--unit-cost", type=float, default=0.30, help="assumed € per unit")
-    sm.add_argument("--waste-cost", type=float, default=None,
-                    help="€ per unsold unit (default: unit cost)")
+    sm.add_argument(
+        "--waste-cost", type=float, default=None, help="€ per unsold unit (default: unit cost)"
+    )
     sm.add_argument("--batch-size", type=int, default=1)
-    sm.add_argument("--batch-rounding", choices=("up", "best"), default="up",
-                    help="up: next whole batch; best: the neighbouring batch multiple with "
-                         "the lower expected cost")
+    sm.add_argument(
+        "--batch-rounding",
+        choices=("up", "best"),
+        default="up",
+        help="up: next whole batch; best: the neighbouring batch multiple with "
+        "the lower expected cost",
+    )
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=cmd_simulate)
 

@@ -40,21 +40,19 @@ def weekday(dates: DateArray) -> npt.NDArray[np.int64]:
     return out
 
 
-def holiday_flags(
-    dates: DateArray, country: str, subdiv: str | None = None
-) -> FloatArray:
+def holiday_flags(dates: DateArray, country: str, subdiv: str | None = None) -> FloatArray:
     """1.0 on public holidays of ``country``/``subdiv`` (``holidays`` package), else 0.0."""
     days = dates.astype("datetime64[D]")
-    years = sorted({int(str(d)[:4]) for d in (days[0], days[-1])} | set(range(
-        int(str(days[0])[:4]), int(str(days[-1])[:4]) + 1)))
+    years = sorted(
+        {int(str(d)[:4]) for d in (days[0], days[-1])}
+        | set(range(int(str(days[0])[:4]), int(str(days[-1])[:4]) + 1))
+    )
     cal = holidays_pkg.country_holidays(country, subdiv=subdiv, years=years)
     hol = {np.datetime64(d, "D") for d in cal}
     return np.array([1.0 if d in hol else 0.0 for d in days])
 
 
-def holiday_names(
-    dates: DateArray, country: str, subdiv: str | None = None
-) -> list[str | None]:
+def holiday_names(dates: DateArray, country: str, subdiv: str | None = None) -> list[str | None]:
     days = dates.astype("datetime64[D]")
     years = list(range(int(str(days[0])[:4]), int(str(days[-1])[:4]) + 1))
     cal = holidays_pkg.country_holidays(country, subdiv=subdiv, years=years)

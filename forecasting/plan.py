@@ -89,9 +89,7 @@ class PlanDecision:
     reasoning: dict[str, float | int | str] = field(default_factory=dict)
 
 
-def expected_cost(
-    quantiles: Mapping[float, float], economics: Economics, supply: float
-) -> float:
+def expected_cost(quantiles: Mapping[float, float], economics: Economics, supply: float) -> float:
     """E[waste cost x (supply - D)+ + margin x (D - supply)+] over the quantile function
     (linear between the given levels, evaluated on 99 equally likely points)."""
     levels = sorted(quantiles)

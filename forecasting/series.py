@@ -153,9 +153,9 @@ def panel_from_frame(
 
     row_keys = frame.select(series_cols).iter_rows()
     s_idx = np.fromiter((key_index[tuple(r)] for r in row_keys), dtype=np.int64, count=frame.height)
-    t_idx = (
-        frame[date_col].cast(pl.Int64).to_numpy() - (start - dt.date(1970, 1, 1)).days
-    ).astype(np.int64)
+    t_idx = (frame[date_col].cast(pl.Int64).to_numpy() - (start - dt.date(1970, 1, 1)).days).astype(
+        np.int64
+    )
 
     y = np.zeros((len(keys), n_days), dtype=np.float64)
     present = np.zeros_like(y, dtype=bool)

@@ -86,8 +86,13 @@ def simulate_panel(
     t0 = time.perf_counter()
     span = config.days + config.calibration_days
     bt = BacktestConfig(
-        horizons=(1,), origins=span, workers=config.workers, refit_every=config.refit_every,
-        prophet_series=0, run_ets=False, gbm=gbm or GbmConfig(),
+        horizons=(1,),
+        origins=span,
+        workers=config.workers,
+        refit_every=config.refit_every,
+        prophet_series=0,
+        run_ets=False,
+        gbm=gbm or GbmConfig(),
     )
     res = backtest_panel(panel, bt, final_forecast=False)
     t_days = panel.n_days
@@ -103,9 +108,12 @@ def simulate_panel(
         return economics.get(product, economics.get("*", DEFAULT_ECONOMICS))
 
     policies = ("newsvendor", "bakers_rule", "median")
-    tot = {p: dict.fromkeys(
-        ("produced", "sold", "waste_units", "lost_units", "waste_eur", "lost_eur"), 0.0)
-        for p in policies}
+    tot = {
+        p: dict.fromkeys(
+            ("produced", "sold", "waste_units", "lost_units", "waste_eur", "lost_eur"), 0.0
+        )
+        for p in policies
+    }
     example: dict[str, Any] = {}
     scored_days = 0
     for j in range(config.calibration_days, span):
@@ -121,14 +129,20 @@ def simulate_panel(
             point = max(float(fc[s, j]), 0.0)
             qs = {lv: point * float(rq[s, k]) for k, lv in enumerate(QUANTILES)}
             nv = newsvendor_quantity(
-                qs, e, usable_stock=0.0, batch_size=config.batch_size,
+                qs,
+                e,
+                usable_stock=0.0,
+                batch_size=config.batch_size,
                 rounding=config.batch_rounding,
             )
             lw = float(np.nan_to_num(last_same[s, d - 7], nan=0.0))
             br = bakers_rule(lw, batch_size=config.batch_size)
             med = round_up_to_batch(point, config.batch_size)
-            for name, qty in (("newsvendor", nv.quantity), ("bakers_rule", br.quantity),
-                              ("median", med)):
+            for name, qty in (
+                ("newsvendor", nv.quantity),
+                ("bakers_rule", br.quantity),
+                ("median", med),
+            ):
                 o = outcome(qty, demand)
                 acc = tot[name]
                 acc["produced"] += o.produced
@@ -212,4 +226,3 @@ def run_simulation(
         days=days, batch_size=batch_size, batch_rounding=batch_rounding, workers=workers
     )
     return simulate_panel(panel, cfg, Economics(price, unit_cost, waste_cost), gbm)
-

@@ -80,7 +80,8 @@ def fit_ets(y: FloatArray, start: int, cutoff: int, season: int = 7) -> EtsModel
 def ets_states(model: EtsModel, y: FloatArray) -> FloatArray:
     """Filter the whole series with fixed parameters: row k = state after y[start + k - 1]."""
     fw = forward_ets(  # type: ignore[no-untyped-call]
-        model.model, np.ascontiguousarray(y[model.start :], dtype=np.float64))
+        model.model, np.ascontiguousarray(y[model.start :], dtype=np.float64)
+    )
     states: FloatArray = np.asarray(fw["states"], dtype=np.float64)
     return states
 

@@ -132,8 +132,8 @@ class PanelFeatures:
         self.doy = np.broadcast_to(doy.astype(np.float64), (n_s, n_d))
         hol = config.holidays.flags(panel)
         self.known: dict[str, FloatArray] = {
-            f"cal_{k}": np.broadcast_to(v, (n_s, n_d)) for k, v in
-            calendar_features(panel.dates, hol).as_dict().items()
+            f"cal_{k}": np.broadcast_to(v, (n_s, n_d))
+            for k, v in calendar_features(panel.dates, hol).as_dict().items()
         }
         self.known.update(closure_features(panel.closed))
         self.observed: dict[str, FloatArray] = {}
@@ -148,11 +148,27 @@ class PanelFeatures:
             index = {v: i for i, v in enumerate(levels)}
             self.codes[:, c] = [index[k[c]] for k in panel.keys]
         self.names: list[str] = [
-            "h", "dow", "doy", *[f"id_{c}" for c in panel.series_cols],
-            "last", "mean7", "mean28_prev", "mean91", "same_wd", "wm4", "wm8",
-            "wm4_prev", "last_year", "last_year_wm4", "closed_at_origin",
-            "dev7", "dev21", "group_dev7", "yoy",
-            *self.known.keys(), *[f"{k}_at_origin" for k in self.observed],
+            "h",
+            "dow",
+            "doy",
+            *[f"id_{c}" for c in panel.series_cols],
+            "last",
+            "mean7",
+            "mean28_prev",
+            "mean91",
+            "same_wd",
+            "wm4",
+            "wm8",
+            "wm4_prev",
+            "last_year",
+            "last_year_wm4",
+            "closed_at_origin",
+            "dev7",
+            "dev21",
+            "group_dev7",
+            "yoy",
+            *self.known.keys(),
+            *[f"{k}_at_origin" for k in self.observed],
         ]
         if config.oracle_weather:
             self.names += [f"{k}_oracle" for k in self.observed]

@@ -11,8 +11,13 @@ from forecasting.series import Panel, panel_from_frame
 
 DDOP = Path("/work/shared/data/ddop-bakery/bakery_merged.csv")
 EXOG = [
-    "is_schoolholiday", "is_holiday", "is_holiday_next2days", "rain", "temperature",
-    "promotion_currentweek", "promotion_lastweek",
+    "is_schoolholiday",
+    "is_holiday",
+    "is_holiday_next2days",
+    "rain",
+    "temperature",
+    "promotion_currentweek",
+    "promotion_lastweek",
 ]
 
 

@@ -27,7 +27,11 @@ def two_stores(ddop_sample: Panel) -> Panel:
 @pytest.fixture(scope="module")
 def small(two_stores: Panel) -> BacktestResult:
     cfg = BacktestConfig(
-        horizons=(1, 7), origins=28, workers=1, prophet_series=1, prophet_origin_step=14,
+        horizons=(1, 7),
+        origins=28,
+        workers=1,
+        prophet_series=1,
+        prophet_origin_step=14,
         gbm=SMALL_GBM,
     )
     return backtest_panel(two_stores, cfg, final_forecast=False)

@@ -25,38 +25,106 @@ def one_store_csv(ddop_frame: pl.DataFrame, tmp_path_factory: pytest.TempPathFac
 def test_register_adds_forecast_commands() -> None:
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args([
-        "forecast", "backtest", "x.csv", "--date-col", "date", "--series-col", "store",
-        "--series-col", "product", "--value-col", "demand", "--exog-col", "rain",
-        "--horizons", "28,1,7", "--origins", "30", "--json",
-    ])
+    args = parser.parse_args(
+        [
+            "forecast",
+            "backtest",
+            "x.csv",
+            "--date-col",
+            "date",
+            "--series-col",
+            "store",
+            "--series-col",
+            "product",
+            "--value-col",
+            "demand",
+            "--exog-col",
+            "rain",
+            "--horizons",
+            "28,1,7",
+            "--origins",
+            "30",
+            "--json",
+        ]
+    )
     assert args.series_cols == ["store", "product"]
     assert args.horizons == [1, 7, 28]
     assert callable(args.func)
-    args = parser.parse_args([
-        "forecast", "simulate", "x.csv", "--date-col", "d", "--series-col", "s",
-        "--value-col", "v", "--price", "2.5",
-    ])
+    args = parser.parse_args(
+        [
+            "forecast",
+            "simulate",
+            "x.csv",
+            "--date-col",
+            "d",
+            "--series-col",
+            "s",
+            "--value-col",
+            "v",
+            "--price",
+            "2.5",
+        ]
+    )
     assert args.price == 2.5
     with pytest.raises(SystemExit):
-        parser.parse_args(["forecast", "backtest", "x.csv", "--horizons", "0",
-                           "--date-col", "d", "--series-col", "s", "--value-col", "v"])
+        parser.parse_args(
+            [
+                "forecast",
+                "backtest",
+                "x.csv",
+                "--horizons",
+                "0",
+                "--date-col",
+                "d",
+                "--series-col",
+                "s",
+                "--value-col",
+                "v",
+            ]
+        )
 
 
 def test_cli_backtest_json(one_store_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main([
-        "forecast", "backtest", str(one_store_csv), "--date-col", "date",
-        "--series-col", "store", "--series-col", "product", "--value-col", "demand",
-        "--exog-col", "is_holiday", "--exog-col", "temperature",
-        "--horizons", "1,7", "--origins", "14", "--workers", "1",
-        "--prophet-series", "1", "--prophet-origin-step", "14", "--json",
-    ])
+    rc = main(
+        [
+            "forecast",
+            "backtest",
+            str(one_store_csv),
+            "--date-col",
+            "date",
+            "--series-col",
+            "store",
+            "--series-col",
+            "product",
+            "--value-col",
+            "demand",
+            "--exog-col",
+            "is_holiday",
+            "--exog-col",
+            "temperature",
+            "--horizons",
+            "1,7",
+            "--origins",
+            "14",
+            "--workers",
+            "1",
+            "--prophet-series",
+            "1",
+            "--prophet-origin-step",
+            "14",
+            "--json",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"horizons", "series", "origins", "seconds"}
     assert out["series"] == 3 and out["origins"] == 14
     assert set(out["horizons"]["1"]) == {
-        "seasonal_naive", "prophet", "autoets", "weekday_mean4", "obrador"
+        "seasonal_naive",
+        "prophet",
+        "autoets",
+        "weekday_mean4",
+        "obrador",
     }
     assert out["seconds"] > 0
 
@@ -71,8 +139,9 @@ def test_train_series_and_forecast_quantiles(ddop_frame: pl.DataFrame) -> None:
     assert model.kind == "gbm"
     last = frame["date"].max()
     assert isinstance(last, dt.date)
-    closure = pl.DataFrame({"date": [last + dt.timedelta(days=3)], "key0": ["series"],
-                            "closed": [True]})
+    closure = pl.DataFrame(
+        {"date": [last + dt.timedelta(days=3)], "key0": ["series"], "closed": [True]}
+    )
     out = forecast(model, 7, future=closure)
     assert out.height == 7
     assert out["date"].to_list()[0] == last + dt.timedelta(days=1)

@@ -78,11 +78,13 @@ def test_closure_features_shift() -> None:
 
 
 def test_file_weather_source_is_honest_unless_oracle(tmp_path: object) -> None:
-    frame = pl.DataFrame({
-        "date": [dt.date(2024, 5, 1), dt.date(2024, 5, 2), dt.date(2024, 5, 3)],
-        "location": ["MAD"] * 3,
-        "temperature": [18.0, 25.0, 30.0],
-    })
+    frame = pl.DataFrame(
+        {
+            "date": [dt.date(2024, 5, 1), dt.date(2024, 5, 2), dt.date(2024, 5, 3)],
+            "location": ["MAD"] * 3,
+            "temperature": [18.0, 25.0, 30.0],
+        }
+    )
     honest = FileWeatherSource.from_frame(frame, "date", "location")
     oracle = FileWeatherSource.from_frame(frame, "date", "location", oracle=True)
     origin, day = dt.date(2024, 5, 1), dt.date(2024, 5, 3)

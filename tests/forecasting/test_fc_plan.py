@@ -81,7 +81,11 @@ def test_best_batch_rounding_picks_the_cheaper_multiple() -> None:
     best = newsvendor_quantity(q, econ, batch_size=50, rounding="best")
     assert (up.quantity, best.quantity) == (150, 100)
     # and when the upper multiple is the cheaper one, "best" keeps it
-    assert newsvendor_quantity(_normal_quantiles(140, 5), econ, batch_size=50,
-                               rounding="best").quantity == 150
+    assert (
+        newsvendor_quantity(
+            _normal_quantiles(140, 5), econ, batch_size=50, rounding="best"
+        ).quantity
+        == 150
+    )
     with pytest.raises(ValueError, match="rounding"):
         newsvendor_quantity(q, econ, rounding="down")

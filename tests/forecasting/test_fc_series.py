@@ -58,7 +58,10 @@ def test_declared_closure_and_missing_rows(ddop_frame: pl.DataFrame) -> None:
     # drop one product's row on a normal day: missing means no sales, store stays open
     dropped = sample.filter(~((pl.col("date") == dt.date(2018, 6, 5)) & (pl.col("product") == 101)))
     panel = panel_from_frame(
-        dropped, "date", ["store", "product"], "demand",
+        dropped,
+        "date",
+        ["store", "product"],
+        "demand",
         declared_closures=[("2", dt.date(2018, 6, 6))],
     )
     t = _day(panel, "2018-06-05")
