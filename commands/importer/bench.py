@@ -57,7 +57,9 @@ def generate(path: Path, lines: int = LINES, seed: int = 7) -> int:
     sizes[-1] -= int(ends[tickets - 1] - lines)
     ticket = np.repeat(np.arange(tickets), sizes)
     store = np.repeat(rng.integers(0, STORES, size=tickets), sizes)
-    seconds = np.repeat(rng.integers(0, 365 * 86_400, size=tickets), sizes)
+    # opening hours 07:00-21:00 (also keeps clear of the night the clocks change)
+    days = rng.integers(0, 365, size=tickets) * 86_400
+    seconds = np.repeat(days + rng.integers(7 * 3600, 21 * 3600, size=tickets), sizes)
     position = np.arange(lines) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     product = (np.repeat(rng.integers(0, PRODUCTS, size=tickets), sizes) + position) % PRODUCTS
     frame = pl.DataFrame(

@@ -25,18 +25,18 @@ from streams.envelope import NO_STREAM, AppendRequest, NewEvent
 
 ZERO: Final = Decimal(0)
 PRICE_STEP: Final = Decimal("0.0001")
+#: One row per ticket: its head, then its lines as lists.
 COLUMNS: Final = (
-    "stream",
     "store",
     "txn",
-    "product",
     "sold_utc",
     "tz",
+    "channel",
+    "product",
     "quantity",
     "unit_price",
     "amount",
     "discount",
-    "channel",
 )
 
 
@@ -70,31 +70,43 @@ def line_of(
 
 
 class TicketBuilder:
-    """Sorted checked rows in, sales out (one per ticket), a slice of rows at a time."""
+    """Checked rows in, sales out (one per ticket, lines in file order), a slice at a time."""
 
-    def __init__(self, *, slice_rows: int = 50_000) -> None:
-        self.slice_rows = slice_rows
+    def __init__(self, *, slice_tickets: int = 20_000) -> None:
+        self.slice_tickets = slice_tickets
         self._zones: dict[str, ZoneInfo] = {}
+        # Lines are immutable and repeat a lot (same product, quantity and price): share them.
+        self._lines: dict[tuple[str, str, str | None, str | None, str | None], SaleLine] = {}
 
     def sales(self, rows: pl.DataFrame) -> Iterator[SaleRecorded]:
-        ordered = rows.sort("stream", "_row")
-        current: str | None = None
-        head: tuple[str, str, datetime, str | None] | None = None
-        lines: list[SaleLine] = []
-        for start in range(0, ordered.height, self.slice_rows):
-            part = ordered.slice(start, self.slice_rows).select(COLUMNS)
+        tickets = (
+            rows.sort("_row")
+            .group_by("stream", maintain_order=True)
+            .agg(
+                pl.col("store", "txn", "sold_utc", "tz", "channel").first(),
+                pl.col("product", "quantity", "unit_price", "amount", "discount"),
+            )
+            .select(COLUMNS)
+        )
+        for start in range(0, tickets.height, self.slice_tickets):
+            part = tickets.slice(start, self.slice_tickets)
             columns = [part[c].to_list() for c in COLUMNS]
-            for stream, store, txn, sku, sold, tz, qty, price, amount, off, channel in zip(
+            for store, txn, sold, tz, channel, skus, qtys, prices, amounts, offs in zip(
                 *columns, strict=True
             ):
-                if stream != current:
-                    if head is not None:
-                        yield self._sale(head, lines)
-                    current, lines = stream, []
-                    head = (store, txn, self._local(sold, tz), channel)
-                lines.append(line_of(sku, qty, price, amount, off))
-        if head is not None:
-            yield self._sale(head, lines)
+                lines = tuple(map(self._line, skus, qtys, prices, amounts, offs))
+                yield self._sale((store, txn, self._local(sold, tz), channel), lines)
+
+    def _line(
+        self, sku: str, qty: str, price: str | None, amount: str | None, off: str | None
+    ) -> SaleLine:
+        key = (sku, qty, price, amount, off)
+        line = self._lines.get(key)
+        if line is None:
+            if len(self._lines) > 200_000:
+                self._lines.clear()
+            line = self._lines[key] = line_of(sku, qty, price, amount, off)
+        return line
 
     def _local(self, utc: datetime, tz: str) -> datetime:
         zone = self._zones.get(tz)
@@ -103,7 +115,9 @@ class TicketBuilder:
         return utc.astimezone(zone)
 
     @staticmethod
-    def _sale(head: tuple[str, str, datetime, str | None], lines: list[SaleLine]) -> SaleRecorded:
+    def _sale(
+        head: tuple[str, str, datetime, str | None], lines: tuple[SaleLine, ...]
+    ) -> SaleRecorded:
         store, txn, sold, channel = head
         return SaleRecorded(
             occurred_at=sold,
@@ -111,7 +125,7 @@ class TicketBuilder:
             pos_txn_id=txn,
             sold_at=sold,
             channel=Channel(channel) if channel else Channel.COUNTER,
-            lines=tuple(lines),
+            lines=lines,
             total=sum((line.amount for line in lines), ZERO),
             source=SaleSource.IMPORT,
         )

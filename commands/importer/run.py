@@ -10,6 +10,7 @@ writes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from domain.access import Actor
 from domain.codec import decode_event
 from domain.events import SaleRecorded
 from domain.events.organisation import Role, StoreKind
-from streams.envelope import AppendResult
+from streams.envelope import AppendRequest, AppendResult
 from streams.errors import WrongExpectedVersion
 from streams.store import EventStore
 
@@ -61,7 +62,10 @@ class ImportOptions:
     actor: str = "import"
     progress: bool = True
     dry_run: bool = False
-    chunk_events: int = 20_000
+    #: events per bulk_append transaction: the store's batch function grows faster than
+    #: linearly with the batch, a few thousand is its sweet spot (docs/import.md)
+    chunk_events: int = 4_000
+    workers: int = 2
 
 
 @dataclass
@@ -257,25 +261,46 @@ async def _create_missing(
 async def _write(
     store: EventStore, options: ImportOptions, rows: pl.DataFrame
 ) -> tuple[int, list[str]]:
+    """``bulk_append`` from ``options.workers`` coroutines, each on its own share of tickets.
+
+    While one waits for its chunk to commit, the next builds its own, so Python
+    and PostgreSQL work at the same time; tickets never span two workers.
+    """
     causation = uuid.uuid4()
     actor = f"user:{options.actor}"
-    tickets = rows["stream"].n_unique()
     bar = tqdm(
-        total=tickets, unit="ticket", desc="importing", disable=not options.progress, leave=False
+        total=rows["stream"].n_unique(),
+        unit="ticket",
+        desc="importing",
+        disable=not options.progress,
+        leave=False,
     )
 
-    def requests() -> Iterator[Any]:
-        for sale in TicketBuilder().sales(rows):
+    def requests(share: pl.DataFrame) -> Iterator[AppendRequest]:
+        for sale in TicketBuilder().sales(share):
             yield append_request(
                 sale, tenant_id=options.tenant_id, actor=actor, causation_id=causation
             )
 
+    workers = max(1, options.workers)
+    shares = (
+        rows.with_columns((pl.col("stream").hash(seed=7) % workers).alias("_worker"))
+        .partition_by("_worker", include_key=False)
+        if rows.height
+        else []
+    )
     try:
-        outcomes = await store.bulk_append(
-            requests(), chunk_events=options.chunk_events, on_progress=bar.update
+        results = await asyncio.gather(
+            *(
+                store.bulk_append(
+                    requests(share), chunk_events=options.chunk_events, on_progress=bar.update
+                )
+                for share in shares
+            )
         )
     finally:
         bar.close()
+    outcomes = [o for result in results for o in result]
     written = sum(1 for o in outcomes if isinstance(o, AppendResult) and not o.duplicate)
     conflicts = [o.stream_id for o in outcomes if isinstance(o, WrongExpectedVersion)]
     failures = [o for o in outcomes if not isinstance(o, AppendResult | WrongExpectedVersion)]
