@@ -31,19 +31,27 @@ import math
 import multiprocessing as mp
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from forecasting.metrics import score, seasonal_scale
 from forecasting.models.baselines import seasonal_naive, weekday_mean4
 from forecasting.models.ets import ets_series_backtest
-from forecasting.models.gbm import GbmConfig, GbmModel, HolidaySpec, PanelFeatures, fit_gbm
+from forecasting.models.gbm import (
+    GbmConfig,
+    GbmModel,
+    HolidaySpec,
+    PanelFeatures,
+    ResidualQuantiles,
+    fit_gbm,
+)
 from forecasting.models.prophet_model import prophet_series_backtest
 from forecasting.series import Panel, load_panel
 
@@ -81,6 +89,7 @@ class BacktestResult:
     seconds: float = 0.0
     final_forecast: FloatArray | None = None  # (n_series, max_horizon) from the last day
     gbm_models: list[GbmModel] = field(default_factory=list)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     def scored(self, h: int) -> tuple[IntArray, IntArray]:
         """(origin indices into ``self.origins``, target day indices) for horizon h."""
@@ -129,6 +138,31 @@ def _prophet_one(
         return prophet_series_backtest(dates, y_row, origins, horizons)
 
 
+R = TypeVar("R")
+
+
+def _timed(fn: Callable[..., R], *args: Any) -> tuple[R, float]:
+    """Run ``fn`` and return its result with the CPU seconds it took in this process."""
+    c0 = time.process_time()
+    out = fn(*args)
+    return out, time.process_time() - c0
+
+
+class _Inline:
+    """The executor interface, run in this process (``workers <= 1``)."""
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        fut: Future[R] = Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as exc:
+            fut.set_exception(exc)
+        return fut
+
+    def shutdown(self) -> None:
+        return None
+
+
 def _pick_prophet_series(panel: Panel, n: int, first_target: int) -> IntArray:
     open_recent = (~panel.closed[:, first_target:]).sum(axis=1)
     eligible = np.flatnonzero(open_recent >= 0.5 * (panel.n_days - first_target))
@@ -150,7 +184,7 @@ def _executor(workers: int) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
-def backtest_panel(  # noqa: PLR0912, PLR0915  (one linear pipeline, kept in one place)
+def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
     panel: Panel,
     config: BacktestConfig,
     *,
@@ -199,61 +233,52 @@ def backtest_panel(  # noqa: PLR0912, PLR0915  (one linear pipeline, kept in one
         else []
     )
 
-    pool = _executor(config.workers)
+    pool: ProcessPoolExecutor | _Inline = _executor(config.workers) or _Inline()
+    cpu: dict[str, float] = {"gbm": 0.0, "autoets": 0.0, "prophet": 0.0}
     try:
-        if pool is None:
-            for c, o in gbm_jobs:
-                f, m = _gbm_task(panel, gbm_cfg, c, o, horizons)
-                gbm[:, np.searchsorted(origins, o)] = f
-                models.append(m)
-            if final_forecast:
-                f, m = _gbm_task(panel, gbm_cfg, t_days - 1, np.array([t_days - 1]), all_h)
-                final = f[:, 0, :]
-            for rows in ets_chunks:
-                ets[rows] = _ets_chunk(
-                    y_open[rows], origins, horizons, int(origins[0]), config.ets_fit_days
-                )
-            for s in p_series:
-                prophet[s, :: max(1, config.prophet_origin_step)] = _prophet_one(
-                    panel.dates, y_open[s], p_origins, horizons
-                )
-        else:
-            g_fut: list[Future[tuple[FloatArray, GbmModel]]] = [
-                pool.submit(_gbm_task, panel, gbm_cfg, c, o, horizons) for c, o in gbm_jobs
-            ]
-            f_fut = (
-                pool.submit(_gbm_task, panel, gbm_cfg, t_days - 1, np.array([t_days - 1]), all_h)
-                if final_forecast
-                else None
+        g_fut = [
+            pool.submit(_timed, _gbm_task, panel, gbm_cfg, c, o, horizons) for c, o in gbm_jobs
+        ]
+        f_fut = (
+            pool.submit(
+                _timed, _gbm_task, panel, gbm_cfg, t_days - 1, np.array([t_days - 1]), all_h
             )
-            p_fut = [
-                pool.submit(_prophet_one, panel.dates, y_open[s], p_origins, horizons)
-                for s in p_series
-            ]
-            e_fut = [
-                pool.submit(
-                    _ets_chunk,
-                    y_open[rows],
-                    origins,
-                    horizons,
-                    int(origins[0]),
-                    config.ets_fit_days,
-                )
-                for rows in ets_chunks
-            ]
-            for (_c, o), fut in zip(gbm_jobs, g_fut, strict=True):
-                f, m = fut.result()
-                gbm[:, np.searchsorted(origins, o)] = f
-                models.append(m)
-            if f_fut is not None:
-                final = f_fut.result()[0][:, 0, :]
-            for rows, fut2 in zip(ets_chunks, e_fut, strict=True):
-                ets[rows] = fut2.result()
-            for s, fut3 in zip(p_series, p_fut, strict=True):
-                prophet[s, :: max(1, config.prophet_origin_step)] = fut3.result()
+            if final_forecast
+            else None
+        )
+        p_fut = [
+            pool.submit(_timed, _prophet_one, panel.dates, y_open[s], p_origins, horizons)
+            for s in p_series
+        ]
+        e_fut = [
+            pool.submit(
+                _timed,
+                _ets_chunk,
+                y_open[rows],
+                origins,
+                horizons,
+                int(origins[0]),
+                config.ets_fit_days,
+            )
+            for rows in ets_chunks
+        ]
+        for (_c, o), fut in zip(gbm_jobs, g_fut, strict=True):
+            (f, m), sec = fut.result()
+            gbm[:, np.searchsorted(origins, o)] = f
+            models.append(m)
+            cpu["gbm"] += sec
+        if f_fut is not None:
+            (f, _m), sec = f_fut.result()
+            final = f[:, 0, :]
+            cpu["gbm"] += sec
+        for rows, fut2 in zip(ets_chunks, e_fut, strict=True):
+            ets[rows], sec = fut2.result()
+            cpu["autoets"] += sec
+        for s, fut3 in zip(p_series, p_fut, strict=True):
+            prophet[s, :: max(1, config.prophet_origin_step)], sec = fut3.result()
+            cpu["prophet"] += sec
     finally:
-        if pool is not None:
-            pool.shutdown()
+        pool.shutdown()
 
     forecasts["autoets"] = ets
     forecasts["prophet"] = prophet
@@ -271,6 +296,7 @@ def backtest_panel(  # noqa: PLR0912, PLR0915  (one linear pipeline, kept in one
         seconds=time.perf_counter() - t0,
         final_forecast=final,
         gbm_models=models,
+        cpu_seconds={k: round(v, 2) for k, v in cpu.items()},
     )
 
 
@@ -294,6 +320,44 @@ def choose_obrador(
 
 
 # --------------------------------------------------------------------------- report
+
+
+def final_forecast_frame(result: BacktestResult) -> pl.DataFrame | None:
+    """D+1..D+H from the last day of the data, with quantiles from the backtest's errors.
+
+    The quantiles are those of actual / forecast of the ``obrador`` backtest
+    forecasts at the scored horizons (each horizon uses the scored horizons
+    within 3 days of it, else all of them).
+    """
+    if result.final_forecast is None:
+        return None
+    panel = result.panel
+    acts, fcs, hs = [], [], []
+    for k, h in enumerate(result.config.horizons):
+        oi, td = result.scored(h)
+        acts.append(panel.y_open[:, td].ravel())
+        fcs.append(result.forecasts["obrador"][:, oi, k].ravel())
+        hs.append(np.full(acts[-1].size, h, dtype=np.int64))
+    point = np.maximum(result.final_forecast, 0.0)
+    hmax = point.shape[1]
+    q = ResidualQuantiles.fit(
+        np.concatenate(acts), np.concatenate(fcs), np.concatenate(hs), max_horizon=hmax
+    )
+    grid = np.broadcast_to(np.arange(1, hmax + 1), point.shape).astype(np.int64)
+    qs = q.apply(point, grid)
+    n_s = panel.n_series
+    last = panel.dates[-1].astype("datetime64[D]")
+    days = last + np.arange(1, hmax + 1).astype("timedelta64[D]")
+    cols: dict[str, Any] = {
+        name: [panel.keys[s][c] for s in range(n_s) for _ in range(hmax)]
+        for c, name in enumerate(panel.series_cols)
+    }
+    cols["date"] = pl.Series(np.tile(days, n_s)).cast(pl.Date)
+    cols["horizon"] = np.tile(np.arange(1, hmax + 1), n_s)
+    cols["mean"] = point.ravel()
+    for k, lv in enumerate(q.levels):
+        cols[f"q{round(lv * 100):02d}"] = qs[:, :, k].ravel()
+    return pl.DataFrame(cols)
 
 
 def summarize(result: BacktestResult, *, details: bool = False) -> dict[str, Any]:
@@ -336,7 +400,8 @@ def summarize(result: BacktestResult, *, details: bool = False) -> dict[str, Any
                 "note": "prophet in 'horizons' is scored on this subset only; every model "
                 "is scored on the same subset here for a like-for-like comparison",
             },
-            "gbm_refits": [int(m.cutoff) for m in result.gbm_models],
+            "cpu_seconds": result.cpu_seconds,
+            "gbm_refits": [str(panel.dates[int(m.cutoff)]) for m in result.gbm_models],
             "gbm_rows_per_fit": [int(m.n_rows) for m in result.gbm_models],
             "first_origin": str(panel.dates[int(result.origins[0])]),
             "target_days": [str(panel.dates[-result.config.origins]), str(panel.dates[-1])],

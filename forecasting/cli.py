@@ -138,7 +138,7 @@ def plot_backtest(raw: Any, path: Path, n_series: int = 4) -> Path:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from forecasting.backtest import run_backtest  # noqa: PLC0415
+    from forecasting.backtest import final_forecast_frame, run_backtest  # noqa: PLC0415
 
     out = run_backtest(
         args.csv,
@@ -176,6 +176,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             "\nORACLE WEATHER: observed weather of the target day was used; "
             "not comparable with honest runs"
         )
+    if args.forecast_out:
+        frame = final_forecast_frame(raw)
+        if frame is not None:
+            frame.write_csv(args.forecast_out)
+            hmax = int(frame.height / max(out["series"], 1))
+            print(f"\nD+1..D+{hmax} forecast with quantiles: {args.forecast_out}")
     plot = Path(args.plot or f"backtest-{Path(args.csv).stem}.png")
     plot_backtest(raw, plot)
     print(f"\nplot: {plot}")
@@ -276,6 +282,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     bt.add_argument("--details", action="store_true", help="add a details object to --json")
     bt.add_argument("--plot", default=None, help="PNG path (without --json)")
+    bt.add_argument(
+        "--forecast-out",
+        default=None,
+        help="CSV for the obrador forecast D+1..D+28 from the last day, with quantiles "
+        "(without --json)",
+    )
     bt.add_argument("--json", action="store_true")
     bt.set_defaults(func=cmd_backtest)
 

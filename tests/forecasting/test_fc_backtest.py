@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forecasting.backtest import BacktestConfig, BacktestResult, backtest_panel, summarize
+from forecasting.backtest import (
+    BacktestConfig,
+    BacktestResult,
+    backtest_panel,
+    final_forecast_frame,
+    summarize,
+)
 from forecasting.cli import plot_backtest
 from forecasting.metrics import wape
 from forecasting.models.gbm import GbmConfig, HolidaySpec
@@ -34,7 +40,7 @@ def small(two_stores: Panel) -> BacktestResult:
         prophet_origin_step=14,
         gbm=SMALL_GBM,
     )
-    return backtest_panel(two_stores, cfg, final_forecast=False)
+    return backtest_panel(two_stores, cfg, final_forecast=True)
 
 
 def test_summary_has_exactly_the_documented_shape(small: BacktestResult) -> None:
@@ -93,3 +99,14 @@ def test_replay_accounts_for_every_unit(two_stores: Panel) -> None:
         assert row["produced"] - row["waste_units"] == pytest.approx(row["sold"])
         assert row["cost_eur"] == pytest.approx(row["waste_eur"] + row["lost_eur"], abs=0.02)
     assert "newsvendor" in out["example_decision"]
+
+
+def test_final_forecast_has_every_day_and_ordered_quantiles(small: BacktestResult) -> None:
+    frame = final_forecast_frame(small)
+    assert frame is not None
+    assert frame.height == 6 * 7  # 6 series x D+1..D+7 (max scored horizon)
+    assert str(frame["date"].min()) == "2019-05-01"
+    q = frame.select("q05", "q25", "q50", "q75", "q95").to_numpy()
+    assert (q[:, 1:] >= q[:, :-1]).all()
+    assert (frame["mean"].to_numpy() > 0).all()
+    assert set(small.cpu_seconds) == {"gbm", "autoets", "prophet"}
