@@ -150,6 +150,7 @@ def _child(conninfo: str, path: str, mapping: str | None, queue: Any) -> None:
             "errors": result.error_rows,
             "aborted": result.aborted,
             "seconds": elapsed,
+            "phases": result.details,
         }
 
     figures = asyncio.run(run())
@@ -193,6 +194,7 @@ def run_bench(database_url: str, *, lines: int = LINES, with_ddop: bool = True) 
         out["lines_per_s"] = round(lines / figures["seconds"])
         out["tickets_per_s"] = round(figures["written"] / figures["seconds"])
         out["peak_rss_mb"] = round(figures["peak_rss_mb"], 1)
+        out["phases_s"] = figures["phases"]
         if with_ddop and DDOP.exists():
             mapping = folder / "ddop.json"
             mapping.write_text(json.dumps(DDOP_MAPPING))

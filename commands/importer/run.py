@@ -105,7 +105,9 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
     )
     checked = check_rows(frame, cmap, ctx)
     del frame
+    checked_at = time.perf_counter()
     already = await _against_store(store, options.tenant_id, checked)
+    compared_at = time.perf_counter()
     result = ImportResult(
         total_rows=checked.total_rows,
         tickets=checked.rows["stream"].n_unique(),
@@ -114,6 +116,10 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
         skipped_zero=checked.skipped_zero,
         new_products=checked.new_products,
         new_stores=[s for s in checked.new_stores if s not in tenant.stores],
+        details={
+            "read_and_check_s": round(checked_at - started, 2),
+            "against_store_s": round(compared_at - checked_at, 2),
+        },
     )
     limit = error_limit(options.max_errors, checked.total_rows)
     result.report = write_report(options.report or default_report_path(path), checked.errors)
@@ -126,7 +132,9 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
         return result
     await _create_missing(store, options, result, zones)
     to_write = checked.rows.filter(~pl.col("stream").is_in(pl.Series(sorted(already)).implode()))
+    writing_at = time.perf_counter()
     result.written, conflicts = await _write(store, options, to_write)
+    result.details["write_s"] = round(time.perf_counter() - writing_at, 2)
     if conflicts:  # someone recorded one of these tickets while we were importing
         result.details["conflicts"] = conflicts
     result.seconds = time.perf_counter() - started
