@@ -134,15 +134,29 @@ class TicketBuilder:
 def append_request(
     sale: SaleRecorded, *, tenant_id: str, actor: str, causation_id: UUID
 ) -> AppendRequest:
-    key = sale_key(sale.store_id, sale.pos_txn_id)
-    event_type, version, payload = encode_event(sale)
+    _, _, payload = encode_event(sale)
+    return sale_request(
+        sale.store_id,
+        sale.pos_txn_id,
+        payload,
+        tenant_id=tenant_id,
+        actor=actor,
+        causation_id=causation_id,
+    )
+
+
+def sale_request(
+    store_id: str, txn: str, payload: bytes, *, tenant_id: str, actor: str, causation_id: UUID
+) -> AppendRequest:
+    """The append of one encoded ``SaleRecorded`` to a new ``sale-<store>-<txn>`` stream."""
+    key = sale_key(store_id, txn)
     return AppendRequest(
         tenant_id=tenant_id,
-        stream_id=f"sale-{sale.store_id}-{sale.pos_txn_id}",
+        stream_id=f"sale-{store_id}-{txn}",
         events=(
             NewEvent(
-                event_type=event_type,
-                schema_version=version,
+                event_type=_SALE_TYPE,
+                schema_version=_SALE_VERSION,
                 payload=payload,
                 event_id=event_id(tenant_id, key),
                 causation_id=causation_id,
@@ -152,3 +166,7 @@ def append_request(
         expected_version=NO_STREAM,
         idempotency_key=key,
     )
+
+
+_SALE_TYPE: Final = SaleRecorded.__name__
+_SALE_VERSION: Final = SaleRecorded.SCHEMA_VERSION
