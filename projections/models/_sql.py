@@ -126,34 +126,50 @@ class TableSpec:
         tables: Mapping[str, str],
         rows: Iterable[Row],
         add: Collection[str] = (),
-    ) -> None:
-        """Insert or replace whole rows; ``add`` columns are added to the stored value instead."""
+        *,
+        keep: Collection[str] = (),
+        returning: Sequence[str] = (),
+    ) -> list[Row]:
+        """Insert or replace whole rows, and return the ``returning`` columns of each.
+
+        On conflict, ``add`` columns are added to the stored value and ``keep``
+        columns keep it; every other column is replaced.
+        """
         rows = list(rows)
         if not rows:
-            return
+            return []
         table = sql.Identifier(tables[self.name])
         updates = [
             sql.SQL("{c} = {t}.{c} + EXCLUDED.{c}" if c in add else "{c} = EXCLUDED.{c}").format(
                 c=sql.Identifier(c), t=table
             )
             for c in self.names[self.key :]
+            if c not in keep
         ]
         conflict = (
             sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(updates))
             if updates
             else sql.SQL("DO NOTHING")
         )
+        tail = (
+            sql.SQL(" RETURNING {}").format(sql.SQL(", ").join(map(sql.Identifier, returning)))
+            if returning
+            else sql.SQL("")
+        )
         async with self._rows(conn, self.names, rows) as source:
             query = sql.SQL(
-                "INSERT INTO {table} ({cols}) SELECT * FROM {rows} ON CONFLICT ({key}) {conflict}"
+                "INSERT INTO {table} ({cols}) SELECT * FROM {rows}"
+                " ON CONFLICT ({key}) {conflict}{tail}"
             ).format(
                 table=table,
                 cols=sql.SQL(", ").join(map(sql.Identifier, self.names)),
                 rows=source.sql,
                 key=sql.SQL(", ").join(map(sql.Identifier, self.key_names)),
                 conflict=conflict,
+                tail=tail,
             )
-            await conn.execute(query, source.params)
+            cur = await conn.execute(query, source.params, binary=bool(returning))
+            return await cur.fetchall() if returning else []
 
     async def insert(self, conn: Conn, tables: Mapping[str, str], rows: Iterable[Row]) -> None:
         """Insert rows known to be new (cheaper than an upsert)."""

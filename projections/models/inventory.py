@@ -5,11 +5,17 @@ never re-decides FIFO, it follows the ``allocations`` and ``shortfall`` every
 stock event records. Book stock is what the lots hold minus the shortfall (a
 sale the books did not know about), so it can be negative and is then flagged.
 
-Every event is applied in order to rows loaded once per batch, and each touched
-row is written back whole with one set-based statement per table. The running
-sums (``lot_quantity``, ``shortfall``, ``stock_value``) are updated by each
-event in turn, never as "new minus old" of a batch, so a history cut into
-batches any way gives the very same numbers (including their decimal scale).
+Every event is applied in order to the stock rows (loaded once per batch), and
+each touched row is written back whole with one set-based statement. The
+running sums (``lot_quantity``, ``shortfall``) are updated by each event in
+turn, never as "new minus old" of a batch, so a history cut into batches any
+way gives the very same numbers (including their decimal scale).
+
+Lots are never read: a batch sums what it adds to or takes from each lot and
+upserts that (``quantity = quantity + delta``; a new lot takes the expiry and
+cost of the event that created it, an existing one keeps its own). The upsert
+returns each lot's unit cost, and ``stock_value`` moves by delta x cost —
+exact decimal arithmetic, so the same value and scale as event by event.
 
 ``reserved`` comes from :mod:`projections.models.reservations`.
 """
@@ -17,7 +23,7 @@ batches any way gives the very same numbers (including their decimal scale).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
@@ -126,8 +132,11 @@ class _Stock:
 
 
 @dataclass(slots=True)
-class _Lot:
-    quantity: Decimal
+class _LotMove:
+    """What a batch does to one lot: the quantity it adds (negative: takes) and,
+    should the lot be new, what it is created with."""
+
+    delta: Decimal
     expires_on: date | None
     unit_cost: Decimal
     received_position: int
@@ -139,13 +148,11 @@ class _Lot:
 class _Fold:
     """One batch of stock events applied to the rows it touches."""
 
-    def __init__(self, stocks: Iterable[Row], lots: Iterable[Row]) -> None:
+    def __init__(self, stocks: Iterable[Row]) -> None:
         self.stocks: dict[StockKey, _Stock] = {
             (r[0], r[1], r[2]): _Stock(r[3], r[5], r[6], r[7], r[9], r[11], r[12]) for r in stocks
         }
-        self.lots: dict[LotKey, _Lot] = {(r[0], r[1], r[2], r[3]): _Lot(*r[4:]) for r in lots}
-        self.stored_lots = set(self.lots)  # the rest are new: inserted, not upserted
-        self.touched_lots: set[LotKey] = set()
+        self.moves: dict[LotKey, _LotMove] = {}
         self.rec: RecordedEvent | None = None
 
     def apply(self, rec: RecordedEvent, ev: DomainEvent) -> None:  # noqa: PLR0912
@@ -251,57 +258,45 @@ class _Fold:
         origin_id: str | None = None,
     ) -> None:
         """Into an existing lot (keeping its expiry and cost) or a new one."""
-        lot_key = (*key, lot_id)
-        lot = self.lots.get(lot_key)
-        if lot is None:
-            assert self.rec is not None
-            lot = self.lots[lot_key] = _Lot(
-                ZERO, expires_on, cost, self.rec.position, st.last_event_at, origin, origin_id
-            )
-        lot.quantity += qty
+        move = self._move(
+            (*key, lot_id), st, expires_on=expires_on, cost=cost, origin=origin, origin_id=origin_id
+        )
+        move.delta += qty
         st.lot_quantity += qty
-        st.value += qty * lot.unit_cost
-        self.touched_lots.add(lot_key)
 
     def _take(self, st: _Stock, key: StockKey, allocations: Iterable[LotAllocation]) -> None:
+        """From the lots named (a lot the books do not know: cost-less, going negative)."""
         for a in allocations:
-            lot_key = (*key, a.lot_id)
-            lot = self.lots.get(lot_key)
-            if lot is None:  # not in the books (should not happen): a cost-less lot goes negative
-                self._put(st, key, a.lot_id, ZERO, origin="unknown")
-                lot = self.lots[lot_key]
-            lot.quantity -= a.quantity
+            move = self._move((*key, a.lot_id), st, expires_on=None, cost=ZERO, origin="unknown")
+            move.delta -= a.quantity
             st.lot_quantity -= a.quantity
-            st.value -= a.quantity * lot.unit_cost
-            self.touched_lots.add(lot_key)
+
+    def _move(
+        self,
+        lot_key: LotKey,
+        st: _Stock,
+        *,
+        expires_on: date | None,
+        cost: Decimal,
+        origin: str,
+        origin_id: str | None = None,
+    ) -> _LotMove:
+        move = self.moves.get(lot_key)
+        if move is None:
+            assert self.rec is not None
+            position = self.rec.position
+            move = _LotMove(ZERO, expires_on, cost, position, st.last_event_at, origin, origin_id)
+            self.moves[lot_key] = move
+        return move
 
 
-def _keys(events: Sequence[Decoded]) -> tuple[set[StockKey], set[LotKey]]:
-    """The stock rows and lots a batch can touch, to load them in one query each."""
-    stocks: set[StockKey] = set()
-    lots: set[LotKey] = set()
-    for rec, ev in events:
-        if rec.event_type not in STOCK_EVENTS:
-            continue
-        key = (rec.tenant_id, ev.store_id, ev.item_id)  # type: ignore[attr-defined]
-        stocks.add(key)
-        ids: list[str] = []
-        match ev:
-            case StockReceived():
-                ids.append(ev.lot_id)
-            case StockTransferredIn() | StockTransferredOut():
-                ids.extend(m.lot_id for m in ev.lots)
-            case StockConsumed() | WasteRecorded():
-                ids.extend(a.lot_id for a in ev.allocations)
-            case StockReturned():
-                ids.extend(a.lot_id for a in ev.allocations)
-                ids.append(UNLOTTED)
-            case StockAdjusted():
-                ids.extend(a.lot_id for a in ev.allocations)
-                if ev.surplus_lot_id is not None:
-                    ids.append(ev.surplus_lot_id)
-        lots.update((*key, lot_id) for lot_id in ids)
-    return stocks, lots
+def _stock_keys(events: Sequence[Decoded]) -> set[StockKey]:
+    """The stock rows a batch can touch, to load them in one query."""
+    return {
+        (rec.tenant_id, ev.store_id, ev.item_id)  # type: ignore[attr-defined]
+        for rec, ev in events
+        if rec.event_type in STOCK_EVENTS
+    }
 
 
 class InventoryModel:
@@ -319,41 +314,24 @@ class InventoryModel:
         return event_type in self._handled
 
     async def apply(self, conn: Conn, events: Sequence[Decoded], tables: Mapping[str, str]) -> None:
-        stock_keys, lot_keys = _keys(events)
-        fold = _Fold(
-            await STOCK.fetch(conn, tables, stock_keys),
-            await LOTS.fetch(conn, tables, lot_keys),
-        )
+        fold = _Fold(await STOCK.fetch(conn, tables, _stock_keys(events)))
         reservations = await Reservations.load(conn, tables, events)
         for rec, ev in events:
             if rec.event_type in STOCK_EVENTS:
                 fold.apply(rec, ev)
             else:
                 reservations.apply(rec, ev)
+        costs = await LOTS.upsert(
+            conn,
+            tables,
+            ((*k, *astuple(m)) for k, m in fold.moves.items()),
+            add=("quantity",),
+            keep=LOTS.names[5:],  # a lot's expiry, cost and origin are set when it is created
+            returning=("tenant_id", "store_id", "item_id", "lot_id", "unit_cost"),
+        )
+        for t, store, item, lot_id, unit_cost in costs:
+            fold.stocks[(t, store, item)].value += (
+                fold.moves[(t, store, item, lot_id)].delta * unit_cost
+            )
         await STOCK.upsert(conn, tables, (st.row(k) for k, st in fold.stocks.items()))
-        # A stored lot only ever changes its quantity; a new one is inserted whole.
-        stored = fold.stored_lots
-        await LOTS.update(
-            conn,
-            tables,
-            ("quantity",),
-            ((*k, fold.lots[k].quantity) for k in fold.touched_lots if k in stored),
-        )
-        await LOTS.insert(
-            conn,
-            tables,
-            ((*k, *_lot_row(fold.lots[k])) for k in fold.touched_lots if k not in stored),
-        )
         await reservations.write(conn, tables, STOCK)
-
-
-def _lot_row(lot: _Lot) -> Row:
-    return (
-        lot.quantity,
-        lot.expires_on,
-        lot.unit_cost,
-        lot.received_position,
-        lot.received_at,
-        lot.origin,
-        lot.origin_id,
-    )
