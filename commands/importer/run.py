@@ -134,7 +134,10 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
         result.seconds = time.perf_counter() - started
         return result
     await _create_missing(store, options, result, zones)
-    to_write = checked.rows.filter(~pl.col("stream").is_in(pl.Series(sorted(already)).implode()))
+    to_write = checked.rows
+    if already:
+        to_write = to_write.filter(~pl.col("stream").is_in(pl.Series(sorted(already)).implode()))
+    del checked  # the report is written; only the rows to write are needed from here
     writing_at = time.perf_counter()
     result.written, conflicts = await _write(store, options, to_write)
     result.details["write_s"] = round(time.perf_counter() - writing_at, 2)
@@ -321,6 +324,7 @@ async def _write(
         if source.height
         else []
     )
+    del source, payloads
     try:
         results = await asyncio.gather(
             *(

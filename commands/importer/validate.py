@@ -83,17 +83,14 @@ def check_rows(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> Checked:
 
     def flag(mask: pl.Expr, column: str, value: pl.Expr, reason: pl.Expr | str) -> None:
         reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
-        # windows (``over``) see every row: evaluate first, then keep the bad ones
-        bad = (
-            df.select(
-                pl.col(ROW),
-                pl.lit(column).alias("column"),
-                value.cast(pl.String).alias("value"),
-                reason_expr.alias("reason"),
-                mask.fill_null(False).alias("_bad"),
-            )
-            .filter(pl.col("_bad"))
-            .drop("_bad")
+        bad = df.filter(mask.fill_null(False))
+        if bad.height == 0:
+            return
+        bad = bad.select(
+            pl.col(ROW),
+            pl.lit(column).alias("column"),
+            value.cast(pl.String).alias("value"),
+            reason_expr.alias("reason"),
         )
         if bad.height:
             errors.append(bad)
@@ -128,51 +125,67 @@ def check_rows(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> Checked:
     zero = (pl.col("_q") == 0) if cmap.kind is FileKind.DAILY else pl.lit(False)
     skipped_zero = df.filter(zero).height
     df = df.filter(~zero)
-    _check_duplicates(flag, df, cmap)
+    errors.extend(_duplicate_errors(df, cmap))
 
     error_frame = (pl.concat(errors) if errors else pl.DataFrame(schema=ERROR_SCHEMA)).with_columns(
         pl.col(ROW).cast(pl.Int64)
     )
-    bad_rows = error_frame[ROW].unique().implode()
-    bad_tickets = df.filter(pl.col(ROW).is_in(bad_rows)).select("stream").unique()
-    collateral = df.join(bad_tickets, on="stream").filter(~pl.col(ROW).is_in(bad_rows))
-    if collateral.height:
-        first_bad = df.filter(pl.col(ROW).is_in(bad_rows)).group_by("stream").agg(pl.col(ROW).min())
-        notes = collateral.join(first_bad, on="stream", suffix="_bad").select(
-            pl.col(ROW),
-            pl.lit(name(Field.TICKET) or "").alias("column"),
-            pl.col("txn").alias("value"),
-            pl.format("ticket not imported: row {} of it is invalid", pl.col(f"{ROW}_bad")).alias(
-                "reason"
-            ),
-        )
-        error_frame = pl.concat([error_frame, notes])
-    good = df.filter(~pl.col(ROW).is_in(bad_rows)).join(bad_tickets, on="stream", how="anti")
+    df = df.select(*_KEPT)
+    if error_frame.height:
+        df, error_frame = _drop_bad_tickets(df, error_frame, name(Field.TICKET))
+    good = df
     if ctx.create_products:
         new_products = sorted(set(new_products) & set(good["product"].unique().to_list()))
     if ctx.create_stores:
         new_stores = sorted(set(new_stores) & set(good["store"].unique().to_list()))
     return Checked(
-        rows=good.select(
-            ROW,
-            "store",
-            "txn",
-            "stream",
-            "product",
-            "sold_utc",
-            "tz",
-            "quantity",
-            "unit_price",
-            "amount",
-            "discount",
-            "channel",
-        ),
+        rows=good,
         errors=error_frame.sort(ROW, "column"),
         total_rows=total,
         skipped_zero=skipped_zero,
         new_products=new_products if ctx.create_products else [],
         new_stores=new_stores if ctx.create_stores else [],
     )
+
+
+_KEPT: Final = (
+    ROW,
+    "store",
+    "txn",
+    "stream",
+    "product",
+    "sold_utc",
+    "tz",
+    "quantity",
+    "unit_price",
+    "amount",
+    "discount",
+    "channel",
+)
+
+
+def _drop_bad_tickets(
+    df: pl.DataFrame, errors: pl.DataFrame, ticket_column: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows with an error, and every other line of their tickets, leave; the report says why."""
+    bad_rows = errors[ROW].unique().implode()
+    bad = (
+        df.filter(pl.col(ROW).is_in(bad_rows))
+        .group_by("stream")
+        .agg(pl.col(ROW).min().alias("_bad"))
+    )
+    bad_streams = bad["stream"].drop_nulls().implode()
+    collateral = df.filter(pl.col("stream").is_in(bad_streams) & ~pl.col(ROW).is_in(bad_rows))
+    if collateral.height:
+        notes = collateral.join(bad, on="stream").select(
+            pl.col(ROW),
+            pl.lit(ticket_column or "").alias("column"),
+            pl.col("txn").alias("value"),
+            pl.format("ticket not imported: row {} of it is invalid", "_bad").alias("reason"),
+        )
+        errors = pl.concat([errors, notes])
+    keep = ~pl.col(ROW).is_in(bad_rows) & ~pl.col("stream").is_in(bad_streams).fill_null(False)
+    return df.filter(keep), errors
 
 
 def _text(frame: pl.DataFrame, column: str | None) -> pl.Expr:
@@ -394,38 +407,93 @@ def _check_known(
     return stores, products
 
 
-def _check_duplicates(flag: _FlagFn, df: pl.DataFrame, cmap: ColumnMap) -> None:
-    first = pl.col(ROW).min()
-    if cmap.kind is FileKind.DAILY:
-        key = ["stream"]
-        same = pl.col("quantity") == pl.col("quantity").first().over(key, order_by=ROW)
-        later = pl.col(ROW) != first.over(key)
-        flag(
-            later & same,
-            cmap.column(Field.DATE) or "",
-            pl.col("txn"),
-            pl.format("duplicate of row {}", first.over(key)),
-        )
-        flag(
-            later & ~same,
-            cmap.column(Field.QUANTITY) or "",
-            pl.col("quantity"),
-            pl.format("row {} has the same store, product and day", first.over(key)),
-        )
-        return
-    line = ["stream", "product", "quantity", "unit_price", "amount", "discount", "sold_utc"]
-    flag(
-        pl.col(ROW) != first.over(line),
-        cmap.column(Field.TICKET) or "",
-        pl.col("txn"),
-        pl.format("duplicate of row {}", first.over(line)),
+def _duplicate_errors(df: pl.DataFrame, cmap: ColumnMap) -> list[pl.DataFrame]:
+    """Repeated rows (and tickets at two times), found by hash and confirmed value by value.
+
+    Windows over string keys of a million rows cost hundreds of MB; a 64-bit hash
+    finds the few candidates, which are then compared column by column.
+    """
+    daily = cmap.kind is FileKind.DAILY
+    key = ["stream"] if daily else [*_LINE_KEY]
+    shown = ["txn", "quantity"]
+    combined = pl.lit(0, dtype=pl.UInt64)
+    for index, column in enumerate(key):  # cheaper than hashing a struct; checked exactly below
+        combined = combined ^ pl.col(column).hash(seed=11 + index)
+    hashes = df.select(ROW, combined.alias("_h"))
+    repeated = (
+        hashes.group_by("_h")
+        .agg(pl.col(ROW).min().alias("_first"), pl.len().alias("_n"))
+        .filter(pl.col("_n") > 1)
     )
-    ticket_time = pl.col("sold_utc").first().over("stream", order_by=ROW)
-    flag(
-        pl.col("sold_utc").is_not_null() & (pl.col("sold_utc") != ticket_time),
-        cmap.column(Field.TIME) or cmap.column(Field.DATE) or "",
+    hashed = (
+        hashes.join(repeated.select("_h", "_first"), on="_h")
+        .filter(pl.col(ROW) != pl.col("_first"))
+        .select(ROW, "_first")
+    )
+    del hashes
+    found: list[pl.DataFrame] = []
+    if hashed.height:
+        columns = list(dict.fromkeys([*key, *shown]))
+        later = df.select(ROW, *columns).join(hashed.select(ROW, "_first"), on=ROW)
+        first = df.select(ROW, *columns).filter(pl.col(ROW).is_in(hashed["_first"].implode()))
+        pairs = later.join(first, left_on="_first", right_on=ROW, suffix="_1").filter(
+            pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"{c}_1")) for c in key)
+        )
+        same_units = pl.col("quantity").eq_missing(pl.col("quantity_1"))
+        dup_of = pl.format("duplicate of row {}", "_first")
+        if daily:
+            found.append(_errors(pairs.filter(same_units), cmap.column(Field.DATE), "txn", dup_of))
+            found.append(
+                _errors(
+                    pairs.filter(~same_units),
+                    cmap.column(Field.QUANTITY),
+                    "quantity",
+                    pl.format("row {} has the same store, product and day", "_first"),
+                )
+            )
+        else:
+            found.append(_errors(pairs, cmap.column(Field.TICKET), "txn", dup_of))
+    if not daily:
+        found.append(_ticket_time_errors(df, cmap))
+    return [f for f in found if f.height]
+
+
+_LINE_KEY: Final = ("stream", "product", "quantity", "unit_price", "amount", "discount", "sold_utc")
+
+
+def _ticket_time_errors(df: pl.DataFrame, cmap: ColumnMap) -> pl.DataFrame:
+    """Lines of one ticket must share its time: the first line's time is the ticket's."""
+    ticket_hash = pl.col("stream").hash(seed=5)
+    split = (
+        df.select(ticket_hash.alias("_h"), "sold_utc")
+        .group_by("_h")
+        .agg(pl.col("sold_utc").min().alias("_lo"), pl.col("sold_utc").max().alias("_hi"))
+        .filter(pl.col("_lo") != pl.col("_hi"))
+    )
+    rows = df.filter(ticket_hash.is_in(split["_h"].implode())).select(
+        ROW, "stream", "sold_utc", "_local"
+    )
+    rows = rows.sort(ROW).with_columns(
+        pl.col(ROW).first().over("stream").alias("_first"),
+        pl.col("sold_utc").first().over("stream").alias("_time"),
+    )
+    late = rows.filter(pl.col("sold_utc").is_not_null() & (pl.col("sold_utc") != pl.col("_time")))
+    return _errors(
+        late,
+        cmap.column(Field.TIME) or cmap.column(Field.DATE),
         pl.col("_local").cast(pl.String),
-        pl.format("row {} of the same ticket is at another time", first.over("stream")),
+        pl.format("row {} of the same ticket is at another time", "_first"),
+    )
+
+
+def _errors(
+    frame: pl.DataFrame, column: str | None, value: str | pl.Expr, reason: pl.Expr
+) -> pl.DataFrame:
+    return frame.select(
+        pl.col(ROW),
+        pl.lit(column or "").alias("column"),
+        (pl.col(value) if isinstance(value, str) else value).cast(pl.String).alias("value"),
+        reason.alias("reason"),
     )
 
 
