@@ -40,6 +40,8 @@ from streams.errors import WrongExpectedVersion
 from streams.store import EventStore
 
 LOOKUP_BATCH: Final = 20_000
+#: rows per part whose ticket payloads are built at once (bounds the write phase's memory)
+PART_ROWS: Final = 100_000
 _ZERO: Final = Decimal(0)
 
 
@@ -139,7 +141,9 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
         to_write = to_write.filter(~pl.col("stream").is_in(pl.Series(sorted(already)).implode()))
     del checked  # the report is written; only the rows to write are needed from here
     writing_at = time.perf_counter()
-    result.written, conflicts = await _write(store, options, to_write)
+    handed = [to_write]
+    del to_write
+    result.written, conflicts = await _write(store, options, handed)
     result.details["write_s"] = round(time.perf_counter() - writing_at, 2)
     if conflicts:  # someone recorded one of these tickets while we were importing
         result.details["conflicts"] = conflicts
@@ -273,15 +277,21 @@ async def _create_missing(
 
 
 async def _write(
-    store: EventStore, options: ImportOptions, rows: pl.DataFrame
+    store: EventStore, options: ImportOptions, handed: list[pl.DataFrame]
 ) -> tuple[int, list[str]]:
     """``bulk_append`` from ``options.workers`` coroutines, each on its own share of tickets.
 
     While one waits for its chunk to commit, the next builds its own, so Python
-    and PostgreSQL work at the same time; tickets never span two workers.
+    and PostgreSQL work at the same time. The rows are cut into parts by ticket
+    (a ticket never spans two parts) and each part's payloads are built only
+    when its turn comes, so memory holds the rows plus one part's payloads.
+    ``handed`` is emptied: this function owns the rows from here on.
     """
+    rows = handed.pop()
     causation = uuid.uuid4()
     actor = f"user:{options.actor}"
+    workers = max(1, options.workers)
+    count = workers * max(1, rows.height // PART_ROWS)
     bar = tqdm(
         total=rows["stream"].n_unique(),
         unit="ticket",
@@ -289,20 +299,30 @@ async def _write(
         disable=not options.progress,
         leave=False,
     )
+    parts = (
+        rows.with_columns((pl.col("stream").hash(seed=7) % count).alias("_part")).partition_by(
+            "_part", include_key=False
+        )
+        if rows.height
+        else []
+    )
+    del rows
 
-    def requests(share: pl.DataFrame) -> Iterator[AppendRequest]:
-        for sale in TicketBuilder().sales(share):
-            yield append_request(
-                sale, tenant_id=options.tenant_id, actor=actor, causation_id=causation
-            )
-
-    def prebuilt(share: pl.DataFrame) -> Iterator[AppendRequest]:
-        for start in range(0, share.height, 20_000):
-            part = share.slice(start, 20_000)
+    def requests(mine: list[pl.DataFrame]) -> Iterator[AppendRequest]:
+        while mine:
+            part = mine.pop()
+            payloads = ticket_payloads(part) if options.fast_path else None
+            if payloads is None:
+                for sale in TicketBuilder().sales(part):
+                    yield append_request(
+                        sale, tenant_id=options.tenant_id, actor=actor, causation_id=causation
+                    )
+                continue
+            del part
             for store_id, txn, payload in zip(
-                part["store"].to_list(),
-                part["txn"].to_list(),
-                part["payload"].to_list(),
+                payloads["store"].to_list(),
+                payloads["txn"].to_list(),
+                payloads["payload"].to_list(),
                 strict=True,
             ):
                 yield sale_request(
@@ -314,32 +334,27 @@ async def _write(
                     causation_id=causation,
                 )
 
-    workers = max(1, options.workers)
-    payloads = ticket_payloads(rows) if options.fast_path else None
-    source, make = (rows, requests) if payloads is None else (payloads, prebuilt)
-    shares = (
-        source.with_columns(
-            (pl.format("{}-{}", "store", "txn").hash(seed=7) % workers).alias("_worker")
-        ).partition_by("_worker", include_key=False)
-        if source.height
-        else []
-    )
-    del source, payloads
+    shares = [parts[k::workers] for k in range(workers)]
+    del parts
     try:
         results = await asyncio.gather(
             *(
                 store.bulk_append(
-                    make(share), chunk_events=options.chunk_events, on_progress=bar.update
+                    requests(share), chunk_events=options.chunk_events, on_progress=bar.update
                 )
                 for share in shares
+                if share
             )
         )
     finally:
         bar.close()
-    outcomes = [o for result in results for o in result]
-    written = sum(1 for o in outcomes if isinstance(o, AppendResult) and not o.duplicate)
-    conflicts = [o.stream_id for o in outcomes if isinstance(o, WrongExpectedVersion)]
-    failures = [o for o in outcomes if not isinstance(o, AppendResult | WrongExpectedVersion)]
-    if failures:
-        raise failures[0]
+    written, conflicts = 0, []
+    for outcomes in results:
+        for outcome in outcomes:
+            if isinstance(outcome, AppendResult):
+                written += not outcome.duplicate
+            elif isinstance(outcome, WrongExpectedVersion):
+                conflicts.append(outcome.stream_id)
+            else:
+                raise outcome
     return written, conflicts
