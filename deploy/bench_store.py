@@ -226,7 +226,11 @@ def run(url: str, *, seconds: float, runs: int, bulk_events: int) -> Figures:
 
 def machine() -> str:
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {mem_gb:.0f} GB, {platform.system()} {platform.machine()}"
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores, {mem_gb:.0f} GB, {platform.system()} {platform.machine()}, "
+        f"load {load:.1f} at start"
+    )
 
 
 def main(*, json_output: bool, quick: bool) -> int:
