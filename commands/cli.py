@@ -100,6 +100,7 @@ def _register_import(sub: SubParsers) -> None:
     sales.add_argument("--mapping", type=Path, help="JSON mapping file (docs/import.md)")
     sales.add_argument("--unknown-products", choices=["refuse", "create"], default="refuse")
     sales.add_argument("--unknown-stores", choices=["refuse", "create"], default="refuse")
+    sales.add_argument("--new-tenant", metavar="NAME", help="create the tenant if missing")
     sales.add_argument("--timezone", default="Europe/Madrid", help="for stores created here")
     sales.add_argument("--region", default="ES", help="for stores created here")
     sales.add_argument(
@@ -277,6 +278,7 @@ def cmd_import_sales(args: argparse.Namespace) -> int:
         store=args.store,
         create_products=args.unknown_products == "create",
         create_stores=args.unknown_stores == "create",
+        new_tenant=args.new_tenant,
         timezone=args.timezone,
         region=args.region,
         max_errors=args.max_errors,

@@ -11,6 +11,7 @@ writes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,12 +30,13 @@ from commands.importer.mapping import ColumnMap, Field, load_mapping_file, resol
 from commands.importer.reader import read_table
 from commands.importer.report import write_report
 from commands.importer.validate import ROW, Checked, Context, check_rows
-from commands.types import DefineProduct, OpenStore
+from commands.types import CreateTenant, DefineProduct, OpenStore
 from domain import organisation
 from domain.access import Actor
 from domain.codec import decode_event
+from domain.errors import AlreadyExists
 from domain.events import SaleRecorded
-from domain.events.organisation import Role, StoreKind
+from domain.events.organisation import Role, StoreKind, TenantKind
 from streams.envelope import AppendRequest, AppendResult
 from streams.errors import WrongExpectedVersion
 from streams.store import EventStore
@@ -58,6 +60,8 @@ class ImportOptions:
     store: str | None = None
     create_products: bool = False
     create_stores: bool = False
+    #: create the tenant (a chain with this name) when it does not exist yet
+    new_tenant: str | None = None
     timezone: str = "Europe/Madrid"
     region: str = "ES"
     max_errors: str = "0"
@@ -96,7 +100,7 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
     cmap = resolve(frame.columns, kind=options.kind, flags=options.columns, mapping_file=mapping)
     if cmap.column(Field.STORE) is None and options.store is None:
         raise ImportRefused("the file has no store column: say which store with --store")
-    tenant = await _tenant(store, options.tenant_id)
+    tenant = await _tenant(store, options.tenant_id, create=options.new_tenant is not None)
     zones = {s: tenant.stores[s].timezone for s in tenant.open_store_ids()}
     for new in [options.store] if options.store and options.create_stores else []:
         zones.setdefault(new, options.timezone)
@@ -166,13 +170,13 @@ def default_report_path(path: Path) -> Path:
     return Path.cwd() / f"{path.stem}.import-report.csv"
 
 
-async def _tenant(store: EventStore, tenant_id: str) -> organisation.TenantState:
+async def _tenant(store: EventStore, tenant_id: str, *, create: bool) -> organisation.TenantState:
     records = await store.read_stream(tenant_id, "tenant")
     state = organisation.fold(
         decode_event(r.event_type, r.schema_version, r.payload) for r in records
     )
-    if state.tenant is None:
-        raise ImportRefused(f"tenant {tenant_id!r} does not exist")
+    if state.tenant is None and not create:
+        raise ImportRefused(f"tenant {tenant_id!r} does not exist (--new-tenant NAME creates it)")
     return state
 
 
@@ -245,6 +249,14 @@ async def _create_missing(
     store: EventStore, options: ImportOptions, result: ImportResult, zones: dict[str, str]
 ) -> None:
     actor = Actor(user_id=options.actor, role=Role.OWNER)
+    if options.new_tenant is not None:
+        with contextlib.suppress(AlreadyExists):
+            await handle(
+                CreateTenant(name=options.new_tenant, kind=TenantKind.CHAIN),
+                store,
+                tenant_id=options.tenant_id,
+                actor=actor,
+            )
     for store_id in result.new_stores:
         await handle(
             OpenStore(

@@ -17,6 +17,7 @@ from domain.events.organisation import Role, StoreKind, TenantKind
 from streams.store import EventStore
 
 OWNER = Actor(user_id="olga", role=Role.OWNER)
+DDOP = Path("/work/shared/data/ddop-bakery/bakery_merged.csv")
 
 
 @pytest.fixture
@@ -89,3 +90,41 @@ def test_asyncapi_is_written_to_a_file(tmp_path: Path) -> None:
     out = tmp_path / "pos-asyncapi.json"
     assert main(["pos", "asyncapi", "--out", str(out)]) == 0
     assert json.loads(out.read_text())["info"]["title"] == "Obrador POS ingest"
+
+
+def test_a_ddop_sample_into_a_new_tenant_from_the_command_line(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    sample = tmp_path / "bakery_sample.csv"
+    with DDOP.open() as source:
+        sample.write_text("".join(line for _, line in zip(range(401), source, strict=False)))
+    mapping = tmp_path / "ddop.json"
+    mapping.write_text(json.dumps({"format": "daily", "columns": {"quantity": "demand"}}))
+    args = [
+        "import",
+        "sales",
+        str(sample),
+        "--tenant",
+        "ddop",
+        "--new-tenant",
+        "ddop chain",
+        "--mapping",
+        str(mapping),
+        "--unknown-stores",
+        "create",
+        "--unknown-products",
+        "create",
+        "--timezone",
+        "Europe/Berlin",
+        "--region",
+        "DE-BY",
+        "--json",
+        "--report",
+        str(tmp_path / "r.csv"),
+    ]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["total_rows"] == 400 and summary["error_rows"] == 0
+    assert summary["written"] + summary["skipped_zero"] == 400
+    assert summary["new_stores"] == ["2"] and summary["new_products"] == ["101"]
