@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from forecasting.backtest import BLEND_GRID
 from forecasting.models.baselines import weekday_mean4
 from forecasting.models.gbm import (
     QUANTILES,
@@ -55,6 +56,8 @@ class FittedForecaster:
     gbm: GbmModel | None = None
     trained_through: dt.date | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: weight of the pooled model against weekday_mean4, per horizon 1..H
+    blend: FloatArray | None = None
 
 
 def _predict(
@@ -81,22 +84,34 @@ def _predict(
 
 def _calibrate(
     kind: str, model: GbmModel | None, panel: Panel, config: GbmConfig, cutoff: int
-) -> ResidualQuantiles:
-    """Ratio quantiles from forecasts made at origins >= cutoff, for targets <= the last day."""
+) -> tuple[ResidualQuantiles, FloatArray]:
+    """From forecasts made at origins >= cutoff for targets <= the last day: the
+    blend weight of the model against weekday_mean4 per horizon (as in the
+    backtest's :func:`forecasting.backtest.choose_obrador`) and the ratio
+    quantiles of the blended forecast."""
     hmax = config.max_horizon
     last = panel.n_days - 1
     origins = np.arange(cutoff, last, dtype=np.int64)
     horizons = tuple(range(1, hmax + 1))
     pred = _predict(kind, model, panel, config, origins=origins, horizons=horizons)
+    wm4 = weekday_mean4(panel.y_open, origins, horizons)
     actual = np.full(pred.shape, np.nan)
     hh = np.zeros(pred.shape, dtype=np.int64)
     y_open = panel.y_open
+    blend = np.ones(hmax)
     for k, h in enumerate(horizons):
         tgt = origins + h
         ok = tgt <= last
         actual[:, ok, k] = y_open[:, tgt[ok]]
         hh[:, :, k] = h
-    return ResidualQuantiles.fit(actual.ravel(), pred.ravel(), hh.ravel(), hmax)
+        if kind == "gbm":
+            errs = [
+                np.nansum(np.abs(w * pred[:, :, k] + (1 - w) * wm4[:, :, k] - actual[:, :, k]))
+                for w in BLEND_GRID
+            ]
+            blend[k] = BLEND_GRID[int(np.argmin(errs))]
+            pred[:, :, k] = blend[k] * pred[:, :, k] + (1 - blend[k]) * wm4[:, :, k]
+    return ResidualQuantiles.fit(actual.ravel(), pred.ravel(), hh.ravel(), hmax), blend
 
 
 def train_panel(
@@ -108,7 +123,7 @@ def train_panel(
     through = panel.dates[last].astype("datetime64[D]").astype(dt.date)
     if panel.n_days < MIN_HISTORY_DAYS + calibration_days:
         cut = max(7, last - calibration_days)
-        q = _calibrate("weekday_mean4", None, panel, cfg, cut)
+        q, _ = _calibrate("weekday_mean4", None, panel, cfg, cut)
         return FittedForecaster(
             "weekday_mean4",
             panel,
@@ -121,7 +136,7 @@ def train_panel(
     cut = last - calibration_days
     feats = PanelFeatures(panel, cfg)
     early = fit_gbm(feats, cut, cfg)
-    q = _calibrate("gbm", early, panel, cfg, cut)
+    q, blend = _calibrate("gbm", early, panel, cfg, cut)
     final = fit_gbm(feats, last, cfg)
     final.quantiles = q
     return FittedForecaster(
@@ -132,6 +147,7 @@ def train_panel(
         final,
         through,
         {"rows": final.n_rows, "calibration_days": calibration_days},
+        blend=blend,
     )
 
 
@@ -210,6 +226,10 @@ def forecast(
         horizons=horizons,
     )[:, 0, :]
     closed_future = panel.closed[:, last + 1 : last + 1 + horizon]
+    if model.blend is not None:
+        w = model.blend[np.clip(np.arange(horizon), 0, len(model.blend) - 1)]
+        wm4 = weekday_mean4(panel.y_open, np.array([last], dtype=np.int64), horizons)[:, 0, :]
+        point = w[None, :] * point + (1 - w[None, :]) * wm4
     point = np.where(closed_future, 0.0, np.maximum(point, 0.0))
     hh = np.broadcast_to(np.arange(1, horizon + 1), point.shape).astype(np.int64)
     qs = model.quantiles.apply(point, hh)

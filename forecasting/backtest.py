@@ -12,14 +12,19 @@ Models:
 
 * ``seasonal_naive`` and ``weekday_mean4``: closed form, every origin.
 * ``autoets``: AutoETS (season 7) per series, parameters estimated on the
-  history up to the first origin, state filtered forward daily.
+  history up to the first scored origin, state filtered forward daily.
 * ``prophet``: default Prophet, refitted at each origin — on a documented
   subset of series and origins (every ``prophet_origin_step``-th origin,
   ``prophet_series`` series spread evenly over the panel).
 * ``gbm``: pooled LightGBM, refitted every ``refit_every`` days on targets up
   to the refit day, features computed at each daily origin.
-* ``obrador``: the production choice — the pooled model, per-series fallback
-  to ``weekday_mean4`` for series with too little recent history.
+* ``obrador``: the production choice (:func:`choose_obrador`) — the pooled
+  model blended with ``weekday_mean4`` by a weight chosen at each origin on the
+  trailing ``selection_window`` days of already-known errors, and per-series
+  fallback to ``weekday_mean4`` for series with too little recent history.
+  The pooled model and the weekday mean also run over ``selection_window``
+  warm-up origins before the first scored one, so the first scored origins
+  have errors to choose by; those warm-up origins are never scored.
 
 Work fans out over a process pool (``workers``): the LightGBM fits, chunks of
 ETS series and Prophet series are independent single-threaded tasks.
@@ -61,6 +66,8 @@ IntArray = npt.NDArray[np.int64]
 
 MODELS: tuple[str, ...] = ("seasonal_naive", "prophet", "autoets", "weekday_mean4", "obrador")
 MIN_OPEN_DAYS = 56
+#: days of history before the first origin (features need 4 weeks, fits a few more)
+MIN_TRAIN_DAYS = 91
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class BacktestConfig:
     refit_every: int = 91
     prophet_series: int = 8
     prophet_origin_step: int = 14
+    selection_window: int = 56
     ets_fit_days: int = 730
     run_ets: bool = True
     gbm: GbmConfig = field(default_factory=GbmConfig)
@@ -91,6 +99,7 @@ class BacktestResult:
     final_forecast: FloatArray | None = None  # (n_series, max_horizon) from the last day
     gbm_models: list[GbmModel] = field(default_factory=list)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    blend_weights: FloatArray | None = None  # (n_origins, n_horizons): weight of the pooled model
 
     def scored(self, h: int) -> tuple[IntArray, IntArray]:
         """(origin indices into ``self.origins``, target day indices) for horizon h."""
@@ -202,9 +211,13 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
     horizons = tuple(sorted(set(config.horizons)))
     hmax = max(horizons)
     t_days = panel.n_days
-    first = t_days - config.origins - hmax
-    if first < 364:
-        raise ValueError(f"history too short for {config.origins} origins at D+{hmax}")
+    warm = max(0, config.selection_window)
+    first = t_days - config.origins - hmax - warm
+    if first < MIN_TRAIN_DAYS:
+        raise ValueError(
+            f"history too short: {config.origins} origins at D+{hmax} need at least "
+            f"{MIN_TRAIN_DAYS + config.origins + hmax} days, the data has {t_days}"
+        )
     origins = np.arange(first, t_days - min(horizons), dtype=np.int64)
     y_open = panel.y_open
     n_s = panel.n_series
@@ -216,7 +229,8 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
 
     cutoffs = list(range(int(origins[0]), int(origins[-1]) + 1, max(1, config.refit_every)))
     p_series = _pick_prophet_series(panel, config.prophet_series, t_days - config.origins)
-    p_origins = origins[:: max(1, config.prophet_origin_step)]
+    p_idx = np.arange(warm, len(origins), max(1, config.prophet_origin_step))
+    p_origins = origins[p_idx]
 
     forecasts: dict[str, FloatArray] = {
         "seasonal_naive": seasonal_naive(y_open, origins, horizons),
@@ -264,7 +278,7 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
                 y_open[rows],
                 origins,
                 horizons,
-                int(origins[0]),
+                int(origins[warm]),
                 config.ets_fit_days,
             )
             for rows in ets_chunks
@@ -282,7 +296,7 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
             ets[rows], sec = fut2.result()
             cpu["autoets"] += sec
         for s, fut3 in zip(p_series, p_fut, strict=True):
-            prophet[s, :: max(1, config.prophet_origin_step)], sec = fut3.result()
+            prophet[s, p_idx], sec = fut3.result()
             cpu["prophet"] += sec
     finally:
         pool.shutdown()
@@ -290,8 +304,12 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
     forecasts["autoets"] = ets
     forecasts["prophet"] = prophet
     forecasts["gbm"] = gbm
-    forecasts["obrador"] = choose_obrador(panel, origins, horizons, forecasts)
-    scale = seasonal_scale(y_open[:, : int(origins[0]) + 1])
+    forecasts["obrador"], weights = choose_obrador(
+        panel, origins, horizons, forecasts, window=config.selection_window
+    )
+    # MASE scale and ETS parameters: history before the first *scored* origin (the
+    # first ``warm`` origins only feed the blend weights)
+    scale = seasonal_scale(y_open[:, : int(origins[warm]) + 1])
     return BacktestResult(
         panel=panel,
         config=replace(config, horizons=horizons),
@@ -304,26 +322,89 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
         final_forecast=final,
         gbm_models=models,
         cpu_seconds={k: round(v, 2) for k, v in cpu.items()},
+        blend_weights=weights,
     )
 
 
-def choose_obrador(
-    panel: Panel, origins: IntArray, horizons: Sequence[int], forecasts: dict[str, FloatArray]
-) -> FloatArray:
-    """The production forecast: pooled model; short recent history -> weekday_mean4.
+BLEND_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(11))
 
-    A series with fewer than ``MIN_OPEN_DAYS`` open days in the 91 days up to
-    the origin (new product, store reopening after a long closure) has no
-    reliable level for the pooled model's features.
+
+def blend_weights(
+    actual: FloatArray,
+    first: FloatArray,
+    second: FloatArray,
+    *,
+    origins: IntArray,
+    h: int,
+    window: int,
+) -> FloatArray:
+    """Per origin, the weight w of ``first`` in w*first + (1-w)*second that had the
+    lowest absolute error over the trailing ``window`` days of *known* targets.
+
+    ``actual``, ``first``, ``second``: (n_series, n_origins), the forecasts made at
+    ``origins`` (consecutive days) for day origin + h, and what happened (NaN =
+    closed or not yet known). At origin i only forecasts whose target day is
+    <= origins[i] count. No known target yet: w = 1.
+    """
+    n_o = len(origins)
+    err = np.zeros((len(BLEND_GRID), n_o))
+    for g, w in enumerate(BLEND_GRID):
+        e = np.abs(w * first + (1 - w) * second - actual)
+        err[g] = np.where(np.isfinite(e), e, 0.0).sum(axis=0)
+    csum = np.concatenate([np.zeros((len(BLEND_GRID), 1)), np.cumsum(err, axis=1)], axis=1)
+    out = np.ones(n_o)
+    for i in range(n_o):
+        hi = i - h + 1  # forecasts j < hi have target origins[j] + h <= origins[i]
+        lo = max(0, hi - window)
+        if hi <= lo:
+            continue
+        tot = csum[:, hi] - csum[:, lo]
+        out[i] = BLEND_GRID[int(np.argmin(tot))]
+    return out
+
+
+def choose_obrador(
+    panel: Panel,
+    origins: IntArray,
+    horizons: Sequence[int],
+    forecasts: dict[str, FloatArray],
+    window: int = 56,
+) -> tuple[FloatArray, FloatArray]:
+    """The production forecast, chosen by rolling-origin backtest, honestly.
+
+    1. At each origin, the pooled model is blended with ``weekday_mean4`` with the
+       weight (0, 0.1, .., 1) that did best over the trailing ``window`` days of
+       targets already known at that origin (one weight for all series, per
+       horizon): with a long history it stays ~1, with a short one (weak pooled
+       model) it leans on the weekday mean.
+    2. A series with fewer than ``MIN_OPEN_DAYS`` open days in the 91 days up to
+       the origin (new product, store reopening after a long closure) gets
+       ``weekday_mean4`` alone: the pooled model has no reliable level for it.
+
+    Returns the forecasts and the weights, shape (n_origins, n_horizons).
     """
     open_days = np.cumsum(~panel.closed, axis=1)
     lo = np.maximum(origins - 91, 0)
     recent: IntArray = open_days[:, origins] - open_days[:, lo]
     short = recent < MIN_OPEN_DAYS
+    y_open = panel.y_open
     out = forecasts["gbm"].copy()
-    for k in range(len(horizons)):
-        out[:, :, k] = np.where(short, forecasts["weekday_mean4"][:, :, k], out[:, :, k])
-    return out
+    weights = np.ones((len(origins), len(horizons)))
+    for k, h in enumerate(horizons):
+        tgt = origins + h
+        actual = np.full(out[:, :, k].shape, np.nan)
+        ok = tgt < panel.n_days
+        actual[:, ok] = y_open[:, tgt[ok]]
+        g = forecasts["gbm"][:, :, k]
+        m = forecasts["weekday_mean4"][:, :, k]
+        w = (
+            blend_weights(actual, g, m, origins=origins, h=h, window=window)
+            if window > 0
+            else weights[:, k]
+        )
+        weights[:, k] = w
+        out[:, :, k] = np.where(short, m, w[None, :] * g + (1 - w[None, :]) * m)
+    return out, weights
 
 
 # --------------------------------------------------------------------------- report
@@ -373,8 +454,7 @@ def summarize(result: BacktestResult, *, details: bool = False) -> dict[str, Any
     y_open = panel.y_open
     horizons_out: dict[str, dict[str, dict[str, float]]] = {}
     subset_out: dict[str, dict[str, dict[str, float]]] = {}
-    p_mask_o = np.zeros(len(result.origins), dtype=bool)
-    p_mask_o[:: max(1, result.config.prophet_origin_step)] = True
+    p_mask_o = np.isin(result.origins, result.prophet_origins)
     p_mask_s = np.zeros(panel.n_series, dtype=bool)
     p_mask_s[result.prophet_series] = True
     for k, h in enumerate(result.config.horizons):
@@ -408,6 +488,12 @@ def summarize(result: BacktestResult, *, details: bool = False) -> dict[str, Any
                 "is scored on the same subset here for a like-for-like comparison",
             },
             "cpu_seconds": result.cpu_seconds,
+            "blend_weight_mean": {
+                str(h): round(float(result.blend_weights[result.scored(h)[0], k].mean()), 3)
+                for k, h in enumerate(result.config.horizons)
+            }
+            if result.blend_weights is not None
+            else None,
             "gbm_refits": [str(panel.dates[int(m.cutoff)]) for m in result.gbm_models],
             "gbm_rows_per_fit": [int(m.n_rows) for m in result.gbm_models],
             "first_origin": str(panel.dates[int(result.origins[0])]),

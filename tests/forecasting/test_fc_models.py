@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from forecasting.backtest import MIN_OPEN_DAYS, choose_obrador
+from forecasting.backtest import MIN_OPEN_DAYS, blend_weights, choose_obrador
 from forecasting.models.baselines import seasonal_naive, weekday_mean4
 from forecasting.models.ets import impute_closed
 from forecasting.models.gbm import GbmConfig, HolidaySpec, PanelFeatures, ResidualQuantiles
@@ -81,7 +81,7 @@ def test_selection_falls_back_for_short_recent_history(ddop_sample: Panel) -> No
     origins = np.array([400, 880, 1100], dtype=np.int64)
     shape = (ddop_sample.n_series, 3, 1)
     forecasts = {"gbm": np.full(shape, 1.0), "weekday_mean4": np.full(shape, 2.0)}
-    chosen = choose_obrador(ddop_sample, origins, (1,), forecasts)
+    chosen, _ = choose_obrador(ddop_sample, origins, (1,), forecasts, window=0)
     open_recent = [(~ddop_sample.closed[:, o - 91 : o]).sum(axis=1) for o in origins]
     for j in range(3):
         expect = np.where(open_recent[j] < MIN_OPEN_DAYS, 2.0, 1.0)
@@ -102,3 +102,39 @@ def test_residual_quantiles_recover_a_known_spread() -> None:
     np.testing.assert_allclose(q.table[0], [0.84, 1.0, 1.16], atol=0.01)
     out = q.apply(np.array([100.0]), np.array([1]))
     np.testing.assert_allclose(out[0], [84, 100, 116], atol=1.0)
+
+
+def test_blend_weight_follows_only_errors_already_known(ddop_sample: Panel) -> None:
+    """Real demand of 9 series over 60 days; the pooled model is exact up to day 9,
+    the weekday mean exact from day 10 on. The weight may only react once the
+    target days where the weekday mean was exact are in the past."""
+    t0 = 1000
+    n = 60
+    origins = np.arange(t0, t0 + n, dtype=np.int64)
+    actual = ddop_sample.y[:, t0 + 1 : t0 + 1 + n].copy()  # targets origin + 1
+    first = np.where(np.arange(n) < 10, actual, actual * 1.5)
+    second = np.where(np.arange(n) < 10, actual * 1.5, actual)
+    w = blend_weights(actual, first, second, origins=origins, h=1, window=56)
+    assert w[0] == 1.0  # nothing known yet
+    assert (w[:11] == 1.0).all()  # at origin 10 the last known target is origin 9's
+    assert w[12] == 1.0  # 10 exact vs 2 exact
+    assert w[-1] == 0.0
+    w7 = blend_weights(actual, first, second, origins=origins, h=7, window=56)
+    assert (w7[:17] == 1.0).all()  # a D+7 forecast's target is known 7 days later
+    assert w7[-1] == 0.0
+
+
+@pytest.mark.parametrize("h", [1, 7, 28])
+def test_blend_weight_ignores_targets_not_yet_known(ddop_sample: Panel, h: int) -> None:
+    t0, n = 900, 120
+    origins = np.arange(t0, t0 + n, dtype=np.int64)
+    actual = ddop_sample.y_open[:, t0 + h : t0 + h + n]
+    sn = seasonal_naive(ddop_sample.y_open, origins, [h])[:, :, 0]
+    wm = weekday_mean4(ddop_sample.y_open, origins, [h])[:, :, 0]
+    w = blend_weights(actual, sn, wm, origins=origins, h=h, window=56)
+    assert len(set(w.tolist())) > 1  # the weight does move on this stretch
+    for i in (30, 60, 90, 119):
+        garbled = actual.copy()
+        garbled[:, i - h + 1 :] = 1e6  # every target not known at origin i
+        w2 = blend_weights(garbled, sn, wm, origins=origins, h=h, window=56)
+        assert w2[i] == w[i]
