@@ -47,6 +47,7 @@ CHANNELS: Final = {
     "wholesale": "wholesale",
     "mayorista": "wholesale",
 }
+COLLATERAL: Final = "ticket not imported: "
 ERROR_SCHEMA: Final = {ROW: pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String}
 
 
@@ -73,7 +74,9 @@ class Checked:
 
     @property
     def error_rows(self) -> int:
-        return int(self.errors.filter(~pl.col("reason").str.starts_with("ticket "))[ROW].n_unique())
+        """Rows at fault (the other lines of their tickets, left out with them, not counted)."""
+        own = self.errors.filter(~pl.col("reason").str.starts_with(COLLATERAL))
+        return int(own[ROW].n_unique())
 
 
 def check_rows(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> Checked:
@@ -181,7 +184,7 @@ def _drop_bad_tickets(
             pl.col(ROW),
             pl.lit(ticket_column or "").alias("column"),
             pl.col("txn").alias("value"),
-            pl.format("ticket not imported: row {} of it is invalid", "_bad").alias("reason"),
+            pl.format(COLLATERAL + "row {} of it is invalid", "_bad").alias("reason"),
         )
         errors = pl.concat([errors, notes])
     keep = ~pl.col(ROW).is_in(bad_rows) & ~pl.col("stream").is_in(bad_streams).fill_null(False)

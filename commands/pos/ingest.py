@@ -53,7 +53,7 @@ from commands.state_cache import StateCache
 from domain.access import Actor
 from domain.errors import DomainError
 from domain.events.organisation import Role
-from streams.errors import StoreError
+from streams.errors import InvalidAppend, StoreError
 
 log = logging.getLogger("obrador.pos")
 
@@ -161,6 +161,8 @@ class TicketProcessor:
             raise
         except DomainError as exc:
             return Refusal(exc.field, _rule_of(exc), exc.reason)
+        except InvalidAppend as exc:  # refused by the store before writing (e.g. too long ids)
+            return Refusal(exc.field, "invalid_append", exc.reason)
         if result.duplicate:
             self.counters.duplicates += 1
         else:
@@ -202,9 +204,9 @@ def dead_letter_headers(
     headers = {k: v for k, v in original.items() if k not in (H_TOKEN, H_MSG_ID)}
     headers.update(
         {
-            H_DLQ_FIELD: refusal.field,
+            H_DLQ_FIELD: _header_value(refusal.field)[:200],
             H_DLQ_RULE: refusal.rule,
-            H_DLQ_REASON: refusal.reason[:1000],
+            H_DLQ_REASON: _header_value(refusal.reason)[:1000],
             H_DLQ_SUBJECT: subject,
             H_DLQ_AT: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -291,6 +293,11 @@ async def _consume(msg: NatsMessage, processor: TicketProcessor, broker: NatsBro
             refusal.reason,
         )
     await msg.ack()
+
+
+def _header_value(text: str) -> str:
+    """NATS headers cannot carry line breaks or other control characters."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _tokens(subject: str) -> tuple[str, str]:

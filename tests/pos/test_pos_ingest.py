@@ -76,3 +76,11 @@ async def test_a_device_publishing_for_another_store_or_tenant_is_refused(pos: P
     assert (foreign.headers or {})[H_DLQ_RULE] == "tenant_mismatch"
     await pos.settled()
     assert await pos.sales("gracia", "T-7") == [] and await pos.sales("born", "T-9") == []
+
+
+async def test_a_refusal_whose_reason_has_line_breaks_is_still_dead_lettered(pos: Pos) -> None:
+    body = ticket("T-10").replace(b'"channel"', b'"bad\\nfield": 1, "channel"')
+    await pos.publish("born", body, pos.tokens["born"])
+    (letter,) = await pos.dead_letters(1)
+    assert letter.headers[H_DLQ_FIELD] == "bad field"
+    assert letter.data == body
