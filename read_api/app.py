@@ -1,0 +1,160 @@
+"""The read API: ``create_app`` builds it, ``serve_api`` runs it under uvicorn.
+
+Composition root: the connection pool is opened in the lifespan, kept on
+``app.state.pool`` and closed in ``finally``; every session is read-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from litestar import Controller, Litestar, Router, get
+from litestar.datastructures import State
+from litestar.exceptions import ServiceUnavailableException
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from read_api.auth import ApiKeyAuthentication
+from read_api.controllers import (
+    DashboardController,
+    InventoryController,
+    ProductionOrdersController,
+    PurchaseOrdersController,
+    SalesController,
+)
+from read_api.errors import problem_details_plugin
+from read_api.page import DashboardPageController
+from read_api.schemas import HealthCheck
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _read_only(conn: AsyncConnection[Any]) -> None:
+    # The read API only SELECTs; the server refuses anything else on these sessions.
+    await conn.execute("SET default_transaction_read_only = on")
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["system"]
+
+    @get("/", operation_id="getHealth", summary="Is the database reachable (no key needed)")
+    async def health(self, state: State) -> HealthCheck:
+        try:
+            async with state.pool.connection(timeout=2.0) as conn:
+                await conn.execute("SELECT 1")
+        except (PoolTimeout, OSError) as exc:
+            raise ServiceUnavailableException("database unreachable") from exc
+        return HealthCheck(status="ok", database="ok")
+
+
+def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
+    """The read API on ``database_url`` (``clock`` gives "now" for the dashboard)."""
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            database_url,
+            min_size=1,
+            max_size=8,
+            open=False,
+            kwargs={"autocommit": True},
+            configure=_read_only,
+        )
+        await pool.open()
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    v1 = Router(
+        path="/v1",
+        route_handlers=[
+            InventoryController,
+            SalesController,
+            ProductionOrdersController,
+            PurchaseOrdersController,
+            DashboardController,
+        ],
+        middleware=[DefineMiddleware(ApiKeyAuthentication)],
+    )
+    return Litestar(
+        route_handlers=[HealthController, DashboardPageController, v1],
+        lifespan=[database],
+        state=State({"clock": clock}),
+        plugins=[problem_details_plugin()],
+        openapi_config=OpenAPIConfig(
+            title="Obrador read API",
+            version="1",
+            description="Read models of one bakery tenant; the tenant comes from the API key.",
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(
+                        type="http", scheme="bearer", description="obrador api-key create"
+                    )
+                }
+            ),
+        ),
+    )
+
+
+class _KeyRedaction(logging.Filter):
+    """Access logs keep paths but never a ``key=`` query value (the dashboard login)."""
+
+    _KEY = re.compile(r"(?<=[?&]key=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._KEY.sub("***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+class _Server(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The caller owns the signals and stops us through ``stop``.
+        yield
+
+
+async def serve_api(
+    database_url: str, host: str, port: int, stop: asyncio.Event, *, clock: Clock = _utc_now
+) -> None:
+    """Serve the read API on ``host:port`` until ``stop`` is set (OSError if the port is taken)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    config = uvicorn.Config(create_app(database_url, clock=clock), lifespan="on", log_level="info")
+    logging.getLogger("uvicorn.access").addFilter(_KeyRedaction())
+    server = _Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        server.should_exit = True
+        stopping.cancel()
+        await serving
+        sock.close()

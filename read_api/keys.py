@@ -1,0 +1,69 @@
+"""Read API keys: a random key per holder, stored only as its SHA-256.
+
+``create_api_key`` returns the plain key once; ``find_principal`` maps a
+presented key to its tenant and role (None for unknown or revoked keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Final
+
+import msgspec
+import psycopg
+
+from domain.events.organisation import Role
+from streams.store import AsyncPool
+
+KEY_PREFIX: Final = "obrkey_"
+# Roles that may read everything of their tenant. A store manager is scoped to
+# stores and a POS device only writes sales: neither gets a read key until
+# store scoping exists.
+READ_ROLES: Final = frozenset({Role.OWNER, Role.PLANNER, Role.PRODUCTION_MANAGER, Role.AUDITOR})
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: everything a request may know about its caller."""
+
+    tenant_id: str
+    role: str
+    key_id: str
+
+
+def key_digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def create_api_key(conninfo: str, tenant_id: str, role: str, label: str = "") -> str:
+    """Store a new key for ``tenant_id`` with ``role``; return the plain key (shown once)."""
+    if not tenant_id.strip():
+        raise ValueError("tenant must not be empty")
+    if role not in READ_ROLES:
+        allowed = ", ".join(sorted(READ_ROLES))
+        raise ValueError(f"role {role!r} cannot hold a read key (one of: {allowed})")
+    key_id = secrets.token_hex(6)
+    key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO api_keys (key_id, tenant_id, role, label, key_sha256)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (key_id, tenant_id, role, label, key_digest(key)),
+        )
+    return key
+
+
+async def find_principal(pool: AsyncPool, key: str | None) -> Principal | None:
+    """The holder of ``key``, or None (missing, unknown or revoked)."""
+    if not key or not key.startswith(KEY_PREFIX):
+        return None
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT tenant_id, role, key_id FROM api_keys"
+            " WHERE key_sha256 = %s AND revoked_at IS NULL",
+            (key_digest(key),),
+        )
+        row = await cur.fetchone()
+    if row is None or row[1] not in READ_ROLES:
+        return None
+    return Principal(tenant_id=row[0], role=row[1], key_id=row[2])
