@@ -93,7 +93,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "forecast":
         bench_forecast = _optional("forecasting.cli", "bench_forecast")
         if bench_forecast is not None:
-            return int(str(bench_forecast(json_output=args.json)))
+            bench_forecast(json=args.json)
+            return 0
     if args.what == "import":
         bench_import = _optional("commands.cli", "bench_import")
         if bench_import is not None:
