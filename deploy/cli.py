@@ -27,24 +27,36 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-def _serve_foreground(urls: StackUrls, settings: Settings) -> None:
-    """Relay + every projector until Ctrl-C / SIGTERM (the stack stops after them)."""
+def _serve_foreground(urls: StackUrls, settings: Settings, banner: list[str] | None = None) -> None:
+    """Relay, every projector and the POS ingest until Ctrl-C / SIGTERM (then the stack stops)."""
     from deploy.services import serve
     from projections.registry import all_models
 
     models = all_models()
+    extra = []
+    lines = ["  relay       store → JetStream"]
+    lines.append("  projectors  " + (", ".join(m.name for m in models) or "none yet"))
+    serve_ingest = _optional("commands.pos.service", "serve_ingest")
+    if serve_ingest is not None:
+
+        async def ingest(stop: asyncio.Event) -> None:
+            await serve_ingest(urls.database_url, urls.nats_url, stop=stop)  # type: ignore[misc]
+
+        extra.append(ingest)
+        lines.append("  POS ingest  pos.<tenant>.<store>.sales → commands (docs/pos.md)")
 
     def ready() -> None:
         print("Obrador is up")
         print(f"  PostgreSQL  {urls.database_url}")
         print(f"  NATS        {urls.nats_url}")
         print(f"  data folder {settings.data_dir}")
-        print("  relay       store → JetStream")
-        print("  projectors  " + (", ".join(m.name for m in models) or "none yet"))
+        print("\n".join(lines + (banner or [])))
         print("Ctrl-C stops everything.", flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(urls.database_url, urls.nats_url, models=models, ready=ready))
+        asyncio.run(
+            serve(urls.database_url, urls.nats_url, models=models, ready=ready, extra=extra)
+        )
     print("stopping…", flush=True)
 
 
