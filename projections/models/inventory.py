@@ -23,7 +23,7 @@ exact decimal arithmetic, so the same value and scale as event by event.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
@@ -144,6 +144,17 @@ class _LotMove:
     origin: str
     origin_id: str | None
 
+    def row(self) -> Row:
+        return (
+            self.delta,
+            self.expires_on,
+            self.unit_cost,
+            self.received_position,
+            self.received_at,
+            self.origin,
+            self.origin_id,
+        )
+
 
 class _Fold:
     """One batch of stock events applied to the rows it touches."""
@@ -158,6 +169,13 @@ class _Fold:
     def apply(self, rec: RecordedEvent, ev: DomainEvent) -> None:  # noqa: PLR0912
         self.rec = rec
         match ev:
+            case StockConsumed():  # the most frequent: sales
+                st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
+                if st.item_kind is None:
+                    sold = ev.cause is ConsumptionCause.SALE
+                    st.item_kind = (ItemKind.PRODUCT if sold else ItemKind.INGREDIENT).value
+                self._take(st, (rec.tenant_id, ev.store_id, ev.item_id), ev.allocations)
+                st.shortfall += ev.shortfall
             case StockReceived():
                 st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
                 st.item_kind = ev.item_kind.value
@@ -181,13 +199,6 @@ class _Fold:
                         st, key, moved.lot_id, moved.quantity, expires_on=moved.expires_on,
                         cost=moved.unit_cost, origin="transfer", origin_id=ev.transfer_id,
                     )  # fmt: skip
-            case StockConsumed():
-                st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
-                if st.item_kind is None:
-                    sold = ev.cause is ConsumptionCause.SALE
-                    st.item_kind = (ItemKind.PRODUCT if sold else ItemKind.INGREDIENT).value
-                self._take(st, (rec.tenant_id, ev.store_id, ev.item_id), ev.allocations)
-                st.shortfall += ev.shortfall
             case StockReturned():  # shortfall first, then each lot (which may settle more)
                 st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
                 key = (rec.tenant_id, ev.store_id, ev.item_id)
@@ -324,7 +335,7 @@ class InventoryModel:
         costs = await LOTS.upsert(
             conn,
             tables,
-            ((*k, *astuple(m)) for k, m in fold.moves.items()),
+            ((*k, *m.row()) for k, m in fold.moves.items()),
             add=("quantity",),
             keep=LOTS.names[5:],  # a lot's expiry, cost and origin are set when it is created
             returning=("tenant_id", "store_id", "item_id", "lot_id", "unit_cost"),

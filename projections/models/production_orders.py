@@ -9,7 +9,7 @@ is that date (moved by edits); the read API decides what "late" means.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
@@ -172,4 +172,9 @@ class ProductionOrdersModel:
                 continue  # an event for an order never suggested: nothing to show
             orders[key].last_position, orders[key].updated_at = rec.position, ev.occurred_at
             touched.add(key)
-        await ORDERS.upsert(conn, tables, ((*k, *astuple(orders[k])) for k in sorted(touched)))
+        names = [f.name for f in fields(_Order)]
+        await ORDERS.upsert(
+            conn,
+            tables,
+            ((*k, *(getattr(orders[k], n) for n in names)) for k in sorted(touched)),
+        )
