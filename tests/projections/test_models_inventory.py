@@ -271,3 +271,57 @@ async def test_transfer_waste_and_counts(pg_url: str) -> None:
     extra = await one(pg_url, "SELECT * FROM rm_inventory_lots WHERE lot_id = 'CNT-2'")
     assert extra["quantity"] == D(5) and extra["origin"] == "count_surplus"
     assert extra["expires_on"] is None
+
+
+async def test_lots_remember_where_they_came_from(pg_url: str) -> None:
+    log = Log()
+    common = {"quantity": D(40), "expires_on": date(2026, 3, 4), "unit_cost": D("0.35"), "at": AT}
+    for lot_id, origin in (("mo-MO-9", {"manufacturing_order_id": "MO-9"}), ("PO-3-b", {})):
+        event = inventory.receive(
+            StockState(),
+            store_id="central",
+            item_id="baguette",
+            item_kind=ItemKind.PRODUCT,
+            lot_id=lot_id,
+            **common,  # type: ignore[arg-type]
+            **origin,  # type: ignore[arg-type]
+        )
+        log.add(T, "stock-central-baguette", event)
+    flour = inventory.receive(
+        StockState(),
+        store_id="central",
+        item_id="flour",
+        item_kind=ItemKind.INGREDIENT,
+        lot_id="D1-flour",
+        purchase_order_id="PO-1",
+        **common,  # type: ignore[arg-type]
+    )
+    log.add(T, "stock-central-flour", flour)
+    # A consumption from a lot the books never saw: shown as a cost-less lot gone negative.
+    log.add(
+        T,
+        "stock-central-flour",
+        StockConsumed(
+            occurred_at=AT,
+            store_id="central",
+            item_id="flour",
+            quantity=D(2),
+            allocations=(LotAllocation(lot_id="ghost", quantity=D(2)),),
+            cause=ConsumptionCause.PRODUCTION,
+            reference="mo-MO-9/B1",
+        ),
+    )
+    await project(pg_url, MODEL, log.events)
+    found = await rows(
+        pg_url,
+        "SELECT lot_id, quantity, origin, origin_id, unit_cost FROM rm_inventory_lots ORDER BY 1",
+    )
+    assert [(r["lot_id"], r["origin"], r["origin_id"]) for r in found] == [
+        ("D1-flour", "purchase_order", "PO-1"),
+        ("PO-3-b", "receipt", None),
+        ("ghost", "unknown", None),
+        ("mo-MO-9", "manufacturing_order", "MO-9"),
+    ]
+    assert found[2]["quantity"] == D(-2) and found[2]["unit_cost"] == 0
+    flour_row = await stock_row(pg_url, "central", "flour")
+    assert flour_row["on_hand"] == D(38) and flour_row["stock_value"] == D("14.00")
