@@ -2,6 +2,8 @@
 
 Every handler gets the caller (``principal``) from the auth middleware and a
 pooled connection; the tenant of every query is ``principal.tenant_id``.
+A parameter whose query name is a Python keyword or a type name ends in ``_``
+(``from_`` is ``?from=``, ``date_`` is ``?date=``); error documents drop the ``_``.
 """
 
 from __future__ import annotations
@@ -171,6 +173,6 @@ class DashboardController(ReadController):
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
         clock: NamedDependency[Callable[[], datetime]],
-        as_of: AsOf = None,
+        date_: AsOf = None,
     ) -> DashboardSummary:
-        return await dashboard_summary(conn, principal.tenant_id, now=clock(), as_of=as_of)
+        return await dashboard_summary(conn, principal.tenant_id, now=clock(), as_of=date_)

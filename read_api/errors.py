@@ -69,16 +69,16 @@ def _from_api_error(exc: ApiError) -> ProblemDetailsException:
 
 
 def _from_validation(exc: ValidationException) -> ProblemDetailsException:
-    found = exc.extra if isinstance(exc.extra, list) else []
-    errors = [
-        {
-            "field": str(e.get("key", "")).removesuffix("_"),  # `from_` is the `from` parameter
-            "source": str(e.get("source", "query")),
-            "reason": str(e.get("message", "invalid value")),
-        }
-        for e in found
-        if isinstance(e, dict)
-    ]
+    errors: list[dict[str, str]] = []
+    for found in exc.extra if isinstance(exc.extra, list) else []:
+        source = found.get("source", "query")
+        errors.append(
+            {
+                "field": str(found.get("key", "")).removesuffix("_"),  # `from_` is `from`
+                "source": str(getattr(source, "value", source)),
+                "reason": str(found.get("message", "invalid value")),
+            }
+        )
     names = ", ".join(e["field"] for e in errors) or "the request"
     return _problem(exc.status_code, f"invalid parameter(s): {names}", errors=errors)
 

@@ -67,3 +67,14 @@ async def find_principal(pool: AsyncPool, key: str | None) -> Principal | None:
     if row is None or row[1] not in READ_ROLES:
         return None
     return Principal(tenant_id=row[0], role=row[1], key_id=row[2])
+
+
+def revoke_api_key(conninfo: str, tenant_id: str, key_id: str) -> bool:
+    """Stop the key working at once; False when the tenant has no such live key."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        cur = conn.execute(
+            "UPDATE api_keys SET revoked_at = now()"
+            " WHERE tenant_id = %s AND key_id = %s AND revoked_at IS NULL",
+            (tenant_id, key_id),
+        )
+        return cur.rowcount > 0

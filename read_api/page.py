@@ -93,14 +93,14 @@ class DashboardPageController(Controller):
         self,
         state: State,
         key: KeyCookie = None,
-        as_of: Annotated[date | None, QueryParameter(name="date")] = None,
+        date_: Annotated[date | None, QueryParameter(name="date")] = None,
     ) -> Response[str]:
         principal = await find_principal(state.pool, key)
         if principal is None:
             return _login_form("Sign in with an API key of your bakery.", 401)
         clock: Callable[[], datetime] = state.clock
         async with state.pool.connection() as conn:
-            summary = await dashboard_summary(conn, principal.tenant_id, now=clock(), as_of=as_of)
+            summary = await dashboard_summary(conn, principal.tenant_id, now=clock(), as_of=date_)
         return _html(f"Obrador — {principal.tenant_id}", render(summary))
 
     @get("/login", operation_id="dashboardLogin", media_type=MediaType.HTML)
