@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from typing import TypeAlias
 
 from deploy.settings import Settings
 from deploy.stack import running_stack
 from read_api.keys import READ_ROLES, create_api_key, revoke_api_key
 
-SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def register(sub: SubParsers) -> None:

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 from psycopg.conninfo import make_conninfo
-from read_api_kit import NOW, RIVAL, Bakeries, load_bakeries
+from read_api_kit import NOW, RIVAL, Bakeries, Client, load_bakeries
 
 from deploy.demo import TENANT
 from deploy.stack import StackUrls
@@ -34,7 +34,7 @@ async def bakeries(stack: StackUrls) -> AsyncIterator[Bakeries]:
 
 
 @pytest.fixture(scope="module")
-async def client(bakeries: Bakeries) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(bakeries: Bakeries) -> AsyncIterator[Client]:
     async with AsyncTestClient(app=create_app(bakeries.url, clock=lambda: NOW)) as test_client:
         yield test_client
 

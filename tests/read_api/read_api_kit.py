@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import TypeAlias
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 from deploy.demo import TENANT, demo_requests, real_sales
 from domain.codec import encode_event
@@ -28,6 +32,7 @@ from streams.envelope import NO_STREAM, AppendRequest, NewEvent
 from streams.store import EventStore
 from tests.projections.test_models_kit import decoded, project
 
+Client: TypeAlias = AsyncTestClient[Litestar]
 RIVAL = "rival-bakery"
 # Noon in Madrid on the demo's last day: "today" for the dashboard.
 NOW = datetime(2019, 4, 30, 10, 0, tzinfo=UTC)

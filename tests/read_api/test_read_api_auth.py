@@ -6,8 +6,7 @@ import hashlib
 
 import psycopg
 import pytest
-from litestar.testing import AsyncTestClient
-from read_api_kit import Bakeries
+from read_api_kit import Bakeries, Client
 
 from deploy.demo import TENANT
 from read_api.keys import create_api_key, revoke_api_key
@@ -15,7 +14,7 @@ from read_api.keys import create_api_key, revoke_api_key
 PROBLEM = "application/problem+json"
 
 
-async def test_health_needs_no_key(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_health_needs_no_key(client: Client) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
@@ -33,7 +32,7 @@ async def test_health_needs_no_key(client: AsyncTestClient) -> None:  # type: ig
     ids=["none", "empty", "unknown", "basic", "tenant-header"],
 )
 async def test_every_v1_route_refuses_a_missing_or_unknown_key(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: Client,
     headers: dict[str, str],
 ) -> None:
     for path in (
@@ -53,7 +52,7 @@ async def test_every_v1_route_refuses_a_missing_or_unknown_key(
 
 
 async def test_a_revoked_key_stops_working(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: Client,
     bakeries: Bakeries,
 ) -> None:
     key = create_api_key(bakeries.url, TENANT, "auditor", "temporary")
@@ -91,7 +90,7 @@ def test_a_key_names_a_tenant(bakeries: Bakeries) -> None:
 
 
 async def test_a_key_whose_role_lost_read_access_is_refused(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    client: Client,
     bakeries: Bakeries,
 ) -> None:
     key = create_api_key(bakeries.url, TENANT, "owner", "demoted")

@@ -7,14 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from litestar.testing import AsyncTestClient
-from read_api_kit import NOW, Bakeries
+from read_api_kit import NOW, Bakeries, Client
 
 from deploy.demo import PRODUCTS, STORES, real_sales
 from read_api.app import create_app
 from read_api.page import render
 from read_api.schemas import DashboardSummary
-
-Client = AsyncTestClient  # type: ignore[type-arg]
 
 
 def by_store(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from litestar.testing import AsyncTestClient
+from read_api_kit import Client
 
-Client = AsyncTestClient  # type: ignore[type-arg]
 DEMO_STORES = {"madrid-centro", "madrid-norte", "alcala"}
 
 

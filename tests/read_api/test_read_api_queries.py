@@ -6,12 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from litestar.testing import AsyncTestClient
+from read_api_kit import Client
 
 from deploy.demo import PRODUCTS, STORES, real_sales
 
 PROBLEM = "application/problem+json"
-Client = AsyncTestClient  # type: ignore[type-arg]
 
 
 class TestInventory:

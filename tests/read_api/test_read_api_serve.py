@@ -1,0 +1,128 @@
+"""Running it: uvicorn until ``stop``, the OpenAPI document, 500s, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import logging
+import socket
+
+import httpx
+import psycopg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from read_api.app import _KeyRedaction, create_app, serve_api
+from read_api.cli import register
+from read_api.keys import create_api_key
+
+OPERATIONS = {
+    "getHealth",
+    "listInventory",
+    "listLots",
+    "listDailySales",
+    "listProductionOrders",
+    "listPurchaseOrders",
+    "getDashboardSummary",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_serve_api_answers_until_stop_is_set(pg_url: str) -> None:
+    port, stop = free_port(), asyncio.Event()
+    server = asyncio.create_task(serve_api(pg_url, "127.0.0.1", port, stop))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        async with asyncio.timeout(15):
+            while True:
+                try:
+                    response = await http.get("/health")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        assert response.json() == {"status": "ok", "database": "ok"}
+        assert (await http.get("/v1/inventory")).status_code == 401
+    stop.set()
+    async with asyncio.timeout(10):
+        await server
+
+
+async def test_serve_api_refuses_a_port_in_use(pg_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            await serve_api(pg_url, "127.0.0.1", taken.getsockname()[1], asyncio.Event())
+
+
+def test_access_logs_never_show_a_key() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s"',
+        ("1.2.3.4", "GET", "/login?key=s3cret&x=1"),
+        None,
+    )
+    assert _KeyRedaction().filter(record)
+    assert "s3cret" not in record.getMessage() and "key=***&x=1" in record.getMessage()
+
+
+async def test_openapi_names_every_operation(pg_url: str) -> None:
+    async with AsyncTestClient(app=create_app(pg_url)) as client:
+        schema = (await client.get("/schema/openapi.json")).json()
+    operations = {
+        op["operationId"]: op for path in schema["paths"].values() for op in path.values()
+    }
+    assert set(operations) == OPERATIONS
+    assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    assert operations["listInventory"]["security"] == [{"apiKey": []}]
+    assert "security" not in operations["getHealth"]
+    params = {p["name"] for p in operations["listDailySales"]["parameters"]}
+    assert {"store", "sku", "from", "to", "limit"} <= params
+
+
+async def test_an_unexpected_failure_is_a_500_problem_without_internals(pg_url: str) -> None:
+    key = create_api_key(pg_url, "t1", "owner", "")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE rm_purchase_orders CASCADE")
+    async with AsyncTestClient(app=create_app(pg_url)) as client:
+        response = await client.get(
+            "/v1/purchase-orders", headers={"Authorization": f"Bearer {key}"}
+        )
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["title"] == "Internal Server Error" and "rm_purchase_orders" not in response.text
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="obrador")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def test_cli_creates_a_key_printed_once_and_revokes_it(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    assert _cli(["api-key", "create", "demo-obrador", "--role", "owner", "--label", "5am"]) == 0
+    key = capsys.readouterr().out.strip()
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute(
+            "SELECT tenant_id, role, label, key_id FROM api_keys WHERE key_sha256 = %s",
+            (hashlib.sha256(key.encode()).digest(),),
+        ).fetchone()
+    assert row is not None and row[:3] == ("demo-obrador", "owner", "5am")
+    assert _cli(["api-key", "revoke", "demo-obrador", row[3]]) == 0
+    assert _cli(["api-key", "revoke", "demo-obrador", row[3]]) == 1
+    with pytest.raises(SystemExit):
+        _cli(["api-key", "create", "demo-obrador", "--role", "pos_device"])
