@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import uvicorn
 from litestar import Controller, Litestar, Router, get
 from litestar.datastructures import State
@@ -58,7 +59,7 @@ class HealthController(Controller):
         try:
             async with state.pool.connection(timeout=2.0) as conn:
                 await conn.execute("SELECT 1")
-        except (PoolTimeout, OSError) as exc:
+        except (PoolTimeout, psycopg.OperationalError, OSError) as exc:
             raise ServiceUnavailableException("database unreachable") from exc
         return HealthCheck(status="ok", database="ok")
 

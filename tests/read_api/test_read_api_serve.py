@@ -126,3 +126,11 @@ def test_cli_creates_a_key_printed_once_and_revokes_it(
     assert _cli(["api-key", "revoke", "demo-obrador", row[3]]) == 1
     with pytest.raises(SystemExit):
         _cli(["api-key", "create", "demo-obrador", "--role", "pos_device"])
+
+
+async def test_health_says_503_when_the_database_is_unreachable() -> None:
+    async with AsyncTestClient(app=create_app("postgresql://127.0.0.1:9/none")) as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "database unreachable"
