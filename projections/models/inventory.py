@@ -23,7 +23,6 @@ exact decimal arithmetic, so the same value and scale as event by event.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
@@ -40,7 +39,16 @@ from domain.events import (
 )
 from domain.events.inventory import ConsumptionCause, ItemKind, LotAllocation
 from projections.model import Decoded
-from projections.models._sql import Conn, Row, spec
+from projections.models._sql import Conn, Row
+from projections.models.inventory_rows import (
+    LOTS,
+    STOCK,
+    STOCK_EVENTS,
+    LotKey,
+    LotMove,
+    StockKey,
+    StockRow,
+)
 from projections.models.reservations import (
     ORDERS,
     RECIPE_LINES,
@@ -54,116 +62,15 @@ ZERO = Decimal(0)
 #: Lot that takes back returned stock whose original shortfall a receipt already absorbed.
 UNLOTTED = "unlotted"
 
-STOCK = spec(
-    "rm_inventory_stock",
-    3,
-    "tenant_id text",
-    "store_id text",
-    "item_id text",
-    "item_kind text",
-    "on_hand numeric",
-    "lot_quantity numeric",
-    "shortfall numeric",
-    "reserved numeric",
-    "available numeric",
-    "stock_value numeric",
-    "negative boolean",
-    "last_position bigint",
-    "last_event_at timestamptz",
-)
-LOTS = spec(
-    "rm_inventory_lots",
-    4,
-    "tenant_id text",
-    "store_id text",
-    "item_id text",
-    "lot_id text",
-    "quantity numeric",
-    "expires_on date",
-    "unit_cost numeric",
-    "received_position bigint",
-    "received_at timestamptz",
-    "origin text",
-    "origin_id text",
-)
-
-STOCK_EVENTS = frozenset(
-    {
-        "StockReceived",
-        "StockConsumed",
-        "StockReturned",
-        "StockTransferredOut",
-        "StockTransferredIn",
-        "StockAdjusted",
-        "WasteRecorded",
-    }
-)
-
-StockKey = tuple[str, str, str]  # tenant, store, item
-LotKey = tuple[str, str, str, str]  # tenant, store, item, lot
-
-
-@dataclass(slots=True)
-class _Stock:
-    item_kind: str | None
-    lot_quantity: Decimal
-    shortfall: Decimal
-    reserved: Decimal
-    value: Decimal
-    last_position: int
-    last_event_at: datetime
-
-    def row(self, key: StockKey) -> Row:
-        on_hand = self.lot_quantity - self.shortfall
-        available = on_hand - self.reserved
-        return (
-            *key,
-            self.item_kind,
-            on_hand,
-            self.lot_quantity,
-            self.shortfall,
-            self.reserved,
-            available,
-            self.value,
-            on_hand < 0,
-            self.last_position,
-            self.last_event_at,
-        )
-
-
-@dataclass(slots=True)
-class _LotMove:
-    """What a batch does to one lot: the quantity it adds (negative: takes) and,
-    should the lot be new, what it is created with."""
-
-    delta: Decimal
-    expires_on: date | None
-    unit_cost: Decimal
-    received_position: int
-    received_at: datetime
-    origin: str
-    origin_id: str | None
-
-    def row(self) -> Row:
-        return (
-            self.delta,
-            self.expires_on,
-            self.unit_cost,
-            self.received_position,
-            self.received_at,
-            self.origin,
-            self.origin_id,
-        )
-
 
 class _Fold:
     """One batch of stock events applied to the rows it touches."""
 
     def __init__(self, stocks: Iterable[Row]) -> None:
-        self.stocks: dict[StockKey, _Stock] = {
-            (r[0], r[1], r[2]): _Stock(r[3], r[5], r[6], r[7], r[9], r[11], r[12]) for r in stocks
+        self.stocks: dict[StockKey, StockRow] = {
+            (r[0], r[1], r[2]): StockRow(r[3], r[5], r[6], r[7], r[9], r[11], r[12]) for r in stocks
         }
-        self.moves: dict[LotKey, _LotMove] = {}
+        self.moves: dict[LotKey, LotMove] = {}
         self.rec: RecordedEvent | None = None
 
     def apply(self, rec: RecordedEvent, ev: DomainEvent) -> None:  # noqa: PLR0912
@@ -228,17 +135,17 @@ class _Fold:
                     self._put(st, key, ev.surplus_lot_id, surplus, origin="count_surplus")
                 st.shortfall = ZERO
 
-    def _stock(self, rec: RecordedEvent, store_id: str, item_id: str, at: datetime) -> _Stock:
+    def _stock(self, rec: RecordedEvent, store_id: str, item_id: str, at: datetime) -> StockRow:
         key = (rec.tenant_id, store_id, item_id)
         st = self.stocks.get(key)
         if st is None:
-            st = self.stocks[key] = _Stock(None, ZERO, ZERO, ZERO, ZERO, 0, at)
+            st = self.stocks[key] = StockRow(None, ZERO, ZERO, ZERO, ZERO, 0, at)
         st.last_position, st.last_event_at = rec.position, at
         return st
 
     def _add(
         self,
-        st: _Stock,
+        st: StockRow,
         key: StockKey,
         lot_id: str,
         qty: Decimal,
@@ -258,7 +165,7 @@ class _Fold:
 
     def _put(
         self,
-        st: _Stock,
+        st: StockRow,
         key: StockKey,
         lot_id: str,
         qty: Decimal,
@@ -275,7 +182,7 @@ class _Fold:
         move.delta += qty
         st.lot_quantity += qty
 
-    def _take(self, st: _Stock, key: StockKey, allocations: Iterable[LotAllocation]) -> None:
+    def _take(self, st: StockRow, key: StockKey, allocations: Iterable[LotAllocation]) -> None:
         """From the lots named (a lot the books do not know: cost-less, going negative)."""
         for a in allocations:
             move = self._move((*key, a.lot_id), st, expires_on=None, cost=ZERO, origin="unknown")
@@ -285,18 +192,18 @@ class _Fold:
     def _move(
         self,
         lot_key: LotKey,
-        st: _Stock,
+        st: StockRow,
         *,
         expires_on: date | None,
         cost: Decimal,
         origin: str,
         origin_id: str | None = None,
-    ) -> _LotMove:
+    ) -> LotMove:
         move = self.moves.get(lot_key)
         if move is None:
             assert self.rec is not None
             position = self.rec.position
-            move = _LotMove(ZERO, expires_on, cost, position, st.last_event_at, origin, origin_id)
+            move = LotMove(ZERO, expires_on, cost, position, st.last_event_at, origin, origin_id)
             self.moves[lot_key] = move
         return move
 
