@@ -73,6 +73,7 @@ def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
             database_url,
             min_size=1,
             max_size=8,
+            timeout=5.0,  # a request waits this long for a connection, then 503
             open=False,
             kwargs={"autocommit": True},
             configure=_read_only,
@@ -148,7 +149,9 @@ async def serve_api(
         sock.close()
         raise
     config = uvicorn.Config(create_app(database_url, clock=clock), lifespan="on", log_level="info")
-    logging.getLogger("uvicorn.access").addFilter(_KeyRedaction())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _KeyRedaction) for f in access.filters):
+        access.addFilter(_KeyRedaction())
     server = _Server(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     stopping = asyncio.create_task(stop.wait())

@@ -19,6 +19,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from psycopg_pool import PoolTimeout
 
 log = logging.getLogger("read_api")
 
@@ -87,6 +88,11 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
     return _problem(exc.status_code, exc.detail, headers=exc.headers)
 
 
+def _from_pool_timeout(exc: PoolTimeout) -> ProblemDetailsException:
+    log.warning("read API: no database connection within the pool timeout")
+    return _problem(503, "database unavailable, try again shortly", headers={"Retry-After": "5"})
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log.exception("unexpected error in the read API", exc_info=exc)
     return _problem(500, "the server could not answer; the error is logged")
@@ -99,6 +105,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 ApiError: _from_api_error,
                 ValidationException: _from_validation,
                 HTTPException: _from_http,
+                PoolTimeout: _from_pool_timeout,
                 Exception: _from_unexpected,
             }
         )
