@@ -57,11 +57,15 @@ async def write_batch(
 ) -> list[AppendResult | StoreError]:
     """Append ``requests`` in one transaction; return one outcome per request, in order.
 
-    The steps run server-side in ``obrador_append_batch`` (migration 0002): one
+    The steps run server-side in ``obrador_append`` (migration 0010): one
     round trip per batch. Duplicates and conflicts are then described with one
     more query each, only when there are any.
     """
-    events = [(i, e) for i, r in enumerate(requests, start=1) for e in r.events]
+    events = [
+        (i, offset, e)
+        for i, r in enumerate(requests, start=1)
+        for offset, e in enumerate(r.events)
+    ]
     async with conn.transaction():
         cur = await conn.execute(
             _CALL,
@@ -71,14 +75,15 @@ async def write_batch(
                 [r.expected_version for r in requests],
                 [len(r.events) for r in requests],
                 [r.key() for r in requests],
-                [i for i, _ in events],
-                [e.event_id for _, e in events],
-                [e.event_type for _, e in events],
-                [e.schema_version for _, e in events],
-                [e.payload for _, e in events],
-                [e.causation_id for _, e in events],
-                [e.correlation_id for _, e in events],
-                [e.actor for _, e in events],
+                [i for i, _, _ in events],
+                [offset for _, offset, _ in events],
+                [e.event_id for _, _, e in events],
+                [e.event_type for _, _, e in events],
+                [e.schema_version for _, _, e in events],
+                [e.payload for _, _, e in events],
+                [e.causation_id for _, _, e in events],
+                [e.correlation_id for _, _, e in events],
+                [e.actor for _, _, e in events],
             ),
         )
         rows = await cur.fetchall()
@@ -108,10 +113,11 @@ async def write_batch(
     return outcomes
 
 
+# %b: parameters travel in binary (no text escaping of payloads, uuids and arrays)
 _CALL = (
-    "SELECT * FROM obrador_append_batch(%s::text[], %s::text[], %s::bigint[], %s::int[],"
-    " %s::text[], %s::int[], %s::uuid[], %s::text[], %s::int[], %s::bytea[], %s::uuid[],"
-    " %s::uuid[], %s::text[])"
+    "SELECT * FROM obrador_append(%b::text[], %b::text[], %b::bigint[], %b::int[],"
+    " %b::text[], %b::int[], %b::int[], %b::uuid[], %b::text[], %b::int[], %b::bytea[],"
+    " %b::uuid[], %b::uuid[], %b::text[])"
 )
 
 

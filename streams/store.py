@@ -120,28 +120,58 @@ class EventStore(StoreFront):
         requests: Iterable[AppendRequest],
         *,
         chunk_events: int = 20_000,
+        concurrency: int = 2,
         on_progress: Callable[[int], None] | None = None,
     ) -> list[AppendResult | StoreError]:
-        """Import path: large transactions of set-based SQL and COPY, same invariants as append.
+        """Import path: large transactions of set-based SQL, same invariants as append.
 
         Each chunk commits on its own; re-running an import after a crash skips
-        what was stored (idempotency keys) and continues.
+        what was stored (idempotency keys) and continues. Up to ``concurrency``
+        chunks are written at once (one prepares while another executes), but
+        a chunk touching a stream of a chunk still in flight waits for it, so
+        appends to one stream keep their order. Outcomes come back in input order.
         """
-        outcomes: list[AppendResult | StoreError] = []
+        slots: list[list[AppendResult | StoreError]] = []
+        inflight: dict[asyncio.Task[list[AppendResult | StoreError]], set[tuple[str, str]]] = {}
+
+        async def submit(chunk: list[AppendRequest], streams: set[tuple[str, str]]) -> None:
+            if not chunk:
+                return
+            while inflight and (
+                len(inflight) >= concurrency or any(streams & busy for busy in inflight.values())
+            ):
+                done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    del inflight[task]
+            index = len(slots)
+            slots.append([])
+
+            async def run() -> list[AppendResult | StoreError]:
+                slots[index] = await self._write_chunk(chunk, on_progress)
+                return slots[index]
+
+            inflight[asyncio.create_task(run())] = streams
+
         chunk: list[AppendRequest] = []
         seen: set[tuple[str, str]] = set()
         size = 0
-        for request in requests:
-            validate_request(request)
-            stream = (request.tenant_id, request.stream_id)
-            if size + len(request.events) > chunk_events or stream in seen:
-                outcomes.extend(await self._write_chunk(chunk, on_progress))
-                chunk, seen, size = [], set(), 0
-            chunk.append(request)
-            seen.add(stream)
-            size += len(request.events)
-        outcomes.extend(await self._write_chunk(chunk, on_progress))
-        return outcomes
+        try:
+            for request in requests:
+                validate_request(request)
+                stream = (request.tenant_id, request.stream_id)
+                if size + len(request.events) > chunk_events or stream in seen:
+                    await submit(chunk, seen)
+                    chunk, seen, size = [], set(), 0
+                chunk.append(request)
+                seen.add(stream)
+                size += len(request.events)
+            await submit(chunk, seen)
+            await asyncio.gather(*inflight)
+        finally:
+            for task in inflight:
+                task.cancel()
+            await asyncio.gather(*inflight, return_exceptions=True)
+        return [outcome for chunk_outcomes in slots for outcome in chunk_outcomes]
 
     async def _write_chunk(
         self, chunk: list[AppendRequest], on_progress: Callable[[int], None] | None

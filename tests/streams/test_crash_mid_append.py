@@ -46,7 +46,7 @@ async def test_kill_9_mid_append_leaves_nothing_half_written(
                     row = watch.execute(
                         "SELECT count(*) FROM pg_stat_activity"
                         " WHERE pid <> pg_backend_pid() AND state = 'active'"
-                        " AND query LIKE '%%obrador_append_batch%%'"
+                        " AND query LIKE '%%obrador_append(%%'"
                     ).fetchone()
                     if row and row[0] > 0:
                         break
@@ -62,7 +62,7 @@ async def test_kill_9_mid_append_leaves_nothing_half_written(
             with psycopg.connect(pg_url, autocommit=True) as watch:
                 row = watch.execute(
                     "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE query LIKE '%%obrador_append_batch%%'"
+                    " WHERE query LIKE '%%obrador_append(%%'"
                     " AND pid <> pg_backend_pid()"
                 ).fetchone()
             if row is not None and row[0] == 0:
