@@ -32,10 +32,11 @@ _STYLE = (
 KeyCookie = Annotated[str | None, CookieParameter(name=COOKIE)]
 
 
-def _html(title: str, body: str, status: int = 200) -> Response[str]:
+def _html(title: str, body: str, status: int = 200, *, refresh: bool = False) -> Response[str]:
+    again = "<meta http-equiv=refresh content=60>" if refresh else ""
     page = (
         f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<meta name=viewport content='width=device-width'><meta http-equiv=refresh content=60>"
+        f"<meta name=viewport content='width=device-width'>{again}"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
     )
     return Response(
@@ -101,7 +102,7 @@ class DashboardPageController(Controller):
         clock: Callable[[], datetime] = state.clock
         async with state.pool.connection() as conn:
             summary = await dashboard_summary(conn, principal.tenant_id, now=clock(), as_of=date_)
-        return _html(f"Obrador — {principal.tenant_id}", render(summary))
+        return _html(f"Obrador — {principal.tenant_id}", render(summary), refresh=True)
 
     @get("/login", operation_id="dashboardLogin", media_type=MediaType.HTML)
     async def login(
