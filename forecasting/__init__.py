@@ -1,0 +1,13 @@
+"""Demand forecasting and the daily plan.
+
+Public entry points:
+
+* :func:`forecasting.backtest.run_backtest` — rolling-origin backtest, daily origins
+* :func:`forecasting.simulate.run_simulation` — newsvendor plan vs baker's rule replay
+* :func:`forecasting.api.train_series` / :func:`forecasting.api.train_panel` /
+  :func:`forecasting.api.forecast` — production training and D+1..D+H quantiles
+* :mod:`forecasting.plan` — pure newsvendor / baker's-rule functions
+* :func:`forecasting.cli.register` and :func:`forecasting.cli.bench_forecast` — CLI
+
+See docs/forecasting.md.
+"""

@@ -77,14 +77,17 @@ def ratio_quantiles(
     return out
 
 
-def simulate_panel(
+def d1_forecasts(
     panel: Panel,
+    span: int,
     config: SimulationConfig,
-    economics: Mapping[str, Economics] | Economics = DEFAULT_ECONOMICS,
     gbm: GbmConfig | None = None,
-) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    span = config.days + config.calibration_days
+    model: str = "obrador",
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """The D+1 forecast (of ``model``) of each of the last ``span`` days, made the day before.
+
+    Returns (target day indices, forecasts of shape (n_series, span)).
+    """
     bt = BacktestConfig(
         horizons=(1,),
         origins=span,
@@ -95,9 +98,21 @@ def simulate_panel(
         gbm=gbm or GbmConfig(),
     )
     res = backtest_panel(panel, bt, final_forecast=False)
-    t_days = panel.n_days
-    targets = np.arange(t_days - span, t_days)
-    fc = res.forecasts["obrador"][:, :, 0]  # origins t-1 for these targets
+    oi, targets = res.scored(1)  # res.origins also holds unscored warm-up origins
+    if not (res.origins[oi] + 1 == targets).all():  # pragma: no cover - invariant
+        raise AssertionError("forecast origins misaligned with target days")
+    return targets, res.forecasts[model][:, oi, 0]
+
+
+def simulate_panel(
+    panel: Panel,
+    config: SimulationConfig,
+    economics: Mapping[str, Economics] | Economics = DEFAULT_ECONOMICS,
+    gbm: GbmConfig | None = None,
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    span = config.days + config.calibration_days
+    targets, fc = d1_forecasts(panel, span, config, gbm)
     actual = panel.y_open[:, targets]
     last_same = last_open_same_weekday(panel.y_open)
 
