@@ -28,7 +28,9 @@ from streams.errors import WrongExpectedVersion
 
 S = TypeVar("S")
 MAX_ATTEMPTS: Final = 5
-_ID_NAMESPACE: Final = UUID("5f0b7a3e-8a53-4f5e-9d53-0b6a3c1e2d10")
+#: Event ids of a command are uuid5(EVENT_ID_NAMESPACE, "<tenant>|<stream key>|<i>"): the
+#: importer derives the same ids, so a till resending an imported ticket is a duplicate.
+EVENT_ID_NAMESPACE: Final = UUID("5f0b7a3e-8a53-4f5e-9d53-0b6a3c1e2d10")
 
 
 class EventStoreLike(Protocol):
@@ -205,7 +207,7 @@ class Writer:
         return _already_written(records, self._ids(stream_key, 1))
 
     def _ids(self, stream_key: str, count: int) -> list[UUID]:
-        return [uuid5(_ID_NAMESPACE, f"{self.tenant_id}|{stream_key}|{i}") for i in range(count)]
+        return [uuid5(EVENT_ID_NAMESPACE, f"{self.tenant_id}|{stream_key}|{i}") for i in range(count)]
 
     def _envelopes(self, events: Sequence[Event], stream_key: str | None) -> list[NewEvent]:
         ids = self._ids(stream_key, len(events)) if stream_key else [uuid4() for _ in events]

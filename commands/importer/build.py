@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from commands.runtime import _ID_NAMESPACE
+from commands.runtime import EVENT_ID_NAMESPACE
 from domain.codec import encode_event
 from domain.events import SaleRecorded
 from domain.events.sales import Channel, SaleLine, SaleSource
@@ -46,7 +46,7 @@ def sale_key(store_id: str, txn: str) -> str:
 
 
 def event_id(tenant_id: str, key: str) -> UUID:
-    return uuid5(_ID_NAMESPACE, f"{tenant_id}|{key}|0")
+    return uuid5(EVENT_ID_NAMESPACE, f"{tenant_id}|{key}|0")
 
 
 def line_of(
