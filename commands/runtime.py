@@ -207,7 +207,9 @@ class Writer:
         return _already_written(records, self._ids(stream_key, 1))
 
     def _ids(self, stream_key: str, count: int) -> list[UUID]:
-        return [uuid5(EVENT_ID_NAMESPACE, f"{self.tenant_id}|{stream_key}|{i}") for i in range(count)]
+        return [
+            uuid5(EVENT_ID_NAMESPACE, f"{self.tenant_id}|{stream_key}|{i}") for i in range(count)
+        ]
 
     def _envelopes(self, events: Sequence[Event], stream_key: str | None) -> list[NewEvent]:
         ids = self._ids(stream_key, len(events)) if stream_key else [uuid4() for _ in events]
