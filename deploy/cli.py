@@ -45,6 +45,16 @@ def _serve_foreground(urls: StackUrls, settings: Settings, banner: list[str] | N
         extra.append(ingest)
         lines.append("  POS ingest  pos.<tenant>.<store>.sales → commands (docs/pos.md)")
 
+    serve_api = _optional("read_api.app", "serve_api")
+    if serve_api is not None:
+        port = int(os.environ.get("OBRADOR_API_PORT", "8000"))
+
+        async def api(stop: asyncio.Event) -> None:
+            await serve_api(urls.database_url, "127.0.0.1", port, stop)  # type: ignore[misc]
+
+        extra.append(api)
+        lines.append(f"  read API    http://127.0.0.1:{port}/  (OpenAPI: /schema; docs/api.md)")
+
     def ready() -> None:
         print("Obrador is up")
         print(f"  PostgreSQL  {urls.database_url}")
@@ -89,8 +99,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.check or not ok:
             return 0 if ok else 1
         print()
-        _serve_foreground(urls, settings)
+        _serve_foreground(urls, settings, banner=_demo_banner(urls, settings))
     return 0
+
+
+def _demo_banner(urls: StackUrls, settings: Settings) -> list[str]:
+    """A dashboard link for the demo tenant (its key is kept in the data folder)."""
+    from deploy.demo import TENANT, last_day
+
+    create_api_key = _optional("read_api.keys", "create_api_key")
+    if create_api_key is None:
+        return []
+    key_file = settings.data_dir / "demo-api-key"
+    if not key_file.exists():  # keys are stored hashed: keep the plain one for the next demo
+        key_file.write_text(str(create_api_key(urls.database_url, TENANT, "owner", "demo")))
+        key_file.chmod(0o600)
+    port = os.environ.get("OBRADOR_API_PORT", "8000")
+    key = key_file.read_text().strip()
+    return [
+        f"  dashboard   http://127.0.0.1:{port}/login?key={key}",
+        f"              then http://127.0.0.1:{port}/?date={last_day()} (the demo's last day)",
+        f"  API key     {key}  (curl -H 'Authorization: Bearer {key}' "
+        f"http://127.0.0.1:{port}/v1/inventory)",
+    ]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -178,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("what", choices=["events"])
     schema.add_argument("--out", help="folder to write one file per event type (default: stdout)")
     schema.set_defaults(func=cmd_schema)
-    for module in ("commands.cli", "forecasting.cli", "projections.cli"):
+    for module in ("commands.cli", "forecasting.cli", "projections.cli", "read_api.cli"):
         register = _optional(module, "register")
         if register is not None:
             register(sub)

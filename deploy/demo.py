@@ -70,6 +70,11 @@ def real_sales(path: Path = _DATA, days: int = DAYS) -> list[DemoSale]:
     return [r for r in rows if r.day > last - timedelta(days=days)]
 
 
+def last_day() -> date:
+    """The last day of real sales the demo loads."""
+    return max(s.day for s in real_sales())
+
+
 def _new(stream: str, index: int, event: DomainEvent) -> NewEvent:
     event_type, version, payload = encode_event(event)
     return NewEvent(

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,48 @@ def test_schema_events_writes_one_valid_schema_per_event_type(tmp_path: Path) ->
     assert len(files) == len(EVENT_TYPES)
     sale = json.loads((tmp_path / "SaleRecorded.v1.schema.json").read_text())
     assert sale["x-schema-version"] == 1 and "lines" in sale["properties"]
+
+
+@pytest.mark.slow
+def test_demo_serves_the_dashboard_and_the_api_with_its_key(tmp_path: Path) -> None:
+    import json
+    import re
+    import urllib.error
+    import urllib.request
+
+    from deploy.embedded.process import free_port
+
+    port = free_port()
+    env = {**os.environ, "OBRADOR_DATA_DIR": str(tmp_path), "OBRADOR_API_PORT": str(port)}
+    env.pop("DATABASE_URL", None)
+    env.pop("NATS_URL", None)
+    proc = subprocess.Popen(
+        [*OBRADOR, "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None
+    try:
+        text = ""
+        for line in proc.stdout:
+            text += line
+            if "Ctrl-C" in line:
+                break
+        key = re.search(r"Bearer (obrkey_\S+)'", text)
+        assert key is not None, text
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/sales/daily?limit=5000",
+            headers={"Authorization": f"Bearer {key.group(1)}"},
+        )
+        deadline = time.monotonic() + 60  # the projectors fill the read model in the background
+        units = 0
+        while time.monotonic() < deadline and units < 11_735:
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    items = json.loads(response.read())["items"]
+            except urllib.error.URLError:  # the API binds its port a moment after the banner
+                items = []
+            units = sum(int(float(i["units"])) for i in items)
+            time.sleep(0.2)
+        assert units == 11_735  # every real unit of the demo, through relay → projector → API
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
