@@ -1,0 +1,282 @@
+"""Publish the promoted forecasts and the daily plan into the event history.
+
+For each promoted series (``forecasting.registry``) and run day D (store-local):
+
+* the promoted model, given the sales history up to D-1 (the last complete
+  day: D-1 is the forecast origin), forecasts the next 28 days — D..D+27, i.e.
+  origin+1..origin+28 — and the forecast is appended as one
+  ``ForecastPublished`` event to ``forecast-<store>-<sku>`` through the
+  ``PublishForecast`` command (``forecast_id`` and idempotency key are per
+  series and day: running the job twice the same day appends nothing);
+* the plan for the first day: newsvendor quantity at the critical ratio of the
+  product's price and cost (``forecasting.plan``) minus the usable stock (lots
+  in ``rm_inventory_lots`` that are still sellable on the production day, minus
+  any shortfall), in whole batches, sent as ``SuggestManufacturingOrder``
+  (order ``plan-<store>-<sku>-<yyyymmdd>``) with its reasoning in ``reason``.
+  Nothing is suggested when the quantity is 0 (the result says why).
+
+The commands go through ``commands.handlers.handle`` as the system planner
+``forecast-scheduler`` (role ``planner``), so they are authorized, validated and
+idempotent like any other writer's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from commands.handlers import handle
+from commands.types import PublishForecast, SuggestManufacturingOrder
+from domain.access import Actor
+from domain.codec import decode_event
+from domain.events.catalogue import ProductDefined, ProductRepriced
+from domain.events.forecasting import ForecastPoint
+from domain.events.organisation import Role
+from forecasting.api import forecast
+from forecasting.plan import Economics, PlanDecision, newsvendor_quantity
+from forecasting.registry import (
+    ModelVersion,
+    SeriesKey,
+    connect,
+    load_series,
+    promoted,
+    promoted_series,
+)
+from forecasting.series import panel_from_series_frame
+from streams.store import EventStore
+
+HORIZON = 28
+INTERVAL = (0.1, 0.9)  # published interval: 80 %
+DEFAULT_TIMEZONE = "Europe/Madrid"
+SYSTEM_ACTOR = Actor(user_id="forecast-scheduler", role=Role.PLANNER)
+#: when the product is not in the catalogue: waste = cost, critical ratio 0.65
+DEFAULT_ECONOMICS = Economics(price=1.0, unit_cost=0.35, waste_cost=0.35)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    key: SeriesKey
+    day: dt.date
+    forecast_id: str
+    model_version: int
+    forecast_appended: bool
+    order_id: str | None
+    quantity: int
+    order_appended: bool
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "store_id": self.key.store_id,
+            "sku": self.key.sku,
+            "day": self.day.isoformat(),
+            "forecast_id": self.forecast_id,
+            "model_version": self.model_version,
+            "forecast_appended": self.forecast_appended,
+            "order_id": self.order_id,
+            "quantity": self.quantity,
+            "order_appended": self.order_appended,
+            "reason": self.reason,
+        }
+
+
+def store_timezone(conninfo: str, tenant_id: str, store_id: str) -> str:
+    with connect(conninfo) as conn:
+        row = conn.execute(
+            "SELECT timezone FROM rm_sales_store_timezones WHERE tenant_id = %s AND store_id = %s",
+            (tenant_id, store_id),
+        ).fetchone()
+    return str(row["timezone"]) if row else DEFAULT_TIMEZONE
+
+
+def local_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
+    return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone)).date()
+
+
+def usable_stock(conninfo: str, key: SeriesKey, on: dt.date) -> float:
+    """Units in lots still sellable on ``on`` (no expiry or expiring on/after it), less shortfall."""
+    with connect(conninfo) as conn:
+        lots = conn.execute(
+            "SELECT coalesce(sum(quantity), 0) AS q FROM rm_inventory_lots"
+            " WHERE tenant_id = %s AND store_id = %s AND item_id = %s AND quantity > 0"
+            " AND (expires_on IS NULL OR expires_on >= %s)",
+            (key.tenant_id, key.store_id, key.sku, on),
+        ).fetchone()
+        stock = conn.execute(
+            "SELECT shortfall FROM rm_inventory_stock"
+            " WHERE tenant_id = %s AND store_id = %s AND item_id = %s",
+            (key.tenant_id, key.store_id, key.sku),
+        ).fetchone()
+    total = float(lots["q"]) if lots else 0.0
+    if stock:
+        total -= float(stock["shortfall"])
+    return max(total, 0.0)
+
+
+async def product_economics(
+    store: EventStore, tenant_id: str, sku: str, default: Economics = DEFAULT_ECONOMICS
+) -> tuple[Economics, str]:
+    """Price and unit cost from ``product-<sku>`` (waste cost = unit cost), else ``default``."""
+    price: Decimal | None = None
+    cost: Decimal | None = None
+    for rec in await store.read_stream(tenant_id, f"product-{sku}"):
+        event = decode_event(rec.event_type, rec.schema_version, rec.payload)
+        if isinstance(event, ProductDefined | ProductRepriced):
+            price, cost = event.price, event.unit_cost
+    if price is None or cost is None or price <= 0:
+        return default, "default economics (product not in the catalogue)"
+    return Economics(float(price), float(cost), float(cost)), "catalogue price and unit cost"
+
+
+def _quantiles(row: dict[str, Any]) -> dict[float, float]:
+    return {
+        int(name[1:]) / 100: float(value)
+        for name, value in row.items()
+        if name.startswith("q") and name[1:].isdigit() and value is not None
+    }
+
+
+def _dec(x: float) -> Decimal:
+    return Decimal(str(round(max(x, 0.0), 2)))
+
+
+def _reason(
+    decision: PlanDecision, version: ModelVersion, first: dict[str, Any], econ_source: str
+) -> str:
+    r = decision.reasoning
+    return (
+        f"newsvendor plan from forecast {version.kind} v{version.version}: "
+        f"mean {float(first['mean']):.1f}, 80% interval "
+        f"[{float(first['q10']):.1f}, {float(first['q90']):.1f}]; "
+        f"critical ratio {r['critical_ratio']} ({econ_source}) -> quantile "
+        f"{r['quantile_units']}; usable stock {r['usable_stock']}; "
+        f"batch {r['batch_size']}; bake {decision.quantity}. {r['why']}"
+    )[:2000]
+
+
+async def publish_series(
+    store: EventStore,
+    conninfo: str,
+    key: SeriesKey,
+    day: dt.date,
+    *,
+    horizon: int = HORIZON,
+    batch_size: int = 1,
+    actor: Actor = SYSTEM_ACTOR,
+    economics: Economics | None = None,
+) -> PublishResult | None:
+    """Publish the forecast and suggest the order of one series for run day ``day``.
+
+    None when the series has no promoted model.
+    """
+    found = await asyncio.to_thread(promoted, conninfo, key)
+    if found is None:
+        return None
+    version, model = found
+    frame = await asyncio.to_thread(load_series, conninfo, key, day - dt.timedelta(days=1))
+    # the promoted model, fed the history up to the origin (it may be older than the model)
+    model = replace(model, panel=panel_from_series_frame(frame))
+    fc: pl.DataFrame = await asyncio.to_thread(forecast, model, horizon)
+    rows = fc.to_dicts()
+    lo, hi = (f"q{round(q * 100):02d}" for q in INTERVAL)
+    points = tuple(
+        ForecastPoint(
+            day=r["date"], mean=_dec(r["mean"]), lower=_dec(r[lo]), upper=_dec(r[hi])
+        )
+        for r in rows
+    )
+    forecast_id = f"{key.store_id}-{key.sku}-{day:%Y%m%d}"
+    published = await handle(
+        PublishForecast(
+            forecast_id=forecast_id,
+            store_id=key.store_id,
+            sku=key.sku,
+            model=version.kind,
+            model_version=str(version.version),
+            interval_level=INTERVAL[1] - INTERVAL[0],
+            points=points,
+            idempotency_key=f"{key.store_id}:{key.sku}:{day.isoformat()}",
+        ),
+        store,
+        tenant_id=key.tenant_id,
+        actor=actor,
+    )
+    first = rows[0]
+    production_day: dt.date = first["date"]
+    if economics is None:
+        econ, econ_source = await product_economics(store, key.tenant_id, key.sku)
+    else:
+        econ, econ_source = economics, "given economics"
+    stock = await asyncio.to_thread(usable_stock, conninfo, key, production_day)
+    decision = newsvendor_quantity(_quantiles(first), econ, stock, batch_size)
+    reason = _reason(decision, version, first, econ_source)
+    order_id: str | None = None
+    order_appended = False
+    if decision.quantity > 0:
+        order_id = f"plan-{key.store_id}-{key.sku}-{production_day:%Y%m%d}"
+        result = await handle(
+            SuggestManufacturingOrder(
+                order_id=order_id,
+                sku=key.sku,
+                quantity=Decimal(decision.quantity),
+                production_date=production_day,
+                producing_store_id=key.store_id,
+                destination_store_id=key.store_id,
+                reason=reason,
+                forecast_id=forecast_id,
+                idempotency_key=f"plan:{key.store_id}:{key.sku}:{production_day.isoformat()}",
+            ),
+            store,
+            tenant_id=key.tenant_id,
+            actor=actor,
+        )
+        order_appended = bool(result.appended)
+    return PublishResult(
+        key=key,
+        day=day,
+        forecast_id=forecast_id,
+        model_version=version.version,
+        forecast_appended=bool(published.appended),
+        order_id=order_id,
+        quantity=decision.quantity,
+        order_appended=order_appended,
+        reason=reason,
+    )
+
+
+async def publish_tenant(
+    conninfo: str,
+    tenant_id: str,
+    *,
+    day: dt.date | None = None,
+    timezone: str | None = None,
+    batch_size: int = 1,
+    economics: Economics | None = None,
+) -> list[PublishResult]:
+    """Publish every promoted series of the tenant (only stores in ``timezone``, if given).
+
+    ``day`` is the store-local run day (default: today in each store's zone).
+    """
+    keys = await asyncio.to_thread(promoted_series, conninfo, tenant_id)
+    results: list[PublishResult] = []
+    store = await EventStore.open(conninfo)
+    try:
+        for key in keys:
+            tz = await asyncio.to_thread(store_timezone, conninfo, tenant_id, key.store_id)
+            if timezone is not None and tz != timezone:
+                continue
+            run_day = day or local_today(tz)
+            res = await publish_series(
+                store, conninfo, key, run_day, batch_size=batch_size, economics=economics
+            )
+            if res is not None:
+                results.append(res)
+    finally:
+        await store.close()
+    return results
