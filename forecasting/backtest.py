@@ -75,7 +75,7 @@ class BacktestConfig:
     horizons: tuple[int, ...] = (1, 7, 28)
     origins: int = 182
     workers: int = 2
-    refit_every: int = 91
+    refit_every: int = 133
     prophet_series: int = 8
     prophet_origin_step: int = 14
     selection_window: int = 56
@@ -522,7 +522,7 @@ def run_backtest(  # noqa: PLR0917  (positional signature is the public contract
     subdiv: str | None = None,
     prophet_series: int = 8,
     prophet_origin_step: int = 14,
-    refit_every: int = 91,
+    refit_every: int = 133,
     oracle_weather: bool = False,
     details: bool = False,
     return_result: bool = False,

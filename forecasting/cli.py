@@ -273,7 +273,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--prophet-origin-step", type=int, default=14, help="Prophet scored at every Nth origin"
     )
     bt.add_argument(
-        "--refit-every", type=int, default=91, help="days between refits of the pooled model"
+        "--refit-every", type=int, default=133, help="days between refits of the pooled model"
     )
     bt.add_argument(
         "--oracle-weather",

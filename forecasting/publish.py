@@ -236,13 +236,13 @@ async def publish_series(
             tenant_id=key.tenant_id,
             actor=actor,
         )
-        order_appended = bool(result.appended)
+        order_appended = bool(result.appended) and not result.duplicate
     return PublishResult(
         key=key,
         day=day,
         forecast_id=forecast_id,
         model_version=version.version,
-        forecast_appended=bool(published.appended),
+        forecast_appended=bool(published.appended) and not published.duplicate,
         order_id=order_id,
         quantity=decision.quantity,
         order_appended=order_appended,
