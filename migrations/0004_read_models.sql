@@ -124,7 +124,9 @@ CREATE TABLE rm_sales_tickets (
     recorded_position bigint     NOT NULL,
     PRIMARY KEY (tenant_id, store_id, pos_txn_id)
 );
-CREATE INDEX rm_sales_tickets_day ON rm_sales_tickets (tenant_id, store_id, sales_date, hour);
+-- Not (tenant_id, store_id, …): an index sharing the key's leading columns can
+-- win a plan by mistake on a table without statistics yet (a rebuild's copy).
+CREATE INDEX rm_sales_tickets_day ON rm_sales_tickets (tenant_id, sales_date, store_id, hour);
 
 -- Per ticket x product, so a void or refund can be taken back from the right day.
 CREATE TABLE rm_sales_ticket_lines (

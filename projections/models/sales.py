@@ -16,7 +16,7 @@ tickets and their lines are written whole.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -157,6 +157,7 @@ class _Fold:
             self.tickets[(t, s, txn)].lines[sku] = amounts
         self.touched_zones: set[tuple[str, str]] = set()
         self.touched_tickets: set[TicketKey] = set()
+        self.stored = set(self.tickets)  # tickets already in the table; the others are new
         #: (tenant, store, sku, day) -> [units, revenue, tickets] added by this batch
         self.daily: dict[tuple[str, str, str, date], list[Decimal]] = {}
         self.hourly: dict[tuple[str, str, str, date, int], list[Decimal]] = {}
@@ -192,6 +193,9 @@ class _Fold:
                 ticket.refunded_amount += ev.amount
                 ticket.refunds += 1
                 self.touched_tickets.add(key)
+
+    def lines(self, keys: Iterable[TicketKey]) -> list[Row]:
+        return [(*k, sku, *amounts) for k in keys for sku, amounts in self.tickets[k].lines.items()]
 
     def _record(self, rec: RecordedEvent, ev: SaleRecorded) -> None:
         key = (rec.tenant_id, ev.store_id, ev.pos_txn_id)
@@ -257,14 +261,18 @@ class SalesModel:
     async def apply(self, conn: Conn, events: Sequence[Decoded], tables: Mapping[str, str]) -> None:
         stores: set[tuple[str, str]] = set()
         tickets: set[TicketKey] = set()
+        changed: set[TicketKey] = set()  # voided or refunded: their lines are needed
         for rec, ev in events:
             if isinstance(ev, SaleRecorded | SaleVoided | SaleRefunded):
                 stores.add((rec.tenant_id, ev.store_id))
-                tickets.add((rec.tenant_id, ev.store_id, ev.pos_txn_id))
+                key = (rec.tenant_id, ev.store_id, ev.pos_txn_id)
+                tickets.add(key)
+                if not isinstance(ev, SaleRecorded):
+                    changed.add(key)
         fold = _Fold(
             await TIMEZONES.fetch(conn, tables, stores),
             await TICKETS.fetch(conn, tables, tickets),
-            await LINES.fetch(conn, tables, tickets, by=LINES.key_names[:3]),
+            await LINES.fetch(conn, tables, changed, by=LINES.key_names[:3]),
         )
         for rec, ev in events:
             fold.apply(rec, ev)
@@ -272,16 +280,12 @@ class SalesModel:
             conn, tables, ((*k, fold.zones[k]) for k in sorted(fold.touched_zones))
         )
         touched = sorted(fold.touched_tickets)
-        await TICKETS.upsert(conn, tables, (fold.tickets[k].row(k) for k in touched))
-        await LINES.upsert(
-            conn,
-            tables,
-            (
-                (*k, sku, *amounts)
-                for k in touched
-                for sku, amounts in fold.tickets[k].lines.items()
-            ),
-        )
+        stored = [k for k in touched if k in fold.stored]  # voided or refunded since
+        new = [k for k in touched if k not in fold.stored]  # recorded by this batch
+        await TICKETS.upsert(conn, tables, [fold.tickets[k].row(k) for k in stored])
+        await LINES.upsert(conn, tables, fold.lines(stored))
+        await TICKETS.insert(conn, tables, [fold.tickets[k].row(k) for k in new])
+        await LINES.insert(conn, tables, fold.lines(new))
         await DAILY.upsert(
             conn,
             tables,
