@@ -40,6 +40,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from forecasting.publish import DEFAULT_TIMEZONE, publish_tenant
 from forecasting.registry import RegistryError, connect, list_series, train_and_register
+from forecasting.workqueue import enqueue
 
 TABLE = "forecast_scheduler_jobs"
 log = logging.getLogger("obrador.forecast.jobs")
@@ -61,7 +62,7 @@ class PostgresJobStore(BaseJobStore):  # type: ignore[misc]
         return psycopg.connect(self.conninfo, autocommit=True)
 
     def _reconstitute(self, state: bytes) -> Job:
-        job_state = pickle.loads(state)  # noqa: S301 — our own table
+        job_state = pickle.loads(state)  # our own table
         job_state["jobstore"] = self
         job: Job = Job.__new__(Job)
         job.__setstate__(job_state)
@@ -156,18 +157,17 @@ class Context:
     nats_url: str | None
 
 
-_context: Context | None = None
+_context: dict[str, Context] = {}
 
 
 def configure(conninfo: str, nats_url: str | None) -> None:
     """Addresses the scheduled jobs use in this process."""
-    global _context
-    _context = Context(conninfo, nats_url)
+    _context["current"] = Context(conninfo, nats_url)
 
 
 def _ctx() -> Context:
-    if _context is not None:
-        return _context
+    if "current" in _context:
+        return _context["current"]
     url = os.environ.get("DATABASE_URL")
     if not url:
         raise RuntimeError("forecast jobs: call configure() or set DATABASE_URL")
@@ -210,8 +210,6 @@ def retrain_job(tenant_id: str, timezone: str) -> int:
         k for k in list_series(ctx.conninfo, tenant_id) if stores is None or k.store_id in stores
     ]
     if ctx.nats_url:
-        from forecasting.workqueue import enqueue
-
         run = f"nightly-{dt.datetime.now(dt.UTC):%Y%m%d}"
         count = 0
         for store_id in sorted({k.store_id for k in keys}):

@@ -100,7 +100,7 @@ def local_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
 
 
 def usable_stock(conninfo: str, key: SeriesKey, on: dt.date) -> float:
-    """Units in lots still sellable on ``on`` (no expiry or expiring on/after it), less shortfall."""
+    """Units in lots still sellable on ``on`` (no expiry, or expiring on/after it) - shortfall."""
     with connect(conninfo) as conn:
         lots = conn.execute(
             "SELECT coalesce(sum(quantity), 0) AS q FROM rm_inventory_lots"
@@ -186,9 +186,7 @@ async def publish_series(
     rows = fc.to_dicts()
     lo, hi = (f"q{round(q * 100):02d}" for q in INTERVAL)
     points = tuple(
-        ForecastPoint(
-            day=r["date"], mean=_dec(r["mean"]), lower=_dec(r[lo]), upper=_dec(r[hi])
-        )
+        ForecastPoint(day=r["date"], mean=_dec(r["mean"]), lower=_dec(r[lo]), upper=_dec(r[hi]))
         for r in rows
     )
     forecast_id = f"{key.store_id}-{key.sku}-{day:%Y%m%d}"

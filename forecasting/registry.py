@@ -358,7 +358,7 @@ def promoted(conninfo: str, key: SeriesKey) -> tuple[ModelVersion, FittedForecas
         ).fetchone()
     if row is None or row["artifact"] is None:
         return None
-    model = pickle.loads(row["artifact"])  # noqa: S301 — written by register() above
+    model = pickle.loads(row["artifact"])  # written by register() above
     if not isinstance(model, FittedForecaster):
         raise RegistryError(f"{key.label()} v{row['version']}: artifact is not a model")
     return _version(row), model
@@ -432,7 +432,8 @@ def rollback(conninfo: str, key: SeriesKey) -> ModelVersion:
         ):
             raise RegistryError(f"{key.label()}: no previous version to roll back to")
         conn.execute(
-            "UPDATE forecast_model_versions SET promoted = false, rolled_back_at = clock_timestamp()"
+            "UPDATE forecast_model_versions"
+            " SET promoted = false, rolled_back_at = clock_timestamp()"
             " WHERE tenant_id = %s AND store_id = %s AND sku = %s AND version = %s",
             (key.tenant_id, key.store_id, key.sku, cur),
         )
