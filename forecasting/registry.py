@@ -48,7 +48,7 @@ class RegistryError(Exception):
     """Nothing to promote, roll back to or train on; the message says which series."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class SeriesKey:
     tenant_id: str
     store_id: str

@@ -1,0 +1,49 @@
+"""Two workers on the real JetStream work queue: every series trained exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import nats
+
+from forecasting import registry
+from forecasting.registry import SeriesKey
+from forecasting.workqueue import DURABLE, STREAM, enqueue, run_worker
+
+
+async def test_two_workers_train_every_series_once(
+    pg_url: str,
+    nats_url: str,
+    load_sales: Callable[[list[tuple[int, int]]], list[SeriesKey]],
+) -> None:
+    keys = load_sales([(2, 101), (2, 109), (3, 101), (3, 110)])
+    jobs = await enqueue(nats_url, pg_url, "ddop", run_id="night1")
+    assert sorted(j.key for j in jobs) == sorted(keys)
+    # the same run enqueued again inside the duplicate window adds nothing
+    await enqueue(nats_url, pg_url, "ddop", run_id="night1")
+
+    a, b = await asyncio.gather(
+        run_worker(nats_url, pg_url, name="a", drain=True, idle_timeout=1.0),
+        run_worker(nats_url, pg_url, name="b", drain=True, idle_timeout=1.0),
+    )
+    trained = a.trained + b.trained
+    assert sorted(trained) == sorted(j.job_id for j in jobs)  # each job once, by one worker
+    assert not set(a.trained) & set(b.trained)
+    assert a.trained and b.trained  # both workers took part
+    assert not a.failed and not b.failed and not a.skipped and not b.skipped
+
+    versions = registry.versions(pg_url, "ddop")
+    assert sorted((v.key, v.version) for v in versions) == sorted((k, 1) for k in keys)
+    assert {v.job_id for v in versions} == {j.job_id for j in jobs}
+    assert all(v.promoted for v in versions)
+
+    # acked messages are gone from the work-queue stream
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        assert (await js.stream_info(STREAM)).state.messages == 0
+        info = await js.consumer_info(STREAM, DURABLE)
+        assert info.num_pending == 0 and info.num_ack_pending == 0
+    finally:
+        await nc.close()
