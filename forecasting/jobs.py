@@ -230,10 +230,14 @@ def retrain_job(tenant_id: str, timezone: str) -> int:
     return trained
 
 
-def publish_job(tenant_id: str, timezone: str) -> int:
-    """Before 06:00 local: forecasts and suggested orders of the stores in ``timezone``."""
+def publish_job(tenant_id: str, timezone: str, day: str | None = None) -> int:
+    """Before 06:00 local: forecasts and suggested orders of the stores in ``timezone``.
+
+    ``day`` (ISO date) replaces "today in the zone" — for replays and tests.
+    """
     ctx = _ctx()
-    results = asyncio.run(publish_tenant(ctx.conninfo, tenant_id, timezone=timezone))
+    run_day = dt.date.fromisoformat(day) if day else None
+    results = asyncio.run(publish_tenant(ctx.conninfo, tenant_id, timezone=timezone, day=run_day))
     log.info("publish %s %s: %d series", tenant_id, timezone, len(results))
     return len(results)
 

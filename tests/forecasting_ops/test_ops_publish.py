@@ -1,0 +1,105 @@
+"""The publish job on the real stack: ForecastPublished events and suggested orders."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+
+import psycopg
+
+from commands.handlers import handle
+from commands.types import DefineProduct
+from domain.access import Actor
+from domain.codec import decode_event
+from domain.events import ForecastPublished, ManufacturingOrderSuggested
+from domain.events.organisation import Role
+from forecasting import jobs, registry
+from forecasting.api import forecast
+from forecasting.plan import Economics, newsvendor_quantity
+from forecasting.publish import _quantiles
+from forecasting.registry import SeriesKey
+from forecasting.series import panel_from_series_frame
+from streams.store import EventStore
+
+OWNER = Actor(user_id="owner", role=Role.OWNER)
+
+
+async def _events(store: EventStore, stream: str) -> list[object]:
+    return [
+        decode_event(r.event_type, r.schema_version, r.payload)
+        for r in await store.read_stream("ddop", stream)
+    ]
+
+
+async def test_publish_job_appends_forecasts_and_orders(
+    pg_url: str,
+    pg_store: EventStore,
+    load_sales: Callable[[list[tuple[int, int]]], list[SeriesKey]],
+) -> None:
+    bread, other = load_sales([(2, 101), (2, 109)])
+    for key in (bread, other):
+        assert registry.train_and_register(pg_url, key) is not None
+    end: dt.date = registry.load_series(pg_url, bread)["date"][-1]
+    day = end + dt.timedelta(days=1)  # the run day: history through `end`
+    # catalogue economics for one product (ratio 0.75); the other uses the default (0.65)
+    await handle(
+        DefineProduct(
+            sku=bread.sku,
+            name="Bread",
+            category="bread",
+            price=Decimal("2.00"),
+            unit_cost=Decimal("0.50"),
+            shelf_life_days=2,
+        ),
+        pg_store,
+        tenant_id="ddop",
+        actor=OWNER,
+    )
+    # usable stock: a lot still good on the production day; an expired lot does not count
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for lot, qty, expires in (("good", 20, day + dt.timedelta(days=1)), ("old", 50, end)):
+            conn.execute(
+                "INSERT INTO rm_inventory_lots (tenant_id, store_id, item_id, lot_id, quantity,"
+                " expires_on, unit_cost, received_position, received_at, origin)"
+                " VALUES ('ddop', %s, %s, %s, %s, %s, 0.5, 1, now(), 'receipt')",
+                (bread.store_id, bread.sku, lot, qty, expires),
+            )
+
+    # the scheduled job itself (run in a thread, as the scheduler's executor does)
+    jobs.configure(pg_url, None)
+    count = await asyncio.to_thread(jobs.publish_job, "ddop", "Europe/Berlin", day.isoformat())
+    assert count == 2
+
+    for key in (bread, other):
+        (fc,) = await _events(pg_store, f"forecast-{key.store_id}-{key.sku}")
+        assert isinstance(fc, ForecastPublished)
+        assert fc.forecast_id == f"{key.store_id}-{key.sku}-{day:%Y%m%d}"
+        assert [p.day for p in fc.points] == [day + dt.timedelta(days=i) for i in range(28)]
+        assert all(p.lower <= p.mean <= p.upper for p in fc.points)
+        assert fc.model == "gbm" and fc.model_version == "1" and fc.interval_level == 0.8
+
+    # the plan: newsvendor quantile of the first day's forecast minus usable stock
+    found = registry.promoted(pg_url, bread)
+    assert found is not None
+    model = replace(found[1], panel=panel_from_series_frame(registry.load_series(pg_url, bread)))
+    first = forecast(model, 28).row(0, named=True)
+    expected = newsvendor_quantity(_quantiles(first), Economics(2.0, 0.5, 0.5), 20.0)
+    (mo,) = await _events(pg_store, f"mo-plan-{bread.store_id}-{bread.sku}-{day:%Y%m%d}")
+    assert isinstance(mo, ManufacturingOrderSuggested)
+    assert mo.quantity == Decimal(expected.quantity) > 0
+    assert mo.production_date == day and mo.forecast_id == f"s2-p101-{day:%Y%m%d}"
+    assert "critical ratio 0.75" in mo.reason and "usable stock 20.0" in mo.reason
+    assert "80% interval" in mo.reason and "gbm v1" in mo.reason
+    (mo2,) = await _events(pg_store, f"mo-plan-{other.store_id}-{other.sku}-{day:%Y%m%d}")
+    assert isinstance(mo2, ManufacturingOrderSuggested)
+    assert "critical ratio 0.65" in mo2.reason and "default economics" in mo2.reason
+
+    # idempotent per day: running the job again appends nothing
+    head = await pg_store.head_position()
+    assert await asyncio.to_thread(jobs.publish_job, "ddop", "Europe/Berlin", day.isoformat())
+    assert await pg_store.head_position() == head
+    # a store in another zone is not this job's
+    assert await asyncio.to_thread(jobs.publish_job, "ddop", "Europe/Madrid", day.isoformat()) == 0
