@@ -30,6 +30,8 @@ from streams.store import EventStore
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 Progress = Callable[[int, int], None]  # (events read, position)
+#: events between two ANALYZEs of the tables a rebuild is filling
+ANALYZE_EVERY = 200_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,12 @@ def shadow_names(model: ReadModel, suffix: str) -> dict[str, str]:
 
 
 async def create_copies(conn: Conn, tables: Mapping[str, str]) -> None:
+    """Empty copies with the live tables' columns, indexes and storage options.
+
+    ``LIKE … INCLUDING ALL`` leaves out storage parameters such as
+    ``fillfactor``, which the read models rely on for in-place updates; they
+    are copied over explicitly.
+    """
     for live, copy in tables.items():
         await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(copy)))
         await conn.execute(
@@ -51,6 +59,19 @@ async def create_copies(conn: Conn, tables: Mapping[str, str]) -> None:
                 sql.Identifier(copy), sql.Identifier(live)
             )
         )
+        cur = await conn.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = %s::regclass", (live,)
+        )
+        row = await cur.fetchone()
+        options = list(row[0] or []) if row else []
+        if options:
+            settings = sql.SQL(", ").join(
+                sql.SQL("{} = {}").format(sql.Identifier(k), sql.Literal(v))
+                for k, v in (option.split("=", 1) for option in options)
+            )
+            await conn.execute(
+                sql.SQL("ALTER TABLE {} SET ({})").format(sql.Identifier(copy), settings)
+            )
 
 
 async def fill(
@@ -81,7 +102,7 @@ async def fill(
         await queue.put(None)
 
     reader = asyncio.create_task(read_ahead())
-    position, count = after, 0
+    position, count, analysed = after, 0, 0
     try:
         while (events := await queue.get()) is not None:
             chosen = [e for e in events if include(e)] if include else events
@@ -94,6 +115,12 @@ async def fill(
                         await model.apply(own, decoded, tables)
             position = events[-1].position
             count += len(events)
+            if conn is None and count - analysed >= ANALYZE_EVERY:
+                # fresh copies have no statistics: keep the planner on the right indexes
+                async with store.pool.connection() as own:
+                    for table in tables.values():
+                        await own.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+                analysed = count
             if progress is not None:
                 progress(count, position)
         await reader
