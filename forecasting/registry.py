@@ -422,14 +422,15 @@ def rollback(conninfo: str, key: SeriesKey) -> ModelVersion:
             raise RegistryError(f"{key.label()}: no promoted version to roll back")
         cur = int(current["version"])
         target = conn.execute(
+            # the most recently promoted other version, not itself rolled back; else the
+            # highest lower version (promotion history lost, e.g. versions imported)
             "SELECT version FROM forecast_model_versions WHERE tenant_id = %s AND store_id = %s"
             " AND sku = %s AND version <> %s AND rolled_back_at IS NULL"
+            " AND (promoted_at IS NOT NULL OR version < %s)"
             " ORDER BY promoted_at DESC NULLS LAST, version DESC LIMIT 1",
-            (key.tenant_id, key.store_id, key.sku, cur),
+            (key.tenant_id, key.store_id, key.sku, cur, cur),
         ).fetchone()
-        if target is None or (
-            target is not None and target["version"] > cur and not _was_promoted(conn, key, target)
-        ):
+        if target is None:
             raise RegistryError(f"{key.label()}: no previous version to roll back to")
         conn.execute(
             "UPDATE forecast_model_versions"
@@ -438,12 +439,3 @@ def rollback(conninfo: str, key: SeriesKey) -> ModelVersion:
             (key.tenant_id, key.store_id, key.sku, cur),
         )
         return _promote_locked(conn, key, int(target["version"]))
-
-
-def _was_promoted(conn: psycopg.Connection[Any], key: SeriesKey, row: dict[str, Any]) -> bool:
-    found = conn.execute(
-        "SELECT promoted_at IS NOT NULL AS p FROM forecast_model_versions WHERE tenant_id = %s"
-        " AND store_id = %s AND sku = %s AND version = %s",
-        (key.tenant_id, key.store_id, key.sku, row["version"]),
-    ).fetchone()
-    return bool(found and found["p"])
