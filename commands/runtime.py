@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 import msgspec
@@ -23,8 +23,9 @@ from domain.codec import decode_event, encode_event
 from domain.errors import DomainError
 from domain.events import Event
 from domain.events.organisation import Role
-from streams.envelope import AppendResult, NewEvent, RecordedEvent
-from streams.errors import WrongExpectedVersion
+from streams.append_batch import AtomicAppendRefused
+from streams.envelope import AppendRequest, AppendResult, NewEvent, RecordedEvent
+from streams.errors import StoreError, WrongExpectedVersion
 
 S = TypeVar("S")
 MAX_ATTEMPTS: Final = 5
@@ -55,6 +56,10 @@ class EventStoreLike(Protocol):
         backwards: bool = ...,
         limit: int | None = ...,
     ) -> list[RecordedEvent]: ...
+
+    async def append_many(
+        self, requests: Sequence[AppendRequest], *, atomic: bool = ...
+    ) -> list[AppendResult | StoreError]: ...
 
 
 class ConcurrencyConflict(DomainError):
@@ -183,6 +188,70 @@ class Writer:
             )
             return state
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def decide_together(
+        self,
+        streams: Sequence[tuple[str, Callable[[Iterable[Event]], Any]]],
+        decide: Callable[[list[Any]], Sequence[Sequence[Event]]],
+        *,
+        retry: bool,
+    ) -> list[Any]:
+        """Decide on several streams at once and append to all of them or to none.
+
+        ``decide`` gets the states in the order of ``streams`` and returns the
+        events for each. The appends go out as one atomic ``append_many``, each
+        checked against the version its state was read at; on a conflict the
+        whole decision is re-made on fresh state (when ``retry``).
+        """
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            loaded = [await self._read(stream_id, fold) for stream_id, fold in streams]
+            states = [state for state, _, _, _ in loaded]
+            decisions = decide(states)
+            plan = [
+                (stream_id, fold, version, list(events))
+                for (stream_id, fold), (_, version, _, _), events in zip(
+                    streams, loaded, decisions, strict=True
+                )
+                if events
+            ]
+            if not plan:
+                return states
+            requests = [
+                AppendRequest(
+                    tenant_id=self.tenant_id,
+                    stream_id=stream_id,
+                    events=tuple(self._envelopes(events, self._stream_key(stream_id))),
+                    expected_version=version,
+                    idempotency_key=self._stream_key(stream_id),
+                )
+                for stream_id, _, version, events in plan
+            ]
+            try:
+                results = await self.store.append_many(requests, atomic=True)
+            except AtomicAppendRefused as refused:
+                if retry and attempt < MAX_ATTEMPTS:
+                    continue
+                raise ConcurrencyConflict("stream", str(refused)) from refused
+            for (stream_id, fold, version, events), result in zip(plan, results, strict=True):
+                assert isinstance(result, AppendResult)
+                if self.cache is not None and not result.duplicate:
+                    self.cache.note_append(
+                        self.tenant_id, stream_id, fold, appended_after=version, events=events
+                    )
+                self.appended.append(
+                    Appended(
+                        stream_id=stream_id,
+                        first_version=result.first_version,
+                        last_version=result.last_version,
+                        event_types=tuple(type(e).__name__ for e in events),
+                        duplicate=result.duplicate,
+                    )
+                )
+            return states
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _stream_key(self, stream_id: str) -> str | None:
+        return None if self.key is None else f"{self.key}@{stream_id}"
 
     async def _read(
         self, stream_id: str, fold: Callable[[Iterable[Event]], S]

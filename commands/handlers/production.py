@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from commands.handlers.sales import stock_stream
 from commands.runtime import Writer
@@ -22,7 +24,7 @@ from domain import batches, catalogue, inventory, production, stock
 from domain.events import BatchCompleted, Event, ManufacturingOrderSuggested, StockConsumed
 from domain.events.inventory import ConsumptionCause
 from domain.events.production import IngredientConsumption
-from domain.production import OrderState
+from domain.production import OrderState, OrderStatus
 
 
 def order_stream(order_id: str) -> str:
@@ -107,15 +109,43 @@ async def cancel(cmd: CancelManufacturingOrder, w: Writer) -> None:
 
 
 async def complete(cmd: CompleteManufacturingOrder, w: Writer) -> None:
-    """Complete the order, then put its product lot in the destination store's stock.
+    """Complete the order and put its product lot in the destination's stock, in one append.
 
-    The lot is derived from the recorded completion and written only if missing,
-    so resending the command after a crash between the two writes completes it.
+    Both streams (``mo-…`` and ``stock-<destination>-<sku>``) are written
+    atomically. A resend of an order already completed takes the second path:
+    the recorded completion is found and the lot is (re)written only if missing
+    — which also finishes orders completed before appends were atomic.
     """
     order = await _authorized_order(cmd, w)
     product = await w.load(f"product-{order.sku}", catalogue.fold_product)
     shelf_life = product.product.shelf_life_days if product.product else None
     stream = order_stream(cmd.order_id)
+    if order.status is OrderStatus.IN_PROGRESS:
+
+        def both(states: list[Any]) -> list[list[Event]]:
+            current, stock_state = states
+            done = production.complete(
+                current,
+                quantity_produced=cmd.quantity_produced,
+                shelf_life_days=shelf_life,
+                at=w.now,
+            )
+            after = copy.deepcopy(current)
+            for event in done:
+                after.apply(event)
+            lot = production.produced_lot(after, unit_cost=product.unit_cost)
+            fresh = lot is not None and lot.lot_id not in stock_state.lots
+            return [done, [lot] if fresh and lot is not None else []]
+
+        await w.decide_together(
+            [
+                (stream, production.fold),
+                (stock_stream(order.destination_store_id, order.sku), stock.fold),
+            ],
+            both,
+            retry=True,
+        )
+        return
     await w.decide(
         stream,
         production.fold,

@@ -67,6 +67,56 @@ class TestLifecycle:
         lot = stock.lots["mo-mo-1"]
         assert (lot.expires_on, lot.unit_cost) == (date(2026, 1, 7), D("0.35"))
 
+    async def test_completion_and_its_lot_commit_together_or_not_at_all(
+        self, run: Run, any_store: Store, tenant: str
+    ) -> None:
+        await in_progress(run)
+        # someone slips a write into the destination stock between read and append:
+        # the atomic group is refused as a whole and re-decided on fresh state
+        original = any_store.append_many
+        calls: list[bool] = []
+
+        async def racing(requests, *, atomic=False):  # type: ignore[no-untyped-def]
+            calls.append(atomic)
+            if atomic and len(calls) == 1:
+                from datetime import UTC, datetime
+
+                from domain.codec import encode_event
+                from domain.events.inventory import ItemKind, StockReceived
+                from streams.envelope import NewEvent
+
+                kind, version, payload = encode_event(
+                    StockReceived(
+                        occurred_at=datetime(2026, 1, 5, 6, tzinfo=UTC),
+                        store_id="born",
+                        item_id="baguette",
+                        item_kind=ItemKind.PRODUCT,
+                        lot_id="manual-1",
+                        quantity=D(3),
+                        expires_on=None,
+                        unit_cost=D("0.35"),
+                    )
+                )
+                await any_store.append(
+                    tenant,
+                    "stock-born-baguette",
+                    [NewEvent(event_type=kind, schema_version=version, payload=payload)],
+                )
+            return await original(requests, atomic=atomic)
+
+        any_store.append_many = racing  # type: ignore[method-assign]
+        result = await run(
+            CompleteManufacturingOrder(order_id="mo-1", quantity_produced=D(78)), actor=BAKER
+        )
+        assert calls == [True, True]  # refused once (nothing written), then both together
+        assert [a.stream_id for a in result.appended] == ["mo-mo-1", "stock-born-baguette"]
+        completions = [
+            e
+            for e in await events_of(any_store, tenant, "mo-mo-1")
+            if isinstance(e, ManufacturingOrderCompleted)
+        ]
+        assert len(completions) == 1
+
     async def test_completing_a_cancelled_order_is_refused_and_writes_nothing(
         self, run: Run, any_store: Store, tenant: str
     ) -> None:
