@@ -23,12 +23,13 @@ import json
 import logging
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import nats
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js import api as js_api
@@ -128,9 +129,7 @@ async def enqueue(
     """Publish one training job per series of the tenant; return the jobs."""
     keys = await asyncio.to_thread(list_series, conninfo, tenant_id, store_id)
     run = run_id or uuid.uuid4().hex[:12]
-    jobs = [
-        TrainJob(f"{run}:{k.tenant_id}:{k.store_id}:{k.sku}", k, through) for k in keys
-    ]
+    jobs = [TrainJob(f"{run}:{k.tenant_id}:{k.store_id}:{k.sku}", k, through) for k in keys]
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
@@ -150,6 +149,17 @@ class WorkerStats:
     failed: list[str] = field(default_factory=list)
 
 
+async def _with_heartbeat(
+    msg: Msg, work: Coroutine[Any, Any, ModelVersion | None], every: float
+) -> ModelVersion | None:
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every)
+        if done:
+            return task.result()
+        await msg.in_progress()
+
+
 Trainer = Callable[[str, SeriesKey, dt.date | None, str], ModelVersion | None]
 
 
@@ -167,12 +177,17 @@ async def run_worker(
     stop: asyncio.Event | None = None,
     drain: bool = False,
     idle_timeout: float = 2.0,
+    retry_delay: float = 5.0,
+    heartbeat: float = 60.0,
     trainer: Trainer = _default_trainer,
 ) -> WorkerStats:
     """Consume training jobs until ``stop`` is set (or, with ``drain``, the queue is empty).
 
     Training runs in a thread; the message is acked only after the version is
-    registered (or found already registered for this job id).
+    registered (or found already registered for this job id). While it trains,
+    the worker tells the server every ``heartbeat`` seconds that the job is in
+    progress, so a long training is not redelivered to another worker. A
+    failed job is nak'ed for redelivery after ``retry_delay`` seconds.
     """
     stats = WorkerStats(name or f"worker-{uuid.uuid4().hex[:6]}")
     nc: Client = await nats.connect(nats_url)
@@ -197,8 +212,10 @@ async def run_worker(
                     await msg.term()
                     continue
                 try:
-                    version = await asyncio.to_thread(
-                        trainer, conninfo, job.key, job.through, job.job_id
+                    version = await _with_heartbeat(
+                        msg,
+                        asyncio.to_thread(trainer, conninfo, job.key, job.through, job.job_id),
+                        heartbeat,
                     )
                 except RegistryError as exc:  # nothing to train: do not retry
                     log.warning("%s: %s", job.job_id, exc)
@@ -208,7 +225,7 @@ async def run_worker(
                 except Exception:
                     log.exception("%s: training failed, will be redelivered", job.job_id)
                     stats.failed.append(job.job_id)
-                    await msg.nak(delay=5.0)
+                    await msg.nak(delay=retry_delay)
                     continue
                 await msg.ack_sync()
                 if version is None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 
 import nats
 
 from forecasting import registry
-from forecasting.registry import SeriesKey
+from forecasting.registry import ModelVersion, SeriesKey
 from forecasting.workqueue import DURABLE, STREAM, enqueue, run_worker
 
 
@@ -47,3 +48,35 @@ async def test_two_workers_train_every_series_once(
         assert info.num_pending == 0 and info.num_ack_pending == 0
     finally:
         await nc.close()
+
+
+async def test_a_job_redelivered_after_a_crash_is_not_trained_twice(
+    pg_url: str,
+    nats_url: str,
+    load_sales: Callable[[list[tuple[int, int]]], list[SeriesKey]],
+) -> None:
+    (key,) = load_sales([(5, 101)])
+    (job,) = await enqueue(nats_url, pg_url, "ddop", run_id="night2")
+    crashed: list[str] = []
+
+    def crash_after_register(
+        conninfo: str, k: SeriesKey, through: dt.date | None, job_id: str
+    ) -> ModelVersion | None:
+        version = registry.train_and_register(conninfo, k, through=through, job_id=job_id)
+        if not crashed:  # the worker "dies" between registering and acking
+            crashed.append(job_id)
+            raise RuntimeError("lost before the ack")
+        return version
+
+    stats = await run_worker(
+        nats_url,
+        pg_url,
+        drain=True,
+        idle_timeout=0.5,
+        retry_delay=0.2,
+        trainer=crash_after_register,
+    )
+    assert crashed == [job.job_id] and stats.failed == [job.job_id]
+    assert stats.skipped == [job.job_id] and stats.trained == []  # redelivered, not retrained
+    assert [(v.version, v.job_id) for v in registry.versions(pg_url, "ddop")] == [(1, job.job_id)]
+    assert key == job.key
