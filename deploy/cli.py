@@ -209,7 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("what", choices=["events"])
     schema.add_argument("--out", help="folder to write one file per event type (default: stdout)")
     schema.set_defaults(func=cmd_schema)
-    for module in ("commands.cli", "forecasting.cli", "projections.cli", "read_api.cli"):
+    for module in (
+        "commands.cli",
+        "forecasting.cli",
+        "forecasting.ops_cli",
+        "projections.cli",
+        "read_api.cli",
+    ):
         register = _optional(module, "register")
         if register is not None:
             register(sub)
