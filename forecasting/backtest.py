@@ -151,6 +151,18 @@ def _prophet_one(
 R = TypeVar("R")
 
 
+def refit_days(first: int, last: int, every: int) -> list[int]:
+    """Refit days of the pooled model: every ``every`` days, but sooner while the
+    history is short — never more than half the history so far (min 28 days), so
+    a young data set's first model is not kept while its data doubles."""
+    out = []
+    c = first
+    while c <= last:
+        out.append(c)
+        c += max(28, min(every, (c + 1) // 2))
+    return out
+
+
 def _cpu() -> float:
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
@@ -227,7 +239,7 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
         threads=1 if config.workers > 1 else config.gbm.threads,
     )
 
-    cutoffs = list(range(int(origins[0]), int(origins[-1]) + 1, max(1, config.refit_every)))
+    cutoffs = refit_days(int(origins[0]), int(origins[-1]), config.refit_every)
     p_series = _pick_prophet_series(panel, config.prophet_series, t_days - config.origins)
     p_idx = np.arange(warm, len(origins), max(1, config.prophet_origin_step))
     p_origins = origins[p_idx]

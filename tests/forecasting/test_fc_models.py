@@ -138,3 +138,12 @@ def test_blend_weight_ignores_targets_not_yet_known(ddop_sample: Panel, h: int) 
         garbled[:, i - h + 1 :] = 1e6  # every target not known at origin i
         w2 = blend_weights(garbled, sn, wm, origins=origins, h=h, window=56)
         assert w2[i] == w[i]
+
+
+def test_refit_days_shorten_while_history_is_short() -> None:
+    from forecasting.backtest import refit_days
+
+    assert refit_days(950, 1213, 133) == [950, 1083]  # long history: every 133 days
+    young = refit_days(99, 363, 133)
+    assert young == [99, 149, 224, 336]  # at most half the history so far
+    assert refit_days(10, 60, 133) == [10, 38]  # never more often than every 28 days
