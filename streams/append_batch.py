@@ -68,7 +68,7 @@ async def write_batch(
     ]
     async with conn.transaction():
         cur = await conn.execute(
-            _CALL,
+            _CALL_SMALL if len(requests) < SMALL_BATCH else _CALL,
             (
                 [r.tenant_id for r in requests],
                 [r.stream_id for r in requests],
@@ -113,6 +113,13 @@ async def write_batch(
     return outcomes
 
 
+#: below this many appends the array-only function is cheaper than the temp-table one
+SMALL_BATCH = 200
+_CALL_SMALL = (
+    "SELECT * FROM obrador_append_small(%b::text[], %b::text[], %b::bigint[], %b::int[],"
+    " %b::text[], %b::int[], %b::int[], %b::uuid[], %b::text[], %b::int[], %b::bytea[],"
+    " %b::uuid[], %b::uuid[], %b::text[])"
+)
 # %b: parameters travel in binary (no text escaping of payloads, uuids and arrays)
 _CALL = (
     "SELECT * FROM obrador_append(%b::text[], %b::text[], %b::bigint[], %b::int[],"

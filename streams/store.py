@@ -46,7 +46,7 @@ def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
 class EventStore(StoreFront):
     """Append, read by stream, read the global log in commit order, wait for new events."""
 
-    def __init__(self, pool: AsyncPool, *, max_batch: int = 512, max_inflight: int = 4) -> None:
+    def __init__(self, pool: AsyncPool, *, max_batch: int = 512, max_inflight: int = 2) -> None:
         self.pool = pool
         self._committer = GroupCommitter(pool, max_batch=max_batch, max_inflight=max_inflight)
         self._notifier = _Notifier(pool)

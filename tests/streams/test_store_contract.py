@@ -227,3 +227,26 @@ class TestAtomicGroup:
         twice = [group[0], AppendRequest(tenant_id=T, stream_id="mo-1", events=(ev(),))]
         with pytest.raises(InvalidAppend, match="each stream at most once"):
             await any_store.append_many(twice, atomic=True)
+
+    async def test_large_chunks_keep_the_same_rules(self, any_store: Store) -> None:
+        # 300 appends in one transaction: the set-based path for big batches
+        await any_store.append(T, "sale-7", [ev()])
+        requests = [
+            AppendRequest(
+                tenant_id=T,
+                stream_id=f"sale-{i}",
+                events=(ev(), ev()),
+                expected_version=NO_STREAM,
+                idempotency_key=f"big:{i}",
+            )
+            for i in range(300)
+        ]
+        first = await any_store.bulk_append(requests[:150], chunk_events=100_000)
+        outcomes = await any_store.bulk_append(requests, chunk_events=100_000)
+        assert isinstance(outcomes[7], WrongExpectedVersion)
+        assert all(getattr(o, "duplicate", False) for i, o in enumerate(outcomes[:150]) if i != 7)
+        assert all(not isinstance(o, Exception) and not o.duplicate for o in outcomes[150:])
+        assert [getattr(o, "first_position", None) for o in outcomes[:7]] == [
+            getattr(o, "first_position", None) for o in first[:7]
+        ]
+        assert len(await any_store.read_all(limit=10_000)) == 1 + 299 * 2
