@@ -278,7 +278,11 @@ def main(what: str, *, json_output: bool, quick: bool) -> int:
             for _ in range(runs if quick else 1):
                 with Private(urls.database_url) as (conninfo, _nats):
                     figures.append(asyncio.run(bench_rebuild(conninfo, n)))
-            out |= {"events": n, "events_per_s": round(statistics.median(figures))}
+            out |= {
+                "runs": len(figures),
+                "events": n,
+                "events_per_s": round(statistics.median(figures)),
+            }
         else:
             raise SystemExit(f"unknown benchmark {what!r}")
     print(json.dumps(out) if json_output else "\n".join(f"{k:14} {v}" for k, v in out.items()))
