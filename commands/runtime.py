@@ -173,19 +173,7 @@ class Writer:
                 if retry and attempt < MAX_ATTEMPTS:
                     continue
                 raise ConcurrencyConflict("stream", str(conflict)) from conflict
-            if self.cache is not None and not result.duplicate:
-                self.cache.note_append(
-                    self.tenant_id, stream_id, fold, appended_after=version, events=events
-                )
-            self.appended.append(
-                Appended(
-                    stream_id=stream_id,
-                    first_version=result.first_version,
-                    last_version=result.last_version,
-                    event_types=tuple(type(e).__name__ for e in events),
-                    duplicate=result.duplicate,
-                )
-            )
+            self._record(stream_id, fold, version, events, result)
             return state
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -234,21 +222,32 @@ class Writer:
                 raise ConcurrencyConflict("stream", str(refused)) from refused
             for (stream_id, fold, version, events), result in zip(plan, results, strict=True):
                 assert isinstance(result, AppendResult)
-                if self.cache is not None and not result.duplicate:
-                    self.cache.note_append(
-                        self.tenant_id, stream_id, fold, appended_after=version, events=events
-                    )
-                self.appended.append(
-                    Appended(
-                        stream_id=stream_id,
-                        first_version=result.first_version,
-                        last_version=result.last_version,
-                        event_types=tuple(type(e).__name__ for e in events),
-                        duplicate=result.duplicate,
-                    )
-                )
+                self._record(stream_id, fold, version, events, result)
             return states
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record(
+        self,
+        stream_id: str,
+        fold: Callable[[Iterable[Event]], Any],
+        version: int,
+        events: Sequence[Event],
+        result: AppendResult,
+    ) -> None:
+        """Remember an append: in the state cache and in the command's result."""
+        if self.cache is not None and not result.duplicate:
+            self.cache.note_append(
+                self.tenant_id, stream_id, fold, appended_after=version, events=events
+            )
+        self.appended.append(
+            Appended(
+                stream_id=stream_id,
+                first_version=result.first_version,
+                last_version=result.last_version,
+                event_types=tuple(type(e).__name__ for e in events),
+                duplicate=result.duplicate,
+            )
+        )
 
     def _stream_key(self, stream_id: str) -> str | None:
         return None if self.key is None else f"{self.key}@{stream_id}"
