@@ -59,11 +59,11 @@ def _new(event: DomainEvent) -> NewEvent:
 
 
 def lot_requests(
-    total: int, per_lot: int = 10, seed_day: date = date(2026, 1, 5)
+    total: int, per_lot: int = 10, seed_day: date = date(2026, 1, 5), first_lot: int = 0
 ) -> Iterator[AppendRequest]:
     """A lot received, then consumed by sales in small amounts: real inventory traffic."""
     at = datetime.combine(seed_day, datetime.min.time(), UTC)
-    for n in range(total // per_lot):
+    for n in range(first_lot, first_lot + total // per_lot):
         tenant = TENANTS[n % len(TENANTS)]
         store, item = f"s{n % 7}", f"sku{n % 23}"
         lot = f"L{n}"
@@ -169,7 +169,9 @@ async def bench_freshness(
         warm = list(lot_requests(600, per_lot=1))
         await store.append_many(warm)
         await caught_up(store, conninfo, 0, timeout=60, names=["inventory"])
-        requests = list(lot_requests(int(rate * seconds), per_lot=1, seed_day=date(2026, 3, 1)))
+        requests = list(
+            lot_requests(int(rate * seconds), per_lot=1, seed_day=date(2026, 3, 1), first_lot=10**6)
+        )
         done = asyncio.Event()
         poller = asyncio.create_task(_poll(conninfo, committed, visible, done))
         tick, per_tick = 0.01, max(1, rate // 100)

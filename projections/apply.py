@@ -71,14 +71,10 @@ async def apply_with_checkpoint(
     Must run inside the caller's transaction: a failure leaves both the read
     model and the checkpoint untouched.
     """
-    await conn.execute(
-        "INSERT INTO projection_checkpoints (projection, partition) VALUES (%s, %s)"
-        " ON CONFLICT DO NOTHING",
-        (model.name, partition),
-    )
-    cur = await conn.execute(
-        "SELECT position, stream_seq FROM projection_checkpoints"
-        " WHERE projection = %s AND partition = %s FOR UPDATE",
+    cur = await conn.execute(  # create-or-lock the checkpoint row in one round trip
+        "INSERT INTO projection_checkpoints AS c (projection, partition) VALUES (%s, %s)"
+        " ON CONFLICT (projection, partition) DO UPDATE SET position = c.position"
+        " RETURNING position, stream_seq",
         (model.name, partition),
     )
     row = await cur.fetchone()

@@ -85,9 +85,10 @@ class PartitionWorker:
             msgs = await sub.fetch(1, timeout=1.0)
         except (TimeoutError, nats.errors.TimeoutError):
             return []
-        if self.batch > 1:
+        pending = msgs[0].metadata.num_pending or 0  # what the consumer still has for us
+        if self.batch > 1 and pending > 0:
             with contextlib.suppress(nats.errors.TimeoutError, asyncio.TimeoutError):
-                msgs += await sub.fetch(self.batch - 1, timeout=0.002)
+                msgs += await sub.fetch(min(self.batch - 1, pending), timeout=0.005)
         return msgs
 
     async def _reposition(self) -> JetStreamContext.PullSubscription:
@@ -179,6 +180,17 @@ class PoisonEvent(Exception):
         self.position = position
 
 
+async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Projector sessions don't wait for fsync at commit.
+
+    Read models are derived data and each batch's checkpoint commits with its
+    rows: a crash can only lose both together, and the projector re-applies
+    from the older checkpoint (docs/adr/0005-exactly-once-projections.md).
+    """
+    await conn.execute("SET synchronous_commit = off")
+    await conn.commit()
+
+
 class Projector:
     """Runs every given read model on the partitions this process holds a lease for."""
 
@@ -201,7 +213,11 @@ class Projector:
 
     async def run(self, stop: asyncio.Event) -> None:
         pool: Pool = AsyncConnectionPool(
-            self.conninfo, min_size=2, max_size=4 + len(self.models) * 2, open=False
+            self.conninfo,
+            min_size=2,
+            max_size=2 + len(self.models) * self.partitions,  # one per partition worker
+            open=False,
+            configure=_no_commit_wait,
         )
         await pool.open(wait=True)
         nc: NATS = await nats.connect(
