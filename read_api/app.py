@@ -29,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from read_api.auth import ApiKeyAuthentication
 from read_api.controllers import (
     DashboardController,
+    ForecastsController,
     InventoryController,
     ProductionOrdersController,
     PurchaseOrdersController,
@@ -90,6 +91,7 @@ def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
         route_handlers=[
             InventoryController,
             SalesController,
+            ForecastsController,
             ProductionOrdersController,
             PurchaseOrdersController,
             DashboardController,

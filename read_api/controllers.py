@@ -26,6 +26,7 @@ from read_api.queries import Conn
 from read_api.schemas import (
     DailySalesPage,
     DashboardSummary,
+    ForecastPage,
     ItemLots,
     ProductionOrderPage,
     ProductionStatus,
@@ -120,6 +121,30 @@ class SalesController(ReadController):
             conn, principal.tenant_id, store=store, sku=sku, first=from_, last=to, limit=limit
         )
         return DailySalesPage(items=rows[:limit], has_more=len(rows) > limit)
+
+
+class ForecastsController(ReadController):
+    path = "/forecasts"
+    tags = ["forecasting"]
+
+    @get("/", operation_id="listForecasts", summary="Latest published forecast per day")
+    async def list_forecasts(
+        self,
+        *,
+        principal: NamedDependency[Principal],
+        conn: NamedDependency[Conn],
+        store: FromQuery[str | None] = None,
+        sku: FromQuery[str | None] = None,
+        from_: Annotated[date | None, QueryParameter(name="from")] = None,
+        to: FromQuery[date | None] = None,
+        limit: Limit = 1000,
+    ) -> ForecastPage:
+        if from_ is not None and to is not None and from_ > to:
+            raise InvalidQuery("from", f"{from_} is after to={to}")
+        rows = await queries.forecasts(
+            conn, principal.tenant_id, store=store, sku=sku, first=from_, last=to, limit=limit
+        )
+        return ForecastPage(items=rows[:limit], has_more=len(rows) > limit)
 
 
 class ProductionOrdersController(ReadController):

@@ -15,6 +15,7 @@ from psycopg.rows import class_row
 
 from read_api.schemas import (
     DailySales,
+    Forecast,
     ItemLots,
     Lot,
     ProductionOrder,
@@ -118,6 +119,31 @@ async def production_orders(
         " quality_failures, updated_at FROM rm_production_orders"
         f" WHERE tenant_id = %s{extra}"
         " ORDER BY production_date DESC, order_id LIMIT %s",
+        [tenant_id, *params, limit + 1],
+    )
+
+
+async def forecasts(
+    conn: Conn,
+    tenant_id: str,
+    *,
+    store: str | None,
+    sku: str | None,
+    first: date | None,
+    last: date | None,
+    limit: int,
+) -> list[Forecast]:
+    extra, params = _where({"store_id": store, "sku": sku})
+    if first is not None:
+        extra, params = extra + " AND day >= %s", [*params, first]
+    if last is not None:
+        extra, params = extra + " AND day <= %s", [*params, last]
+    return await _rows(
+        conn,
+        Forecast,
+        "SELECT store_id, sku, day, mean, lower, upper, interval_level, forecast_id, model,"
+        " model_version, published_at FROM rm_forecasts"
+        f" WHERE tenant_id = %s{extra} ORDER BY day, store_id, sku LIMIT %s",
         [tenant_id, *params, limit + 1],
     )
 

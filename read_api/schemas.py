@@ -117,6 +117,27 @@ class PurchaseOrderPage(Out, frozen=True, kw_only=True):
     has_more: bool
 
 
+class Forecast(Out, frozen=True, kw_only=True):
+    """The latest published forecast of one product in one store for one day."""
+
+    store_id: str
+    sku: str
+    day: date
+    mean: Decimal
+    lower: Decimal
+    upper: Decimal
+    interval_level: float
+    forecast_id: str
+    model: str
+    model_version: str
+    published_at: datetime
+
+
+class ForecastPage(Out, frozen=True, kw_only=True):
+    items: list[Forecast]
+    has_more: bool
+
+
 class StoreSummary(Out, frozen=True, kw_only=True):
     store_id: str
     timezone: str

@@ -7,6 +7,7 @@ column); their tables are created by ``migrations/0004_read_models.sql``.
 from __future__ import annotations
 
 from projections.model import ReadModel
+from projections.models.forecasts import ForecastsModel
 from projections.models.inventory import InventoryModel
 from projections.models.production_orders import ProductionOrdersModel
 from projections.models.purchase_orders import PurchaseOrdersModel
@@ -17,6 +18,7 @@ ALL_MODELS: tuple[ReadModel, ...] = (
     SalesModel(),
     ProductionOrdersModel(),
     PurchaseOrdersModel(),
+    ForecastsModel(),
 )
 
 
@@ -31,6 +33,7 @@ def model_by_name(name: str) -> ReadModel:
 
 __all__ = [
     "ALL_MODELS",
+    "ForecastsModel",
     "InventoryModel",
     "ProductionOrdersModel",
     "PurchaseOrdersModel",

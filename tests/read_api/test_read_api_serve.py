@@ -22,6 +22,7 @@ OPERATIONS = {
     "listInventory",
     "listLots",
     "listDailySales",
+    "listForecasts",
     "listProductionOrders",
     "listPurchaseOrders",
     "getDashboardSummary",
