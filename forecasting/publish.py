@@ -275,6 +275,29 @@ async def publish_tenant(
             )
             if res is not None:
                 results.append(res)
+        await _purchases_for(store, conninfo, tenant_id, results)
     finally:
         await store.close()
     return results
+
+
+async def _purchases_for(
+    store: EventStore, conninfo: str, tenant_id: str, results: list[PublishResult]
+) -> None:
+    """Turn each store's planned bake into ingredient purchase suggestions (purchasing.py)."""
+    from forecasting.purchasing import suggest_purchases  # noqa: PLC0415
+
+    by_store: dict[tuple[str, dt.date], dict[str, int]] = {}
+    for res in results:
+        if res.quantity > 0:
+            by_store.setdefault((res.key.store_id, res.day), {})[res.key.sku] = res.quantity
+    for (store_id, day), planned in sorted(by_store.items()):
+        await suggest_purchases(
+            store,
+            conninfo,
+            tenant_id=tenant_id,
+            store_id=store_id,
+            planned=planned,
+            day=day,
+            actor=SYSTEM_ACTOR,
+        )
