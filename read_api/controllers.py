@@ -58,6 +58,11 @@ async def provide_clock(state: State) -> Callable[[], datetime]:
     return clock
 
 
+def _check_range(first: date | None, last: date | None) -> None:
+    if first is not None and last is not None and first > last:
+        raise InvalidQuery("from", f"{first} is after to={last}")
+
+
 class ReadController(Controller):
     guards = [can_read]
     dependencies = {
@@ -115,8 +120,7 @@ class SalesController(ReadController):
         to: FromQuery[date | None] = None,
         limit: Limit = 1000,
     ) -> DailySalesPage:
-        if from_ is not None and to is not None and from_ > to:
-            raise InvalidQuery("from", f"{from_} is after to={to}")
+        _check_range(from_, to)
         rows = await queries.daily_sales(
             conn, principal.tenant_id, store=store, sku=sku, first=from_, last=to, limit=limit
         )
@@ -139,8 +143,7 @@ class ForecastsController(ReadController):
         to: FromQuery[date | None] = None,
         limit: Limit = 1000,
     ) -> ForecastPage:
-        if from_ is not None and to is not None and from_ > to:
-            raise InvalidQuery("from", f"{from_} is after to={to}")
+        _check_range(from_, to)
         rows = await queries.forecasts(
             conn, principal.tenant_id, store=store, sku=sku, first=from_, last=to, limit=limit
         )

@@ -39,6 +39,14 @@ def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     return "".join(f" AND {column} = %s" for column in given), list(given.values())
 
 
+def _between(
+    column: str, first: date | None, last: date | None
+) -> tuple[str, list[Any]]:
+    """``col >= %s`` / ``col <= %s`` for the bounds that were given (inclusive)."""
+    bounds = [(op, value) for op, value in ((">=", first), ("<=", last)) if value is not None]
+    return "".join(f" AND {column} {op} %s" for op, _ in bounds), [v for _, v in bounds]
+
+
 async def stock(conn: Conn, tenant_id: str, *, store: str | None, limit: int) -> list[StockRow]:
     extra, params = _where({"store_id": store})
     return await _rows(
@@ -84,10 +92,8 @@ async def daily_sales(
     limit: int,
 ) -> list[DailySales]:
     extra, params = _where({"store_id": store, "sku": sku})
-    if first is not None:
-        extra, params = extra + " AND sales_date >= %s", [*params, first]
-    if last is not None:
-        extra, params = extra + " AND sales_date <= %s", [*params, last]
+    dates, bounds = _between("sales_date", first, last)
+    extra, params = extra + dates, params + bounds
     return await _rows(
         conn,
         DailySales,
@@ -134,10 +140,8 @@ async def forecasts(
     limit: int,
 ) -> list[Forecast]:
     extra, params = _where({"store_id": store, "sku": sku})
-    if first is not None:
-        extra, params = extra + " AND day >= %s", [*params, first]
-    if last is not None:
-        extra, params = extra + " AND day <= %s", [*params, last]
+    dates, bounds = _between("day", first, last)
+    extra, params = extra + dates, params + bounds
     return await _rows(
         conn,
         Forecast,

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import psycopg
-import pytest
 from litestar.testing import AsyncTestClient
-from psycopg.conninfo import make_conninfo
 
-from deploy.stack import StackUrls
 from domain.codec import encode_event
 from domain.events.forecasting import ForecastPoint, ForecastPublished
-from migrations.runner import migrate
 from projections.apply import decode_for
 from projections.models import model_by_name
 from read_api.app import create_app
@@ -49,16 +42,8 @@ def published(forecast_id: str, store: str, sku: str, means: list[int], at_hour:
     return NewEvent(event_type=kind, schema_version=version, payload=payload)
 
 
-@pytest.fixture
-async def url(stack: StackUrls) -> AsyncIterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    migrate(stack.database_url, schema=schema)
-    yield make_conninfo(stack.database_url, options=f"-c search_path={schema}")
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-async def test_latest_forecast_per_day_is_served_to_its_tenant_only(url: str) -> None:
+async def test_latest_forecast_per_day_is_served_to_its_tenant_only(pg_url: str) -> None:
+    url = pg_url
     store = await EventStore.open(url)
     try:
         await store.append(
