@@ -62,13 +62,13 @@ def memory_store() -> InMemoryEventStore:
 
 @pytest.fixture(params=["memory", "postgres"])
 async def any_store(
-    request: pytest.FixtureRequest, pg_url: str
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[EventStore | InMemoryEventStore]:
     """The same behaviour checked on the in-memory fake and on the real store."""
-    if request.param == "memory":
+    if request.param == "memory":  # no schema to migrate for the fake
         yield InMemoryEventStore()
         return
-    store = await EventStore.open(pg_url)
+    store = await EventStore.open(request.getfixturevalue("pg_url"))
     try:
         yield store
     finally:
