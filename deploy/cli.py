@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from types import FrameType
 
 from deploy.settings import Settings
@@ -33,27 +31,22 @@ def _serve_foreground(urls: StackUrls, settings: Settings, banner: list[str] | N
     from projections.registry import all_models
 
     models = all_models()
-    extra = []
     lines = ["  relay       store → JetStream"]
     lines.append("  projectors  " + (", ".join(m.name for m in models) or "none yet"))
-    serve_ingest = _optional("commands.pos.service", "serve_ingest")
-    if serve_ingest is not None:
+    from commands.pos.service import serve_ingest
+    from read_api.app import serve_api
 
-        async def ingest(stop: asyncio.Event) -> None:
-            await serve_ingest(urls.database_url, urls.nats_url, stop=stop)  # type: ignore[misc]
+    port = int(os.environ.get("OBRADOR_API_PORT", "8000"))
 
-        extra.append(ingest)
-        lines.append("  POS ingest  pos.<tenant>.<store>.sales → commands (docs/pos.md)")
+    async def ingest(stop: asyncio.Event) -> None:
+        await serve_ingest(urls.database_url, urls.nats_url, stop=stop)
 
-    serve_api = _optional("read_api.app", "serve_api")
-    if serve_api is not None:
-        port = int(os.environ.get("OBRADOR_API_PORT", "8000"))
+    async def api(stop: asyncio.Event) -> None:
+        await serve_api(urls.database_url, "127.0.0.1", port, stop)
 
-        async def api(stop: asyncio.Event) -> None:
-            await serve_api(urls.database_url, "127.0.0.1", port, stop)  # type: ignore[misc]
-
-        extra.append(api)
-        lines.append(f"  read API    http://127.0.0.1:{port}/  (OpenAPI: /schema; docs/api.md)")
+    extra = [ingest, api]
+    lines.append("  POS ingest  pos.<tenant>.<store>.sales → commands (docs/pos.md)")
+    lines.append(f"  read API    http://127.0.0.1:{port}/  (OpenAPI: /schema; docs/api.md)")
 
     def ready() -> None:
         print("Obrador is up")
@@ -106,13 +99,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _demo_banner(urls: StackUrls, settings: Settings) -> list[str]:
     """A dashboard link for the demo tenant (its key is kept in the data folder)."""
     from deploy.demo import TENANT, last_day
+    from read_api.keys import create_api_key
 
-    create_api_key = _optional("read_api.keys", "create_api_key")
-    if create_api_key is None:
-        return []
     key_file = settings.data_dir / "demo-api-key"
     if not key_file.exists():  # keys are stored hashed: keep the plain one for the next demo
-        key_file.write_text(str(create_api_key(urls.database_url, TENANT, "owner", "demo")))
+        key_file.write_text(create_api_key(urls.database_url, TENANT, "owner", "demo"))
         key_file.chmod(0o600)
     port = os.environ.get("OBRADOR_API_PORT", "8000")
     key = key_file.read_text().strip()
@@ -134,15 +125,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         return bench_pipeline(args.what, json_output=args.json, quick=args.quick)
     if args.what == "forecast":
-        bench_forecast = _optional("forecasting.cli", "bench_forecast")
-        if bench_forecast is not None:
-            bench_forecast(json=args.json)
-            return 0
-    if args.what == "import":
-        bench_import = _optional("commands.cli", "bench_import")
-        if bench_import is not None:
-            return int(str(bench_import(json_output=args.json)))
-    raise SystemExit(f"unknown benchmark {args.what!r}")
+        from forecasting.cli import bench_forecast
+
+        bench_forecast(json=args.json)
+        return 0
+    from commands.cli import bench_import
+
+    return bench_import(json_output=args.json)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -170,16 +159,13 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     return chaos(events=args.events, cycles=args.cycles, json_output=args.json)
 
 
-def _optional(module: str, attr: str) -> Callable[..., object] | None:
-    """Sub-commands owned by packages still being built register themselves when present."""
-    try:
-        found = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
-    return found if callable(found) else None
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from commands import cli as commands_cli
+    from forecasting import cli as forecasting_cli
+    from forecasting import ops_cli as forecasting_ops_cli
+    from projections import cli as projections_cli
+    from read_api import cli as read_api_cli
+
     parser = argparse.ArgumentParser(prog="obrador", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
@@ -209,16 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("what", choices=["events"])
     schema.add_argument("--out", help="folder to write one file per event type (default: stdout)")
     schema.set_defaults(func=cmd_schema)
-    for module in (
-        "commands.cli",
-        "forecasting.cli",
-        "forecasting.ops_cli",
-        "projections.cli",
-        "read_api.cli",
+    for register in (  # each package owns its sub-commands
+        commands_cli.register,
+        forecasting_cli.register,
+        forecasting_ops_cli.register,
+        projections_cli.register,
+        read_api_cli.register,
     ):
-        register = _optional(module, "register")
-        if register is not None:
-            register(sub)
+        register(sub)
     return parser
 
 

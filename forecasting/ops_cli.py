@@ -17,19 +17,17 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
+from typing import TYPE_CHECKING, Any
 
 from deploy.settings import Settings
 from deploy.stack import StackUrls, running_stack
-from forecasting import registry
-from forecasting.jobs import PostgresJobStore, configure, schedule_tenant, tenant_timezones
-from forecasting.plan import Economics
-from forecasting.publish import publish_tenant
-from forecasting.registry import RegistryError, SeriesKey
-from forecasting.workqueue import enqueue, run_worker
+
+if TYPE_CHECKING:
+    from forecasting import registry
+
+# The modelling stack (LightGBM, statsforecast, Prophet…) takes ~2 s to import:
+# each command imports what it needs, so `obrador --help` and every other
+# sub-command don't pay for it.
 
 
 @contextmanager
@@ -47,6 +45,9 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from forecasting import registry
+    from forecasting.registry import RegistryError
+
     with _stack(need_nats=False) as urls:
         keys = registry.list_series(urls.database_url, args.tenant, args.store)
         if args.sku:
@@ -68,6 +69,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
+    from forecasting.workqueue import enqueue
+
     with _stack(need_nats=True) as urls:
         jobs = asyncio.run(
             enqueue(
@@ -84,6 +87,8 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from forecasting.workqueue import run_worker
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     async def run(urls: StackUrls) -> int:
@@ -112,6 +117,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from forecasting.plan import Economics
+    from forecasting.publish import publish_tenant
+
     economics = None
     if args.price is not None:
         cost = args.unit_cost if args.unit_cost is not None else 0.0
@@ -149,6 +157,8 @@ def _version_line(v: registry.ModelVersion) -> str:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from forecasting import registry
+
     with _stack(need_nats=False) as urls:
         rows = registry.versions(urls.database_url, args.tenant, args.store, args.sku)
     if args.json:
@@ -160,6 +170,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
+    from forecasting import registry
+    from forecasting.registry import RegistryError, SeriesKey
+
     with _stack(need_nats=False) as urls:
         try:
             v = registry.promote(
@@ -173,6 +186,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from forecasting import registry
+    from forecasting.registry import RegistryError, SeriesKey
+
     with _stack(need_nats=False) as urls:
         try:
             v = registry.rollback(urls.database_url, SeriesKey(args.tenant, args.store, args.sku))
@@ -184,6 +200,16 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from forecasting.jobs import (
+        PostgresJobStore,
+        configure,
+        schedule_tenant,
+        tenant_timezones,
+    )
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with _stack(need_nats=args.action == "run" and not args.no_queue) as urls:
         store = PostgresJobStore(urls.database_url)
