@@ -9,8 +9,9 @@ loading twice adds nothing. ``--check`` verifies the load and exits 0/1.
 from __future__ import annotations
 
 import csv
+import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -52,8 +53,9 @@ class DemoSale:
     units: int
 
 
-def real_sales(path: Path = _DATA, days: int = DAYS) -> list[DemoSale]:
-    """The last ``days`` days of real demand for the demo stores and products."""
+@functools.cache
+def real_sales(path: Path = _DATA, days: int = DAYS) -> tuple[DemoSale, ...]:
+    """The last ``days`` days of real demand for the demo stores and products (read once)."""
     rows: list[DemoSale] = []
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
@@ -67,7 +69,7 @@ def real_sales(path: Path = _DATA, days: int = DAYS) -> list[DemoSale]:
                     )
                 )
     last = max(r.day for r in rows)
-    return [r for r in rows if r.day > last - timedelta(days=days)]
+    return tuple(r for r in rows if r.day > last - timedelta(days=days))
 
 
 def last_day() -> date:
@@ -90,7 +92,7 @@ def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=UTC)
 
 
-def demo_requests(sales: list[DemoSale]) -> Iterator[AppendRequest]:
+def demo_requests(sales: Sequence[DemoSale]) -> Iterator[AppendRequest]:
     start = _at(min(s.day for s in sales) - timedelta(days=1), 5)
 
     def one(stream: str, events: list[DomainEvent]) -> AppendRequest:
