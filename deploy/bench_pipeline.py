@@ -18,9 +18,7 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -29,10 +27,9 @@ from typing import Any
 
 import nats
 import psycopg
-from psycopg.conninfo import make_conninfo
 
 from deploy.chaos import caught_up
-from deploy.embedded.nats import EmbeddedNats
+from deploy.scratch import scratch, scratch_schema
 from domain.codec import encode_event
 from domain.events import DomainEvent
 from domain.events.inventory import (
@@ -42,7 +39,6 @@ from domain.events.inventory import (
     StockConsumed,
     StockReceived,
 )
-from migrations.runner import migrate
 from projections.models import model_by_name
 from projections.rebuild import rebuild
 from streams.envelope import AppendRequest, NewEvent
@@ -104,28 +100,6 @@ def lot_requests(
         )
 
 
-class Private:
-    """A fresh schema and a private nats-server for one measurement."""
-
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-        self.schema = f"bench_{uuid.uuid4().hex[:10]}"
-        self.dir = Path(tempfile.mkdtemp(prefix="obrador-bench-"))
-        self.nats = EmbeddedNats(self.dir)
-
-    def __enter__(self) -> tuple[str, str]:
-        migrate(self.database_url, schema=self.schema)
-        self.nats.start()
-        return make_conninfo(
-            self.database_url, options=f"-c search_path={self.schema}"
-        ), self.nats.url
-
-    def __exit__(self, *exc: object) -> None:
-        self.nats.stop()
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
-
-
 async def bench_relay(conninfo: str, nats_url: str, events: int) -> float:
     store = await EventStore.open(conninfo)
     try:
@@ -164,6 +138,7 @@ async def bench_freshness(
     ]
     store = await EventStore.open(conninfo, max_size=8)
     committed: dict[int, tuple[int, float]] = {}  # position -> (partition, commit time)
+    waiting: dict[int, tuple[int, float]] = {}  # committed, not yet visible
     visible: dict[int, float] = {}
     try:
         warm = list(lot_requests(600, per_lot=1))
@@ -173,14 +148,16 @@ async def bench_freshness(
             lot_requests(int(rate * seconds), per_lot=1, seed_day=date(2026, 3, 1), first_lot=10**6)
         )
         done = asyncio.Event()
-        poller = asyncio.create_task(_poll(conninfo, committed, visible, done))
+        poller = asyncio.create_task(_poll(conninfo, waiting, visible, done))
         tick, per_tick = 0.01, max(1, rate // 100)
         writers: set[asyncio.Task[None]] = set()
         started = time.perf_counter()
         for i in range(0, len(requests), per_tick):
             target = started + (i // per_tick) * tick
             await asyncio.sleep(max(0.0, target - time.perf_counter()))
-            task = asyncio.create_task(_append_timed(store, requests[i : i + per_tick], committed))
+            task = asyncio.create_task(
+                _append_timed(store, requests[i : i + per_tick], committed, waiting)
+            )
             writers.add(task)
             task.add_done_callback(writers.discard)
         while len(visible) < len(requests):
@@ -204,11 +181,11 @@ async def bench_freshness(
     }
 
 
-waiting: dict[int, tuple[int, float]] = {}  # committed, not yet visible (shared with _poll)
-
-
 async def _append_timed(
-    store: EventStore, requests: list[AppendRequest], committed: dict[int, tuple[int, float]]
+    store: EventStore,
+    requests: list[AppendRequest],
+    committed: dict[int, tuple[int, float]],
+    waiting: dict[int, tuple[int, float]],
 ) -> None:
     for outcome in await store.append_many(requests):
         if isinstance(outcome, Exception):
@@ -220,7 +197,7 @@ async def _append_timed(
 
 async def _poll(
     conninfo: str,
-    committed: dict[int, tuple[int, float]],
+    waiting: dict[int, tuple[int, float]],
     visible: dict[int, float],
     done: asyncio.Event,
 ) -> None:
@@ -264,21 +241,21 @@ def main(what: str, *, json_output: bool, quick: bool) -> int:
             n = 10_000 if quick else 100_000
             figures = []
             for _ in range(runs):
-                with Private(urls.database_url) as (conninfo, nats_url):
+                with scratch(urls.database_url) as (conninfo, nats_url):
                     figures.append(asyncio.run(bench_relay(conninfo, nats_url, n)))
             out |= {"events": n, "events_per_s": round(statistics.median(figures))}
         elif what == "freshness":
             seconds = 5.0 if quick else 20.0
             results = []
             for _ in range(runs):
-                with Private(urls.database_url) as (conninfo, nats_url):
+                with scratch(urls.database_url) as (conninfo, nats_url):
                     results.append(asyncio.run(bench_freshness(conninfo, nats_url, 1000, seconds)))
             out |= {k: statistics.median(r[k] for r in results) for k in results[0]}
         elif what == "rebuild":
             n = 50_000 if quick else 1_000_000
             figures = []
             for _ in range(runs if quick else 1):
-                with Private(urls.database_url) as (conninfo, _nats):
+                with scratch_schema(urls.database_url, "bench") as conninfo:
                     figures.append(asyncio.run(bench_rebuild(conninfo, n)))
             out |= {
                 "runs": len(figures),

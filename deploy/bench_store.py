@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
+from deploy.scratch import scratch_schema
 from deploy.settings import Settings
 from deploy.stack import running_stack
-from migrations.runner import migrate
 from streams.envelope import AppendRequest, NewEvent
 from streams.store import EventStore
 
@@ -50,18 +50,6 @@ class Figures:
     runs: int
     writers: int
     machine: str
-
-
-def _fresh_schema(url: str) -> str:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    migrate(url, schema=schema)
-    return make_conninfo(url, options=f"-c search_path={schema}")
-
-
-def _drop_schema(url: str, conninfo: str) -> None:
-    schema = str(conninfo_to_dict(conninfo)["options"]).split("=")[-1]
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 async def _ours(conninfo: str, seconds: float) -> tuple[int, int, list[float]]:
@@ -190,19 +178,13 @@ def _pct(values: list[float], q: float) -> float:
 def run(url: str, *, seconds: float, runs: int, bulk_events: int) -> Figures:
     ours, base, bulk = [], [], []
     for _ in range(runs):
-        conninfo = _fresh_schema(url)
-        try:
+        with scratch_schema(url, "bench") as conninfo:
             appends, events, lat = asyncio.run(_ours(conninfo, seconds))
-        finally:
-            _drop_schema(url, conninfo)
         ours.append((appends / seconds, events / seconds, _pct(lat, 0.5), _pct(lat, 0.99)))
         b_appends, b_events, b_lat = _baseline(url, seconds)
         base.append((b_appends / seconds, b_events / seconds, _pct(b_lat, 0.99)))
-    conninfo = _fresh_schema(url)
-    try:
+    with scratch_schema(url, "bench") as conninfo:
         bulk.append(asyncio.run(_bulk(conninfo, bulk_events)))
-    finally:
-        _drop_schema(url, conninfo)
     med = statistics.median
     events_per_s = med(o[1] for o in ours)
     baseline_events = med(b[1] for b in base)

@@ -8,17 +8,14 @@ need an empty event store get a fresh PostgreSQL schema, migrated.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
+from deploy.scratch import scratch_nats, scratch_schema
 from deploy.settings import Settings
 from deploy.stack import StackUrls, running_stack
-from migrations.runner import migrate
 from streams.memory import InMemoryEventStore
 from streams.store import EventStore
 
@@ -39,11 +36,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUrls]:
 @pytest.fixture
 def pg_url(stack: StackUrls) -> Iterator[str]:
     """Conninfo of a fresh, migrated schema: an empty event store of its own."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    migrate(stack.database_url, schema=schema)
-    yield make_conninfo(stack.database_url, options=f"-c search_path={schema}")
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with scratch_schema(stack.database_url, "t") as conninfo:
+        yield conninfo
 
 
 @pytest.fixture
@@ -78,12 +72,5 @@ async def any_store(
 @pytest.fixture
 def nats_url(tmp_path: Path) -> Iterator[str]:
     """A private nats-server with JetStream for one test (fresh streams and consumers)."""
-    from deploy.embedded.nats import EmbeddedNats
-
-    server = EmbeddedNats(tmp_path / "nats-private")
-    (tmp_path / "nats-private").mkdir()
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with scratch_nats(tmp_path) as url:
+        yield url
