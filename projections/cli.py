@@ -54,11 +54,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     import psycopg  # noqa: PLC0415
 
     from projections.status import read_status  # noqa: PLC0415
-    from streams.jetstream import PARTITIONS  # noqa: PLC0415
 
     async def run(url: str, nats_url: str) -> tuple[list[dict[str, object]], dict[str, object]]:
         async with await psycopg.AsyncConnection.connect(url) as conn:
-            rows = await read_status(conn, PARTITIONS)
+            rows = await read_status(conn)
             relay = await relay_lag(conn, nats_url)
         return [row.__dict__ for row in rows], relay
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -40,9 +40,7 @@ async def mark(
     )
 
 
-async def read_status(
-    conn: psycopg.AsyncConnection[tuple[Any, ...]], partitions: int
-) -> list[PartitionStatus]:
+async def read_status(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> list[PartitionStatus]:
     """One row per projection × partition with events and seconds behind the store."""
     from streams.jetstream import partition_of  # noqa: PLC0415 — keeps status import-light
 
@@ -55,38 +53,35 @@ async def read_status(
     )
     rows = await cur.fetchall()
     cur = await conn.execute(
-        "SELECT tenant_id, count(*), min(position), min(recorded_at) FROM events"
-        " WHERE tx_id < obrador_visible_horizon() AND position > %s GROUP BY tenant_id",
+        "SELECT DISTINCT tenant_id FROM events"
+        " WHERE tx_id < obrador_visible_horizon() AND position > %s",
         (min((int(r[3]) for r in rows), default=0),),
     )
-    per_tenant = await cur.fetchall()
+    tenants = [str(t) for (t,) in await cur.fetchall()]
+    cur = await conn.execute(  # partitions come from the tenant, computed here, joined there
+        "SELECT c.projection, c.partition, count(*), min(e.recorded_at)"
+        " FROM projection_checkpoints c"
+        " JOIN unnest(%s::text[], %s::int[]) AS t(tenant_id, partition)"
+        "   ON t.partition = c.partition"
+        " JOIN events e ON e.tenant_id = t.tenant_id AND e.position > c.position"
+        "   AND e.tx_id < obrador_visible_horizon()"
+        " GROUP BY c.projection, c.partition",
+        (tenants, [partition_of(t) for t in tenants]),
+    )
+    behind = {
+        (str(p), int(n)): (int(count), oldest) for p, n, count, oldest in await cur.fetchall()
+    }
     out = []
     for projection, partition, state, position, error, failed, updated in rows:
-        behind, oldest = 0, None
-        for tenant, _count, _first, _when in per_tenant:
-            if partition_of(str(tenant)) != partition:
-                continue
-            sub = await conn.execute(
-                "SELECT count(*), min(recorded_at) FROM events WHERE tenant_id = %s"
-                " AND position > %s AND tx_id < obrador_visible_horizon()",
-                (tenant, position),
-            )
-            got = await sub.fetchone()
-            if got is not None and got[0]:
-                behind += int(got[0])
-                oldest = got[1] if oldest is None else min(oldest, got[1])
-        lag = (
-            0.0
-            if oldest is None
-            else max(0.0, (datetime.now(oldest.tzinfo) - oldest).total_seconds())
-        )
+        count, oldest = behind.get((str(projection), int(partition)), (0, None))
+        lag = 0.0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
         out.append(
             PartitionStatus(
                 str(projection),
                 int(partition),
                 str(state),
                 int(position),
-                behind,
+                count,
                 lag,
                 error,
                 failed,
