@@ -4,7 +4,7 @@ against real PostgreSQL and a real nats-server."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import nats
 import psycopg
@@ -16,6 +16,7 @@ from projections.runtime import Projector
 from streams.jetstream import STREAM_NAME, partition_of
 from streams.relay import Relay
 from streams.store import EventStore
+from tests.eventually import eventually
 from tests.projections.counting import CREATE, UnitsSold, sale
 
 TENANTS = ["north", "south", "east"]
@@ -34,12 +35,6 @@ async def load(store: EventStore, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         tenant = TENANTS[i % 3]
         await store.append(tenant, f"sale-s{i % 2}-{i}", [sale(f"s{i % 2}", f"T{i}")])
-
-
-async def eventually(check: Callable[[], object], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():  # type: ignore[misc]
-            await asyncio.sleep(0.02)
 
 
 def units(pg_url: str) -> list[tuple[object, ...]]:
@@ -72,7 +67,7 @@ class TestPipeline:
         await load(store, 150)
         stop, tasks, _ = await run_pipeline(store, pg_url, nats_url, UnitsSold())
         await load(store, 150, start=150)  # live appends while running
-        await eventually(lambda: _async(total_tickets(pg_url) == 300))
+        await eventually(lambda: total_tickets(pg_url) == 300)
         stop.set()
         await asyncio.gather(*tasks)
         assert sum(int(str(r[3])) for r in units(pg_url)) == 600
@@ -86,7 +81,7 @@ class TestPipeline:
             stop = asyncio.Event()
             relay = Relay(store, nats_url, batch=30)
             task = asyncio.create_task(relay.run(stop))
-            await eventually(lambda r=relay: _async(r.stats.position > 0))
+            await eventually(lambda r=relay: r.stats.position > 0)
             stop.set()
             await task
         stop = asyncio.Event()
@@ -143,12 +138,8 @@ class TestExactlyOnce:
         await eventually(failed)
         healthy = {partition_of(t) for t in TENANTS} - {poisoned}
         await eventually(
-            lambda: _async(
-                all(
-                    any(r[0] == t for r in units(pg_url))
-                    for t in TENANTS
-                    if partition_of(t) in healthy
-                )
+            lambda: all(
+                any(r[0] == t for r in units(pg_url)) for t in TENANTS if partition_of(t) in healthy
             )
         )
         stop.set()
@@ -173,13 +164,13 @@ class TestRebuild:
     ) -> None:
         await load(store, 120)
         stop, tasks, _ = await run_pipeline(store, pg_url, nats_url, UnitsSold())
-        await eventually(lambda: _async(total_tickets(pg_url) == 120))
+        await eventually(lambda: total_tickets(pg_url) == 120)
         live = units(pg_url)
         assert all(v == (0, 0) for v in (await verify(store, UnitsSold())).values())
         result = await rebuild(store, UnitsSold())
         assert units(pg_url) == live and result.events == 120
         await load(store, 30, start=120)  # the live projector goes on after the swap
-        await eventually(lambda: _async(total_tickets(pg_url) == 150))
+        await eventually(lambda: total_tickets(pg_url) == 150)
         stop.set()
         await asyncio.gather(*tasks)
         assert all(v == (0, 0) for v in (await verify(store, UnitsSold())).values())
@@ -209,7 +200,3 @@ class TestRebuild:
             conn.execute("UPDATE rm_test_units SET units = units + 1 WHERE tenant_id = 'north'")
         diff = await verify(store, UnitsSold())
         assert diff["rm_test_units"][0] > 0 and diff["rm_test_units"][1] > 0
-
-
-async def _async(value: bool) -> bool:
-    return value

@@ -14,6 +14,7 @@ import psycopg
 from streams.append_batch import write_batch
 from streams.envelope import AppendRequest, NewEvent, RecordedEvent
 from streams.store import EventStore
+from tests.eventually import eventually
 
 T = "bakery-1"
 
@@ -27,12 +28,6 @@ def request(stream: str) -> AppendRequest:
 async def collect(store: EventStore, into: list[RecordedEvent]) -> None:
     async for batch in store.subscribe(idle_timeout=0.05):
         into.extend(batch)
-
-
-async def wait_for(condition: object, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
 
 
 class TestHeldTransaction:
@@ -53,7 +48,7 @@ class TestHeldTransaction:
                 assert await pg_store.read_all() == []  # but nobody reads past the hole
                 await asyncio.sleep(0.2)  # give the live subscriber every chance to skip
                 assert seen == []
-            await wait_for(lambda: len(seen) == 4)
+            await eventually(lambda: len(seen) == 4)
         finally:
             await held.close()
             subscriber.cancel()
@@ -102,7 +97,7 @@ class TestHeldTransaction:
                 )
 
         await asyncio.gather(*(writer(w) for w in range(8)))
-        await wait_for(lambda: len(seen) == 200)
+        await eventually(lambda: len(seen) == 200)
         subscriber.cancel()
         positions = [e.position for e in seen]
         assert positions == sorted(positions) and len(set(positions)) == 200
