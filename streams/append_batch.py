@@ -1,13 +1,14 @@
 """Write many appends in one transaction: the shared core of group commit and bulk import.
 
-One transaction, a handful of set-based statements whatever the batch size:
+One server-side call per batch (``obrador_append_small`` below ``SMALL_BATCH``
+appends, ``obrador_append`` above; migrations 0013 and 0010), whatever its size:
 
 1. reserve positions (and the transaction id) for every event of the batch;
 2. claim each append's idempotency key — a key already stored means the
    append is a duplicate and gets the original result;
 3. move each stream's version through the ``streams`` gate — an append whose
    expected version does not match is a conflict and writes nothing;
-4. COPY the events of the appends that passed, and NOTIFY listeners.
+4. insert the events of the appends that passed, and NOTIFY listeners.
 
 The caller guarantees at most one append per stream and per key in a batch.
 """
@@ -24,16 +25,9 @@ from streams.errors import StoreError, WrongExpectedVersion
 
 NOTIFY_CHANNEL = "obrador_events"
 
-_COPY_EVENTS = (
-    "COPY events (position, event_id, tenant_id, stream_id, stream_version, event_type,"
-    " schema_version, payload, causation_id, correlation_id, actor) FROM STDIN"
-)
-
-
 @dataclass
 class _Slot:
     request: AppendRequest
-    first_position: int
     result: AppendResult | StoreError | None = None
 
 
@@ -87,7 +81,7 @@ async def write_batch(
             ),
         )
         rows = await cur.fetchall()
-        slots = [_Slot(r, 0) for r in requests]
+        slots = [_Slot(r) for r in requests]
         duplicates, conflicts = [], []
         for row in rows:
             slot = slots[int(str(row[0])) - 1]

@@ -29,7 +29,7 @@ class GroupCommitter:
         pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]],
         *,
         max_batch: int = 512,
-        max_inflight: int = 4,
+        max_inflight: int = 2,
     ) -> None:
         self._pool = pool
         self._max_batch = max_batch
