@@ -19,13 +19,11 @@ import psycopg
 class Leases:
     def __init__(
         self,
-        pool_conninfo: str,
         projection: str,
         owner: str,
         partitions: int,
         ttl: float = 6.0,
     ) -> None:
-        self.conninfo = pool_conninfo
         self.projection = projection
         self.owner = owner
         self.partitions = partitions

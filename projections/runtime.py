@@ -225,10 +225,7 @@ class Projector:
         )
         js = nc.jetstream()
         await ensure_event_stream(js)
-        leases = [
-            Leases(self.conninfo, m.name, self.owner, self.partitions, self.lease_ttl)
-            for m in self.models
-        ]
+        leases = [Leases(m.name, self.owner, self.partitions, self.lease_ttl) for m in self.models]
         try:
             while not stop.is_set():
                 await self._balance(pool, js, leases)

@@ -10,8 +10,8 @@ from projections.leases import Leases
 
 
 async def test_partitions_are_shared_fairly_and_taken_over_after_expiry(pg_url: str) -> None:
-    a = Leases(pg_url, "inventory", "proc-a", partitions=8, ttl=0.6)
-    b = Leases(pg_url, "inventory", "proc-b", partitions=8, ttl=0.6)
+    a = Leases("inventory", "proc-a", partitions=8, ttl=0.6)
+    b = Leases("inventory", "proc-b", partitions=8, ttl=0.6)
     async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
         assert await a.refresh(conn) == set(range(8))  # alone: everything
         assert await b.refresh(conn) == set()  # nothing free yet
@@ -26,8 +26,8 @@ async def test_partitions_are_shared_fairly_and_taken_over_after_expiry(pg_url: 
 
 
 async def test_a_stopping_process_releases_its_partitions_at_once(pg_url: str) -> None:
-    a = Leases(pg_url, "sales", "proc-a", partitions=8, ttl=30)
-    b = Leases(pg_url, "sales", "proc-b", partitions=8, ttl=30)
+    a = Leases("sales", "proc-a", partitions=8, ttl=30)
+    b = Leases("sales", "proc-b", partitions=8, ttl=30)
     async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
         await a.refresh(conn)
         await a.release(conn)
