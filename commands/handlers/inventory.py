@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from commands.handlers.sales import stock_stream
 from commands.runtime import Writer
 from commands.types import (
@@ -140,44 +142,39 @@ async def register_equipment(cmd: RegisterEquipment, w: Writer) -> None:
     )
 
 
-async def _loaded_equipment(
-    equipment_id: str, cmd: RecordTemperature | ScheduleMaintenance | RecordMaintenance, w: Writer
-) -> str:
-    stream = _equipment_stream(equipment_id)
+async def _on_equipment(
+    cmd: RecordTemperature | ScheduleMaintenance | RecordMaintenance,
+    w: Writer,
+    decide: Callable[[equipment.EquipmentState], list[Event]],
+) -> None:
+    """Authorise on the equipment's store, then decide on its stream."""
+    stream = _equipment_stream(cmd.equipment_id)
     state = await w.load(stream, equipment.fold)
     w.authorize(cmd.PERMISSION, state.equipment.store_id if state.equipment else None)
-    return stream
+    await w.decide(stream, equipment.fold, decide, retry=True)
 
 
 async def record_temperature(cmd: RecordTemperature, w: Writer) -> None:
-    stream = await _loaded_equipment(cmd.equipment_id, cmd, w)
-    await w.decide(
-        stream,
-        equipment.fold,
-        lambda s: equipment.record_temperature(s, celsius=cmd.celsius, at=w.now),
-        retry=True,
+    await _on_equipment(
+        cmd, w, lambda s: equipment.record_temperature(s, celsius=cmd.celsius, at=w.now)
     )
 
 
 async def schedule_maintenance(cmd: ScheduleMaintenance, w: Writer) -> None:
-    stream = await _loaded_equipment(cmd.equipment_id, cmd, w)
-    await w.decide(
-        stream,
-        equipment.fold,
+    await _on_equipment(
+        cmd,
+        w,
         lambda s: equipment.schedule_maintenance(
             s, due_on=cmd.due_on, description=cmd.description, at=w.now
         ),
-        retry=True,
     )
 
 
 async def record_maintenance(cmd: RecordMaintenance, w: Writer) -> None:
-    stream = await _loaded_equipment(cmd.equipment_id, cmd, w)
-    await w.decide(
-        stream,
-        equipment.fold,
+    await _on_equipment(
+        cmd,
+        w,
         lambda s: equipment.perform_maintenance(
             s, performed_on=cmd.performed_on, note=cmd.note, at=w.now
         ),
-        retry=True,
     )
