@@ -102,6 +102,7 @@ async def test_an_unexpected_failure_is_a_500_problem_without_internals(pg_url: 
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["title"] == "Internal Server Error" and "rm_purchase_orders" not in response.text
+    assert body["type"] == "urn:obrador:problem:internal-error" and body["detail"]
 
 
 def _cli(argv: list[str]) -> int:

@@ -1,0 +1,200 @@
+"""The API's edges: OPTIONS/HEAD/CORS, hostile strings and dates, problem documents.
+
+Routes and parameters come from the app's own OpenAPI document, so a route added
+later is covered without touching this file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from litestar.testing import AsyncTestClient
+from read_api_kit import Bakeries, Client
+
+from read_api.app import create_app
+
+PROBLEM = "application/problem+json"
+PATH_VALUES = {"store": "madrid-centro", "item": "harina"}
+PAGES = ["/", "/login", "/logout"]
+HOSTILE = {
+    "nul": "a\x00b",
+    "control": "a\x1fb",
+    "delete": "a\x7fb",
+    "newline": "a\nb",
+    "too-long": "x" * 129,
+}
+
+
+def _path(template: str, **override: str) -> str:
+    values = {**PATH_VALUES, **override}
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", quote(value, safe=""))
+    return template
+
+
+async def _schema(client: Client) -> dict[str, Any]:
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    schema: dict[str, Any] = response.json()
+    return schema
+
+
+async def _operations(client: Client) -> list[tuple[str, str, dict[str, Any]]]:
+    schema = await _schema(client)
+    return [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "head", "post", "put", "patch", "delete"}
+    ]
+
+
+def _assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"] and body["title"] and body["detail"]
+    return body
+
+
+async def test_options_is_answered_on_every_route_without_cors_by_default(
+    client: Client,
+) -> None:
+    paths = [_path(p) for p, _, _ in await _operations(client)] + PAGES
+    assert len(paths) >= 10
+    for path in paths:
+        for headers in (
+            {},
+            {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"},
+        ):
+            response = await client.options(path, headers=headers)
+            assert response.status_code == 204, (path, response.text)
+            allowed = {m.strip() for m in response.headers["allow"].split(",")}
+            assert {"GET", "HEAD", "OPTIONS"} <= allowed, path
+            assert "access-control-allow-origin" not in response.headers
+
+
+async def test_cors_answers_only_the_origins_it_is_given(bakeries: Bakeries) -> None:
+    shop = "https://shop.example"
+    app = create_app(bakeries.url, cors_origins=[shop])
+    auth = {"Authorization": f"Bearer {bakeries.demo_key}"}
+    async with AsyncTestClient(app=app) as cors:
+        preflight = await cors.options(
+            "/v1/inventory",
+            headers={
+                "Origin": shop,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == shop
+        assert "GET" in preflight.headers["access-control-allow-methods"]
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        assert "Origin" in preflight.headers["vary"]
+        stranger = await cors.options(
+            "/v1/inventory",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert stranger.status_code == 204
+        assert "access-control-allow-origin" not in stranger.headers
+        read = await cors.get("/v1/inventory", headers={**auth, "Origin": shop})
+        assert read.status_code == 200
+        assert read.headers["access-control-allow-origin"] == shop
+        refused = await cors.get("/v1/inventory", headers={"Origin": shop})
+        _assert_problem(refused, 401)
+        assert refused.headers["access-control-allow-origin"] == shop
+
+
+async def test_head_is_get_without_a_body_on_every_route(
+    client: Client, demo: dict[str, str]
+) -> None:
+    for path in [_path(p) for p, m, _ in await _operations(client) if m == "get"] + PAGES:
+        got = await client.get(path, headers=demo, follow_redirects=False)
+        head = await client.head(path, headers=demo, follow_redirects=False)
+        assert head.status_code == got.status_code, path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert head.content == b"", path
+
+
+async def test_a_hostile_string_in_any_parameter_is_a_400_naming_it(
+    client: Client, demo: dict[str, str]
+) -> None:
+    checked = 0
+    for path, method, op in await _operations(client):
+        for param in op.get("parameters", []):
+            if param["in"] not in {"query", "path"} or param["schema"].get("type") != "string":
+                continue
+            name = param["name"]
+            for label, value in HOSTILE.items():
+                if param["in"] == "path":
+                    url = _path(path, **{name: value})
+                else:
+                    url = f"{_path(path)}?{quote(name)}={quote(value, safe='')}"
+                response = await client.request(method.upper(), url, headers=demo)
+                body = _assert_problem(response, 400)
+                assert [(e["field"], e["source"]) for e in body["errors"]] == [
+                    (name, param["in"])
+                ], (url, label, body)
+                checked += 1
+    assert checked >= 10 * len(HOSTILE)  # store, item, sku, status, from, to, date…
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/v1/dashboard/summary?date=0001-01-01", "date"),
+        ("/v1/dashboard/summary?date=9999-12-31", "date"),
+        ("/v1/sales/daily?from=0001-01-01", "from"),
+        ("/v1/forecasts?to=9999-12-31", "to"),
+    ],
+)
+async def test_a_date_outside_the_window_is_a_400_naming_it(
+    client: Client, demo: dict[str, str], url: str, field: str
+) -> None:
+    body = _assert_problem(await client.get(url, headers=demo), 400)
+    assert [e["field"] for e in body["errors"]] == [field]
+
+
+async def test_every_kind_of_error_is_a_typed_problem_document(
+    client: Client, demo: dict[str, str]
+) -> None:
+    cases = [
+        ("GET", "/v1/inventory", {}, 401),
+        ("GET", "/v1/inventory/nowhere/nothing/lots", demo, 404),
+        ("GET", "/v1/ovens", demo, 404),
+        ("POST", "/v1/inventory", demo, 405),
+        ("DELETE", "/health", {}, 405),
+        ("GET", "/v1/sales/daily?limit=0", demo, 400),
+        ("GET", "/v1/sales/daily?from=2019-04-20&to=2019-04-10", demo, 422),
+    ]
+    types = set()
+    for method, url, headers, status in cases:
+        body = _assert_problem(await client.request(method, url, headers=headers), status)
+        types.add((status, body["type"]))
+    assert len({t for _, t in types}) == len({s for s, _ in types})  # one type per kind
+
+
+async def test_405_says_which_methods_are_allowed(client: Client, demo: dict[str, str]) -> None:
+    response = await client.post("/v1/sales/daily", headers=demo)
+    _assert_problem(response, 405)
+    assert {"GET", "HEAD", "OPTIONS"} <= {m.strip() for m in response.headers["allow"].split(",")}
+
+
+async def test_openapi_documents_the_problems_of_every_operation(client: Client) -> None:
+    schema = await _schema(client)
+    problem = schema["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail"} <= set(problem["required"])
+    assert "errors" in problem["properties"]
+    for path, method, op in await _operations(client):
+        expected = {"400", "404", "405", "422", "500", "503"}
+        if op.get("security"):
+            expected |= {"401", "403"}
+        assert expected <= set(op["responses"]), (path, method)
+        for status in expected:
+            content = op["responses"][status]["content"]
+            assert list(content) == [PROBLEM], (path, method, status)
+            assert content[PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
