@@ -22,7 +22,7 @@ from read_api.auth import can_read
 from read_api.dashboard import dashboard_summary
 from read_api.errors import COMMON_PROBLEMS, KEY_PROBLEMS, InvalidQuery, NotFound, problem_responses
 from read_api.keys import Principal
-from read_api.limits import SkuFilter, StoreFilter, check_dates, path_id, query_id
+from read_api.limits import SkuFilter, StoreFilter, check_dates, path_id, query_date, query_id
 from read_api.queries import Conn
 from read_api.schemas import (
     DailySalesPage,
@@ -41,10 +41,10 @@ Limit = Annotated[
 ]
 AsOf = Annotated[
     date | None,
-    QueryParameter(name="date", description="business date to show (default: each store's today)"),
+    query_date("business date to show (default: each store's today)", name="date"),
 ]
-First = Annotated[date | None, QueryParameter(name="from", description="first day (inclusive)")]
-Last = Annotated[date | None, QueryParameter(description="last day (inclusive)")]
+First = Annotated[date | None, query_date("first day (inclusive)", name="from")]
+Last = Annotated[date | None, query_date("last day (inclusive)")]
 #: Every error a read operation can answer, with the problem schema (OpenAPI).
 PROBLEMS = problem_responses(*COMMON_PROBLEMS, *KEY_PROBLEMS)
 

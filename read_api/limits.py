@@ -29,6 +29,8 @@ ID_RULE: Final = f"1–{MAX_ID_LENGTH} characters of letters, digits and _ . : @
 FIRST_DATE: Final = date(HISTORY_FIRST_YEAR, 1, 1)
 LAST_DATE: Final = date(2099, 12, 31)
 DATE_RULE: Final = f"an ISO date from {FIRST_DATE} to {LAST_DATE}"
+#: The same window as a pattern, so the OpenAPI document states it (tests check they agree).
+DATE_PATTERN: Final = r"^(199[0-9]|20[0-9][0-9])-[0-9]{2}-[0-9]{2}$"
 
 #: The largest request body any route reads (none reads one yet); larger is a 413.
 MAX_BODY_BYTES: Final = 64 * 1024
@@ -53,6 +55,15 @@ def path_id(description: str) -> PathParameter:
         min_length=1,
         max_length=MAX_ID_LENGTH,
         description=f"{description} ({ID_RULE})",
+    )
+
+
+def query_date(description: str, *, name: str | None = None) -> QueryParameter:
+    """An optional date in the query string, within the window."""
+    return QueryParameter(
+        name=name,
+        description=f"{description} ({DATE_RULE})",
+        schema_extra={"pattern": DATE_PATTERN},
     )
 
 

@@ -6,6 +6,8 @@ later is covered without touching this file.
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +16,7 @@ from litestar.testing import AsyncTestClient
 from read_api_kit import Bakeries, Client
 
 from read_api.app import create_app
+from read_api.limits import DATE_PATTERN, FIRST_DATE, LAST_DATE
 
 PROBLEM = "application/problem+json"
 PATH_VALUES = {"store": "madrid-centro", "item": "harina"}
@@ -205,3 +208,10 @@ async def test_openapi_documents_the_problems_of_every_operation(client: Client)
             content = op["responses"][status]["content"]
             assert list(content) == [PROBLEM], (path, method, status)
             assert content[PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_the_documented_date_pattern_is_the_window() -> None:
+    inside = [FIRST_DATE, LAST_DATE, FIRST_DATE + timedelta(days=1), LAST_DATE - timedelta(days=1)]
+    outside = [FIRST_DATE - timedelta(days=1), LAST_DATE + timedelta(days=1), date(1, 1, 1)]
+    assert all(re.fullmatch(DATE_PATTERN, d.isoformat()) for d in inside)
+    assert not any(re.fullmatch(DATE_PATTERN, d.isoformat()) for d in outside)
