@@ -215,3 +215,27 @@ def test_the_documented_date_pattern_is_the_window() -> None:
     outside = [FIRST_DATE - timedelta(days=1), LAST_DATE + timedelta(days=1), date(1, 1, 1)]
     assert all(re.fullmatch(DATE_PATTERN, d.isoformat()) for d in inside)
     assert not any(re.fullmatch(DATE_PATTERN, d.isoformat()) for d in outside)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/login?key=obrkey_%00",
+        "/login?key=obrkey_%FF%FE",
+        "/login?key=obrkey_" + "x" * 5000,
+        "/?date=0001-01-01",
+        "/?date=9999-12-31",
+        "/?date=2019-04-30%00",
+    ],
+)
+async def test_the_dashboard_page_refuses_hostile_input_without_a_5xx(
+    client: Client, bakeries: Bakeries, url: str
+) -> None:
+    client.cookies.set("obrador_key", bakeries.demo_key)
+    try:
+        response = await client.get(url, follow_redirects=False)
+    finally:
+        client.cookies.clear()
+    assert response.status_code in {400, 401}, (url, response.text[:300])
+    if response.status_code == 400:
+        _assert_problem(response, 400)
