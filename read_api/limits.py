@@ -34,8 +34,6 @@ DATE_PATTERN: Final = r"^(199[0-9]|20[0-9][0-9])-[0-9]{2}-[0-9]{2}$"
 
 #: The largest request body any route reads (none reads one yet); larger is a 413.
 MAX_BODY_BYTES: Final = 64 * 1024
-#: The dashboard page's ``key`` (an API key is 7 + 12 + 1 + 43 = 63 characters).
-MAX_KEY_LENGTH: Final = 200
 
 
 def query_id(description: str) -> QueryParameter:
