@@ -239,3 +239,28 @@ async def test_the_dashboard_page_refuses_hostile_input_without_a_5xx(
     assert response.status_code in {400, 401}, (url, response.text[:300])
     if response.status_code == 400:
         _assert_problem(response, 400)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/inventory?store=madrid-centro&store=alcala",
+        "/v1/%00",
+        "/health%00",
+        "/v1/inventory/%2F/x/lots",
+        "/v1/inventory/madrid-centro/%FF%FE/lots",
+        "/v1/inventory?limit=99999999999999999999999999",
+        "/v1/inventory?limit=%00",
+        "/v1/sales/daily?from=2019-04-01T00:00:00",
+        "/v1/inventory?%00=1",
+        "/v1/production-orders?status=%00",
+        "/v1/dashboard/summary?date=",
+    ],
+)
+async def test_odd_urls_get_a_4xx_problem_never_a_5xx(
+    client: Client, demo: dict[str, str], url: str
+) -> None:
+    response = await client.get(url, headers=demo)
+    assert response.status_code < 500, (url, response.text)
+    if response.status_code >= 400:
+        _assert_problem(response, response.status_code)
