@@ -329,7 +329,8 @@ def record(figures: FuzzFigures, machine: str) -> None:
     checks = ", ".join(f"{k} {v}" for k, v in figures.check_failures.items()) or "0"
     line = (
         f"| {stamp} | {machine} | {figures.requests:,} | {figures.seconds} | "
-        f"{figures.answers} | {figures.server_errors} | {checks} | "
+        f"{' · '.join(f'{k} {v:,}' for k, v in figures.answers.items())} | "
+        f"{figures.server_errors} | {checks} | "
         f"{figures.problems_checked - len(figures.bad_problems):,} of "
         f"{figures.problems_checked:,} | {'yes' if figures.healthy_at_end else 'NO'} |"
     )
