@@ -106,8 +106,8 @@ class InventoryController(ReadController):
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
-        store: Annotated[str, path_id("the store")],
-        item: Annotated[str, path_id("the item (product or ingredient)")],
+        store: Annotated[str, path_id("the store", "madrid-centro")],
+        item: Annotated[str, path_id("the item (product or ingredient)", "barra")],
     ) -> ItemLots:
         found = await queries.lots(conn, principal.tenant_id, store, item)
         if found is None:
@@ -187,7 +187,7 @@ class ProductionOrdersController(ReadController):
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
         status: FromQuery[ProductionStatus | None] = None,
-        store: Annotated[str | None, query_id("producing or destination store")] = None,
+        store: Annotated[str | None, query_id("producing or destination store", "alcala")] = None,
         sku: SkuFilter = None,
         limit: Limit = 1000,
     ) -> ProductionOrderPage:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated, Final, get_args
 
 import msgspec
+from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
 from domain.events.base import Id
@@ -36,23 +37,25 @@ DATE_PATTERN: Final = r"^(199[0-9]|20[0-9][0-9])-[0-9]{2}-[0-9]{2}$"
 MAX_BODY_BYTES: Final = 64 * 1024
 
 
-def query_id(description: str) -> QueryParameter:
-    """An optional identifier filter in the query string."""
+def query_id(description: str, example: str) -> QueryParameter:
+    """An optional identifier filter in the query string (``example``: a demo chain id)."""
     return QueryParameter(
         pattern=ID_PATTERN,
         min_length=1,
         max_length=MAX_ID_LENGTH,
         description=f"{description} ({ID_RULE})",
+        examples=[Example(summary="the demo chain", value=example)],
     )
 
 
-def path_id(description: str) -> PathParameter:
-    """An identifier in the path."""
+def path_id(description: str, example: str) -> PathParameter:
+    """An identifier in the path (``example``: a demo chain id)."""
     return PathParameter(
         pattern=ID_PATTERN,
         min_length=1,
         max_length=MAX_ID_LENGTH,
         description=f"{description} ({ID_RULE})",
+        examples=[Example(summary="the demo chain", value=example)],
     )
 
 
@@ -72,5 +75,5 @@ def check_dates(**dates: date | None) -> None:
             raise InvalidParameter(name.removesuffix("_"), f"{value} is not {DATE_RULE}")
 
 
-StoreFilter = Annotated[str | None, query_id("only this store")]
-SkuFilter = Annotated[str | None, query_id("only this product")]
+StoreFilter = Annotated[str | None, query_id("only this store", "madrid-centro")]
+SkuFilter = Annotated[str | None, query_id("only this product", "barra")]
