@@ -90,19 +90,35 @@ async def test_openapi_names_every_operation(pg_url: str) -> None:
     assert {"store", "sku", "from", "to", "limit"} <= params
 
 
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 async def test_an_unexpected_failure_is_a_500_problem_without_internals(pg_url: str) -> None:
+    kept = _Kept()  # on the logger itself: Litestar reconfigures the root's handlers
+    logging.getLogger("read_api").addHandler(kept)
     key = create_api_key(pg_url, "t1", "owner", "")
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("DROP TABLE rm_purchase_orders CASCADE")
-    async with AsyncTestClient(app=create_app(pg_url)) as client:
-        response = await client.get(
-            "/v1/purchase-orders", headers={"Authorization": f"Bearer {key}"}
-        )
+    try:
+        async with AsyncTestClient(app=create_app(pg_url)) as client:
+            response = await client.get(
+                "/v1/purchase-orders", headers={"Authorization": f"Bearer {key}"}
+            )
+    finally:
+        logging.getLogger("read_api").removeHandler(kept)
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["title"] == "Internal Server Error" and "rm_purchase_orders" not in response.text
     assert body["type"] == "urn:obrador:problem:internal-error" and body["detail"]
+    [logged] = kept.records
+    assert logged.exc_info is not None and "rm_purchase_orders" in str(logged.exc_info[1])
 
 
 def _cli(argv: list[str]) -> int:
