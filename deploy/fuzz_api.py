@@ -232,6 +232,7 @@ def _schemathesis(
             capture_output=True,
             text=True,
             timeout=max_seconds,
+            cwd=report.parent,  # its own cache folder (.schemathesis/) goes there too
             env={**os.environ, "NO_COLOR": "1"},
         )
     except subprocess.TimeoutExpired:
