@@ -36,7 +36,7 @@ from read_api.controllers import (
     SalesController,
 )
 from read_api.edges import Cors, HeadAsGet
-from read_api.errors import COMMON_PROBLEMS, problem_details_plugin, problem_responses
+from read_api.errors import document_problems, problem_details_plugin
 from read_api.limits import MAX_BODY_BYTES
 from read_api.page import DashboardPageController
 from read_api.schemas import HealthCheck
@@ -61,7 +61,6 @@ class HealthController(Controller):
         "/",
         operation_id="getHealth",
         summary="Is the database reachable (no key needed)",
-        responses=problem_responses(*COMMON_PROBLEMS),
     )
     async def health(self, state: State) -> HealthCheck:
         try:
@@ -130,6 +129,7 @@ def create_app(
             ),
         ),
     )
+    document_problems(app)
     # HEAD and CORS wrap the whole router (before routing decides a 405), see edges.py.
     app.asgi_handler = Cors(HeadAsGet(app.asgi_handler), cors_origins)
     return app

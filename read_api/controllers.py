@@ -20,7 +20,7 @@ from litestar.params import FromQuery, QueryParameter
 from read_api import queries
 from read_api.auth import can_read
 from read_api.dashboard import dashboard_summary
-from read_api.errors import COMMON_PROBLEMS, KEY_PROBLEMS, InvalidQuery, NotFound, problem_responses
+from read_api.errors import InvalidQuery, NotFound
 from read_api.keys import Principal
 from read_api.limits import SkuFilter, StoreFilter, check_dates, path_id, query_date, query_id
 from read_api.queries import Conn
@@ -45,8 +45,6 @@ AsOf = Annotated[
 ]
 First = Annotated[date | None, query_date("first day (inclusive)", name="from")]
 Last = Annotated[date | None, query_date("last day (inclusive)")]
-#: Every error a read operation can answer, with the problem schema (OpenAPI).
-PROBLEMS = problem_responses(*COMMON_PROBLEMS, *KEY_PROBLEMS)
 
 
 async def provide_principal(request: Request[Principal, Any, Any]) -> Principal:
@@ -83,7 +81,7 @@ class InventoryController(ReadController):
     path = "/inventory"
     tags = ["inventory"]
 
-    @get("/", operation_id="listInventory", summary="Stock per store × item", responses=PROBLEMS)
+    @get("/", operation_id="listInventory", summary="Stock per store × item")
     async def list_stock(
         self,
         *,
@@ -99,7 +97,6 @@ class InventoryController(ReadController):
         "/{store:str}/{item:str}/lots",
         operation_id="listLots",
         summary="Lots in FIFO order",
-        responses=PROBLEMS,
     )
     async def list_lots(
         self,
@@ -123,7 +120,6 @@ class SalesController(ReadController):
         "/daily",
         operation_id="listDailySales",
         summary="Net daily sales per store × product",
-        responses=PROBLEMS,
     )
     async def daily(
         self,
@@ -151,7 +147,6 @@ class ForecastsController(ReadController):
         "/",
         operation_id="listForecasts",
         summary="Latest published forecast per day",
-        responses=PROBLEMS,
     )
     async def list_forecasts(
         self,
@@ -179,7 +174,6 @@ class ProductionOrdersController(ReadController):
         "/",
         operation_id="listProductionOrders",
         summary="Manufacturing orders, latest first",
-        responses=PROBLEMS,
     )
     async def list_orders(
         self,
@@ -205,7 +199,6 @@ class PurchaseOrdersController(ReadController):
         "/",
         operation_id="listPurchaseOrders",
         summary="Purchase orders by expected delivery",
-        responses=PROBLEMS,
     )
     async def list_orders(
         self,
@@ -227,7 +220,6 @@ class DashboardController(ReadController):
         "/summary",
         operation_id="getDashboardSummary",
         summary="Health of every store",
-        responses=PROBLEMS,
     )
     async def summary(
         self,

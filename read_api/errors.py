@@ -16,6 +16,7 @@ import re
 from http import HTTPStatus
 from typing import Any, ClassVar, Final
 
+from litestar import Litestar
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import (
@@ -23,6 +24,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.routes import HTTPRoute
 from psycopg_pool import PoolTimeout
 
 from read_api.schemas import Problem
@@ -174,6 +176,24 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
             }
         )
     )
+
+
+def document_problems(app: Litestar) -> None:
+    """Give every operation of ``app`` its problem responses in OpenAPI, once for all.
+
+    ``COMMON_PROBLEMS`` everywhere, ``KEY_PROBLEMS`` where the operation needs the
+    key; a handler's own ``responses`` win. Runs before the schema is first built
+    (Litestar builds it lazily), so a route added later is documented without a
+    line of its own.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema() or "OPTIONS" in handler.http_methods:
+                continue
+            statuses = COMMON_PROBLEMS + (KEY_PROBLEMS if handler.resolve_security() else ())
+            handler.responses = {**problem_responses(*statuses), **(handler.responses or {})}
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
