@@ -90,6 +90,9 @@ def create_app(
             open=False,
             kwargs={"autocommit": True},
             configure=_read_only,
+            # A connection cut under the pool (server restart, failover, idle kill) is
+            # noticed when lent out and replaced, instead of failing the request.
+            check=AsyncConnectionPool.check_connection,
         )
         await pool.open()
         app.state.pool = pool

@@ -16,6 +16,7 @@ import re
 from http import HTTPStatus
 from typing import Any, ClassVar, Final
 
+import psycopg
 from litestar import Litestar
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -159,6 +160,12 @@ def _from_pool_timeout(exc: PoolTimeout) -> ProblemDetailsException:
     return problem(503, "database unavailable, try again shortly", headers={"Retry-After": "5"})
 
 
+def _from_database_down(exc: psycopg.OperationalError) -> ProblemDetailsException:
+    # The connection broke under the query (a check at checkout catches most cuts first).
+    log.warning("read API: database connection lost: %s", exc)
+    return problem(503, "database unavailable, try again shortly", headers={"Retry-After": "5"})
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log.error("unexpected error in the read API", exc_info=exc)
     return problem(500, "the server could not answer; the error is logged")
@@ -172,6 +179,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 ValidationException: _from_validation,
                 HTTPException: _from_http,
                 PoolTimeout: _from_pool_timeout,
+                psycopg.OperationalError: _from_database_down,
                 Exception: _from_unexpected,
             }
         )
