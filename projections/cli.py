@@ -77,7 +77,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{r['position']!s:>10} {r['lag_events']!s:>8} {float(str(r['lag_seconds'])):>7.1f}"
         )
         if r["error"]:
-            print(f"{'':24}stopped at position {r['failed_position']}: {r['error']}")
+            print(f"{'':24}{r['state']}: {r['error']}")
+        if r["parked"]:
+            print(
+                f"{'':24}{r['parked']} parked, the first at position "
+                f"{r['first_parked_position']}: {r['first_parked_error']}"
+            )
     return 1 if any(r["state"] == "failed" for r in rows) else 0
 
 
@@ -128,7 +133,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
             await store.close()
         print(
             f"rebuilt {result.projection}: {result.events} events, swapped at "
-            f"position {result.position}"
+            f"position {result.position}, {result.parked} parked"
         )
 
     with running_stack(Settings.from_env(), need_nats=False, log=None) as urls:
@@ -137,21 +142,24 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from projections.rebuild import verify  # noqa: PLC0415
+    from projections.rebuild import Verification, check  # noqa: PLC0415
     from streams.store import EventStore  # noqa: PLC0415
 
     model = model_named(args.name)
 
-    async def run(url: str) -> dict[str, tuple[int, int]]:
+    async def run(url: str) -> Verification:
         store = await EventStore.open(url)
         try:
-            return await verify(store, model)
+            return await check(store, model)
         finally:
             await store.close()
 
     with running_stack(Settings.from_env(), need_nats=False, log=None) as urls:
-        diff = asyncio.run(run(urls.database_url))
-    for table, (live_only, rebuilt_only) in diff.items():
+        report = asyncio.run(run(urls.database_url))
+    for table, (live_only, rebuilt_only) in report.differences.items():
         verdict = "identical" if live_only == rebuilt_only == 0 else "DIFFERENT"
         print(f"{table:32} {verdict}: {live_only} rows only live, {rebuilt_only} only rebuilt")
-    return 0 if all(v == (0, 0) for v in diff.values()) else 1
+    for position, tenant, event_type, error in report.parked:
+        print(f"PARKED position {position} ({event_type}, tenant {tenant}): {error}")
+    print(f"{len(report.parked)} events parked")
+    return 0 if report.identical and not report.parked else 1

@@ -1,0 +1,108 @@
+"""Can a projector apply this event at all? A pure check, the same for live and rebuild.
+
+The edges (``domain.limits``) refuse absurd values today, but histories written
+before they did still hold them: ``1E+999999`` units, a price of ``1E-999999``,
+a ticket sold in year 9999. Such an event would overflow Python's date
+arithmetic or PostgreSQL's numeric format, or silently make the sums
+meaningless. This check looks at every value of a decoded event and names the
+first one no bakery fact can have; the runtime then parks the event
+(``projections.parking``) instead of applying it.
+
+The bounds are deliberately wider than the edges' (a value the edges accept is
+always appliable) and depend on the event alone, never on the batch it came in,
+so the live projector and a rebuild park exactly the same events.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Final
+
+import msgspec
+
+from domain.limits import MAX_LINES_PER_TICKET, MAX_QUANTITY, MAX_UNIT_PRICE
+
+#: Largest magnitude of any number in an event: 20x the biggest ticket total the
+#: edges allow (lines x quantity x unit price = 5e13).
+MAX_MAGNITUDE: Final = Decimal(10) ** 15
+assert MAX_MAGNITUDE > MAX_LINES_PER_TICKET * MAX_QUANTITY * MAX_UNIT_PRICE
+#: Most decimal places of any number (the edges allow 4; 20 leaves room for
+#: values computed by the system itself, such as forecasts).
+MAX_PLACES: Final = 20
+#: Business dates and times must fall in these years (the edges allow from 1990 to
+#: tomorrow); anything within keeps every time-zone shift far from year 1 and 9999.
+FIRST_YEAR: Final = 1900
+LAST_YEAR: Final = 2999
+#: Integers (days, versions, counts) fit PostgreSQL's ``integer``.
+MAX_INT: Final = 2**31 - 1
+
+
+class UnappliableEvent(ValueError):
+    """An event holds a value no read model can apply: ``field`` and ``reason`` say which."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def check_appliable(event: msgspec.Struct) -> None:
+    """Raise :class:`UnappliableEvent` naming the first out-of-bounds value of ``event``."""
+    _check(event, "")
+
+
+def _check(value: object, path: str) -> None:
+    match value:
+        case msgspec.Struct():
+            for name in value.__struct_fields__:
+                _check(getattr(value, name), f"{path}.{name}" if path else name)
+        case tuple() | list():
+            for i, item in enumerate(value):
+                _check(item, f"{path}[{i}]")
+        case dict():
+            for key, item in value.items():
+                _check(item, f"{path}[{key!r}]")
+        case _:
+            reason = _out_of_bounds(value)
+            if reason is not None:
+                raise UnappliableEvent(path, reason)
+
+
+def _out_of_bounds(value: object) -> str | None:
+    """Why a single value cannot be applied, or None."""
+    match value:
+        case bool() | None:
+            return None
+        case Decimal():
+            return _decimal(value)
+        case float() if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
+            return f"{value!r} is not a finite number below 1e15"
+        case int() if not isinstance(value, bool) and abs(value) > MAX_INT:
+            return f"{value} is beyond ±{MAX_INT}"
+        case datetime() | date() if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            return f"year {value.year:04d} is outside {FIRST_YEAR}-{LAST_YEAR}"
+        case str() if "\x00" in value:
+            return "contains a NUL character"
+    return None
+
+
+def _decimal(value: Decimal) -> str | None:
+    if not value.is_finite():
+        return f"{value} is not a finite number"
+    if abs(value) >= MAX_MAGNITUDE:
+        return f"{value} is not below 1e15 in magnitude"
+    if _places(value) > MAX_PLACES:
+        return f"{value} has more than {MAX_PLACES} decimal places"
+    return None
+
+
+def _places(value: Decimal) -> int:
+    """Decimal places that matter (``1.500`` has 1), computed exactly, without a context."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
