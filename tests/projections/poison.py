@@ -54,10 +54,7 @@ def sale(
     lines: int = 1,
 ) -> NewEvent:
     line = SaleLine(sku=sku, quantity=Decimal(quantity), unit_price=Decimal(price))
-    many = tuple(
-        SaleLine(sku=f"{sku}{i}" if lines > 1 else sku, quantity=line.quantity, unit_price=price_)
-        for i, price_ in enumerate([line.unit_price] * lines)
-    )
+    many = (line,) * lines  # the same product on every line: one daily row takes it all
     total = sum((x.amount for x in many), Decimal(0)) if _finite(quantity, price) else Decimal(0)
     return new(
         SaleRecorded(
