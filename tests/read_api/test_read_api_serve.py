@@ -26,6 +26,7 @@ OPERATIONS = {
     "listProductionOrders",
     "listPurchaseOrders",
     "getDashboardSummary",
+    "listParkedEvents",
 }
 
 
