@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.codec import decode_event
-from domain.events import SaleRecorded
+from domain.events import ProductDefined, SaleRecorded
 from domain.events.sales import Channel, SaleLine
 from domain.limits import (
     HISTORY_FIRST_YEAR,
@@ -19,12 +21,20 @@ from domain.limits import (
     MONEY_PLACES,
     QUANTITY_PLACES,
 )
-from projections.guard import UnappliableEvent, check_appliable
-from tests.projections.poison import sales_poison
+from projections.guard import UnappliableEvent, _check, _compiled, check_appliable
+from tests.projections.poison import sale, sales_poison
 
 #: The largest quantity and unit price the edges accept: just under the bound, all decimals used.
 LARGEST_QUANTITY = MAX_QUANTITY - Decimal(1).scaleb(-QUANTITY_PLACES)
 LARGEST_PRICE = MAX_UNIT_PRICE - Decimal(1).scaleb(-MONEY_PLACES)
+PRODUCT: dict[str, object] = {
+    "occurred_at": datetime(2026, 11, 20, tzinfo=UTC),
+    "sku": "barra",
+    "name": "Barra",
+    "category": "pan",
+    "price": Decimal("1.10"),
+    "unit_cost": Decimal("0.40"),
+}
 
 
 def ticket(sold_at: datetime, lines: int = MAX_LINES_PER_TICKET) -> SaleRecorded:
@@ -95,3 +105,30 @@ class TestPoisonIsNamed:
 
 def _fields(event: SaleRecorded) -> dict[str, object]:
     return {name: getattr(event, name) for name in event.__struct_fields__}
+
+
+class TestTheFastCheck:
+    """The compiled check lets ``check_appliable`` skip the slow walk: it must never miss."""
+
+    @given(
+        quantity=st.decimals(allow_nan=True, allow_infinity=True),
+        price=st.decimals(allow_nan=False, allow_infinity=False, places=None),
+        sold_at=st.datetimes(timezones=st.just(UTC)),
+        promotion=st.text(max_size=20),
+        shelf_life=st.integers(),
+    )
+    @settings(max_examples=600, deadline=None)
+    def test_it_flags_everything_the_slow_walk_refuses(
+        self, quantity: Decimal, price: Decimal, sold_at: datetime, promotion: str, shelf_life: int
+    ) -> None:
+        line = SaleLine(sku="b", quantity=quantity, unit_price=price, promotion=promotion)
+        event = SaleRecorded(**{**_fields(ticket(sold_at, lines=1)), "lines": (line,)})
+        for candidate in (event, ProductDefined(**{**PRODUCT, "shelf_life_days": shelf_life})):
+            try:
+                _check(candidate, "")
+            except UnappliableEvent:
+                assert not _compiled(type(candidate))(candidate), candidate
+
+    def test_it_passes_an_ordinary_ticket(self) -> None:
+        event = decode_event("SaleRecorded", 1, sale("e", "T1", quantity="3.5").payload)
+        assert _compiled(SaleRecorded)(event)
