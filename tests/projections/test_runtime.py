@@ -14,6 +14,7 @@ from domain.streams import sale_stream
 from projections.apply import apply_with_checkpoint
 from projections.rebuild import rebuild, verify
 from projections.runtime import Projector
+from streams.envelope import NewEvent
 from streams.jetstream import STREAM_NAME, partition_of
 from streams.relay import Relay
 from streams.store import EventStore
@@ -184,6 +185,32 @@ class TestExactlyOnce:
         with psycopg.connect(pg_url) as conn:
             assert conn.execute("SELECT count(*) FROM parked_events").fetchone() == (0,)
 
+    async def test_an_event_from_newer_code_holds_its_partition_until_upgraded(
+        self, store: EventStore, pg_url: str, nats_url: str
+    ) -> None:
+        await load(store, 30)
+        newer = NewEvent(event_type="SaleRecorded", schema_version=99, payload=b"{}")
+        await store.append("north", "sale-s0-new", [newer])
+        stop, tasks, _ = await run_pipeline(store, pg_url, nats_url, UnitsSold())
+        held = partition_of("north")
+
+        def waiting() -> bool:
+            with psycopg.connect(pg_url) as conn:
+                row = conn.execute(
+                    "SELECT state, error FROM projection_status"
+                    " WHERE projection = 'test_units' AND partition = %s",
+                    (held,),
+                ).fetchone()
+            return row is not None and row[0] == "retrying" and "upgrade" in str(row[1])
+
+        others = {t for t in TENANTS if partition_of(t) != held}
+        await eventually(waiting)
+        await eventually(lambda: others <= {r[0] for r in units(pg_url)})
+        stop.set()
+        await asyncio.gather(*tasks)
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("SELECT count(*) FROM parked_events").fetchone() == (0,)
+
 
 class TestRebuild:
     async def test_rebuild_equals_the_live_model_and_verify_agrees(
@@ -200,6 +227,27 @@ class TestRebuild:
         await eventually(lambda: total_tickets(pg_url) == 150)
         stop.set()
         await asyncio.gather(*tasks)
+        assert all(v == (0, 0) for v in (await verify(store, UnitsSold())).values())
+
+    async def test_rebuilding_a_fixed_model_applies_what_it_had_parked(
+        self, store: EventStore, pg_url: str, nats_url: str
+    ) -> None:
+        await load(store, 30)
+        stop, tasks, _ = await run_pipeline(store, pg_url, nats_url, UnitsSold("T4"))
+        await eventually(lambda: total_tickets(pg_url) == 29)
+        stop.set()
+        await asyncio.gather(*tasks)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(  # another model's parked event: a rebuild of this one leaves it
+                "INSERT INTO parked_events (projection, position, partition, tenant_id,"
+                " stream_id, event_type, error_class, error)"
+                " VALUES ('other', 1, 0, 'north', 's', 'SaleRecorded', 'E', 'e')"
+            )
+        result = await rebuild(store, UnitsSold())  # the bug is fixed
+        assert result.parked == 0 and total_tickets(pg_url) == 30
+        with psycopg.connect(pg_url) as conn:
+            left = conn.execute("SELECT projection FROM parked_events").fetchall()
+        assert left == [("other",)]
         assert all(v == (0, 0) for v in (await verify(store, UnitsSold())).values())
 
     async def test_readers_see_the_old_copy_until_the_swap(
