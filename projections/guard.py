@@ -173,7 +173,7 @@ def _check(value: object, path: str) -> None:
         case msgspec.Struct():
             for name in value.__struct_fields__:
                 _check(getattr(value, name), f"{path}.{name}" if path else name)
-        case tuple() | list():
+        case tuple() | list() | set() | frozenset():
             for i, item in enumerate(value):
                 _check(item, f"{path}[{i}]")
         case dict():
@@ -194,7 +194,7 @@ def _out_of_bounds(value: object) -> str | None:
             return _decimal(value)
         case float() if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
             return f"{value!r} is not a finite number below 1e15"
-        case int() if not isinstance(value, bool) and abs(value) > MAX_INT:
+        case int() if abs(value) > MAX_INT:
             return f"{value} is beyond ±{MAX_INT}"
         case datetime() | date() if not FIRST_YEAR <= value.year <= LAST_YEAR:
             return f"year {value.year:04d} is outside {FIRST_YEAR}-{LAST_YEAR}"
@@ -206,7 +206,7 @@ def _out_of_bounds(value: object) -> str | None:
 def _decimal(value: Decimal) -> str | None:
     if not value.is_finite():
         return f"{value} is not a finite number"
-    if abs(value) >= MAX_MAGNITUDE:
+    if value.copy_abs() >= MAX_MAGNITUDE:  # copy_abs: exact, no context rounding
         return f"{value} is not below 1e15 in magnitude"
     if _places(value) > MAX_PLACES:
         return f"{value} has more than {MAX_PLACES} decimal places"

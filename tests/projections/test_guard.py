@@ -132,3 +132,13 @@ class TestTheFastCheck:
     def test_it_passes_an_ordinary_ticket(self) -> None:
         event = decode_event("SaleRecorded", 1, sale("e", "T1", quantity="3.5").payload)
         assert _compiled(SaleRecorded)(event)
+
+
+def test_many_digits_below_the_bound_are_not_called_too_large() -> None:
+    line = SaleLine(
+        sku="b", quantity=Decimal("999999999999999.9999999999999999"), unit_price=Decimal(1)
+    )
+    event = SaleRecorded(
+        **{**_fields(ticket(datetime(2026, 11, 20, tzinfo=UTC), 1)), "lines": (line,)}
+    )
+    check_appliable(event)
