@@ -39,6 +39,7 @@ from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
 from read_api.limits import MAX_BODY_BYTES
 from read_api.page import DashboardPageController
+from read_api.projections_status import ProjectionsStatusController
 from read_api.schemas import HealthCheck
 
 Clock = Callable[[], datetime]
@@ -110,6 +111,7 @@ def create_app(
             ProductionOrdersController,
             PurchaseOrdersController,
             DashboardController,
+            ProjectionsStatusController,
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
     )

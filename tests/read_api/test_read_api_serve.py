@@ -24,6 +24,7 @@ OPERATIONS = {
     "listProductionOrders",
     "listPurchaseOrders",
     "getDashboardSummary",
+    "listParkedEvents",
 }
 
 
