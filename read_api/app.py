@@ -37,7 +37,7 @@ from read_api.controllers import (
 )
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
-from read_api.limits import MAX_BODY_BYTES
+from read_api.limits import MAX_BODY_BYTES, refuse_hostile_strings
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
 from read_api.schemas import HealthCheck
@@ -121,6 +121,7 @@ def create_app(
         state=State({"clock": clock}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
+        middleware=[refuse_hostile_strings],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",

@@ -9,15 +9,19 @@ in a window (the dashboard computes "a week earlier" and would overflow at year
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Final, get_args
+from typing import Annotated, Any, Final, get_args
+from urllib.parse import parse_qsl
 
 import msgspec
+from litestar.enums import ScopeType
 from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.events.base import Id
-from domain.limits import HISTORY_FIRST_YEAR
+from domain.limits import HISTORY_FIRST_YEAR, MAX_TEXT
 from read_api.errors import InvalidParameter
 
 _ID_META: Final[msgspec.Meta] = get_args(Id)[1]
@@ -35,6 +39,10 @@ DATE_PATTERN: Final = r"^(199[0-9]|20[0-9][0-9])-[0-9]{2}-[0-9]{2}$"
 
 #: The largest request body any route reads (none reads one yet); larger is a 413.
 MAX_BODY_BYTES: Final = 64 * 1024
+#: Any string parameter of any route, whatever its own rule: at most MAX_TEXT characters,
+#: no control character (C0, DEL, C1), at most MAX_QUERY_FIELDS query parameters.
+MAX_QUERY_FIELDS: Final = 50
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def query_id(description: str, example: str) -> QueryParameter:
@@ -73,6 +81,49 @@ def check_dates(**dates: date | None) -> None:
     for name, value in dates.items():
         if value is not None and not FIRST_DATE <= value <= LAST_DATE:
             raise InvalidParameter(name.removesuffix("_"), f"{value} is not {DATE_RULE}")
+
+
+def _check_string(name: str, value: str, source: str) -> None:
+    if found := _CONTROL.search(value):
+        reason = f"contains the control character U+{ord(found.group()):04X}"
+        raise InvalidParameter(_printable(name), reason, source=source)
+    if len(value) > MAX_TEXT:
+        raise InvalidParameter(
+            _printable(name), f"longer than {MAX_TEXT} characters", source=source
+        )
+
+
+def _printable(name: str) -> str:
+    return name if not _CONTROL.search(name) else name.encode("unicode_escape").decode()
+
+
+def check_strings(scope: Scope) -> None:
+    """Every path parameter and query parameter of the request, by the rules above."""
+    path_params: dict[str, Any] = scope.get("path_params") or {}
+    for name, value in path_params.items():
+        if isinstance(value, str):
+            _check_string(name, value, "path")
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    try:
+        fields = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
+    except ValueError as exc:
+        raise InvalidParameter(
+            "query", f"more than {MAX_QUERY_FIELDS} parameters", source="query"
+        ) from exc
+    for name, value in fields:
+        _check_string(name, name, "query")
+        _check_string(name, value, "query")
+
+
+def refuse_hostile_strings(app: ASGIApp) -> ASGIApp:
+    """App-wide middleware (after routing, before auth and handlers): ``check_strings``."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            check_strings(scope)
+        await app(scope, receive, send)
+
+    return middleware
 
 
 StoreFilter = Annotated[str | None, query_id("only this store", "madrid-centro")]

@@ -15,6 +15,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from read_api_kit import Bakeries, Client
 
+from domain.limits import MAX_TEXT
 from read_api.app import create_app
 from read_api.limits import DATE_PATTERN, FIRST_DATE, LAST_DATE
 
@@ -26,7 +27,8 @@ HOSTILE = {
     "control": "a\x1fb",
     "delete": "a\x7fb",
     "newline": "a\nb",
-    "too-long": "x" * 129,
+    "c1-control": "a\x85b",
+    "too-long": "x" * (MAX_TEXT + 1),
 }
 
 
@@ -139,7 +141,10 @@ async def test_a_hostile_string_in_any_parameter_is_a_400_naming_it(
             if param["in"] not in {"query", "path"} or not _is_string(param["schema"]):
                 continue
             name = param["name"]
-            for label, value in HOSTILE.items():
+            hostile = dict(HOSTILE)
+            if "maxLength" in param["schema"]:  # its own, tighter bound
+                hostile["over-its-max"] = "x" * (param["schema"]["maxLength"] + 1)
+            for label, value in hostile.items():
                 if param["in"] == "path":
                     url = _path(path, **{name: value})
                 else:
@@ -255,6 +260,7 @@ async def test_the_dashboard_page_refuses_hostile_input_without_a_5xx(
         "/v1/inventory?%00=1",
         "/v1/production-orders?status=%00",
         "/v1/dashboard/summary?date=",
+        "/v1/inventory?" + "&".join(f"p{i}=1" for i in range(60)),
     ],
 )
 async def test_odd_urls_get_a_4xx_problem_never_a_5xx(
