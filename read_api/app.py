@@ -37,7 +37,7 @@ from read_api.controllers import (
 )
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
-from read_api.limits import MAX_BODY_BYTES, refuse_hostile_strings
+from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
 from read_api.schemas import HealthCheck
@@ -136,6 +136,7 @@ def create_app(
         ),
     )
     document_problems(app)
+    document_string_rules(app)  # builds the OpenAPI document: every route is in by now
     # HEAD and CORS wrap the whole router (before routing decides a 405), see edges.py.
     app.asgi_handler = Cors(HeadAsGet(app.asgi_handler), cors_origins)
     return app

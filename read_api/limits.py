@@ -10,13 +10,15 @@ in a window (the dashboard computes "a week earlier" and would overflow at year
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Final, get_args
 from urllib.parse import parse_qsl
 
 import msgspec
+from litestar import Litestar
 from litestar.enums import ScopeType
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIType, Schema
 from litestar.params import PathParameter, QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -124,6 +126,35 @@ def refuse_hostile_strings(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send)
 
     return middleware
+
+
+#: ``check_strings`` as a JSON-schema pattern (what OpenAPI says of a string with no rule).
+PRINTABLE_PATTERN: Final = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+
+
+def _is_string(schema: Schema) -> bool:
+    kinds = schema.type if isinstance(schema.type, Sequence) else [schema.type]
+    return OpenAPIType.STRING in kinds or any(
+        isinstance(s, Schema) and _is_string(s) for s in schema.one_of or ()
+    )
+
+
+def document_string_rules(app: Litestar) -> None:
+    """State ``check_strings`` in the OpenAPI document of every string parameter.
+
+    A parameter with a rule of its own (``pattern``, ``enum``) keeps it; the others
+    get ``PRINTABLE_PATTERN`` and ``maxLength`` ``MAX_TEXT``, so a client (and the
+    fuzzer) knows a control character is refused. Builds the document once, here:
+    Litestar serves that same object from then on.
+    """
+    for item in (app.openapi_schema.paths or {}).values():
+        for operation in (item.get, item.head, item.post, item.put, item.patch, item.delete):
+            for parameter in (operation.parameters if operation else None) or ():
+                schema = getattr(parameter, "schema", None)
+                if not isinstance(schema, Schema) or not _is_string(schema) or schema.enum:
+                    continue
+                schema.pattern = schema.pattern or PRINTABLE_PATTERN
+                schema.max_length = schema.max_length or MAX_TEXT
 
 
 StoreFilter = Annotated[str | None, query_id("only this store", "madrid-centro")]

@@ -270,3 +270,12 @@ async def test_odd_urls_get_a_4xx_problem_never_a_5xx(
     assert response.status_code < 500, (url, response.text)
     if response.status_code >= 400:
         _assert_problem(response, response.status_code)
+
+
+async def test_openapi_states_a_rule_for_every_string_parameter(client: Client) -> None:
+    for path, method, op in await _operations(client):
+        for param in op.get("parameters", []):
+            schema = param["schema"]
+            if _is_string(schema) and "enum" not in schema:
+                assert schema.get("pattern") and schema.get("maxLength"), (path, method, param)
+                assert not re.search(schema["pattern"], "a\x00b"), (path, param["name"])
