@@ -108,6 +108,9 @@ def _register_import(sub: SubParsers) -> None:
     )
     sales.add_argument("--report", type=Path, help="default: ./<file>.import-report.csv")
     sales.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    sales.add_argument(
+        "--encoding", default="auto", help="CSV text encoding (default: detected; docs/import.md)"
+    )
     sales.add_argument("--actor", default="import", help="user id recorded on the events")
     sales.add_argument("--json", action="store_true", help="print the summary as JSON")
     sales.set_defaults(func=cmd_import_sales)
@@ -286,6 +289,7 @@ def cmd_import_sales(args: argparse.Namespace) -> int:
         actor=args.actor,
         progress=sys.stderr.isatty(),
         dry_run=args.dry_run,
+        encoding=args.encoding,
     )
 
     async def run(url: str) -> Any:
@@ -310,14 +314,22 @@ def cmd_import_sales(args: argparse.Namespace) -> int:
 def _print_import(s: dict[str, Any]) -> None:
     if s["aborted"]:
         print(f"ABORTED, nothing written: {s['error_rows']} bad rows is over --max-errors")
+    elif s["dry_run"]:
+        print("dry run, nothing written")
     print(f"rows               {s['total_rows']:,}")
     print(f"rows with errors   {s['error_rows']:,}   (report: {s['report']})")
     print(f"zero-unit days     {s['skipped_zero']:,}   (not sales)")
     print(f"tickets checked    {s['tickets']:,}")
     print(f"already stored     {s['already_stored']:,}")
-    print(f"written            {s['written']:,} sales in {s['seconds']:.1f}s")
-    if s["new_stores"] or s["new_products"]:
-        print(f"created            stores {s['new_stores']}, products {s['new_products']}")
+    if s["aborted"] or s["dry_run"]:
+        print(f"would write        {s['tickets'] - s['already_stored']:,} sales")
+    else:
+        print(f"written            {s['written']:,} sales in {s['seconds']:.1f}s")
+    if s["created_stores"] or s["created_products"]:
+        print(f"created            stores {s['created_stores']}, products {s['created_products']}")
+    elif s["new_stores"] or s["new_products"]:
+        verb = "would have created" if s["aborted"] else "would create"
+        print(f"{verb:<19}stores {s['new_stores']}, products {s['new_products']}")
 
 
 def _domain_errors(call: Callable[[], Any]) -> Any:

@@ -69,6 +69,8 @@ class ImportOptions:
     actor: str = "import"
     progress: bool = True
     dry_run: bool = False
+    #: the CSV's text encoding; None detects it (BOM, UTF-8, else cp1252/latin-1)
+    encoding: str | None = None
     #: events per bulk_append transaction (20,000 measured no faster on a loaded machine
     #: since migration 0010 made the batch function linear; docs/import.md)
     chunk_events: int = 4_000
@@ -86,24 +88,28 @@ class ImportResult:
     error_rows: int = 0
     skipped_zero: int = 0
     aborted: bool = False
+    dry_run: bool = False
     report: Path | None = None
+    #: unknown in the tenant and needed by the file (created only if something is written)
     new_products: list[str] = field(default_factory=list)
     new_stores: list[str] = field(default_factory=list)
+    #: what this run did create
+    created_products: list[str] = field(default_factory=list)
+    created_stores: list[str] = field(default_factory=list)
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
 
 
 async def import_sales(store: EventStore, path: Path, options: ImportOptions) -> ImportResult:
     started = time.perf_counter()
-    frame = read_table(path)
+    table = read_table(path, encoding=options.encoding)
+    frame = table.frame
     mapping = load_mapping_file(options.mapping_file) if options.mapping_file else None
     cmap = resolve(frame.columns, kind=options.kind, flags=options.columns, mapping_file=mapping)
     if cmap.column(Field.STORE) is None and options.store is None:
         raise ImportRefused("the file has no store column: say which store with --store")
     tenant = await _tenant(store, options.tenant_id, create=options.new_tenant is not None)
     zones = {s: tenant.stores[s].timezone for s in tenant.open_store_ids()}
-    for new in [options.store] if options.store and options.create_stores else []:
-        zones.setdefault(new, options.timezone)
     ctx = Context(
         store=options.store,
         store_zones=zones,
@@ -123,9 +129,11 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
         already_stored=len(already),
         error_rows=checked.error_rows,
         skipped_zero=checked.skipped_zero,
+        dry_run=options.dry_run,
         new_products=checked.new_products,
         new_stores=[s for s in checked.new_stores if s not in tenant.stores],
         details={
+            "encoding": table.encoding,
             "read_and_check_s": round(checked_at - started, 2),
             "against_store_s": round(compared_at - checked_at, 2),
         },
@@ -139,10 +147,13 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
     if options.dry_run:
         result.seconds = time.perf_counter() - started
         return result
-    await _create_missing(store, options, result, zones)
     to_write = checked.rows
     if already:
         to_write = to_write.filter(~pl.col("stream").is_in(pl.Series(sorted(already)).implode()))
+    if to_write.height == 0:  # nothing to import: no tenant, store or product either
+        result.seconds = time.perf_counter() - started
+        return result
+    await _create_missing(store, options, result, zones)
     del checked  # the report is written; only the rows to write are needed from here
     writing_at = time.perf_counter()
     handed = [to_write]
@@ -271,6 +282,7 @@ async def _create_missing(
             tenant_id=options.tenant_id,
             actor=actor,
         )
+        result.created_stores.append(store_id)
     for sku in result.new_products:
         await handle(
             DefineProduct(
@@ -286,6 +298,7 @@ async def _create_missing(
             tenant_id=options.tenant_id,
             actor=actor,
         )
+        result.created_products.append(sku)
 
 
 async def _write(
