@@ -41,7 +41,6 @@ from streams.envelope import AppendRequest, AppendResult
 from streams.errors import WrongExpectedVersion
 from streams.store import EventStore
 
-LOOKUP_BATCH: Final = 20_000
 #: rows per part whose ticket payloads are built at once (bounds the write phase's memory)
 PART_ROWS: Final = 100_000
 _ZERO: Final = Decimal(0)
@@ -198,38 +197,20 @@ async def _known_products(
     assert column is not None
     skus = frame.select(pl.col(column).cast(pl.String).str.strip_chars().unique().drop_nulls())
     names = [f"product-{s}" for s in skus.to_series().to_list()]
-    async with store.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT stream_id FROM streams WHERE tenant_id = %s AND stream_id = ANY(%s)",
-            (tenant_id, names),
-        )
-        return frozenset(str(r[0]).removeprefix("product-") for r in await cur.fetchall())
+    found = await store.existing_streams(tenant_id, names)
+    return frozenset(name.removeprefix("product-") for name in found)
 
 
 async def _against_store(store: EventStore, tenant_id: str, checked: Checked) -> set[str]:
     """Streams already holding this very ticket (skipped); a different one is an error."""
     streams = checked.rows["stream"].unique()
-    async with store.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM streams WHERE tenant_id = %s"
-            " AND stream_id LIKE 'sale-%%')",
-            (tenant_id,),
-        )
-        row = await cur.fetchone()
-        if not streams.len() or not (row and row[0]):
-            return set()
-        stored: dict[str, SaleRecorded] = {}
-        values = streams.to_list()
-        for start in range(0, len(values), LOOKUP_BATCH):
-            cur = await conn.execute(
-                "SELECT stream_id, event_type, schema_version, payload FROM events"
-                " WHERE tenant_id = %s AND stream_version = 1 AND stream_id = ANY(%s)",
-                (tenant_id, values[start : start + LOOKUP_BATCH]),
-            )
-            for stream_id, event_type, version, payload in await cur.fetchall():
-                event = decode_event(str(event_type), int(str(version)), bytes(payload))
-                if isinstance(event, SaleRecorded):
-                    stored[str(stream_id)] = event
+    if not streams.len() or not await store.has_streams(tenant_id, prefix="sale-"):
+        return set()
+    stored: dict[str, SaleRecorded] = {}
+    for stream_id, first in (await store.first_events(tenant_id, streams.to_list())).items():
+        event = decode_event(first.event_type, first.schema_version, first.payload)
+        if isinstance(event, SaleRecorded):
+            stored[stream_id] = event
     if not stored:
         return set()
     ours = checked.rows.filter(pl.col("stream").is_in(pl.Series(list(stored)).implode()))
