@@ -24,6 +24,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -110,6 +111,24 @@ def _register_import(sub: SubParsers) -> None:
     sales.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
     sales.add_argument(
         "--encoding", default="auto", help="CSV text encoding (default: detected; docs/import.md)"
+    )
+    sales.add_argument(
+        "--quantity-per-row",
+        type=Decimal,
+        metavar="UNITS",
+        help="no quantity column: every row is UNITS units (e.g. 1); repeats are summed",
+    )
+    sales.add_argument(
+        "--sum-repeated-lines",
+        action="store_true",
+        help="the same product at the same price twice on a ticket is more units: sum them",
+    )
+    sales.add_argument(
+        "--sku",
+        action="append",
+        default=[],
+        metavar="NAME=SKU",
+        help="import product NAME as SKU (names that are not SKUs are slugified otherwise)",
     )
     sales.add_argument("--actor", default="import", help="user id recorded on the events")
     sales.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -273,6 +292,13 @@ def cmd_import_sales(args: argparse.Namespace) -> int:
             print(f"--map {item!r}: write FIELD=COLUMN", file=sys.stderr)
             return 2
         columns[field.strip()] = column.strip()
+    products = {}
+    for item in args.sku:
+        name, sep, sku = item.rpartition("=")
+        if not sep or not name.strip():
+            print(f"--sku {item!r}: write NAME=SKU", file=sys.stderr)
+            return 2
+        products[name.strip()] = sku.strip()
     options = ImportOptions(
         tenant_id=args.tenant,
         kind=args.format,
@@ -290,6 +316,9 @@ def cmd_import_sales(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
         dry_run=args.dry_run,
         encoding=args.encoding,
+        quantity_per_row=args.quantity_per_row,
+        sum_repeated_lines=args.sum_repeated_lines,
+        products=products,
     )
 
     async def run(url: str) -> Any:
@@ -325,6 +354,8 @@ def _print_import(s: dict[str, Any]) -> None:
         print(f"would write        {s['tickets'] - s['already_stored']:,} sales")
     else:
         print(f"written            {s['written']:,} sales in {s['seconds']:.1f}s")
+    if s["product_skus"]:
+        print(f"product names      {len(s['product_skus'])} imported as SKUs ({s['skus_report']})")
     if s["created_stores"] or s["created_products"]:
         print(f"created            stores {s['created_stores']}, products {s['created_products']}")
     elif s["new_stores"] or s["new_products"]:

@@ -170,7 +170,8 @@ class TestFlagsOnTheCommandLine:
         assert main(args) == 0
         summary = json.loads(capsys.readouterr().out)
         assert summary["written"] == 3 and summary["product_skus"] == {"Pan de Molde": "croissant"}
-        daily = bakery.file("date,store,product,units\n2026-01-05,born,baguette,3\n" * 2, "d.csv")
+        text = "date,store,product,units\n" + "2026-01-05,born,baguette,3\n" * 2
+        daily = bakery.file(text, "d.csv")
         args = ["import", "sales", str(daily), "--tenant", bakery.tenant, "--json"]
         args += ["--report", str(bakery.tmp / "r.csv"), "--sum-repeated-lines"]
         assert main(args) == 0

@@ -46,7 +46,7 @@ def test_transaction_lines_with_prices_discounts_and_zones() -> None:
             "product": ["baguette", "croissant", "baguette", "croissant", "baguette"],
             "quantity": ["2", "1.5", "10", "0.250", "3"],
             "price": ["1.20", "1.5", "0", "2.125", "1"],
-            "discount": ["0.40", "0", "0", "0.03125", "0.5"],
+            "discount": ["0.40", "0", "0", "0.0625", "0.5"],
             "ticket": ["T1", "T1", "T2", "T3", "T4"],
         }
     )
