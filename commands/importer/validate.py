@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Final, Protocol
 
 import polars as pl
@@ -268,6 +269,29 @@ def _number(raw: pl.Expr) -> pl.Expr:
     )
 
 
+#: A binary float carries at most 15 reliable significant digits; the rest is noise.
+FLOAT_DIGITS: Final = 15
+_NUMBER_COLUMNS: Final = ("quantity", "unit_price", "amount", "discount")
+
+
+def _without_float_noise(df: pl.DataFrame) -> pl.DataFrame:
+    """``219.00400000000002`` (a float written out in full) -> ``219.004``: 15 digits, trimmed."""
+    fixes = []
+    for column in _NUMBER_COLUMNS:
+        value = pl.col(column)
+        digits = value.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
+        noisy = df.filter(value.str.contains(NUMBER) & (digits > FLOAT_DIGITS))[column].unique()
+        if noisy.len():
+            fixes.append(value.replace({v: _fifteen_digits(v) for v in noisy.to_list()}))
+    return df.with_columns(fixes) if fixes else df
+
+
+def _fifteen_digits(text: str) -> str:
+    number = Decimal(text)
+    rounded = round(number, FLOAT_DIGITS - number.adjusted() - 1)
+    return format(rounded.normalize(), "f")
+
+
 def _normalise(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> pl.DataFrame:
     name = cmap.column
     formats = cmap.date_formats or DEFAULT_DATE_FORMATS
@@ -299,6 +323,7 @@ def _normalise(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> pl.DataFra
         ),
         _text(frame, name(Field.CHANNEL)).alias("_channel_raw"),
     )
+    df = _without_float_noise(df)
     zones = dict(ctx.store_zones)
     product = pl.col("_product_raw")
     if ctx.product_skus:
