@@ -33,6 +33,7 @@ from commands.importer.skus import map_products
 from commands.importer.validate import ROW, Checked, Context, check_rows
 from commands.types import CreateTenant, DefineProduct, OpenStore
 from domain import organisation
+from domain import streams as stream_ids
 from domain.access import Actor
 from domain.codec import decode_event
 from domain.errors import AlreadyExists, InvalidValue
@@ -43,6 +44,8 @@ from streams.envelope import AppendRequest, AppendResult
 from streams.errors import WrongExpectedVersion
 from streams.store import EventStore
 
+#: every sale stream id starts so (``domain.streams.sale_stream``)
+_SALE_PREFIX: Final = stream_ids.stream_type(stream_ids.sale_stream("s", "t")) + "-"
 #: rows per part whose ticket payloads are built at once (bounds the write phase's memory)
 PART_ROWS: Final = 100_000
 _ZERO: Final = Decimal(0)
@@ -122,12 +125,16 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
     skus = map_products(_product_names(frame, cmap), plan.products)
     known = await store.existing_streams(
         options.tenant_id,
-        (f"product-{skus.skus.get(n, n)}" for n in _product_names(frame, cmap)),
+        (stream_ids.product_stream(skus.skus.get(n, n)) for n in _product_names(frame, cmap)),
     )
     ctx = Context(
         store=options.store,
         store_zones=zones,
-        products=frozenset(k.removeprefix("product-") for k in known),
+        products=frozenset(
+            sku
+            for n in _product_names(frame, cmap)
+            if stream_ids.product_stream(sku := skus.skus.get(n, n)) in known
+        ),
         create_products=options.create_products,
         create_stores=options.create_stores,
         default_timezone=options.timezone,
@@ -264,7 +271,7 @@ def default_report_path(path: Path) -> Path:
 
 
 async def _tenant(store: EventStore, tenant_id: str, *, create: bool) -> organisation.TenantState:
-    records = await store.read_stream(tenant_id, "tenant")
+    records = await store.read_stream(tenant_id, stream_ids.TENANT_STREAM)
     state = organisation.fold(
         decode_event(r.event_type, r.schema_version, r.payload) for r in records
     )
@@ -275,11 +282,11 @@ async def _tenant(store: EventStore, tenant_id: str, *, create: bool) -> organis
 
 async def _against_store(store: EventStore, tenant_id: str, checked: Checked) -> set[str]:
     """Streams already holding this very ticket (skipped); a different one is an error."""
-    streams = checked.rows["stream"].unique()
-    if not streams.len() or not await store.has_streams(tenant_id, prefix="sale-"):
+    ids = checked.rows["stream"].unique()
+    if not ids.len() or not await store.has_streams(tenant_id, prefix=_SALE_PREFIX):
         return set()
     stored: dict[str, SaleRecorded] = {}
-    for stream_id, first in (await store.first_events(tenant_id, streams.to_list())).items():
+    for stream_id, first in (await store.first_events(tenant_id, ids.to_list())).items():
         event = decode_event(first.event_type, first.schema_version, first.payload)
         if isinstance(event, SaleRecorded):
             stored[stream_id] = event
@@ -288,7 +295,7 @@ async def _against_store(store: EventStore, tenant_id: str, checked: Checked) ->
     ours = checked.rows.filter(pl.col("stream").is_in(pl.Series(list(stored)).implode()))
     same, different = set(), set()
     for sale in TicketBuilder().sales(ours):
-        stream = f"sale-{sale.store_id}-{sale.pos_txn_id}"
+        stream = stream_ids.sale_stream(sale.store_id, sale.pos_txn_id)
         earlier = stored[stream]
         if earlier.lines == sale.lines and earlier.sold_at == sale.sold_at:
             same.add(stream)
@@ -333,7 +340,7 @@ async def _create_missing(
                 kind=StoreKind.SHOP,
                 timezone=zones.get(store_id, options.timezone),
                 region=options.region,
-                idempotency_key=f"import-store-{store_id}",
+                idempotency_key=stream_ids.import_store_key(store_id),
             ),
             store,
             tenant_id=options.tenant_id,
@@ -349,7 +356,7 @@ async def _create_missing(
                 price=_ZERO,
                 unit_cost=_ZERO,
                 shelf_life_days=1,
-                idempotency_key=f"import-product-{sku}",
+                idempotency_key=stream_ids.import_product_key(sku),
             ),
             store,
             tenant_id=options.tenant_id,

@@ -25,6 +25,7 @@ from commands.importer.rules import (
     lines_per_ticket_errors,
     text_errors,
 )
+from domain import streams as stream_ids
 
 ROW: Final = "_row"  # the row number as a spreadsheet shows it (header = row 1)
 ID_PATTERN: Final = r"^[A-Za-z0-9_.:@-]{1,128}$"
@@ -360,8 +361,14 @@ def _normalise(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> pl.DataFra
     else:
         txn = pl.col("_ticket")
     return df.with_columns(txn.alias("txn")).with_columns(
-        pl.format("sale-{}-{}", pl.col("store"), pl.col("txn")).alias("stream")
+        pl.format(stream_ids.sale_stream("{}", "{}"), pl.col("store"), pl.col("txn")).alias(
+            "stream"
+        )
     )
+
+
+#: ``sale-{}-{}``: the sale stream id as ``domain.streams`` spells it, filled column-wise
+_SALE_STREAM: Final = stream_ids.sale_stream("{}", "{}")
 
 
 def _to_utc(df: pl.DataFrame) -> pl.Expr:
