@@ -154,7 +154,7 @@ def check_rows(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> Checked:
     if error_frame.height:  # rows the domain rules cannot even read leave first
         df, error_frame = _drop_bad_tickets(df, error_frame, ticket)
     df, error_frame = _domain_rules(df, error_frame, cmap, ctx)
-    good = df
+    good = df.drop("_local")  # needed by the ticket-time check only
     if ctx.create_products:
         new_products = sorted(set(new_products) & set(good["product"].unique().to_list()))
     if ctx.create_stores:
@@ -280,8 +280,11 @@ def _without_float_noise(df: pl.DataFrame) -> pl.DataFrame:
     fixes = []
     for column in _NUMBER_COLUMNS:
         value = pl.col(column)
+        long = df.filter(value.str.len_bytes() > FLOAT_DIGITS)[column].unique()  # cheap first
+        if long.len() == 0:
+            continue
         digits = value.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
-        noisy = df.filter(value.str.contains(NUMBER) & (digits > FLOAT_DIGITS))[column].unique()
+        noisy = long.to_frame().filter(value.str.contains(NUMBER) & (digits > FLOAT_DIGITS))[column]
         if noisy.len():
             fixes.append(value.replace({v: _fifteen_digits(v) for v in noisy.to_list()}))
     return df.with_columns(fixes) if fixes else df

@@ -191,3 +191,15 @@ async def test_a_float_written_out_in_full_is_read_to_15_digits(bakery: Bakery) 
     assert (result.written, result.error_rows) == (1, 0)
     (day,) = await bakery.sales("born", "daily-baguette-20180507")
     assert str(day.lines[0].quantity) == "219.004"
+
+
+async def test_a_ticket_of_more_than_500_lines_is_refused(bakery: Bakery) -> None:
+    rows = "".join(f"2026-01-05,08:15,born,baguette,1,{i / 100:.2f},T-1\n" for i in range(501))
+    text = "date,time,store,product,quantity,price,ticket\n" + rows
+    text += "2026-01-05,08:16,born,baguette,1,1.20,T-2\n"
+    result = await bakery.run(bakery.file(text), max_errors="100%")
+    assert result.written == 1
+    own = [r for r in bakery.report() if not r["reason"].startswith("ticket not imported")]
+    assert [(r["row"], r["column"], r["reason"]) for r in own] == [
+        ("2", "ticket", "the ticket has 501 lines, at most 500")
+    ]
