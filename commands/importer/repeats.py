@@ -43,13 +43,23 @@ def merge_repeats(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     merged = groups.with_columns(
         pl.col(ROW).list.first(),
-        *(pl.col(c).map_elements(_decimal_sum, return_dtype=pl.String).alias(c) for c in SUMMED),
+        *(_summed(repeated, c).alias(c) for c in SUMMED),
     )
     away = groups.select(pl.col(ROW).list.slice(1), "stream", "txn").explode(ROW)
     out = (
         pl.concat([rest, merged.select(rest.columns)]).sort(ROW).drop("_no_amount", "_no_discount")
     )
     return out, away.select(pl.col(ROW).cast(pl.Int64), "stream", "txn")
+
+
+def _summed(rows: pl.DataFrame, column: str) -> pl.Expr:
+    """The sum of each group's list: integers by polars, anything else by ``Decimal``."""
+    values = rows[column]
+    if values.null_count() == values.len():  # the file has no such column
+        return pl.lit(None, dtype=pl.String)
+    if values.null_count() == 0 and values.str.contains(r"^[0-9]{1,15}$").all():
+        return pl.col(column).list.eval(pl.element().cast(pl.Int64)).list.sum().cast(pl.String)
+    return pl.col(column).map_elements(_decimal_sum, return_dtype=pl.String)
 
 
 def _decimal_sum(values: pl.Series) -> str | None:
