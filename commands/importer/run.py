@@ -138,6 +138,7 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
         create_products=options.create_products,
         create_stores=options.create_stores,
         default_timezone=options.timezone,
+        closed_stores=frozenset(tenant.closed),
         product_skus=skus.skus,
         product_errors=skus.errors,
         sum_repeated=plan.sum_repeated,

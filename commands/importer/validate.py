@@ -76,6 +76,8 @@ class Context:
     product_skus: Mapping[str, str] = field(default_factory=dict)
     #: product names that cannot be mapped -> why
     product_errors: Mapping[str, str] = field(default_factory=dict)
+    #: stores of the tenant that were closed: never imported into, never reopened
+    closed_stores: frozenset[str] = frozenset()
     #: the same product at the same price twice on a ticket is more units (else an error)
     sum_repeated: bool = False
     #: the history window ends a day after this
@@ -499,6 +501,15 @@ def _check_known(
     flag: _FlagFn, df: pl.DataFrame, cmap: ColumnMap, ctx: Context
 ) -> tuple[list[str], list[str]]:
     stores = sorted(set(df["store"].drop_nulls().unique().to_list()) - set(ctx.store_zones))
+    closed = sorted(set(stores) & ctx.closed_stores)
+    if closed:
+        flag(
+            pl.col("store").is_in(closed),
+            cmap.column(Field.STORE) or "--store",
+            pl.col("store"),
+            "the store is closed (its sales cannot be imported; it is not reopened)",
+        )
+        stores = [s for s in stores if s not in ctx.closed_stores]
     mappable = df.filter(~pl.col("_product_raw").is_in(list(ctx.product_errors)))
     products = sorted(set(mappable["product"].drop_nulls().unique().to_list()) - ctx.products)
     if stores and not ctx.create_stores:

@@ -163,3 +163,23 @@ class TestDryAndAbortedRunsSayWouldCreate:
         out = capsys.readouterr().out
         assert "ABORTED" in out and "would have created" in out
         assert "created  " not in out
+
+
+async def test_a_closed_store_is_neither_imported_into_nor_reopened(bakery: Bakery) -> None:
+    from commands.handlers import handle
+    from commands.types import CloseStore
+
+    await handle(
+        CloseStore(store_id="gracia", reason="moved"),
+        bakery.store,
+        tenant_id=bakery.tenant,
+        actor=OWNER,
+    )
+    path = bakery.file("date,store,product,quantity\n2026-01-05,gracia,baguette,3\n")
+    result = await bakery.run(path, create_stores=True)
+    assert result.aborted and result.new_stores == []
+    assert [r["reason"] for r in bakery.report()] == [
+        "the store is closed (its sales cannot be imported; it is not reopened)"
+    ]
+    state = await tenant_stream(bakery.store, bakery.tenant)
+    assert "gracia" in state.closed
