@@ -183,3 +183,22 @@ async def test_a_closed_store_is_neither_imported_into_nor_reopened(bakery: Bake
     ]
     state = await tenant_stream(bakery.store, bakery.tenant)
     assert "gracia" in state.closed
+
+
+def test_encoding_from_the_command_line(
+    bakery: Bakery,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    path = bakery.tmp / "latin.csv"
+    path.write_bytes(SPANISH.encode("cp1252"))
+    args = ["import", "sales", str(path), "--tenant", bakery.tenant, "--json"]
+    args += ["--report", str(bakery.tmp / "r.csv")]
+    assert main([*args, "--encoding", "utf-8"]) == 2
+    err = capsys.readouterr().err
+    assert "import refused, nothing written" in err and "not utf-8 at byte" in err
+    assert main([*args, "--encoding", "cp1252"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["written"] == 1 and summary["details"]["encoding"] == "cp1252"
