@@ -123,18 +123,10 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
     tenant = await _tenant(store, options.tenant_id, create=options.new_tenant is not None)
     zones = {s: tenant.stores[s].timezone for s in tenant.open_store_ids()}
     skus = map_products(_product_names(frame, cmap), plan.products)
-    known = await store.existing_streams(
-        options.tenant_id,
-        (stream_ids.product_stream(skus.skus.get(n, n)) for n in _product_names(frame, cmap)),
-    )
     ctx = Context(
         store=options.store,
         store_zones=zones,
-        products=frozenset(
-            sku
-            for n in _product_names(frame, cmap)
-            if stream_ids.product_stream(sku := skus.skus.get(n, n)) in known
-        ),
+        products=await _known_products(store, options.tenant_id, frame, cmap, skus.skus),
         create_products=options.create_products,
         create_stores=options.create_stores,
         default_timezone=options.timezone,
@@ -279,6 +271,19 @@ async def _tenant(store: EventStore, tenant_id: str, *, create: bool) -> organis
     if state.tenant is None and not create:
         raise ImportRefused(f"tenant {tenant_id!r} does not exist (--new-tenant NAME creates it)")
     return state
+
+
+async def _known_products(
+    store: EventStore,
+    tenant_id: str,
+    frame: pl.DataFrame,
+    cmap: ColumnMap,
+    skus: dict[str, str],
+) -> frozenset[str]:
+    """The SKUs of the file (after mapping names) that the tenant has defined."""
+    wanted = {skus.get(name, name) for name in _product_names(frame, cmap)}
+    streams = {stream_ids.product_stream(sku): sku for sku in wanted}
+    return frozenset(streams[s] for s in await store.existing_streams(tenant_id, streams))
 
 
 async def _against_store(store: EventStore, tenant_id: str, checked: Checked) -> set[str]:
