@@ -5,6 +5,11 @@ The result is the rows that can be imported, in one normalised shape
 discount, channel``), and one error per (row, column) with the reason. A
 ticket with one bad line is not imported at all; its other lines are listed
 too, so the report explains every row left out.
+
+Two rounds: first what only the importer can say (dates, numbers, ids, known
+stores and products, text); then, on the rows left, the domain's own rules
+(``rules.py``: ticket lines, limits, the history window), repeated lines
+summed (``repeats.py``) or reported as duplicates, and one time per ticket.
 """
 
 from __future__ import annotations
