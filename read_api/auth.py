@@ -20,6 +20,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
+from domain.access import STORE_SCOPED_ROLES
 from domain.events.organisation import Role
 from read_api.keys import KEY_PREFIX, READ_ROLES, Principal, find_principal
 from read_api.tokens import AuthConfig, Sessions, principal_of
@@ -96,3 +97,18 @@ def can_read(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     user = connection.scope.get("user")
     if not isinstance(user, Principal) or user.role not in READERS:
         raise PermissionDeniedException("this credential's role may not read")
+
+
+def store_scope(principal: Principal, store: str | None) -> str | tuple[str, ...] | None:
+    """The stores a query may show: as asked, or within a store manager's own.
+
+    A store-scoped caller asking for no store gets their stores; asking for
+    another store of the tenant gets 403.
+    """
+    if principal.role not in STORE_SCOPED_ROLES:
+        return store
+    if store is None:
+        return principal.store_ids
+    if store not in principal.store_ids:
+        raise PermissionDeniedException(f"store {store!r} is not one of this credential's stores")
+    return store

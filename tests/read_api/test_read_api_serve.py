@@ -25,6 +25,10 @@ OPERATIONS = {
     "listPurchaseOrders",
     "getDashboardSummary",
     "listParkedEvents",
+    "login",
+    "refreshToken",
+    "logout",
+    "whoAmI",
 }
 
 
