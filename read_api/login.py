@@ -16,6 +16,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body
 
 from read_api.auth import CHALLENGE, SECURITY_SCHEME
+from read_api.errors import problem_responses
 from read_api.keys import Principal
 from read_api.tokens import Refused, Sessions, TokenPair
 from read_api.users import MAX_PASSWORD_LENGTH, check_credentials
@@ -61,6 +62,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         status_code=200,
         security=[],
+        responses=problem_responses(401),
     )
     async def login(self, state: State, data: Annotated[Login, Body()]) -> TokenPair:
         sessions = _sessions(state)
@@ -79,6 +81,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         status_code=200,
         security=[],
+        responses=problem_responses(401),
     )
     async def refresh(self, state: State, data: Annotated[Refresh, Body()]) -> TokenPair:
         try:
@@ -93,6 +96,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         status_code=204,
         security=[],
+        responses=problem_responses(401),
     )
     async def logout(self, state: State, data: Annotated[Refresh, Body()]) -> None:
         try:
