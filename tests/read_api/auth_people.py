@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from commands.handlers import handle
+from commands.types import OpenStore
 from deploy.demo import TENANT
-from domain.events.organisation import Role
-from read_api.users import NewUser, create_user
+from domain.errors import AlreadyExists
+from domain.events.organisation import Role, StoreKind
+from read_api.users import SYSTEM, NewUser, create_user
 from streams.store import EventStore
 
 SECRET = "test-secret-" + "x" * 40
@@ -27,6 +31,17 @@ class People:
 async def add_people(url: str, tag: str) -> People:
     store = await EventStore.open(url)
     try:
+        # The demo loader opens its stores outside the tenant stream; a store manager's
+        # store must be open there (the RegisterUser rule), so open it the command's way.
+        with contextlib.suppress(AlreadyExists):
+            command = OpenStore(
+                store_id="madrid-centro",
+                name="Madrid Centro",
+                kind=StoreKind.SHOP,
+                timezone="Europe/Madrid",
+                region="ES-MD",
+            )
+            await handle(command, store, tenant_id=TENANT, actor=SYSTEM)
 
         async def person(role: Role, stores: tuple[str, ...] = ()) -> NewUser:
             return await create_user(
