@@ -13,6 +13,7 @@ from typing import Final
 import msgspec
 import psycopg
 
+from domain.access import Actor
 from domain.events.organisation import Role
 from streams.store import AsyncPool
 
@@ -46,6 +47,15 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def subject(self) -> str:
         """``user:<id>`` or ``key:<id>``: who, for logs and rate limits."""
         return f"user:{self.user_id}" if self.user_id else f"key:{self.key_id}"
+
+
+def actor_of(principal: Principal) -> Actor:
+    """The domain's view of the caller, for ``commands.handle`` (HTTP command routes)."""
+    return Actor(
+        user_id=principal.user_id or principal.key_id,
+        role=Role(principal.role),
+        store_ids=frozenset(principal.store_ids),
+    )
 
 
 def key_digest(key: str) -> bytes:

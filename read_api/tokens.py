@@ -33,7 +33,7 @@ from domain.codec import decode_event
 from domain.errors import DomainError
 from domain.events.organisation import Role, SessionRevocationReason
 from domain.streams import TENANT_STREAM
-from read_api.keys import Principal
+from read_api.keys import Principal, actor_of
 from streams.store import AsyncPool, EventStore
 
 log = logging.getLogger("read_api.auth")
@@ -90,15 +90,6 @@ async def current_principal(
         user_id=user_id,
         store_ids=tuple(store_ids),
         session_id=session_id,
-    )
-
-
-def actor_of(principal: Principal) -> Actor:
-    """The domain's view of the caller, for ``commands.handle`` (HTTP command routes)."""
-    return Actor(
-        user_id=principal.user_id or principal.key_id,
-        role=Role(principal.role),
-        store_ids=frozenset(principal.store_ids),
     )
 
 

@@ -16,9 +16,9 @@ from domain.errors import PermissionDenied
 from domain.events.organisation import Role, StoreKind
 from domain.streams import TENANT_STREAM
 from read_api.app import create_app
-from read_api.keys import Principal
+from read_api.keys import Principal, actor_of
 from read_api.ratelimit import RateLimits
-from read_api.tokens import AuthConfig, actor_of
+from read_api.tokens import AuthConfig
 from read_api.users import SYSTEM
 from streams.store import EventStore
 
