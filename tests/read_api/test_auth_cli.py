@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 
@@ -15,7 +16,12 @@ from read_api.ratelimit import RateLimits
 NO_LIMITS = RateLimits(per_address=None, per_caller=None, login_per_address=None)
 
 
-async def _logs_in(pg_url: str, email: str, password: str) -> dict[str, object]:
+def _logs_in(pg_url: str, email: str, password: str) -> dict[str, object]:
+    """Log in through the API (sync: the CLI under test runs its own event loop)."""
+    return asyncio.run(_log_in(pg_url, email, password))
+
+
+async def _log_in(pg_url: str, email: str, password: str) -> dict[str, object]:
     async with AsyncTestClient(app=create_app(pg_url, rate_limits=NO_LIMITS)) as client:
         response = await client.post("/v1/auth/login", json={"email": email, "password": password})
         assert response.status_code == 200, response.text
@@ -25,21 +31,21 @@ async def _logs_in(pg_url: str, email: str, password: str) -> dict[str, object]:
         return body
 
 
-async def test_tenant_create_bootstraps_an_owner_who_can_log_in(
+def test_tenant_create_bootstraps_an_owner_who_can_log_in(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", pg_url)
     assert main(["tenant", "create", "Horno de Ana", "--owner", "Ana@Horno.example", "--json"]) == 0
     created = json.loads(capsys.readouterr().out)
     assert created["tenant_id"] == "horno-de-ana" and created["email"] == "ana@horno.example"
-    me = await _logs_in(pg_url, "ana@horno.example", created["password"])
+    me = _logs_in(pg_url, "ana@horno.example", created["password"])
     assert (me["tenant_id"], me["role"]) == ("horno-de-ana", "owner")
     # The same tenant twice is refused through the domain, with nothing half-made.
     assert main(["tenant", "create", "Horno de Ana", "--owner", "otra@horno.example"]) == 1
     assert "tenant" in capsys.readouterr().err
 
 
-async def test_a_password_from_stdin_and_users_added_later(
+def test_a_password_from_stdin_and_users_added_later(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", pg_url)
@@ -48,13 +54,13 @@ async def test_a_password_from_stdin_and_users_added_later(
     assert main([*create, "--password-stdin"]) == 0
     printed = capsys.readouterr().out
     assert "a long owner secret" not in printed and "jefa@sur.example" in printed
-    assert (await _logs_in(pg_url, "jefa@sur.example", "a long owner secret"))["role"] == "owner"
+    assert (_logs_in(pg_url, "jefa@sur.example", "a long owner secret"))["role"] == "owner"
 
     assert main(["user", "add", "--tenant", "sur", "plan@sur.example", "--role", "planner"]) == 0
     password = next(
         line.split()[1] for line in capsys.readouterr().out.splitlines() if "password" in line
     )
-    assert (await _logs_in(pg_url, "plan@sur.example", password))["role"] == "planner"
+    assert (_logs_in(pg_url, "plan@sur.example", password))["role"] == "planner"
     assert main(["user", "add", "--tenant", "sur", "plan@sur.example", "--role", "auditor"]) == 1
     capsys.readouterr()
     assert main(["user", "list", "--tenant", "sur"]) == 0
