@@ -53,6 +53,7 @@ from commands.state_cache import StateCache
 from domain.access import Actor
 from domain.errors import DomainError
 from domain.events.organisation import Role
+from domain.sales import ConflictingTicket
 from streams.errors import InvalidAppend, StoreError
 
 log = logging.getLogger("obrador.pos")
@@ -193,6 +194,8 @@ def _check_device(
 
 def _rule_of(exc: DomainError) -> str:
     """``InvalidCommand`` -> ``invalid_command``: the error class as a stable rule code."""
+    if isinstance(exc, ConflictingTicket):
+        return "conflict"
     name = type(exc).__name__
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import nats
@@ -85,11 +86,17 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float) -> No
             await asyncio.sleep(0.05)
 
 
+def recent(hours: float = 1.0) -> str:
+    """A ``sold_at`` inside the live window: ``hours`` before now, in Madrid's offset."""
+    when = datetime.now(UTC) - timedelta(hours=hours)
+    return when.astimezone(timezone(timedelta(hours=1))).isoformat(timespec="seconds")
+
+
 def ticket(txn: str, **changes: Any) -> bytes:
     body: dict[str, Any] = {
         "schema_version": 1,
         "pos_txn_id": txn,
-        "sold_at": "2026-01-05T08:15:00+01:00",
+        "sold_at": recent(),
         "channel": "counter",
         "lines": [
             {"sku": "baguette", "quantity": "2", "unit_price": "1.20"},
