@@ -8,6 +8,8 @@ from the body. ``docs/pos.md`` documents the schema with an example.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
@@ -17,6 +19,7 @@ from commands.types import RecordSale
 from commands.validation import InvalidCommand, check
 from domain.events.base import Id, Timestamp
 from domain.events.sales import Channel, SaleLine, SaleSource
+from domain.limits import MAX_JSON_DEPTH, MAX_LINES_PER_TICKET, MAX_MESSAGE_BYTES
 
 SUBJECT_ROOT: Final = "pos"
 SALES_TOKEN: Final = "sales"
@@ -61,16 +64,66 @@ class TicketV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     schema_version: Literal[1]
     pos_txn_id: Id
     sold_at: Timestamp
-    lines: tuple[TicketLineV1, ...]
+    lines: Annotated[tuple[TicketLineV1, ...], msgspec.Meta(max_length=MAX_LINES_PER_TICKET)]
     channel: Channel = Channel.COUNTER
     #: Optional; when present it must equal the store of the subject.
     store_id: Id | None = None
 
 
-def ticket_to_command(raw: bytes, *, store_id: str, device_id: str) -> RecordSale:
-    """Decode and check a ticket body; raise ``InvalidCommand(field, reason)`` when it is wrong."""
+class MessageTooLarge(InvalidCommand):
+    """The body is larger than ``MAX_MESSAGE_BYTES``: refused before it is read."""
+
+
+class MessageTooDeep(InvalidCommand):
+    """The JSON nests deeper than ``MAX_JSON_DEPTH``: refused before it is decoded."""
+
+
+def check_size_and_depth(raw: bytes) -> None:
+    """The cheap checks that run before any decoding."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge("$", f"{len(raw)} bytes; at most {MAX_MESSAGE_BYTES}")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise MessageTooDeep("$", f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+#: Escaped pairs, quotes and brackets: all a depth count needs to look at.
+_TOKEN: Final = re.compile(rb'\\.|["\[\]{}]', re.S)
+
+
+def json_depth(raw: bytes, stop_above: int = MAX_JSON_DEPTH) -> int:
+    """Deepest nesting of arrays and objects outside strings (one linear pass, no decoding).
+
+    Stops counting once past ``stop_above``: the answer is then only "too deep".
+    """
+    depth = deepest = 0
+    in_string = False
+    for match in _TOKEN.finditer(raw):
+        token = match.group()
+        if token == b'"':
+            in_string = not in_string
+        elif in_string or len(token) == 2:
+            continue
+        elif token in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_above:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def ticket_to_command(
+    raw: bytes, *, store_id: str, device_id: str, now: datetime | None = None
+) -> RecordSale:
+    """Decode and check a ticket body; raise ``InvalidCommand(field, reason)`` when it is wrong.
+
+    ``sold_at`` must be within the live window around ``now`` (default: the clock).
+    """
+    check_size_and_depth(raw)
     try:
-        body: Any = msgspec.json.decode(raw)
+        body: Any = _DECODER.decode(raw)
     except msgspec.DecodeError as exc:
         raise InvalidCommand("$", f"not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
@@ -109,7 +162,7 @@ def ticket_to_command(raw: bytes, *, store_id: str, device_id: str) -> RecordSal
         source=SaleSource.POS,
         device_id=device_id,
     )
-    return check(command)
+    return check(command, now=now, window="live")
 
 
 def parse_ticket_fields(body: dict[str, Any]) -> TicketV1:
@@ -138,6 +191,9 @@ def encode_ticket(ticket: TicketV1) -> bytes:
 
 
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="string")
+#: Numbers with a fraction or exponent are read as exact decimals: ``1E+999999`` stays a
+#: finite (refused) value instead of becoming ``inf``.
+_DECODER: Final = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def ticket_json_schema() -> dict[str, Any]:
