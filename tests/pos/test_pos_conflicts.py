@@ -11,8 +11,10 @@ from decimal import Decimal
 
 from pos_kit import Pos, eventually, ticket
 
-from commands.pos.ingest import DLQ_STREAM_NAME, H_DLQ_FIELD, H_DLQ_RULE
+from commands.pos.deadletter import H_DLQ_FIELD, H_DLQ_RULE
+from commands.pos.ingest import DLQ_STREAM_NAME, TicketProcessor
 from commands.pos.schema import dlq_subject
+from commands.pos.service import serve_ingest
 
 PAIRS = 100
 
@@ -50,23 +52,35 @@ async def test_a_reused_transaction_id_sent_later_is_dead_lettered_as_conflict(p
 
 
 async def test_concurrent_pairs_with_different_lines_are_each_recorded_or_dead_lettered(
-    pos: Pos,
+    pos: Pos, pg_url: str
 ) -> None:
+    """Two ingest processes share the durable consumer, so pairs really race."""
+    second_stop = asyncio.Event()
+    ready: asyncio.Future[TicketProcessor] = asyncio.get_running_loop().create_future()
+    second = asyncio.create_task(
+        serve_ingest(pg_url, pos.nats_url, stop=second_stop, ready=ready.set_result, batch_size=8)
+    )
+    other = await asyncio.wait_for(asyncio.shield(ready), 30)
     pairs = {f"P-{i}": _pair(f"P-{i}") for i in range(PAIRS)}
     token = pos.tokens["born"]
-    await asyncio.gather(
-        *(pos.publish("born", body, token) for pair in pairs.values() for body in pair)
-    )
-    letters = await _conflicts(pos, PAIRS)
-    await pos.settled(timeout=60)
+    try:
+        await asyncio.gather(
+            *(pos.publish("born", body, token) for pair in pairs.values() for body in pair)
+        )
+        letters = await _conflicts(pos, PAIRS)
+        await pos.settled(timeout=60)
+    finally:
+        second_stop.set()
+        await asyncio.wait_for(second, 30)
     refused = {json.loads(body)["pos_txn_id"]: body for body in letters}
     assert len(refused) == PAIRS  # one per pair, none twice
     for txn, (one, two) in pairs.items():
         (sale,) = await pos.sales("born", txn)
         kept = one if sale.lines[0].quantity == Decimal(1) else two
         assert refused[txn] == (two if kept is one else one)
-    counters = pos.processor.counters
-    assert counters.accepted == PAIRS and counters.dead_lettered["conflict"] == PAIRS
+    mine, theirs = pos.processor.counters, other.counters
+    assert mine.accepted + theirs.accepted == PAIRS
+    assert mine.dead_lettered["conflict"] + theirs.dead_lettered["conflict"] == PAIRS
 
 
 async def test_an_identical_resend_arriving_together_is_a_duplicate_not_a_conflict(
