@@ -7,7 +7,7 @@ Public entry points:
 * :func:`forecasting.api.train_series` / :func:`forecasting.api.train_panel` /
   :func:`forecasting.api.forecast` — production training and D+1..D+H quantiles
 * :mod:`forecasting.plan` — pure newsvendor / baker's-rule functions
-* :func:`forecasting.cli.register` and :func:`forecasting.cli.bench_forecast` — CLI
+* :func:`forecasting.plot.plot_backtest` — a PNG of a backtest (the CLI lives in `deploy/cli/`)
 
 See docs/forecasting.md.
 """
