@@ -45,6 +45,7 @@ from domain.access import Actor
 from domain.codec import decode_event
 from domain.events import SaleRecorded
 from domain.events.organisation import Role, StoreKind, TenantKind
+from domain.streams import sale_stream
 from streams.store import EventStore
 
 OWNER = Actor(user_id="fuzz", role=Role.OWNER)
@@ -242,7 +243,9 @@ def _note(report: FuzzReport, what: str, example: str) -> None:
 
 
 async def _recorded_as(store: EventStore, tenant: str, message: Message) -> bool:
-    records = await store.read_stream(tenant, f"sale-{message.store}-{message.txn}")
+    if message.txn is None:
+        return False
+    records = await store.read_stream(tenant, sale_stream(message.store, message.txn))
     for record in records:
         event = decode_event(record.event_type, record.schema_version, record.payload)
         if isinstance(event, SaleRecorded):
@@ -290,7 +293,7 @@ async def _still_healthy(
     await js.publish(sales_subject(tenant, "born"), body, headers={H_TOKEN: tokens["born"]})
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        if await store.read_stream(tenant, "sale-born-canary"):
+        if await store.read_stream(tenant, sale_stream("born", "canary")):
             return not ingest.done()
         await asyncio.sleep(0.1)
     return False

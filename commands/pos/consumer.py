@@ -37,6 +37,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError
 
+from commands.pos import telemetry
 from commands.pos.deadletter import Refusal, dead_letter
 from commands.pos.ingest import (
     DLQ_STREAM_NAME,
@@ -243,6 +244,7 @@ class IngestConsumer:
             except (NatsError, OSError, TimeoutError) as exc:
                 return await self._retry(msg, meta.num_delivered, exc)
             counters.dead_lettered[refusal.rule] += 1
+            telemetry.DEAD_LETTERED.labels(refusal.rule).inc()
             log.info(
                 "dead-lettered %s seq %s: %s (%s) %s",
                 msg.subject,

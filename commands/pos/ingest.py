@@ -27,6 +27,7 @@ import psycopg
 import psycopg_pool
 
 from commands.handlers import handle
+from commands.pos import telemetry
 from commands.pos.deadletter import Refusal
 from commands.pos.devices import Device, DeviceRegistry
 from commands.pos.schema import H_TOKEN, check_size_and_depth, ticket_to_command
@@ -118,6 +119,7 @@ class TicketProcessor:
             self.counters.duplicates += 1
         else:
             self.counters.accepted += 1
+        telemetry.ACCEPTED.inc()
         return None
 
 

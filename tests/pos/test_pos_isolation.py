@@ -117,10 +117,17 @@ async def test_a_connection_closed_by_a_protocol_error_is_reopened_without_spinn
     async with ticking() as ticker:
         cpu_before, wall_before = time.process_time(), time.monotonic()
         assert await proxy.poison() >= 1
-        await pos.publish("born", ticket("while-closed"), pos.tokens["born"])
+
+        async def reconnected() -> bool:
+            return pos.processor.counters.reconnects >= 1
+
+        await eventually(reconnected, 15)
+        # Published once the new connection is up (a ticket handed to the dead
+        # connection's pull request would only come back after ack_wait, 30 s).
+        await pos.publish("born", ticket("after-reconnect"), pos.tokens["born"])
 
         async def recorded() -> bool:
-            return len(await pos.sales("born", "while-closed")) == 1
+            return len(await pos.sales("born", "after-reconnect")) == 1
 
         await eventually(recorded, 30)
         cpu = time.process_time() - cpu_before
