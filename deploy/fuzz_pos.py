@@ -351,7 +351,8 @@ def record(report: FuzzReport, path: Path | None = None) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rules = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule.items()))
     line = (
-        f"| {stamp} | {machine()} | `python -m deploy.fuzz_pos --seed {report.seed}` "
+        f"| {stamp} | {machine()} "
+        f"| `python -m deploy.fuzz_pos --messages {report.messages_sent} --seed {report.seed}` "
         f"| {report.messages_sent:,} | {report.recorded:,} | {report.dead_lettered:,} ({rules}) "
         f"| **{report.lost}** | {report.unexpected} | {'yes' if report.healthy else '**no**'} "
         f"(loop gap {report.loop_max_gap_ms} ms, stop {report.stop_seconds} s)"

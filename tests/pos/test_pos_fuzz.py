@@ -20,4 +20,4 @@ async def test_a_few_hundred_fuzzed_messages_are_each_recorded_or_dead_lettered(
     docs = tmp_path / "benchmarks.md"
     docs.write_text(f"| header |\n{ROW_MARKER}\n")
     record(report, docs)
-    assert "python -m deploy.fuzz_pos --seed 8" in docs.read_text()
+    assert "--seed 8`" in docs.read_text()
