@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Callable
 
 from commands.pos.consumer import IngestConsumer
@@ -26,8 +28,11 @@ async def serve_ingest(
 
     ``ready`` is called once the streams and the durable consumer exist (a till
     can publish). Setting ``stop`` ends it within ``STOP_GRACE`` + a fetch.
+    Without a ``stop`` of the caller's (``obrador ingest``), SIGTERM and SIGINT set it.
     """
-    stop = stop or asyncio.Event()
+    if stop is None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
     store = await EventStore.open(database_url)
     processor = TicketProcessor(store, DeviceRegistry(store.pool))
     consumer = IngestConsumer(nats_url, processor, batch_size=batch_size)
@@ -45,3 +50,10 @@ async def serve_ingest(
         await asyncio.gather(task, return_exceptions=True)
         await store.close()
     return processor
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)

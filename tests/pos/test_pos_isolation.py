@@ -137,6 +137,14 @@ async def test_a_connection_closed_by_a_protocol_error_is_reopened_without_spinn
     assert cpu < 0.6 * wall + 0.5, f"{cpu:.2f}s of CPU in {wall:.2f}s: the loop spun"
 
 
+INGEST_SCRIPT = """
+import asyncio, sys
+from commands.pos.service import serve_ingest
+
+asyncio.run(serve_ingest(sys.argv[1], sys.argv[2], ready=lambda _: print("ready", flush=True)))
+print("stopped", flush=True)
+"""
+
 SERVE_SCRIPT = """
 import asyncio, sys
 from commands.pos.service import serve_ingest
@@ -151,12 +159,15 @@ print("stopped", flush=True)
 """
 
 
-async def test_sigterm_stops_relay_and_ingest_within_seconds_after_an_oversized_message(
-    pos: Pos, pg_url: str
+@pytest.mark.parametrize("script", [SERVE_SCRIPT, INGEST_SCRIPT], ids=["serve", "ingest-alone"])
+async def test_sigterm_stops_the_process_within_seconds_after_an_oversized_message(
+    pos: Pos, pg_url: str, script: str
 ) -> None:
+    """``serve`` (relay + ingest, as ``obrador up``) and ``serve_ingest`` alone (``obrador
+    ingest``) both stop cleanly on SIGTERM."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     child = subprocess.Popen(
-        [sys.executable, "-c", SERVE_SCRIPT, pg_url, pos.nats_url],
+        [sys.executable, "-c", script, pg_url, pos.nats_url],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
