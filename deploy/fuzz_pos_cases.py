@@ -182,7 +182,17 @@ def _conflict(rng: random.Random, txn: str, now: datetime, _: list[Message]) -> 
     ]
 
 
-_HUGE_AND_TINY = ("1E+999999", "1E-999999", "1e12", "1e308", "-1", "NaN", "Infinity")
+_HUGE_AND_TINY = (
+    "1E+999999",
+    "1E-999999",
+    "1e12",
+    "1e308",
+    "-1",
+    "NaN",
+    "Infinity",
+    "1e99999999999999999999",
+    "9" * 5000,
+)
 _POISON: dict[str, tuple[str, ...]] = {
     "quantity": (*_HUGE_AND_TINY, "0", "0.0001", "1000000"),
     "unit_price": (*_HUGE_AND_TINY, "0.00001", "100000"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -123,27 +123,15 @@ def ticket_to_command(
     """
     check_size_and_depth(raw)
     try:
-        body: Any = _DECODER.decode(raw)
+        ticket = _TICKET_DECODER.decode(raw)  # typed: exact decimals, errors name the field
+    except msgspec.ValidationError as exc:
+        raise _explained(raw, exc) from exc
     except msgspec.DecodeError as exc:
         raise InvalidCommand("$", f"not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidCommand("$", "a ticket is a JSON object")
-    version = body.get("schema_version")
-    if version is None:
-        raise InvalidCommand("schema_version", "required")
-    if version not in SUPPORTED_VERSIONS:
+    if ticket.store_id is not None and ticket.store_id != store_id:
         raise InvalidCommand(
-            "schema_version",
-            f"unsupported version {version!r}; supported: {sorted(SUPPORTED_VERSIONS)}",
+            "store_id", f"{ticket.store_id!r} does not match the subject's store {store_id!r}"
         )
-    if "tenant_id" in body:
-        raise InvalidCommand("tenant_id", "the tenant comes from the subject, not the body")
-    ticket_store = body.get("store_id")
-    if ticket_store is not None and ticket_store != store_id:
-        raise InvalidCommand(
-            "store_id", f"{ticket_store!r} does not match the subject's store {store_id!r}"
-        )
-    ticket = parse_ticket_fields(body)
     command = RecordSale(
         store_id=store_id,
         pos_txn_id=ticket.pos_txn_id,
@@ -165,13 +153,24 @@ def ticket_to_command(
     return check(command, now=now, window="live")
 
 
-def parse_ticket_fields(body: dict[str, Any]) -> TicketV1:
-    """Shape and types of a v1 ticket, field-level errors in the commands' form."""
+def _explained(raw: bytes, exc: msgspec.ValidationError) -> InvalidCommand:
+    """The typed decoder's error, unless the envelope says something more useful."""
     try:
-        return msgspec.convert(body, TicketV1)
-    except msgspec.ValidationError as exc:
-        field, reason = field_of(exc)
-        raise InvalidCommand(field, reason) from exc
+        body: Any = _DECODER.decode(raw)
+    except msgspec.DecodeError:
+        body = {}
+    if not isinstance(body, dict):
+        return InvalidCommand("$", "a ticket is a JSON object")
+    version = body.get("schema_version")
+    if "schema_version" in body and version not in SUPPORTED_VERSIONS:
+        return InvalidCommand(
+            "schema_version",
+            f"unsupported version {version!r}; supported: {sorted(SUPPORTED_VERSIONS)}",
+        )
+    if "tenant_id" in body:
+        return InvalidCommand("tenant_id", "the tenant comes from the subject, not the body")
+    field, reason = field_of(exc)
+    return InvalidCommand(field, reason)
 
 
 def field_of(exc: msgspec.ValidationError) -> tuple[str, str]:
@@ -191,9 +190,20 @@ def encode_ticket(ticket: TicketV1) -> bytes:
 
 
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="string")
-#: Numbers with a fraction or exponent are read as exact decimals: ``1E+999999`` stays a
-#: finite (refused) value instead of becoming ``inf``.
-_DECODER: Final = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def _exact(text: str) -> Decimal:
+    """Numbers of the untyped decoding (only used to explain an error), never ``inf``."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # an exponent beyond what a decimal holds (1e99999999999999999999)
+        return Decimal("NaN")
+
+
+_DECODER: Final = msgspec.json.Decoder(float_hook=_exact)
+#: The ticket decoder reads JSON numbers into its Decimal fields from their text, exactly:
+#: ``1E+999999`` stays a finite (refused) value instead of becoming ``inf``.
+_TICKET_DECODER: Final = msgspec.json.Decoder(TicketV1)
 
 
 def ticket_json_schema() -> dict[str, Any]:
