@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from typing import Any, Final
 
 import nats
@@ -181,9 +182,12 @@ class IngestConsumer:
         while not stop.is_set():
             if nc.is_closed:
                 raise nats.errors.ConnectionClosedError
+            asked = time.monotonic()
             try:
                 messages = await sub.fetch(self.batch_size, timeout=FETCH_TIMEOUT)
             except (NatsTimeout, TimeoutError):  # nothing to fetch (nats-py raises either)
+                if time.monotonic() - asked < FETCH_TIMEOUT / 2:  # gave up without waiting:
+                    await _pause(stop, FETCH_TIMEOUT / 2)  # never turn that into a busy loop
                 continue
             by_store: dict[str, list[Msg]] = {}
             for message in messages:
