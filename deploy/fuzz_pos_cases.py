@@ -132,7 +132,11 @@ def _valid(rng: random.Random, txn: str, now: datetime, sent: list[Message]) -> 
 
 
 def _boundary_valid(rng: random.Random, txn: str, now: datetime, _: list[Message]) -> list[Message]:
-    pick = rng.randrange(4)
+    pick = rng.randrange(5)
+    if pick == 4:  # a ticket padded with JSON whitespace to exactly MAX_MESSAGE_BYTES
+        valid = _ok("boundary_valid", _ticket(rng, txn, now))
+        padded = valid.body[:-1] + b" " * (MAX_MESSAGE_BYTES - len(valid.body)) + b"}"
+        return [Message("size_limit_valid", "born", "born", padded, "recorded", txn, valid.lines)]
     if pick == 0:
         line = {"sku": "coca", "quantity": str(MAX_QUANTITY - Decimal("0.001")), "unit_price": "0"}
         return [_ok("boundary_valid", _ticket(rng, txn, now, lines=[line]))]
