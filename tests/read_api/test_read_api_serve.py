@@ -23,6 +23,7 @@ OPERATIONS = {
     "listProductionOrders",
     "listPurchaseOrders",
     "getDashboardSummary",
+    "listParkedEvents",
 }
 
 
