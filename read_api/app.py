@@ -22,6 +22,7 @@ from litestar.datastructures import State
 from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -74,6 +75,19 @@ class HealthController(Controller):
         except (PoolTimeout, psycopg.OperationalError, OSError) as exc:
             raise ServiceUnavailableException("database unreachable") from exc
         return HealthCheck(status="ok", database="ok")
+
+
+class MetricsController(PrometheusController):
+    """``/metrics``: every Prometheus series of this process (API, store, projectors, …)."""
+
+    path = "/metrics"
+    include_in_schema = False
+
+
+#: Requests, latency and errors by route template (``/v1/inventory/{store}``, not the raw path).
+_REQUEST_METRICS = PrometheusConfig(
+    app_name="obrador", prefix="obrador_api", group_path=True, exclude=["/metrics"]
+)
 
 
 def create_app(
@@ -143,12 +157,12 @@ def create_app(
         middleware=[jwt.middleware, *caller_limits(limits)],
     )
     app = Litestar(
-        route_handlers=[HealthController, DashboardPageController, v1],
+        route_handlers=[HealthController, DashboardPageController, MetricsController, v1],
         lifespan=[database],
         state=State({"clock": clock}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[refuse_hostile_strings, *address_limits(limits)],
+        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings, *address_limits(limits)],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",
