@@ -28,7 +28,7 @@ from domain.access import Actor
 from domain.errors import AlreadyExists, InvalidValue
 from domain.events.organisation import Role
 from domain.organisation import check_email
-from streams.store import AsyncPool
+from streams.store import AsyncPool, EventStore
 
 MIN_PASSWORD_LENGTH: Final = 10
 MAX_PASSWORD_LENGTH: Final = 1024
@@ -165,3 +165,32 @@ async def list_users(pool: AsyncPool, tenant_id: str) -> list[tuple[str, str]]:
             (tenant_id,),
         )
         return [(r[0], r[1]) for r in await cur.fetchall()]
+
+
+def create_login(
+    database_url: str,
+    *,
+    tenant_id: str,
+    email: str,
+    role: Role = Role.OWNER,
+    name: str = "",
+    password: str | None = None,
+) -> NewUser:
+    """``create_user`` for synchronous callers (the demo banner); not inside a running loop."""
+
+    async def run() -> NewUser:
+        store = await EventStore.open(database_url, min_size=1, max_size=2)
+        try:
+            return await create_user(
+                store,
+                store.pool,
+                tenant_id=tenant_id,
+                email=email,
+                name=name or email.split("@", maxsplit=1)[0],
+                role=role,
+                password=password,
+            )
+        finally:
+            await store.close()
+
+    return asyncio.run(run())

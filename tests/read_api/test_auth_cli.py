@@ -10,8 +10,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from deploy.cli import main
+from domain.events.organisation import Role
 from read_api.app import create_app
 from read_api.ratelimit import RateLimits
+from read_api.users import create_login
 
 NO_LIMITS = RateLimits(per_address=None, per_caller=None, login_per_address=None)
 
@@ -66,3 +68,14 @@ def test_a_password_from_stdin_and_users_added_later(
     assert main(["user", "list", "--tenant", "sur"]) == 0
     listed = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
     assert listed == ["jefa@sur.example", "plan@sur.example"]
+
+
+def test_create_login_is_what_the_demo_calls(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    assert main(["tenant", "create", "Demo", "--id", "demo-x", "--owner", "o@demo.example"]) == 0
+    capsys.readouterr()
+    person = create_login(pg_url, tenant_id="demo-x", email="audit@demo.example", role=Role.AUDITOR)
+    assert len(person.password) >= 20  # generated
+    assert _logs_in(pg_url, "audit@demo.example", person.password)["role"] == "auditor"
