@@ -222,8 +222,11 @@ def _schemathesis(
         str(examples),
         "--seed",
         str(seed),
+        # One worker: with two, hypothesis describes its JSON-body strategies from two
+        # threads at once and CPython 3.11.7's ast.parse is not thread-safe ("AST
+        # constructor recursion depth mismatch", a Runtime Error in the report).
         "--workers",
-        "2",
+        "1",
         "--no-shrink",
         "--report",
         "json",

@@ -24,12 +24,12 @@ from read_api.users import MAX_PASSWORD_LENGTH, check_credentials
 WRONG_LOGIN = "wrong e-mail or password"
 
 
-class Login(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Login(msgspec.Struct, frozen=True, kw_only=True):
     email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 
 
-class Refresh(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Refresh(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
