@@ -228,3 +228,27 @@ async def test_api_keys_still_work_beside_tokens(app_client: Client, bakeries: B
     body = me.json()
     assert (body["tenant_id"], body["kind"], body["role"]) == (TENANT, "key", "owner")
     assert body["key_id"] and body["user_id"] is None
+
+
+async def test_an_expired_refresh_token_is_refused(bakeries: Bakeries, people: People) -> None:
+    config = AuthConfig(secret=SECRET, refresh_ttl=timedelta(0))
+    app = create_app(bakeries.url, auth=config, rate_limits=RateLimits.off())
+    async with AsyncTestClient(app=app) as client:
+        tokens = await login(client, people.owner.email)
+        response = await client.post(
+            "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+        )
+        assert response.status_code == 401 and "expired" in response.json()["detail"]
+
+
+async def test_openapi_documents_how_to_log_in(app_client: Client) -> None:
+    schema = (await app_client.get("/schema/openapi.json")).json()
+    scheme = schema["components"]["securitySchemes"]["apiKey"]
+    assert scheme["scheme"] == "bearer" and "login" in scheme["description"]
+    login_op = schema["paths"]["/v1/auth/login"]["post"]
+    assert login_op.get("security", []) == []  # no credential needed
+    assert {"401", "429"} <= set(login_op["responses"])
+    body = login_op["requestBody"]["content"]["application/json"]["schema"]
+    assert body  # the Login struct (email, password), by reference
+    me = schema["paths"]["/v1/auth/me"]["get"]
+    assert me["security"] == [{"apiKey": []}]
