@@ -47,8 +47,10 @@ def check_amount(
     if value >= upper:
         raise InvalidValue(field, f"must be less than {upper}")
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places and value != value.quantize(
-        Decimal(1).scaleb(-places)
+    if (
+        isinstance(exponent, int)
+        and -exponent > places
+        and value != value.quantize(Decimal(1).scaleb(-places))
     ):
         raise InvalidValue(field, f"at most {places} decimal places")
     return value
