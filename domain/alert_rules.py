@@ -401,8 +401,8 @@ def _purchase(facts: PurchaseFacts, ctx: Context) -> list[Condition]:
         "store_id": facts.store_id,
         "supplier_id": facts.supplier_id,
         "po_id": facts.po_id,
-        "deadline": facts.expected_at,
     }
+    due = {**common, "deadline": facts.expected_at}
     order = f"Purchase order {facts.po_id} from {facts.supplier_id} to {facts.store_id}"
     if facts.status == "partial":
         return [
@@ -419,7 +419,7 @@ def _purchase(facts: PurchaseFacts, ctx: Context) -> list[Condition]:
                 description=f"{order} arrived in part ({facts.deliveries} deliveries so far).",
                 action="Ask the supplier for the rest, or close the order short",
                 consequence="Ingredients planned for production stay missing.",
-                **common,  # type: ignore[arg-type]
+                **due,  # type: ignore[arg-type]
             )
         ]
     if facts.status not in ("approved", "sent"):
@@ -440,7 +440,7 @@ def _purchase(facts: PurchaseFacts, ctx: Context) -> list[Condition]:
                 description=f"{order} was expected at {facts.expected_at:%Y-%m-%d %H:%M %Z}.",
                 action=f"Call {facts.supplier_id}, or receive the delivery if it is here",
                 consequence=f"Production waiting for {worth.why} is held up.",
-                **common,  # type: ignore[arg-type]
+                **due,  # type: ignore[arg-type]
             )
         ]
     if left <= timedelta(hours=ctx.tenant.settings.delivery_due_soon_hours):
