@@ -253,7 +253,7 @@ def _expiring(facts: StockFacts, item: ItemFacts | None, ctx: Context) -> list[C
             )
             title = f"Expired lot of {name} at {facts.store_id}"
         else:
-            when = "today" if days_left == 0 else f"in {days_left} days"
+            when = {0: "today", 1: "tomorrow"}.get(days_left, f"in {days_left} days")
             urgency = Factor(85 if days_left == 0 else 60, f"it expires {when}")
             agency = Factor(80, "it can still be sold first, discounted, used or moved")
             title = f"Lot of {name} expiring {when} at {facts.store_id}"
