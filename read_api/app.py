@@ -26,6 +26,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from read_api.alerts import AlertsController
 from read_api.auth import ApiKeyAuthentication
 from read_api.controllers import (
     DashboardController,
@@ -97,6 +98,7 @@ def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
             PurchaseOrdersController,
             DashboardController,
             ProjectionsStatusController,
+            AlertsController,
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
     )
