@@ -21,6 +21,7 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Final
 
 from domain.alert_rules import Condition
@@ -30,6 +31,7 @@ MERGE_WINDOW: Final = timedelta(hours=24)
 SYSTEM: Final = "system"
 
 
+@lru_cache(maxsize=65536)
 def alert_id(dedup_key: str, seq: int) -> str:
     digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:16]
     return f"al-{digest}-{seq}"
@@ -90,6 +92,11 @@ class AlertRecord:
 
 
 COLUMNS: Final = tuple(f.name for f in fields(AlertRecord))
+_CONTENT: Final = tuple(c for c in COLUMNS if c != "updated_at")
+
+
+def _content(record: AlertRecord) -> tuple[object, ...]:
+    return tuple(getattr(record, c) for c in _CONTENT)
 
 
 def _describe(record: AlertRecord, cond: Condition) -> None:
@@ -178,6 +185,7 @@ def reconcile(
     for key, cond in holding.items():
         seq = pointers.get(key, 0)
         record = alerts.get(alert_id(key, seq)) if seq else None
+        before = _content(record) if record is not None else None
         if record is not None and not record.active:
             if record.cleared_at is not None and now - record.cleared_at <= MERGE_WINDOW:
                 record.active, record.cleared_at = True, None
@@ -193,8 +201,9 @@ def reconcile(
         else:
             _describe(record, cond)
         rescore(record, now)
-        record.updated_at = now
-        changed.add(alert_id(key, seq))
+        if _content(record) != before:  # ``updated_at`` moves only when the alert changed
+            record.updated_at = now
+            changed.add(alert_id(key, seq))
     for key, seq in pointers.items():
         record = alerts.get(alert_id(key, seq))
         if key in holding or record is None or not record.active:
@@ -241,13 +250,13 @@ def resolve(record: AlertRecord, by: str, note: str, at: datetime) -> None:
 
 def tick(record: AlertRecord, now: datetime) -> bool:
     """What the clock does to an open alert: wake it from a snooze, escalate it. Changed?"""
-    before = (record.status, record.score, record.escalation_why)
+    before = _content(record)
     woken = record.snoozed_until is not None and now >= record.snoozed_until
     if record.status == "snoozed" and woken:
         record.status = "acknowledged" if record.acknowledged_at else "raised"
         record.snoozed_until = None
     rescore(record, now)
-    if (record.status, record.score, record.escalation_why) == before:
+    if _content(record) == before:
         return False
     record.updated_at = now
     return True
