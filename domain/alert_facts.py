@@ -95,6 +95,18 @@ class Lot(msgspec.Struct, array_like=True):
     unit_cost: Decimal
 
 
+class DayForecast(msgspec.Struct, array_like=True):
+    mean: Decimal
+    lower: Decimal
+
+
+class Planned(msgspec.Struct, array_like=True):
+    """An open manufacturing order bringing this product to this store."""
+
+    day: date
+    quantity: Decimal
+
+
 class StockFacts(Facts, kw_only=True, tag="stock"):
     store_id: str
     item_id: str
@@ -102,7 +114,8 @@ class StockFacts(Facts, kw_only=True, tag="stock"):
     shortfall: Decimal = ZERO  # sold beyond the books (book stock = lots - shortfall)
     reorder_point: Decimal | None = None  # products: per store (ProductStockPolicySet)
     target_stock: Decimal | None = None
-    daily_demand: Decimal | None = None  # first day of the latest published forecast
+    forecast: dict[date, DayForecast] = {}  # the latest published forecast, by day
+    planned: dict[str, Planned] = {}  # open manufacturing orders for this store, by order id
 
     @property
     def on_hand(self) -> Decimal:
@@ -336,10 +349,11 @@ def _stock(facts: StockFacts, ev: DomainEvent) -> None:  # noqa: PLR0912 - one c
         case ProductStockPolicySet():
             facts.reorder_point, facts.target_stock = ev.reorder_point, ev.target_stock
         case ForecastPublished():
-            if ev.points:
-                facts.daily_demand = min(ev.points, key=lambda p: p.day).mean
+            facts.forecast = {p.day: DayForecast(p.mean, p.lower) for p in ev.points}
         case StockReceived():
             _add(facts, ev.lot_id, ev.quantity, ev.expires_on, ev.unit_cost)
+            if ev.manufacturing_order_id is not None:
+                facts.planned.pop(ev.manufacturing_order_id, None)
         case StockTransferredIn():
             for moved in ev.lots:
                 _add(facts, moved.lot_id, moved.quantity, moved.expires_on, moved.unit_cost)
@@ -387,6 +401,18 @@ def _take(facts: StockFacts, allocations: object) -> None:
         lot.quantity -= allocation.quantity
         if lot.quantity <= 0:
             del facts.lots[allocation.lot_id]
+
+
+def plan(stock: StockFacts, order: OrderFacts) -> None:
+    """Keep ``stock.planned`` in step with an order that delivers to that stock.
+
+    A completed order stays planned until its lot is received (the two events
+    are one atomic append, in either order), so supply never dips in between.
+    """
+    if order.status in ("suggested", "confirmed", "in_progress"):
+        stock.planned[order.order_id] = Planned(order.production_date, order.quantity)
+    elif order.status == "cancelled":
+        stock.planned.pop(order.order_id, None)
 
 
 def _order(facts: OrderFacts, ev: DomainEvent) -> None:

@@ -90,7 +90,9 @@ def is_timed(facts: AnyFacts) -> bool:
     """True when the clock alone can change this subject's conditions (re-checked at ticks)."""
     match facts:
         case StockFacts():
-            return any(lot.expires_on is not None for lot in facts.lots.values())
+            return bool(facts.forecast) or any(
+                lot.expires_on is not None for lot in facts.lots.values()
+            )
         case OrderFacts():
             return facts.status in ("suggested", "confirmed", "in_progress")
         case PurchaseFacts():
@@ -121,13 +123,22 @@ def _stock(facts: StockFacts, ctx: Context) -> list[Condition]:
     item = ctx.items(facts.item_id)
     out: list[Condition] = []
     if item is not None and not item.discontinued:
-        level = _stock_level(facts, item)
+        level = _stock_level(facts, item, ctx)
         if level is not None:
             out.append(level)
+        shortage = _shortage(facts, item, ctx)
+        if shortage is not None:
+            out.append(shortage)
     if facts.shortfall > 0:
         out.append(_negative(facts, item))
     out.extend(_expiring(facts, item, ctx))
     return out
+
+
+def demand(facts: StockFacts, today: date) -> Decimal | None:
+    """The forecast mean of the first forecast day from ``today`` on, if any."""
+    days = [d for d in facts.forecast if d >= today]
+    return facts.forecast[min(days)].mean if days else None
 
 
 def _where(facts: StockFacts, item: ItemFacts | None) -> tuple[str, str, str]:
@@ -136,7 +147,55 @@ def _where(facts: StockFacts, item: ItemFacts | None) -> tuple[str, str, str]:
     return name, unit, f"{name} at {facts.store_id}"
 
 
-def _stock_level(facts: StockFacts, item: ItemFacts) -> Condition | None:
+def _shortage(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition | None:
+    """Tomorrow's supply (stock now + open orders up to tomorrow) below tomorrow's forecast."""
+    day = ctx.today(facts.store_id) + timedelta(days=1)
+    expected = facts.forecast.get(day)
+    if expected is None or item.kind != "product":
+        return None
+    start = ctx.local(facts.store_id, day, ctx.tenant.settings.production_start_hour)
+    left = start - ctx.now
+    if left > timedelta(hours=ctx.tenant.settings.unconfirmed_plan_hours):
+        return None  # the nightly plan may still come: judge it once the day is near
+    planned = sum((p.quantity for p in facts.planned.values() if p.day <= day), ZERO)
+    supply = max(facts.on_hand, ZERO) + planned
+    if supply >= expected.mean:
+        return None
+    name, unit, where = _where(facts, item)
+    gap = expected.mean - supply
+    euros = (gap * (item.price or ZERO)).quantize(CENT)
+    sure = (
+        Factor(80, f"below even the forecast's lower bound ({_qty(expected.lower)})")
+        if supply < expected.lower
+        else Factor(50, f"within the forecast interval (lower bound {_qty(expected.lower)})")
+    )
+    return Condition(
+        key=f"shortage_risk:{facts.store_id}:{facts.item_id}",
+        type="shortage_risk",
+        factors=Factors(
+            impact=Factor(
+                impact_of_euros(euros, 20), f"{_qty(gap)} {unit} of sales ({_money(euros)})"
+            ),
+            urgency=Factor(80, f"production for {day} starts in {_hours(left)}")
+            if left <= timedelta(hours=6)
+            else Factor(60, f"production for {day} starts in {_hours(left)}"),
+            agency=Factor(90, "the planned quantity can still be raised"),
+            confidence=sure,
+        ),
+        title=f"{name} may run short at {facts.store_id} on {day}",
+        description=f"{where}: forecast {_qty(expected.mean)} {unit} for {day}; "
+        f"{_qty(max(facts.on_hand, ZERO))} in stock and {_qty(planned)} planned.",
+        action=f"Plan {_qty(gap)} more {unit} of {name} for {day} (edit or add an order)",
+        consequence=f"About {_qty(gap)} {unit} of demand ({_money(euros)}) goes unserved.",
+        units=gap,
+        euros=euros,
+        deadline=start,
+        store_id=facts.store_id,
+        item_id=facts.item_id,
+    )
+
+
+def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition | None:
     reorder = facts.reorder_point
     if reorder is None and item.kind == "ingredient":
         reorder = item.reorder_point
@@ -162,7 +221,7 @@ def _stock_level(facts: StockFacts, item: ItemFacts) -> Condition | None:
         "action": fix,
     }
     if item.kind == "product" and item.price is not None:
-        daily = facts.daily_demand or target
+        daily = demand(facts, ctx.today(facts.store_id)) or target
         euros = (daily * item.price).quantize(CENT)
         at_risk = f"about {_qty(daily)} {unit} of sales ({_money(euros)}) a day"
         worth = Factor(impact_of_euros(euros, 30), f"{at_risk} depend on this stock")
@@ -187,7 +246,8 @@ def _stock_level(facts: StockFacts, item: ItemFacts) -> Condition | None:
             euros=euros,
             **common,  # type: ignore[arg-type]
         )
-    runs_out_soon = facts.daily_demand is not None and available < facts.daily_demand
+    daily_demand = demand(facts, ctx.today(facts.store_id))
+    runs_out_soon = daily_demand is not None and available < daily_demand
     return Condition(
         key=f"low_stock:{key_base}",
         type="low_stock",

@@ -27,7 +27,14 @@ from psycopg import sql
 
 from domain import alert_book, alert_facts
 from domain.alert_book import AlertRecord
-from domain.alert_facts import AnyFacts, TenantFacts, item_subject
+from domain.alert_facts import (
+    AnyFacts,
+    OrderFacts,
+    StockFacts,
+    TenantFacts,
+    item_subject,
+    stock_subject,
+)
 from domain.alert_rules import Context, evaluate, is_timed
 from domain.events import (
     AlertAcknowledged,
@@ -104,6 +111,17 @@ class _Batch:
         )
         self.dirty_alerts.update((tenant_id, a) for a in changed)
         self.dirty_facts.add((tenant_id, subject))
+
+    def plan(self, tenant_id: str, order: OrderFacts) -> str:
+        """Bring the destination stock's planned production in step; return its subject."""
+        subject = stock_subject(order.destination_store_id, order.sku)
+        stock = self.facts.get((tenant_id, subject))
+        if not isinstance(stock, StockFacts):
+            stock = StockFacts(store_id=order.destination_store_id, item_id=order.sku)
+            self.facts[(tenant_id, subject)] = stock
+        alert_facts.plan(stock, order)
+        self.dirty_facts.add((tenant_id, subject))
+        return subject
 
     def tick(self, tenant_id: str, now: datetime) -> None:
         for (tenant, subject), facts in sorted(self.facts.items(), key=lambda kv: kv[0]):
@@ -190,6 +208,8 @@ class AlertsModel:
             alert_facts.fold(facts, ev)
             batch.dirty_facts.add(key)
             touched.append(subject)
+            if isinstance(facts, OrderFacts):
+                touched.append(batch.plan(tenant_id, facts))
         now = _clock(tenant, ev)
         if isinstance(ev, ClockTicked):
             batch.tick(tenant_id, now)
@@ -235,6 +255,7 @@ class AlertsModel:
                 ticking.add(t)
             if isinstance(ev, ManufacturingOrderSuggested):
                 wanted.add((t, item_subject(ev.sku)))
+                wanted.add((t, stock_subject(ev.destination_store_id, ev.sku)))
             for subject in alert_facts.subjects_of(ev):
                 wanted.add((t, subject))
                 if subject.startswith("stock/"):
@@ -267,7 +288,7 @@ class AlertsModel:
             )
             rows += [r for r in found if _is_stock_of(r[1], item)]
         self._keep(batch, rows)
-        needed = {(t, item_subject(i)) for (t, _), f in batch.facts.items() for i in _items_of(f)}
+        needed = {(t, s) for (t, _), f in batch.facts.items() for s in _needs(f)}
         needed -= set(batch.facts)
         if needed:
             self._keep(
@@ -337,12 +358,14 @@ def _is_stock_of(subject: str, item_id: str) -> bool:
     return kind == "stock" and rest.partition("/")[2] == item_id
 
 
-def _items_of(facts: AnyFacts) -> list[str]:
+def _needs(facts: AnyFacts) -> list[str]:
+    """The other subjects evaluating (or planning) this one reads."""
     match facts:
-        case alert_facts.StockFacts():
-            return [facts.item_id]
-        case alert_facts.OrderFacts():
-            return [facts.sku]
+        case StockFacts():
+            return [item_subject(facts.item_id)]
+        case OrderFacts():
+            stock = stock_subject(facts.destination_store_id, facts.sku)
+            return [item_subject(facts.sku), stock]
     return []
 
 

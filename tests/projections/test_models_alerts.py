@@ -25,7 +25,9 @@ from domain.events import (
     ForecastPublished,
     IngredientDefined,
     ManufacturingOrderCancelled,
+    ManufacturingOrderCompleted,
     ManufacturingOrderConfirmed,
+    ManufacturingOrderEdited,
     ManufacturingOrderStarted,
     ManufacturingOrderSuggested,
     ProductDefined,
@@ -191,7 +193,7 @@ class TestStockLevels:
             received(5),
             sold(5, 1),
         )
-        [out] = await h.alerts("status <> 'resolved'")
+        [out] = await h.alerts("type = 'stockout'")
         assert out["type"] == "stockout"
         # 60 a day forecast x €1.50 = €90 of sales a day: impact 15 + 20 log10(91) = 54
         assert out["euros"] == D("90.00")
@@ -392,6 +394,101 @@ class TestProduction:
             ),
         )
         assert await h.open_types() == []
+
+
+class TestShortageRisk:
+    async def test_tomorrows_supply_below_the_forecast_until_the_plan_covers_it(
+        self, pg_url: str
+    ) -> None:
+        h = History(pg_url).add("product-croissant", product())
+        h.add(
+            "forecast-centro-croissant",
+            ForecastPublished(
+                occurred_at=at(0),
+                forecast_id="f1",
+                store_id="centro",
+                sku="croissant",
+                model="ets",
+                model_version="1",
+                interval_level=0.8,
+                points=(
+                    ForecastPoint(day=date(2026, 3, 2), mean=D(90), lower=D(70), upper=D(110)),
+                    ForecastPoint(day=date(2026, 3, 3), mean=D(100), lower=D(80), upper=D(120)),
+                ),
+            ),
+        )
+        h.add(STOCK, received(10)).add("mo-MO-1", order_suggested(60)).tick(1)
+        assert await h.alerts() == []  # 24 h before the start: the plan may still change
+        h.tick(17)  # 2 March 21:00, 8 h before
+        [risk] = await h.alerts("type = 'shortage_risk'")
+        assert risk["type"] == "shortage_risk" and risk["units"] == D(30)
+        assert risk["euros"] == D("45.00") and risk["confidence"] == 80  # 70 < lower bound 80
+        assert "forecast 100 unit for 2026-03-03; 10 in stock and 60 planned" in risk["description"]
+        assert risk["deadline"] == datetime(2026, 3, 3, 5, tzinfo=UTC)
+        assert (
+            risk["urgency"] == 60
+            and risk["urgency_why"] == "production for 2026-03-03 starts in 8 h"
+        )
+        h.add(STOCK, received(15, 18, lot="L2"))  # 85: inside the interval now
+        [risk] = await h.alerts("type = 'shortage_risk'")
+        assert risk["units"] == D(15) and risk["confidence"] == 50
+        h.add(
+            "mo-MO-1",
+            ManufacturingOrderEdited(
+                occurred_at=at(3),
+                order_id="MO-1",
+                quantity=D(80),
+                production_date=date(2026, 3, 3),
+                edited_by="ana",
+            ),
+        )
+        assert await h.open_types() == ["plan_unconfirmed"]
+
+    async def test_a_completed_order_counts_until_its_lot_arrives(self, pg_url: str) -> None:
+        h = History(pg_url).add("product-croissant", product())
+        h.add("mo-MO-1", order_suggested(60)).tick(17)
+        h.add(
+            "forecast-centro-croissant",
+            ForecastPublished(
+                occurred_at=at(17),
+                forecast_id="f1",
+                store_id="centro",
+                sku="croissant",
+                model="ets",
+                model_version="1",
+                interval_level=0.8,
+                points=(ForecastPoint(day=date(2026, 3, 3), mean=D(50), lower=D(40), upper=D(60)),),
+            ),
+        )
+        h.add(
+            "mo-MO-1",
+            ManufacturingOrderCompleted(
+                occurred_at=at(18),
+                order_id="MO-1",
+                quantity_produced=D(60),
+                destination_store_id="centro",
+                lot_id="mo-MO-1",
+                expires_on=None,
+            ),
+        )
+        h.add(
+            STOCK,
+            StockReceived(
+                occurred_at=at(18),
+                store_id="centro",
+                item_id="croissant",
+                item_kind=ItemKind.PRODUCT,
+                lot_id="mo-MO-1",
+                quantity=D(60),
+                expires_on=None,
+                unit_cost=D("0.40"),
+                manufacturing_order_id="MO-1",
+            ),
+        ).tick(19)
+        # never raised, not even between the two events
+        assert await h.alerts("type = 'shortage_risk'") == []
+        h.add(STOCK, sold(30, 19.5, lot="mo-MO-1"))
+        assert await h.open_types() == ["shortage_risk"]  # 30 left for a forecast of 50
 
 
 class TestDeliveries:
