@@ -109,9 +109,10 @@ def _describe(record: AlertRecord, cond: Condition) -> None:
     record.agency, record.agency_why = f.agency.value, f.agency.why
     record.confidence, record.confidence_why = f.confidence.value, f.confidence.why
     record.base_score = f.score
-    record.store_id, record.item_id, record.order_id = cond.store_id, cond.item_id, cond.order_id
-    record.lot_id, record.supplier_id = cond.lot_id, cond.supplier_id
-    record.equipment_id, record.po_id = cond.equipment_id, cond.po_id
+    r = cond.related
+    record.store_id, record.item_id, record.order_id = r.store_id, r.item_id, r.order_id
+    record.lot_id, record.supplier_id = r.lot_id, r.supplier_id
+    record.equipment_id, record.po_id = r.equipment_id, r.po_id
 
 
 def rescore(record: AlertRecord, now: datetime) -> None:

@@ -32,6 +32,19 @@ CENT: Final = Decimal("0.01")
 
 
 @dataclass(frozen=True)
+class Related:
+    """What an alert is about: the store, item, orders, lot, supplier or equipment."""
+
+    store_id: str | None = None
+    item_id: str | None = None
+    order_id: str | None = None
+    lot_id: str | None = None
+    supplier_id: str | None = None
+    equipment_id: str | None = None
+    po_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Condition:
     """One condition a subject is in: what the alert for it says."""
 
@@ -45,13 +58,7 @@ class Condition:
     units: Decimal | None = None
     euros: Decimal | None = None
     deadline: datetime | None = None
-    store_id: str | None = None
-    item_id: str | None = None
-    order_id: str | None = None
-    lot_id: str | None = None
-    supplier_id: str | None = None
-    equipment_id: str | None = None
-    po_id: str | None = None
+    related: Related = field(default_factory=Related)
 
 
 @dataclass(frozen=True)
@@ -190,8 +197,7 @@ def _shortage(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition | N
         units=gap,
         euros=euros,
         deadline=start,
-        store_id=facts.store_id,
-        item_id=facts.item_id,
+        related=Related(store_id=facts.store_id, item_id=facts.item_id),
     )
 
 
@@ -214,12 +220,7 @@ def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition 
         if item.kind == "ingredient"
         else f"Bake or transfer {_qty(short)} {unit} of {name} to {facts.store_id}"
     )
-    common = {
-        "units": short,
-        "store_id": facts.store_id,
-        "item_id": facts.item_id,
-        "action": fix,
-    }
+    related = Related(store_id=facts.store_id, item_id=facts.item_id)
     if item.kind == "product" and item.price is not None:
         daily = demand(facts, ctx.today(facts.store_id)) or target
         euros = (daily * item.price).quantize(CENT)
@@ -243,8 +244,10 @@ def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition 
             description=f"{where}: {_qty(available)} {unit} available "
             f"(reorder point {_qty(reorder)}).",
             consequence=f"Without stock, {at_risk} are lost.",
+            action=fix,
+            units=short,
             euros=euros,
-            **common,  # type: ignore[arg-type]
+            related=related,
         )
     daily_demand = demand(facts, ctx.today(facts.store_id))
     runs_out_soon = daily_demand is not None and available < daily_demand
@@ -263,8 +266,10 @@ def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition 
         description=f"{where}: {_qty(available)} {unit} available, "
         f"below the reorder point of {_qty(reorder)}.",
         consequence=f"If not replenished it runs out, and {at_risk} are at risk.",
+        action=fix,
+        units=short,
         euros=euros,
-        **common,  # type: ignore[arg-type]
+        related=related,
     )
 
 
@@ -288,8 +293,7 @@ def _negative(facts: StockFacts, item: ItemFacts | None) -> Condition:
         f"{_qty(facts.shortfall)} {unit} off ({_money(euros)} at cost).",
         units=facts.shortfall,
         euros=euros,
-        store_id=facts.store_id,
-        item_id=facts.item_id,
+        related=Related(store_id=facts.store_id, item_id=facts.item_id),
     )
 
 
@@ -335,9 +339,7 @@ def _expiring(facts: StockFacts, item: ItemFacts | None, ctx: Context) -> list[C
                 units=lot.quantity,
                 euros=euros,
                 deadline=ctx.local(facts.store_id, lot.expires_on + timedelta(days=1)),
-                store_id=facts.store_id,
-                item_id=facts.item_id,
-                lot_id=lot_id,
+                related=Related(store_id=facts.store_id, item_id=facts.item_id, lot_id=lot_id),
             )
         )
     return out
@@ -357,13 +359,7 @@ def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
     start = ctx.local(store, facts.production_date, ctx.tenant.settings.production_start_hour)
     end = ctx.local(store, facts.production_date + timedelta(days=1))
     worth = Factor(impact_of_euros(euros, 30), f"{_qty(facts.quantity)} {name} ({_money(euros)})")
-    common = {
-        "units": facts.quantity,
-        "euros": euros,
-        "store_id": store,
-        "item_id": facts.sku,
-        "order_id": facts.order_id,
-    }
+    related = Related(store_id=store, item_id=facts.sku, order_id=facts.order_id)
     out: list[Condition] = []
     plan = f"order {facts.order_id}: {_qty(facts.quantity)} {name} for {facts.production_date}"
     if facts.status == "suggested":
@@ -388,7 +384,9 @@ def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
                     action=f"Confirm or edit order {facts.order_id}",
                     consequence=f"Nothing is baked: {worth.why} of sales are missing.",
                     deadline=start,
-                    **common,  # type: ignore[arg-type]
+                    units=facts.quantity,
+                    euros=euros,
+                    related=related,
                 )
             )
     elif facts.status == "confirmed" and ctx.now >= start:
@@ -407,7 +405,9 @@ def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
                 action=f"Start order {facts.order_id} now, or move or cancel it",
                 consequence=f"{worth.why} may not reach {facts.destination_store_id} in time.",
                 deadline=end,
-                **common,  # type: ignore[arg-type]
+                units=facts.quantity,
+                euros=euros,
+                related=related,
             )
         )
     elif facts.status == "in_progress" and ctx.now >= end:
@@ -425,7 +425,9 @@ def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
                 description=f"{plan} is still in progress after its production day.",
                 action=f"Complete order {facts.order_id} (or cancel it with a reason)",
                 consequence=f"{worth.why} are missing from stock at {facts.destination_store_id}.",
-                **common,  # type: ignore[arg-type]
+                units=facts.quantity,
+                euros=euros,
+                related=related,
             )
         )
     for batch, failure in sorted(facts.failures.items()):
@@ -445,7 +447,9 @@ def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
                 f"({issues}).",
                 action="Re-check after correcting, or discard the batch and record the waste",
                 consequence=f"{worth.why} may be sold below standard or wasted.",
-                **common,  # type: ignore[arg-type]
+                units=facts.quantity,
+                euros=euros,
+                related=related,
             )
         )
     return out
@@ -456,13 +460,7 @@ def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
 
 def _purchase(facts: PurchaseFacts, ctx: Context) -> list[Condition]:
     worth = Factor(impact_of_euros(facts.value, 20), f"{_money(facts.value)} of goods ordered")
-    common = {
-        "euros": facts.value,
-        "store_id": facts.store_id,
-        "supplier_id": facts.supplier_id,
-        "po_id": facts.po_id,
-    }
-    due = {**common, "deadline": facts.expected_at}
+    related = Related(store_id=facts.store_id, supplier_id=facts.supplier_id, po_id=facts.po_id)
     order = f"Purchase order {facts.po_id} from {facts.supplier_id} to {facts.store_id}"
     if facts.status == "partial":
         return [
@@ -479,7 +477,9 @@ def _purchase(facts: PurchaseFacts, ctx: Context) -> list[Condition]:
                 description=f"{order} arrived in part ({facts.deliveries} deliveries so far).",
                 action="Ask the supplier for the rest, or close the order short",
                 consequence="Ingredients planned for production stay missing.",
-                **due,  # type: ignore[arg-type]
+                euros=facts.value,
+                deadline=facts.expected_at,
+                related=related,
             )
         ]
     if facts.status not in ("approved", "sent"):
@@ -500,7 +500,9 @@ def _purchase(facts: PurchaseFacts, ctx: Context) -> list[Condition]:
                 description=f"{order} was expected at {facts.expected_at:%Y-%m-%d %H:%M %Z}.",
                 action=f"Call {facts.supplier_id}, or receive the delivery if it is here",
                 consequence=f"Production waiting for {worth.why} is held up.",
-                **due,  # type: ignore[arg-type]
+                euros=facts.value,
+                deadline=facts.expected_at,
+                related=related,
             )
         ]
     if left <= timedelta(hours=ctx.tenant.settings.delivery_due_soon_hours):
@@ -518,7 +520,8 @@ def _purchase(facts: PurchaseFacts, ctx: Context) -> list[Condition]:
                 description=f"{order} is expected at {facts.expected_at:%Y-%m-%d %H:%M %Z}.",
                 action="Make room and have someone ready to receive it",
                 consequence="An unchecked delivery hides short or wrong lines.",
-                **common,  # type: ignore[arg-type]
+                euros=facts.value,
+                related=related,
             )
         ]
     return []
@@ -530,7 +533,7 @@ def _purchase(facts: PurchaseFacts, ctx: Context) -> list[Condition]:
 def _equipment(facts: EquipmentFacts, ctx: Context) -> list[Condition]:
     out: list[Condition] = []
     name = facts.name or facts.equipment_id
-    common = {"store_id": facts.store_id or None, "equipment_id": facts.equipment_id}
+    related = Related(store_id=facts.store_id or None, equipment_id=facts.equipment_id)
     if facts.breach is not None:
         b = facts.breach
         out.append(
@@ -548,7 +551,7 @@ def _equipment(facts: EquipmentFacts, ctx: Context) -> list[Condition]:
                 f"limits {b.min_celsius}-{b.max_celsius} °C.",
                 action=f"Check {name}, move its stock if needed, and record a new reading",
                 consequence="Stock kept out of range must be discarded under HACCP.",
-                **common,  # type: ignore[arg-type]
+                related=related,
             )
         )
     if facts.due_on is not None:
@@ -574,7 +577,7 @@ def _equipment(facts: EquipmentFacts, ctx: Context) -> list[Condition]:
                     action=f"Do the maintenance of {name} and record it",
                     consequence="A breakdown stops what it bakes or chills.",
                     deadline=due,
-                    **common,  # type: ignore[arg-type]
+                    related=related,
                 )
             )
     return out
