@@ -298,51 +298,59 @@ def _negative(facts: StockFacts, item: ItemFacts | None) -> Condition:
 
 
 def _expiring(facts: StockFacts, item: ItemFacts | None, ctx: Context) -> list[Condition]:
+    """One condition per store x item for all its lots inside the warning window."""
     name, unit, _ = _where(facts, item)
     today = ctx.today(facts.store_id)
     horizon = ctx.tenant.settings.expiry_warning_days
-    out = []
-    for lot_id, lot in sorted(facts.lots.items()):
-        if lot.expires_on is None or lot.quantity <= 0:
-            continue
-        days_left = (lot.expires_on - today).days
-        if days_left >= horizon:
-            continue
-        cost = lot.unit_cost or (item.unit_cost if item else ZERO)
-        euros = (lot.quantity * cost).quantize(CENT)
-        if days_left < 0:
-            urgency, agency = (
-                Factor(95, f"expired on {lot.expires_on}: it must not be sold or used"),
-                Factor(60, "only recording it as waste (or returning it) is left"),
-            )
-            title = f"Expired lot of {name} at {facts.store_id}"
-        else:
-            when = {0: "today", 1: "tomorrow"}.get(days_left, f"in {days_left} days")
-            urgency = Factor(85 if days_left == 0 else 60, f"it expires {when}")
-            agency = Factor(80, "it can still be sold first, discounted, used or moved")
-            title = f"Lot of {name} expiring {when} at {facts.store_id}"
-        out.append(
-            Condition(
-                key=f"lot_expiring:{facts.store_id}:{facts.item_id}:{lot_id}",
-                type="lot_expiring",
-                factors=Factors(
-                    impact=Factor(impact_of_euros(euros), f"{_money(euros)} of stock at cost"),
-                    urgency=urgency,
-                    agency=agency,
-                    confidence=Factor(90, "the expiry date is recorded on the lot"),
-                ),
-                title=title,
-                description=f"Lot {lot_id}: {_qty(lot.quantity)} {unit} of {name}, "
-                f"expires on {lot.expires_on}.",
-                action=f"Sell or use lot {lot_id} first, discount it, or record it as waste",
-                consequence=f"{_qty(lot.quantity)} {unit} ({_money(euros)}) are wasted.",
-                units=lot.quantity,
-                euros=euros,
-                deadline=ctx.local(facts.store_id, lot.expires_on + timedelta(days=1)),
-                related=Related(store_id=facts.store_id, item_id=facts.item_id, lot_id=lot_id),
-            )
+    lots = sorted(
+        (lot.expires_on, lot_id, lot)
+        for lot_id, lot in facts.lots.items()
+        if lot.expires_on is not None
+        and lot.quantity > 0
+        and (lot.expires_on - today).days < horizon
+    )
+    if not lots:
+        return []
+    first, first_id, _ = lots[0]
+    fallback = item.unit_cost if item else ZERO
+    units = sum((lot.quantity for _, _, lot in lots), ZERO)
+    euros = sum((lot.quantity * (lot.unit_cost or fallback) for _, _, lot in lots), ZERO)
+    euros = euros.quantize(CENT)
+    days_left = (first - today).days
+    if days_left < 0:
+        urgency, agency = (
+            Factor(95, f"expired on {first}: it must not be sold or used"),
+            Factor(60, "only recording it as waste (or returning it) is left"),
         )
-    return out
+        title = f"Expired {name} at {facts.store_id}"
+    else:
+        when = {0: "today", 1: "tomorrow"}.get(days_left, f"in {days_left} days")
+        urgency = Factor(85 if days_left == 0 else 60, f"it expires {when}")
+        agency = Factor(80, "it can still be sold first, discounted, used or moved")
+        title = f"{name} expiring {when} at {facts.store_id}"
+    listed = ", ".join(f"{lot_id} ({_qty(lot.quantity)}, {day})" for day, lot_id, lot in lots[:3])
+    more = f" and {len(lots) - 3} more" if len(lots) > 3 else ""
+    return [
+        Condition(
+            key=f"lot_expiring:{facts.store_id}:{facts.item_id}",
+            type="lot_expiring",
+            factors=Factors(
+                impact=Factor(impact_of_euros(euros), f"{_money(euros)} of stock at cost"),
+                urgency=urgency,
+                agency=agency,
+                confidence=Factor(90, "expiry dates are recorded on the lots"),
+            ),
+            title=title,
+            description=f"{_qty(units)} {unit} of {name} in {len(lots)} lot(s) expiring "
+            f"by {lots[-1][0]}: {listed}{more}.",
+            action=f"Sell or use lot {first_id} first, discount it, or record it as waste",
+            consequence=f"{_qty(units)} {unit} ({_money(euros)}) are wasted.",
+            units=units,
+            euros=euros,
+            deadline=ctx.local(facts.store_id, first + timedelta(days=1)),
+            related=Related(store_id=facts.store_id, item_id=facts.item_id, lot_id=first_id),
+        )
+    ]
 
 
 # --- production: behind schedule, unconfirmed plan, failed quality check ---------------

@@ -280,14 +280,14 @@ class TestExpiringLots:
         h.tick(44)  # 4 March 00:00 UTC: expires today
         [lot] = await h.alerts()
         assert lot["type"] == "lot_expiring" and lot["lot_id"] == "L1"
-        assert lot["title"] == "Lot of Croissant expiring today at centro"
+        assert lot["title"] == "Croissant expiring today at centro"
         assert lot["deadline"] == datetime(2026, 3, 5, tzinfo=UTC)
         assert lot["units"] == D(10) and lot["euros"] == D("4.00")
         # within 24 h of the deadline: +15
         assert lot["escalation"] == 15 and lot["score"] == lot["base_score"] + 15
         h.tick(68)  # 5 March: expired
         [lot] = await h.alerts()
-        assert lot["title"] == "Expired lot of Croissant at centro" and lot["urgency"] == 95
+        assert lot["title"] == "Expired Croissant at centro" and lot["urgency"] == 95
         assert lot["escalation"] == 30 and "deadline passed" in lot["escalation_why"]
         h.add(
             STOCK,
@@ -302,12 +302,47 @@ class TestExpiringLots:
         )
         assert await h.open_types() == []
 
+    async def test_one_alert_per_item_and_store_whatever_the_number_of_lots(
+        self, pg_url: str
+    ) -> None:
+        h = History(pg_url).add("product-croissant", product(shelf_life=5))
+        h.add("alert-settings", AlertSettingsChanged(occurred_at=at(0), expiry_warning_days=2))
+        h.add(
+            STOCK,
+            received(4, lot="A", expires=date(2026, 3, 2)),
+            received(6, lot="B", expires=date(2026, 3, 3)),
+            received(9, lot="C", expires=date(2026, 3, 9)),
+        ).tick(1)
+        [lot] = await h.alerts()
+        assert (lot["units"], lot["euros"], lot["lot_id"]) == (D(10), D("4.00"), "A")
+        assert lot["title"] == "Croissant expiring today at centro"
+        assert (
+            "in 2 lot(s) expiring by 2026-03-03: A (4, 2026-03-02), B (6, 2026-03-03)"
+            in (lot["description"])
+        )
+
+        def waste(hours: float, lot_id: str, qty: int) -> WasteRecorded:
+            return WasteRecorded(
+                occurred_at=at(hours),
+                store_id="centro",
+                item_id="croissant",
+                quantity=D(qty),
+                reason=WasteReason.EXPIRED,
+                allocations=(LotAllocation(lot_id=lot_id, quantity=D(qty)),),
+            )
+
+        h.add(STOCK, waste(2, "A", 4))
+        [lot] = await h.alerts()
+        assert lot["title"] == "Croissant expiring tomorrow at centro" and lot["units"] == D(6)
+        h.add(STOCK, waste(3, "B", 6))
+        assert await h.open_types() == []
+
     async def test_the_warning_days_are_a_tenant_setting(self, pg_url: str) -> None:
         h = History(pg_url).add("product-croissant", product(shelf_life=5))
         h.add("alert-settings", AlertSettingsChanged(occurred_at=at(0), expiry_warning_days=3))
         h.add(STOCK, received(10, expires=date(2026, 3, 4))).tick(1)
         [lot] = await h.alerts()
-        assert lot["title"] == "Lot of Croissant expiring in 2 days at centro"
+        assert lot["title"] == "Croissant expiring in 2 days at centro"
 
     async def test_store_local_day(self, pg_url: str) -> None:
         h = History(pg_url).add(
