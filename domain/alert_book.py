@@ -85,6 +85,8 @@ class AlertRecord:
     resolution: str | None = None
     auto_resolved: bool = False
     updated_at: datetime | None = None
+    #: Dedup keys of the alerts that cause this one, space-separated (the API shows the chain).
+    caused_by: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -109,6 +111,7 @@ def _describe(record: AlertRecord, cond: Condition) -> None:
     record.agency, record.agency_why = f.agency.value, f.agency.why
     record.confidence, record.confidence_why = f.confidence.value, f.confidence.why
     record.base_score = f.score
+    record.caused_by = " ".join(cond.caused_by)
     r = cond.related
     record.store_id, record.item_id, record.order_id = r.store_id, r.item_id, r.order_id
     record.lot_id, record.supplier_id = r.lot_id, r.supplier_id

@@ -105,6 +105,8 @@ class Planned(msgspec.Struct, array_like=True):
 
     day: date
     quantity: Decimal
+    status: str = "suggested"
+    producing_store_id: str = ""
 
 
 class StockFacts(Facts, kw_only=True, tag="stock"):
@@ -409,10 +411,12 @@ def plan(stock: StockFacts, order: OrderFacts) -> None:
     A completed order stays planned until its lot is received (the two events
     are one atomic append, in either order), so supply never dips in between.
     """
-    if order.status in ("suggested", "confirmed", "in_progress"):
-        stock.planned[order.order_id] = Planned(order.production_date, order.quantity)
-    elif order.status == "cancelled":
+    if order.status == "cancelled":
         stock.planned.pop(order.order_id, None)
+    elif order.status != "completed" or order.order_id in stock.planned:
+        stock.planned[order.order_id] = Planned(
+            order.production_date, order.quantity, order.status, order.producing_store_id
+        )
 
 
 def _order(facts: OrderFacts, ev: DomainEvent) -> None:

@@ -59,6 +59,8 @@ class Condition:
     euros: Decimal | None = None
     deadline: datetime | None = None
     related: Related = field(default_factory=Related)
+    #: Dedup keys of the conditions that cause this one (late or unconfirmed production).
+    caused_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,10 @@ def is_timed(facts: AnyFacts) -> bool:
     """True when the clock alone can change this subject's conditions (re-checked at ticks)."""
     match facts:
         case StockFacts():
-            return bool(facts.forecast) or any(
-                lot.expires_on is not None for lot in facts.lots.values()
+            return (
+                bool(facts.forecast)
+                or bool(facts.planned)
+                or any(lot.expires_on is not None for lot in facts.lots.values())
             )
         case OrderFacts():
             return facts.status in ("suggested", "confirmed", "in_progress")
@@ -198,6 +202,7 @@ def _shortage(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition | N
         euros=euros,
         deadline=start,
         related=Related(store_id=facts.store_id, item_id=facts.item_id),
+        caused_by=_causes(facts, ctx, day),
     )
 
 
@@ -221,6 +226,7 @@ def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition 
         else f"Bake or transfer {_qty(short)} {unit} of {name} to {facts.store_id}"
     )
     related = Related(store_id=facts.store_id, item_id=facts.item_id)
+    causes = _causes(facts, ctx, ctx.today(facts.store_id) + timedelta(days=1))
     if item.kind == "product" and item.price is not None:
         daily = demand(facts, ctx.today(facts.store_id)) or target
         euros = (daily * item.price).quantize(CENT)
@@ -248,6 +254,7 @@ def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition 
             units=short,
             euros=euros,
             related=related,
+            caused_by=causes,
         )
     daily_demand = demand(facts, ctx.today(facts.store_id))
     runs_out_soon = daily_demand is not None and available < daily_demand
@@ -270,6 +277,7 @@ def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition 
         units=short,
         euros=euros,
         related=related,
+        caused_by=causes,
     )
 
 
@@ -356,6 +364,29 @@ def _expiring(facts: StockFacts, item: ItemFacts | None, ctx: Context) -> list[C
 # --- production: behind schedule, unconfirmed plan, failed quality check ---------------
 
 
+def delay(status: str, store: str, day: date, ctx: Context) -> str | None:
+    """How an open order is behind (the type of its alert), or None when it is on time."""
+    start = ctx.local(store, day, ctx.tenant.settings.production_start_hour)
+    ahead = timedelta(hours=ctx.tenant.settings.unconfirmed_plan_hours)
+    if status == "suggested" and ctx.now >= start - ahead:
+        return "plan_unconfirmed"
+    if status == "confirmed" and ctx.now >= start:
+        return "production_late"
+    if status == "in_progress" and ctx.now >= ctx.local(store, day + timedelta(days=1)):
+        return "production_overdue"
+    return None
+
+
+def _causes(facts: StockFacts, ctx: Context, by: date) -> tuple[str, ...]:
+    """The delayed orders (up to ``by``) that should have refilled this stock."""
+    found = []
+    for order_id, p in sorted(facts.planned.items()):
+        kind = delay(p.status, p.producing_store_id or facts.store_id, p.day, ctx)
+        if p.day <= by and kind is not None:
+            found.append(f"{kind}:{order_id}")
+    return tuple(found)
+
+
 def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
     if facts.status in ("completed", "cancelled"):
         return []  # a failed check on a finished order is history, not a task
@@ -370,34 +401,33 @@ def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
     related = Related(store_id=store, item_id=facts.sku, order_id=facts.order_id)
     out: list[Condition] = []
     plan = f"order {facts.order_id}: {_qty(facts.quantity)} {name} for {facts.production_date}"
-    if facts.status == "suggested":
-        ahead = timedelta(hours=ctx.tenant.settings.unconfirmed_plan_hours)
-        if ctx.now >= start - ahead:
-            left = start - ctx.now
-            out.append(
-                Condition(
-                    key=f"plan_unconfirmed:{facts.order_id}",
-                    type="plan_unconfirmed",
-                    factors=Factors(
-                        impact=worth,
-                        urgency=Factor(90, f"its start passed {_hours(left)} ago")
-                        if left <= timedelta(0)
-                        else Factor(70, f"it starts in {_hours(left)}"),
-                        agency=Factor(95, "one confirmation (or edit) settles it"),
-                        confidence=Factor(80, "the quantity comes from the forecast plan"),
-                    ),
-                    title=f"Suggested production of {name} not confirmed",
-                    description=f"Suggested {plan} is still unconfirmed; "
-                    f"planned start {start:%Y-%m-%d %H:%M}.",
-                    action=f"Confirm or edit order {facts.order_id}",
-                    consequence=f"Nothing is baked: {worth.why} of sales are missing.",
-                    deadline=start,
-                    units=facts.quantity,
-                    euros=euros,
-                    related=related,
-                )
+    late = delay(facts.status, store, facts.production_date, ctx)
+    if late == "plan_unconfirmed":
+        left = start - ctx.now
+        out.append(
+            Condition(
+                key=f"plan_unconfirmed:{facts.order_id}",
+                type="plan_unconfirmed",
+                factors=Factors(
+                    impact=worth,
+                    urgency=Factor(90, f"its start passed {_hours(left)} ago")
+                    if left <= timedelta(0)
+                    else Factor(70, f"it starts in {_hours(left)}"),
+                    agency=Factor(95, "one confirmation (or edit) settles it"),
+                    confidence=Factor(80, "the quantity comes from the forecast plan"),
+                ),
+                title=f"Suggested production of {name} not confirmed",
+                description=f"Suggested {plan} is still unconfirmed; "
+                f"planned start {start:%Y-%m-%d %H:%M}.",
+                action=f"Confirm or edit order {facts.order_id}",
+                consequence=f"Nothing is baked: {worth.why} of sales are missing.",
+                deadline=start,
+                units=facts.quantity,
+                euros=euros,
+                related=related,
             )
-    elif facts.status == "confirmed" and ctx.now >= start:
+        )
+    elif late == "production_late":
         out.append(
             Condition(
                 key=f"production_late:{facts.order_id}",
@@ -418,7 +448,7 @@ def _order(facts: OrderFacts, ctx: Context) -> list[Condition]:
                 related=related,
             )
         )
-    elif facts.status == "in_progress" and ctx.now >= end:
+    elif late == "production_overdue":
         out.append(
             Condition(
                 key=f"production_overdue:{facts.order_id}",

@@ -51,6 +51,7 @@ CREATE TABLE rm_alerts (
     resolution       text,
     auto_resolved    boolean     NOT NULL,
     updated_at       timestamptz,
+    caused_by        text        NOT NULL,  -- dedup keys of the causing alerts, space-separated
     PRIMARY KEY (tenant_id, alert_id)
 );
 CREATE INDEX rm_alerts_open ON rm_alerts (tenant_id, score DESC, raised_at)

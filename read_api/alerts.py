@@ -50,6 +50,15 @@ class Related(Out, frozen=True, kw_only=True):
     purchase_order_id: str | None
 
 
+class AlertLink(Out, frozen=True, kw_only=True):
+    """Another alert in the chain: the latest one raised for that condition."""
+
+    alert_id: str
+    type: str
+    title: str
+    status: str
+
+
 class Alert(Out, frozen=True, kw_only=True):
     alert_id: str
     type: str
@@ -78,6 +87,7 @@ class Alert(Out, frozen=True, kw_only=True):
     resolution: str | None
     auto_resolved: bool
     updated_at: datetime | None
+    caused_by: list[AlertLink]  # what brought this about (late production -> stock shortage)
 
 
 class AlertPage(Out, frozen=True, kw_only=True):
@@ -91,16 +101,16 @@ _COLUMNS: Final = (
     " title, description, action, consequence, units, euros, deadline,"
     " store_id, item_id, order_id, lot_id, supplier_id, equipment_id, po_id,"
     " status, occurrences, raised_at, acknowledged_at, acknowledged_by, snoozed_until,"
-    " resolved_at, resolved_by, resolution, auto_resolved, updated_at"
+    " resolved_at, resolved_by, resolution, auto_resolved, updated_at, caused_by"
 )
 
 
 _SCALARS: Final = tuple(
-    name for name in Alert.__struct_fields__ if name not in ("factors", "related")
+    name for name in Alert.__struct_fields__ if name not in ("factors", "related", "caused_by")
 )
 
 
-def _alert(r: dict[str, Any]) -> Alert:
+def _alert(r: dict[str, Any], links: dict[str, AlertLink]) -> Alert:
     factors = {
         name: ScoreFactor(value=r[name], why=r[f"{name}_why"])
         for name in ("impact", "urgency", "agency", "confidence")
@@ -110,6 +120,7 @@ def _alert(r: dict[str, Any]) -> Alert:
         **{name: r[name] for name in _SCALARS},
         factors=ScoreFactors(**factors),
         related=Related(**related, purchase_order_id=r["po_id"]),
+        caused_by=[links[k] for k in r["caused_by"].split() if k in links],
     )
 
 
@@ -137,7 +148,20 @@ async def list_alerts(
             " LIMIT %s",
             params,
         )
-        return [_alert(r) for r in await cur.fetchall()]
+        found = await cur.fetchall()
+        keys = sorted({k for r in found for k in r["caused_by"].split()})
+        links: dict[str, AlertLink] = {}
+        if keys:
+            await cur.execute(
+                "SELECT DISTINCT ON (dedup_key) dedup_key, alert_id, type, title, status"
+                " FROM rm_alerts WHERE tenant_id = %s AND dedup_key = ANY(%s)"
+                " ORDER BY dedup_key, raised_at DESC, alert_id DESC",
+                [tenant_id, keys],
+            )
+            for link in await cur.fetchall():
+                key = link.pop("dedup_key")
+                links[key] = AlertLink(**link)
+        return [_alert(r, links) for r in found]
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="most alerts to return")]

@@ -68,7 +68,7 @@ ALERTS = spec(
             + ("text",) * 7
             + ("text", "boolean", "integer", "timestamptz", "timestamptz", "timestamptz")
             + ("timestamptz", "text", "timestamptz", "timestamptz", "text", "text")
-            + ("boolean", "timestamptz"),
+            + ("boolean", "timestamptz", "text"),
             strict=True,
         )
     ),

@@ -526,6 +526,41 @@ class TestShortageRisk:
         assert await h.open_types() == ["shortage_risk"]  # 30 left for a forecast of 50
 
 
+class TestChaining:
+    async def test_a_shortage_links_to_the_late_production_that_should_refill_it(
+        self, pg_url: str
+    ) -> None:
+        h = History(pg_url).add("product-croissant", product())
+        h.add(
+            STOCK,
+            received(5),
+            ProductStockPolicySet(
+                occurred_at=at(0),
+                sku="croissant",
+                store_id="centro",
+                reorder_point=D(10),
+                target_stock=D(30),
+            ),
+        )
+        h.add(
+            "mo-MO-1",
+            order_suggested(),
+            ManufacturingOrderConfirmed(occurred_at=at(1), order_id="MO-1", confirmed_by="ana"),
+        )
+        [low] = await h.alerts()
+        assert low["type"] == "low_stock" and low["caused_by"] == ""  # on time so far
+        h.tick(26)  # 3 March 06:00: the order should have started at 05:00
+        low, late = await h.alerts()
+        assert late["type"] == "production_late"
+        assert low["caused_by"] == late["dedup_key"] == "production_late:MO-1"
+        h.add(
+            "mo-MO-1",
+            ManufacturingOrderStarted(occurred_at=at(26.5), order_id="MO-1", started_by="pau"),
+        )
+        [low] = await h.alerts("status <> 'resolved'")
+        assert low["caused_by"] == ""
+
+
 class TestDeliveries:
     async def test_due_soon_overdue_incomplete_received(self, pg_url: str) -> None:
         po = "po-PO-7"

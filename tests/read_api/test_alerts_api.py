@@ -10,11 +10,13 @@ from litestar.testing import AsyncTestClient
 from commands.handlers import handle
 from commands.types import (
     AcknowledgeAlert,
+    ConfirmManufacturingOrder,
     DefineProduct,
     ReceiveStock,
     RecordTemperature,
     RegisterEquipment,
     SetProductStockPolicy,
+    SuggestManufacturingOrder,
     Tick,
 )
 from domain.access import Actor
@@ -94,13 +96,28 @@ async def test_open_alerts_most_important_first_for_their_tenant_only(pg_url: st
             actor=OWNER,
             now=AT,
         )
+        for command in (
+            SuggestManufacturingOrder(
+                order_id="MO-1",
+                sku="barra",
+                quantity=D(60),
+                production_date=AT.date(),
+                producing_store_id="centro",
+                destination_store_id="centro",
+            ),
+            ConfirmManufacturingOrder(order_id="MO-1"),
+        ):
+            await handle(command, store, tenant_id="horno", actor=OWNER, now=AT)
         await handle(Tick(at=AT), store, tenant_id="horno", actor=OWNER)
         await _project(store)
         key = create_api_key(pg_url, "horno", "owner", "test")
         auth = {"Authorization": f"Bearer {key}"}
         async with AsyncTestClient(app=create_app(pg_url)) as client:
-            first = (await client.get("/v1/alerts", headers=auth)).json()
-            [temperature, low] = first["items"]  # the rival's low stock never shows
+            response = await client.get("/v1/alerts", headers=auth)
+            assert response.status_code == 200, response.text
+            first = response.json()
+            # the rival's low stock never shows
+            [late, temperature, low] = first["items"]
             await handle(
                 AcknowledgeAlert(alert_id=low["alert_id"]),
                 store,
@@ -117,13 +134,27 @@ async def test_open_alerts_most_important_first_for_their_tenant_only(pg_url: st
 
     assert first["has_more"] is False
     assert temperature["type"] == "temperature" and low["type"] == "low_stock"
-    assert temperature["score"] > low["score"]
+    # 85 (70 + 15 near the end of its production day) > 82 > 45
+    assert late["score"] > temperature["score"] > low["score"]
+    assert late["type"] == "production_late"  # 06:00, planned for 05:00
+    assert low["caused_by"] == [
+        {
+            "alert_id": late["alert_id"],
+            "type": "production_late",
+            "title": late["title"],
+            "status": "raised",
+        }
+    ]
     assert low["related"]["store_id"] == "centro" and low["related"]["item_id"] == "barra"
     assert low["factors"]["impact"]["why"] and low["factors"]["confidence"]["value"] == 70
     assert low["units"] == "52" and low["status"] == "raised"
     items = after.json()["items"]
-    assert [i["status"] for i in items] == ["raised", "acknowledged"]
-    # the policy came before the first lot: out of stock until it arrived, then cleared
-    [cleared] = resolved.json()["items"]
-    assert (cleared["type"], cleared["auto_resolved"]) == ("stockout", True)
+    assert [i["status"] for i in items] == ["raised", "raised", "acknowledged"]
+    # the policy came before the first lot: out of stock until it arrived; the order
+    # was suggested for today and unconfirmed until its confirmation a moment later
+    cleared = resolved.json()["items"]
+    assert {(c["type"], c["auto_resolved"]) for c in cleared} == {
+        ("stockout", True),
+        ("plan_unconfirmed", True),
+    }
     assert wrong.status_code == 400 and "status" in wrong.text
