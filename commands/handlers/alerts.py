@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from commands.runtime import CommandResult, EventStoreLike, Writer
 from commands.types import (
@@ -15,6 +16,7 @@ from commands.types import (
 )
 from domain import alerts
 from domain.access import Actor
+from domain.errors import InvalidValue
 from domain.events import AlertSettingsChanged, ClockTicked, Event, ForecastPublished
 from domain.events.organisation import Role
 from domain.streams import (
@@ -25,6 +27,8 @@ from domain.streams import (
     tick_key,
 )
 
+#: How far ahead of the command's own time a tick may be (clock skew between machines).
+TICK_TOLERANCE: Final = timedelta(minutes=5)
 #: Who the scheduler acts as when it ticks the clock.
 SCHEDULER = Actor(user_id="scheduler", role=Role.PLANNER)
 
@@ -82,8 +86,14 @@ async def publish_forecast(cmd: PublishForecast, w: Writer) -> None:
 
 
 async def tick(cmd: Tick, w: Writer) -> None:
-    """Append ``ClockTicked(at)`` unless the clock already reached ``at`` that day."""
+    """Append ``ClockTicked(at)`` unless the clock already reached ``at`` that day.
+
+    A tick from the future is refused: the alerts' clock never runs backwards,
+    so one wrong tick would expire and escalate everything until it is reached.
+    """
     at = cmd.at.astimezone(UTC)
+    if at > w.now + TICK_TOLERANCE:
+        raise InvalidValue("at", f"{at.isoformat()} is ahead of the clock ({w.now.isoformat()})")
 
     def decide(past: list[Event]) -> list[Event]:
         if any(e.occurred_at >= at for e in past):

@@ -12,7 +12,7 @@ from commands.types import SetAlertSettings, Tick
 from commands.validation import InvalidCommand, parse_command
 from domain.access import Actor
 from domain.codec import decode_event
-from domain.errors import PermissionDenied
+from domain.errors import InvalidValue, PermissionDenied
 from domain.events import AlertSettingsChanged, ClockTicked
 from domain.events.organisation import Role
 from domain.streams import ALERT_SETTINGS_STREAM, clock_stream
@@ -41,6 +41,14 @@ async def test_the_scheduler_ticks_once_per_instant_and_never_backwards() -> Non
         ClockTicked(occurred_at=HOUR),
         ClockTicked(occurred_at=HOUR + timedelta(hours=1)),
     ]
+
+
+async def test_a_tick_from_the_future_is_refused() -> None:
+    store = InMemoryEventStore()
+    with pytest.raises(InvalidValue) as refused:
+        await handle(Tick(at=HOUR + timedelta(hours=1)), store, tenant_id=T, actor=OWNER, now=HOUR)
+    assert refused.value.field == "at"
+    assert await store.read_stream(T, clock_stream(HOUR.date())) == []
 
 
 async def test_a_store_manager_may_not_move_the_clock() -> None:
