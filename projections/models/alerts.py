@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from psycopg import sql
 
-from domain import alert_book, alert_facts
+from domain import alert_book, alert_facts, alert_fold
 from domain.alert_book import AlertRecord
 from domain.alert_facts import (
     AnyFacts,
@@ -119,7 +119,7 @@ class _Batch:
         if not isinstance(stock, StockFacts):
             stock = StockFacts(store_id=order.destination_store_id, item_id=order.sku)
             self.facts[(tenant_id, subject)] = stock
-        alert_facts.plan(stock, order)
+        alert_fold.plan(stock, order)
         self.dirty_facts.add((tenant_id, subject))
         return subject
 
@@ -201,11 +201,11 @@ class AlertsModel:
         touched = []
         for subject in alert_facts.subjects_of(ev):
             key = (tenant_id, subject)
-            facts = batch.facts.get(key) or alert_facts.fresh(subject, ev)
+            facts = batch.facts.get(key) or alert_fold.fresh(subject, ev)
             if facts is None:
                 continue  # e.g. a started order this model never saw suggested
             batch.facts[key] = facts
-            alert_facts.fold(facts, ev)
+            alert_fold.fold(facts, ev)
             batch.dirty_facts.add(key)
             touched.append(subject)
             if isinstance(facts, OrderFacts):
