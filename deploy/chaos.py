@@ -252,7 +252,9 @@ def main(*, events: int, cycles: int, json_output: bool) -> int:
     settings = Settings.from_env()
     with tempfile.TemporaryDirectory(prefix="obrador-chaos-") as scratch:
         if not settings.database_url:  # a private stack: chaos never touches your data
-            settings = Settings(None, settings.nats_url, Path(scratch) / "stack")
+            settings = Settings(
+                database_url=None, nats_url=settings.nats_url, data_dir=Path(scratch) / "stack"
+            )
         with running_stack(settings, log=None) as urls:
             report = asyncio.run(
                 run_chaos(

@@ -11,12 +11,13 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 import click
 
 from deploy.cli import api, bench, chaos, forecast, importing, pos, schema, stack, streaming
-from deploy.settings import Settings
+from deploy.settings import Settings, SettingsError
 
 
 @click.group(
@@ -24,9 +25,29 @@ from deploy.settings import Settings
     help="Obrador: the servers, the processes and the tools of a bakery chain's backend.",
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file of settings (default: $OBRADOR_CONFIG); the environment wins over it",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "human", "json"]),
+    help="human lines, JSON lines, or auto: human on a terminal (default: $OBRADOR_LOG_FORMAT)",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="default: $OBRADOR_LOG_LEVEL or INFO",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
-    ctx.obj = Settings.from_env()
+def cli(
+    ctx: click.Context, config: Path | None, log_format: str | None, log_level: str | None
+) -> None:
+    try:
+        ctx.obj = Settings.load(config, log_format=log_format, log_level=log_level)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, schema):

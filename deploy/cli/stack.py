@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 
 import click
 
-from deploy.cli.common import current_settings, with_stack
+from deploy.cli.common import current_settings, emit, json_option, with_stack
 from deploy.settings import Settings
 from deploy.stack import StackUrls, running_stack
 
@@ -23,16 +22,16 @@ def _serve_foreground(urls: StackUrls, settings: Settings, banner: list[str] | N
     models = all_models()
     lines = ["  relay       store → JetStream"]
     lines.append("  projectors  " + (", ".join(m.name for m in models) or "none yet"))
-    port = int(os.environ.get("OBRADOR_API_PORT", "8000"))
+    host, port = settings.api_host, settings.api_port
 
     async def ingest(stop: asyncio.Event) -> None:
         await serve_ingest(urls.database_url, urls.nats_url, stop=stop)
 
     async def api(stop: asyncio.Event) -> None:
-        await serve_api(urls.database_url, "127.0.0.1", port, stop)
+        await serve_api(urls.database_url, host, port, stop)
 
     lines.append("  POS ingest  pos.<tenant>.<store>.sales → commands (docs/pos.md)")
-    lines.append(f"  read API    http://127.0.0.1:{port}/  (OpenAPI: /schema; docs/api.md)")
+    lines.append(f"  read API    http://{host}:{port}/  (OpenAPI: /schema; docs/api.md)")
 
     def ready() -> None:
         print("Obrador is up")
@@ -98,14 +97,30 @@ def _demo_banner(urls: StackUrls, settings: Settings) -> list[str]:
     if not key_file.exists():  # keys are stored hashed: keep the plain one for the next demo
         key_file.write_text(create_api_key(urls.database_url, TENANT, "owner", "demo"))
         key_file.chmod(0o600)
-    port = os.environ.get("OBRADOR_API_PORT", "8000")
+    base = f"http://{settings.api_host}:{settings.api_port}"
     key = key_file.read_text().strip()
     return [
-        f"  dashboard   http://127.0.0.1:{port}/login?key={key}",
-        f"              then http://127.0.0.1:{port}/?date={last_day()} (the demo's last day)",
-        f"  API key     {key}  (curl -H 'Authorization: Bearer {key}' "
-        f"http://127.0.0.1:{port}/v1/inventory)",
+        f"  dashboard   {base}/login?key={key}",
+        f"              then {base}/?date={last_day()} (the demo's last day)",
+        f"  API key     {key}  (curl -H 'Authorization: Bearer {key}' {base}/v1/inventory)",
     ]
 
 
-COMMANDS = [up, migrate, demo]
+@click.command()
+@json_option
+def config(as_json: bool) -> None:
+    """The effective settings (environment, --config file, defaults), secrets masked."""
+    from deploy.settings import env_name
+
+    values = current_settings().masked()
+    emit(
+        values,
+        as_json,
+        lambda: "\n".join(
+            f"{name:13} {'(unset)' if value is None else value!s:50} {env_name(name)}"
+            for name, value in values.items()
+        ),
+    )
+
+
+COMMANDS = [up, migrate, demo, config]
