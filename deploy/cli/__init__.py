@@ -16,6 +16,7 @@ from types import FrameType
 
 import click
 
+from deploy import logs
 from deploy.cli import api, bench, chaos, forecast, importing, pos, schema, stack, streaming
 from deploy.settings import Settings, SettingsError
 
@@ -45,9 +46,10 @@ def cli(
     ctx: click.Context, config: Path | None, log_format: str | None, log_level: str | None
 ) -> None:
     try:
-        ctx.obj = Settings.load(config, log_format=log_format, log_level=log_level)
+        ctx.obj = settings = Settings.load(config, log_format=log_format, log_level=log_level)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    logs.configure(settings.log_format, settings.log_level)
 
 
 for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, schema):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import logging
 import math
 import signal
 import sys
@@ -387,7 +386,6 @@ async def worker(urls: StackUrls, name: str | None, drain: bool, as_json: bool) 
     """Consume training jobs (any number of workers)."""
     from forecasting.workqueue import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -564,7 +562,6 @@ def _run_schedule(
 
         from forecasting.jobs import PostgresJobStore, configure
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         configure(urls.database_url, None if no_queue else urls.nats_url)
         blocking = BlockingScheduler(
             jobstores={"default": PostgresJobStore(urls.database_url)}, timezone=dt.UTC

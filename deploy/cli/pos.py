@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -22,8 +21,6 @@ def ingest(urls: StackUrls, batch: int) -> None:
     import asyncio
 
     from commands.pos.service import serve_ingest
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     def ready(_: object) -> None:
         print(f"ingest: pos.*.*.sales on {urls.nats_url} → {urls.database_url}", flush=True)

@@ -1,0 +1,34 @@
+"""An idle JetStream pull fetch times out with nats.errors.TimeoutError, never a bare one.
+
+FastStream's pull subscriber (the POS ingest) suppresses exactly that exception; a bare
+asyncio.TimeoutError (raised by nats-py >= 2.16 on one path of batch fetches) killed its
+consume task and logged an ERROR traceback on an idle, healthy node.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import nats
+import nats.errors
+import pytest
+
+import streams  # noqa: F401 — importing streams installs the fix
+
+
+async def test_every_idle_batch_fetch_times_out_with_the_documented_error(nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    name = f"IDLE{uuid.uuid4().hex[:8].upper()}"
+    try:
+        js = nc.jetstream()
+        await js.add_stream(name=name, subjects=[f"{name.lower()}.>"])
+        sub = await js.pull_subscribe(f"{name.lower()}.x", durable=name.lower())
+        for attempt in range(120):
+            timeout = 0.01 + (attempt % 6) * 0.01
+            with pytest.raises(nats.errors.TimeoutError):
+                await sub.fetch(10, timeout=timeout)
+            with pytest.raises(nats.errors.TimeoutError):
+                await sub.fetch(1, timeout=timeout)
+    finally:
+        await js.delete_stream(name)
+        await nc.close()
