@@ -153,11 +153,16 @@ _KEYWORD_SECRET = re.compile(r"\b(?P<key>password|token|pass)\s*=\s*(?P<value>'[
 
 def mask_secrets(text: str) -> str:
     """``postgresql://user:pw@host`` -> ``postgresql://user:***@host``; ``password=x`` ->
-    ``password=***``; a bare token in a URL (``nats://tok@host``) -> ``nats://***@host``."""
+    ``password=***``; a NATS token (``nats://tok@host``) -> ``nats://***@host``; a user
+    name alone (``postgresql://postgres@host``) is not a secret and stays."""
 
     def userinfo(match: re.Match[str]) -> str:
+        scheme = match["scheme"]
         user, sep, _ = match["userinfo"].partition(":")
-        return f"{match['scheme']}{user}:***@" if sep else f"{match['scheme']}***@"
+        if sep:
+            return f"{scheme}{user}:***@"
+        token = scheme.lower().startswith(("nats", "tls", "ws"))  # NATS: a bare token
+        return f"{scheme}***@" if token else match[0]
 
     text = _URL_USERINFO.sub(userinfo, text)
     return _KEYWORD_SECRET.sub(lambda m: f"{m['key']}=***", text)

@@ -69,6 +69,8 @@ def _terminate_as_interrupt() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code (2 for a usage error, 130 after Ctrl-C)."""
+    from deploy.node import PortBusy
+    from deploy.stack import DataDirBusy, StackInUse
     from domain.errors import DomainError
 
     _terminate_as_interrupt()
@@ -87,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except DomainError as exc:
         print(f"refused: {exc.field}: {exc.reason}", file=sys.stderr)
+        return 1
+    except (StackInUse, DataDirBusy, PortBusy) as exc:  # one line, no traceback
+        print(f"obrador: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — silence the flush at exit

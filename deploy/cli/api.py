@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 
 import click
@@ -24,9 +23,18 @@ def api(urls: StackUrls, host: str | None, port: int | None) -> None:
     settings = current_settings()
     host = host or settings.api_host
     port = settings.api_port if port is None else port
+
+    from deploy.node import check_api_port
+    from deploy.supervisor import Component, Supervisor
+
+    settings = settings.model_copy(update={"api_host": host, "api_port": port})
+    check_api_port(settings)
+
+    async def run(stop: asyncio.Event) -> None:
+        await serve_api(urls.database_url, host, port, stop)
+
     print(f"read API on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_api(urls.database_url, host, port, asyncio.Event()))
+    asyncio.run(Supervisor([Component("api", run)]).run())
 
 
 @click.group("api-key")

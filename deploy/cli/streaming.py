@@ -7,18 +7,17 @@ from typing import Any
 
 import click
 
-from deploy.cli.common import emit, json_option, with_stack
+from deploy.cli.common import current_settings, emit, json_option, with_stack
 from deploy.stack import StackUrls
 
 
 @click.command()
 @with_stack()
-async def relay(urls: StackUrls) -> None:
-    """Publish the store's log to JetStream, until Ctrl-C."""
-    from deploy.services import serve
+def relay(urls: StackUrls) -> None:
+    """Publish the store's log to JetStream, until Ctrl-C (= up --only relay, beside others)."""
+    from deploy.cli.stack import run_node
 
-    print(f"relay: {urls.database_url} → {urls.nats_url}", flush=True)
-    await serve(urls.database_url, urls.nats_url, relay=True)
+    run_node(urls, current_settings(), ["relay"])
 
 
 @click.command()
@@ -27,15 +26,19 @@ def projector(models: str | None) -> int:
     """Run read-model projectors, until Ctrl-C."""
     from projections.registry import select
 
-    return _project(select(models))
+    return _project([m.name for m in select(models)])
 
 
 @with_stack()
-async def _project(urls: StackUrls, models: list[Any]) -> None:
-    from deploy.services import serve
+def _project(urls: StackUrls, models: list[str]) -> None:
+    import asyncio
 
-    print("projector: " + ", ".join(m.name for m in models), flush=True)
-    await serve(urls.database_url, urls.nats_url, relay=False, models=models)
+    from deploy.node import projector
+    from deploy.supervisor import Supervisor
+
+    print("projector: " + ", ".join(models), flush=True)
+    component = projector(urls.database_url, urls.nats_url, models)
+    asyncio.run(Supervisor([component]).run())
 
 
 @click.group()

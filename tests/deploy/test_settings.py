@@ -69,6 +69,7 @@ def test_tests_and_tools_still_build_settings_by_hand(tmp_path: Path) -> None:
         ("nats://tok3n@nats:4222", "nats://***@nats:4222"),
         ("host=db user=app password=s3cret dbname=o", "host=db user=app password=*** dbname=o"),
         ("postgresql://db/obrador", "postgresql://db/obrador"),
+        ("postgresql://postgres@127.0.0.1:5432/o", "postgresql://postgres@127.0.0.1:5432/o"),
     ],
 )
 def test_secrets_are_masked(text: str, shown: str) -> None:

@@ -1,0 +1,151 @@
+"""The components of a node: what ``obrador up`` runs (``--only`` picks a subset).
+
+Each is built from the addresses and the settings and handed to the supervisor. Scaling
+out is "start more of these on other machines" with ``DATABASE_URL``/``NATS_URL``
+pointing at shared servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import errno
+import os
+import socket
+from collections.abc import Sequence
+
+from deploy.settings import Settings
+from deploy.supervisor import Component
+
+NAMES = ("relay", "projector", "ingest", "api", "scheduler", "worker")
+DESCRIPTIONS = {
+    "relay": "store → JetStream",
+    "projector": "read models from JetStream",
+    "ingest": "POS pos.<tenant>.<store>.sales → commands (docs/pos.md)",
+    "api": "read API and dashboard (docs/api.md)",
+    "scheduler": "forecast retrain/publish jobs (docs/forecasting-ops.md)",
+    "worker": "forecast training jobs from the JetStream work queue",
+}
+
+
+class PortBusy(RuntimeError):
+    """The read API cannot listen where the settings say."""
+
+
+def parse_only(text: str | None) -> list[str]:
+    """``relay,projector`` -> those names, checked; None/empty -> every component."""
+    if not text:
+        return list(NAMES)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in NAMES]
+    if unknown or not names:
+        raise ValueError(
+            f"--only: unknown component {', '.join(unknown) or text!r} (known: {', '.join(NAMES)})"
+        )
+    return [n for n in NAMES if n in names]
+
+
+def check_api_port(settings: Settings) -> None:
+    """Raise :class:`PortBusy` (one line naming the setting) when the API port is taken."""
+    family = socket.AF_INET6 if ":" in settings.api_host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.api_host, settings.api_port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used: {exc}"
+            raise PortBusy(
+                f"OBRADOR_API_PORT: port {settings.api_port} on {settings.api_host} {reason};"
+                " set OBRADOR_API_PORT to a free port (or stop what listens there)"
+            ) from None
+
+
+def components(
+    names: Sequence[str], database_url: str, nats_url: str, settings: Settings
+) -> list[Component]:
+    build = {
+        "relay": lambda: _relay(database_url, nats_url),
+        "projector": lambda: _projector(database_url, nats_url),
+        "ingest": lambda: _ingest(database_url, nats_url),
+        "api": lambda: _api(database_url, settings),
+        "scheduler": lambda: _scheduler(database_url, nats_url),
+        "worker": lambda: _worker(database_url, nats_url),
+    }
+    return [build[name]() for name in names]
+
+
+def _relay(database_url: str, nats_url: str) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        from streams.relay import Relay
+        from streams.store import EventStore
+
+        store = await EventStore.open(database_url)
+        try:
+            await Relay(store, nats_url).run(stop)
+        finally:
+            await store.close()
+
+    return Component("relay", run)
+
+
+def _projector(database_url: str, nats_url: str, models: Sequence[str] | None = None) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        from projections.registry import select
+        from projections.runtime import Projector
+
+        chosen = select(",".join(models) if models else None)
+        await Projector(database_url, nats_url, chosen).run(stop)
+
+    return Component("projector", run)
+
+
+def projector(database_url: str, nats_url: str, models: Sequence[str] | None) -> Component:
+    """The projector component for a subset of read models (``obrador projector --models``)."""
+    return _projector(database_url, nats_url, models)
+
+
+def _ingest(database_url: str, nats_url: str) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        from commands.pos.service import serve_ingest
+
+        await serve_ingest(database_url, nats_url, stop=stop)
+
+    return Component("ingest", run)
+
+
+def _api(database_url: str, settings: Settings) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        from read_api.app import serve_api
+
+        await serve_api(database_url, settings.api_host, settings.api_port, stop)
+
+    return Component("api", run)
+
+
+def _scheduler(database_url: str, nats_url: str) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        from forecasting.jobs import PostgresJobStore, configure
+
+        configure(database_url, nats_url or None)
+        scheduler = BackgroundScheduler(
+            jobstores={"default": PostgresJobStore(database_url)}, timezone=dt.UTC
+        )
+        scheduler.start()
+        try:
+            await stop.wait()
+        finally:
+            await asyncio.to_thread(scheduler.shutdown, wait=False)
+
+    return Component("scheduler", run)
+
+
+def _worker(database_url: str, nats_url: str) -> Component:
+    async def run(stop: asyncio.Event) -> None:
+        from forecasting.workqueue import run_worker
+
+        name = f"{socket.gethostname()}-{os.getpid()}"
+        await run_worker(nats_url, database_url, name=name, stop=stop)
+
+    return Component("worker", run)
