@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from deploy.cli.common import current_settings, emit, json_option, with_stack
+from deploy.cli.common import (
+    current_settings,
+    emit,
+    json_option,
+    show_progress,
+    with_stack,
+    working,
+)
 from deploy.stack import StackUrls
 
 
@@ -102,7 +109,7 @@ async def _rebuild(urls: StackUrls, model: Any) -> None:
             unit="pos",
             desc=f"rebuild {model.name}",
             file=sys.stderr,
-            disable=not sys.stderr.isatty(),
+            disable=not show_progress(),
         )
         try:
             result = await run(store, model, progress=lambda n, p: bar.update(p - bar.n))
@@ -129,7 +136,8 @@ async def _verify(urls: StackUrls, model: Any) -> int:
     from streams.store import EventStore
 
     async with await EventStore.open(urls.database_url) as store:
-        diff = await compare(store, model)
+        with working(f"verify {model.name}: rebuilding to compare", show_progress()):
+            diff = await compare(store, model)
     for table, (live_only, rebuilt_only) in diff.items():
         verdict = "identical" if live_only == rebuilt_only == 0 else "DIFFERENT"
         print(f"{table:32} {verdict}: {live_only} rows only live, {rebuilt_only} only rebuilt")
