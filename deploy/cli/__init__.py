@@ -57,6 +57,14 @@ for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, sc
         cli.add_command(command)
 
 
+@cli.command("help-table", hidden=True)
+def help_table() -> None:
+    """Print the README's command table (markdown) from this command tree."""
+    from deploy.cli.table import command_table
+
+    print(command_table(cli))
+
+
 def _terminate_as_interrupt() -> None:
     """SIGTERM unwinds like Ctrl-C, so every server started here is stopped cleanly."""
 
