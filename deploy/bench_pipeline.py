@@ -39,6 +39,7 @@ from domain.events.inventory import (
     StockConsumed,
     StockReceived,
 )
+from domain.streams import sale_stream, stock_stream
 from projections.models import model_by_name
 from projections.rebuild import rebuild
 from streams.envelope import AppendRequest, NewEvent
@@ -87,14 +88,14 @@ def lot_requests(
                     quantity=Decimal(2),
                     allocations=(LotAllocation(lot_id=lot, quantity=Decimal(2)),),
                     cause=ConsumptionCause.SALE,
-                    reference=f"sale-{store}-T{n}-{i}",
+                    reference=sale_stream(store, f"T{n}-{i}"),
                 )
             )
             for i in range(per_lot - 1)
         ]
         yield AppendRequest(
             tenant_id=tenant,
-            stream_id=f"stock-{store}-{item}-{lot}",
+            stream_id=stock_stream(store, f"{item}-{lot}"),  # one stream per lot
             events=tuple(events),
             expected_version=0,
         )

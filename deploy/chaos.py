@@ -34,6 +34,7 @@ from domain.codec import encode_event
 from domain.events import DomainEvent
 from domain.events.inventory import ItemKind, StockReceived
 from domain.events.sales import Channel, SaleLine, SaleRecorded
+from domain.streams import sale_stream, stock_stream
 from projections.rebuild import verify
 from projections.registry import all_models
 from streams.envelope import AppendRequest, NewEvent
@@ -83,7 +84,7 @@ def load_requests(events: int, seed: int = 11) -> list[AppendRequest]:
                 expires_on=at.date(),
                 unit_cost=Decimal("0.40"),
             )
-            stream = f"stock-{store}-{sku}-{lot}"
+            stream = stock_stream(store, f"{sku}-{lot}")  # one stream per lot
         else:
             qty = Decimal(rng.randint(1, 4))
             event = SaleRecorded(
@@ -95,7 +96,7 @@ def load_requests(events: int, seed: int = 11) -> list[AppendRequest]:
                 lines=(SaleLine(sku=sku, quantity=qty, unit_price=Decimal("1.20")),),
                 total=qty * Decimal("1.20"),
             )
-            stream = f"sale-{store}-T{i}"
+            stream = sale_stream(store, f"T{i}")
         requests.append(
             AppendRequest(
                 tenant_id=tenant, stream_id=stream, events=(_new(event),), expected_version=0

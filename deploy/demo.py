@@ -23,6 +23,7 @@ from domain.events.catalogue import ProductDefined
 from domain.events.inventory import ItemKind, StockReceived
 from domain.events.organisation import StoreKind, StoreOpened, TenantCreated, TenantKind
 from domain.events.sales import Channel, SaleLine, SaleRecorded, SaleSource
+from domain.streams import TENANT_STREAM, product_stream, sale_stream, stock_stream
 from streams.envelope import NO_STREAM, AppendRequest, NewEvent
 from streams.errors import WrongExpectedVersion
 from streams.store import EventStore
@@ -105,7 +106,7 @@ def demo_requests(sales: Sequence[DemoSale]) -> Iterator[AppendRequest]:
         )
 
     yield one(
-        "tenant",
+        TENANT_STREAM,
         [TenantCreated(occurred_at=start, name="Obrador Demo", kind=TenantKind.MULTI_SHOP)],
     )
     for store_id, name in STORES.values():
@@ -124,7 +125,7 @@ def demo_requests(sales: Sequence[DemoSale]) -> Iterator[AppendRequest]:
         )
     for sku, name, price, cost, shelf in PRODUCTS.values():
         yield one(
-            f"product-{sku}",
+            product_stream(sku),
             [
                 ProductDefined(
                     occurred_at=start,
@@ -144,7 +145,7 @@ def demo_requests(sales: Sequence[DemoSale]) -> Iterator[AppendRequest]:
         lot = f"{sku}-{sale.day:%Y%m%d}"
         produced = Decimal(max(1, round(sale.units * 1.1)))
         yield one(
-            f"stock-{store_id}-{sku}-{lot}",
+            stock_stream(store_id, f"{sku}-{lot}"),
             [
                 StockReceived(
                     occurred_at=baked,
@@ -161,7 +162,7 @@ def demo_requests(sales: Sequence[DemoSale]) -> Iterator[AppendRequest]:
         if sale.units > 0:
             txn = f"daily-{sku}-{sale.day:%Y%m%d}"
             yield one(
-                f"sale-{store_id}-{txn}",
+                sale_stream(store_id, txn),
                 [
                     SaleRecorded(
                         occurred_at=_at(sale.day, 20),

@@ -13,6 +13,7 @@ from domain.events.inventory import ConsumptionCause
 from domain.events.production import IngredientConsumption
 from domain.production import OrderState, OrderStatus
 from domain.stock import StockState
+from domain.streams import batch_reference
 
 
 def ingredient_needs(recipe: RecipeVersioned, quantity: Decimal) -> dict[str, Decimal]:
@@ -50,7 +51,7 @@ def complete_batch(
         raise InvalidValue("recipe_version", f"recipe is for {recipe.sku!r}, not {order.sku!r}")
     inventory.require_positive("planned_quantity", planned_quantity)
     inventory.require_non_negative("actual_yield", actual_yield)
-    reference = f"mo-{order.order_id}/{batch_id}"
+    reference = batch_reference(order.order_id, batch_id)
     consumptions = [
         _take(
             ingredient_stocks.get(ingredient_id, StockState()),

@@ -29,6 +29,7 @@ from domain.events import (
 )
 from domain.events.inventory import ItemKind
 from domain.inventory import require_non_negative, require_positive
+from domain.streams import production_lot_id
 
 
 class OrderStatus(StrEnum):
@@ -161,7 +162,7 @@ def complete(
             order_id=state.order_id,
             quantity_produced=quantity_produced,
             destination_store_id=state.destination_store_id,
-            lot_id=f"mo-{state.order_id}",
+            lot_id=production_lot_id(state.order_id),
             expires_on=expires_on,
         )
     ]

@@ -38,6 +38,8 @@ from domain.codec import decode_event
 from domain.events.catalogue import ProductDefined, ProductRepriced
 from domain.events.forecasting import ForecastPoint
 from domain.events.organisation import Role
+from domain.streams import forecast_id as forecast_id_of
+from domain.streams import forecast_key, plan_key, planned_order_id, product_stream
 from forecasting.api import forecast
 from forecasting.plan import Economics, PlanDecision, newsvendor_quantity
 from forecasting.registry import (
@@ -125,7 +127,7 @@ async def product_economics(
     """Price and unit cost from ``product-<sku>`` (waste cost = unit cost), else ``default``."""
     price: Decimal | None = None
     cost: Decimal | None = None
-    for rec in await store.read_stream(tenant_id, f"product-{sku}"):
+    for rec in await store.read_stream(tenant_id, product_stream(sku)):
         event = decode_event(rec.event_type, rec.schema_version, rec.payload)
         if isinstance(event, ProductDefined | ProductRepriced):
             price, cost = event.price, event.unit_cost
@@ -189,7 +191,7 @@ async def publish_series(
         ForecastPoint(day=r["date"], mean=_dec(r["mean"]), lower=_dec(r[lo]), upper=_dec(r[hi]))
         for r in rows
     )
-    forecast_id = f"{key.store_id}-{key.sku}-{day:%Y%m%d}"
+    forecast_id = forecast_id_of(key.store_id, key.sku, day)
     published = await handle(
         PublishForecast(
             forecast_id=forecast_id,
@@ -199,7 +201,7 @@ async def publish_series(
             model_version=str(version.version),
             interval_level=INTERVAL[1] - INTERVAL[0],
             points=points,
-            idempotency_key=f"{key.store_id}:{key.sku}:{day.isoformat()}",
+            idempotency_key=forecast_key(key.store_id, key.sku, day),
         ),
         store,
         tenant_id=key.tenant_id,
@@ -217,7 +219,7 @@ async def publish_series(
     order_id: str | None = None
     order_appended = False
     if decision.quantity > 0:
-        order_id = f"plan-{key.store_id}-{key.sku}-{production_day:%Y%m%d}"
+        order_id = planned_order_id(key.store_id, key.sku, production_day)
         result = await handle(
             SuggestManufacturingOrder(
                 order_id=order_id,
@@ -228,7 +230,7 @@ async def publish_series(
                 destination_store_id=key.store_id,
                 reason=reason,
                 forecast_id=forecast_id,
-                idempotency_key=f"plan:{key.store_id}:{key.sku}:{production_day.isoformat()}",
+                idempotency_key=plan_key(key.store_id, key.sku, production_day),
             ),
             store,
             tenant_id=key.tenant_id,

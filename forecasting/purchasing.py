@@ -31,6 +31,13 @@ from domain.events.procurement import (
     SupplierPriceListUpdated,
     SupplierRegistered,
 )
+from domain.streams import (
+    ingredient_stream,
+    purchase_plan_key,
+    recipe_stream,
+    suggested_po_id,
+    supplier_stream,
+)
 from streams.store import EventStore
 
 
@@ -114,7 +121,7 @@ async def _recipes(
     for sku in skus:
         versions = [
             e
-            for e in await _latest(store, tenant_id, f"recipe-{sku}")
+            for e in await _latest(store, tenant_id, recipe_stream(sku))
             if isinstance(e, RecipeVersioned)
         ]
         if versions:
@@ -125,7 +132,7 @@ async def _recipes(
 async def _ingredient(store: EventStore, tenant_id: str, ingredient_id: str) -> Ingredient | None:
     defined = [
         e
-        for e in await _latest(store, tenant_id, f"ingredient-{ingredient_id}")
+        for e in await _latest(store, tenant_id, ingredient_stream(ingredient_id))
         if isinstance(e, IngredientDefined)
     ]
     if not defined:
@@ -138,7 +145,7 @@ async def _ingredient(store: EventStore, tenant_id: str, ingredient_id: str) -> 
 
 async def _supplier(store: EventStore, tenant_id: str, supplier_id: str) -> Supplier | None:
     lead, prices = None, {}
-    for event in await _latest(store, tenant_id, f"supplier-{supplier_id}"):
+    for event in await _latest(store, tenant_id, supplier_stream(supplier_id)):
         if isinstance(event, SupplierRegistered):
             lead = event.lead_time_days
             prices = {p.item_id: p.unit_price for p in event.prices}
@@ -181,7 +188,7 @@ async def suggest_purchases(
         supplier = await _supplier(store, tenant_id, supplier_id)
         if supplier is None:
             continue
-        po_id = f"sugg-{store_id}-{day:%Y%m%d}-{supplier_id}"
+        po_id = suggested_po_id(store_id, day, supplier_id)
         await handle(
             DraftPurchaseOrder(
                 po_id=po_id,
@@ -200,7 +207,7 @@ async def suggest_purchases(
                 expected_delivery_at=dt.datetime.combine(
                     day + dt.timedelta(days=supplier.lead_time_days), dt.time(6), dt.UTC
                 ),
-                idempotency_key=f"purchase-plan:{po_id}",
+                idempotency_key=purchase_plan_key(po_id),
             ),
             store,
             tenant_id=tenant_id,

@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
+from domain.streams import stream_type as stream_kind
 from streams.envelope import RecordedEvent
 
 STREAM_NAME: Final = "OBRADOR_EVENTS"
@@ -49,7 +50,7 @@ def partition_of(tenant_id: str, partitions: int = PARTITIONS) -> int:
 
 
 def subject_for(event: RecordedEvent) -> str:
-    stream_type = event.stream_id.split("-", 1)[0] or "stream"
+    stream_type = stream_kind(event.stream_id)
     safe_type = event.event_type.replace(".", "_").replace(":", "_")
     safe_stream_type = stream_type.replace(".", "_").replace(":", "_")
     return (

@@ -61,6 +61,7 @@ from commands.types import (
 from commands.validation import check
 from domain.access import ROLE_PERMISSIONS, STORE_SCOPED_ROLES, Actor, check_permission
 from domain.errors import PermissionDenied
+from domain.streams import command_key, sale_key
 
 Handler = Callable[[Any, Writer], Awaitable[None]]
 
@@ -99,10 +100,10 @@ async def handle(
 def idempotency_key(command: Command) -> str | None:
     """The store key of a command: its own key per type, or the ticket for a sale."""
     if isinstance(command, RecordSale):
-        return f"sale:{command.store_id}:{command.pos_txn_id}"
+        return sale_key(command.store_id, command.pos_txn_id)
     if command.idempotency_key is None:
         return None
-    return f"{type(command).__name__}:{command.idempotency_key}"
+    return command_key(type(command).__name__, command.idempotency_key)
 
 
 def _authorize(command: Command, actor: Actor) -> None:

@@ -6,10 +6,7 @@ from commands.runtime import Writer
 from commands.types import AcknowledgeAlert, PublishForecast, ResolveAlert, SnoozeAlert
 from domain import alerts
 from domain.events import Event, ForecastPublished
-
-
-def alert_stream(alert_id: str) -> str:
-    return f"alert-{alert_id}"
+from domain.streams import alert_stream, forecast_stream
 
 
 async def acknowledge(cmd: AcknowledgeAlert, w: Writer) -> None:
@@ -61,4 +58,4 @@ async def publish_forecast(cmd: PublishForecast, w: Writer) -> None:
         published = {e.forecast_id for e in past if isinstance(e, ForecastPublished)}
         return [] if cmd.forecast_id in published else [event]
 
-    await w.decide(f"forecast-{cmd.store_id}-{cmd.sku}", list, decide, retry=True)
+    await w.decide(forecast_stream(cmd.store_id, cmd.sku), list, decide, retry=True)

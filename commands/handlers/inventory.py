@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from commands.handlers.sales import stock_stream
 from commands.runtime import Writer
 from commands.types import (
     AdjustStock,
@@ -18,6 +17,7 @@ from commands.types import (
 )
 from domain import equipment, inventory, stock
 from domain.events import EquipmentRegistered, Event, StockTransferredIn
+from domain.streams import equipment_stream, stock_stream
 
 
 async def receive_stock(cmd: ReceiveStock, w: Writer) -> None:
@@ -119,10 +119,6 @@ async def transfer_stock(cmd: TransferStock, w: Writer) -> None:
     )
 
 
-def _equipment_stream(equipment_id: str) -> str:
-    return f"equipment-{equipment_id}"
-
-
 async def register_equipment(cmd: RegisterEquipment, w: Writer) -> None:
     event = EquipmentRegistered(
         occurred_at=w.now,
@@ -135,7 +131,7 @@ async def register_equipment(cmd: RegisterEquipment, w: Writer) -> None:
         max_celsius=cmd.max_celsius,
     )
     await w.decide(
-        _equipment_stream(cmd.equipment_id),
+        equipment_stream(cmd.equipment_id),
         equipment.fold,
         lambda s: equipment.register(s, event),
         retry=True,
@@ -148,7 +144,7 @@ async def _on_equipment(
     decide: Callable[[equipment.EquipmentState], list[Event]],
 ) -> None:
     """Authorise on the equipment's store, then decide on its stream."""
-    stream = _equipment_stream(cmd.equipment_id)
+    stream = equipment_stream(cmd.equipment_id)
     state = await w.load(stream, equipment.fold)
     w.authorize(cmd.PERMISSION, state.equipment.store_id if state.equipment else None)
     await w.decide(stream, equipment.fold, decide, retry=True)

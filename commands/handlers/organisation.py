@@ -29,8 +29,12 @@ from domain.events import (
     UserRegistered,
     UserRoleChanged,
 )
-
-TENANT = "tenant"
+from domain.streams import (
+    TENANT_STREAM,
+    ingredient_stream,
+    product_stream,
+    recipe_stream,
+)
 
 
 def _events(events: Iterable[Event]) -> list[Event]:
@@ -39,7 +43,9 @@ def _events(events: Iterable[Event]) -> list[Event]:
 
 async def create_tenant(cmd: CreateTenant, w: Writer) -> None:
     event = TenantCreated(occurred_at=w.now, name=cmd.name, kind=cmd.kind)
-    await w.decide(TENANT, organisation.fold, lambda s: organisation.create(s, event), retry=True)
+    await w.decide(
+        TENANT_STREAM, organisation.fold, lambda s: organisation.create(s, event), retry=True
+    )
 
 
 async def open_store(cmd: OpenStore, w: Writer) -> None:
@@ -52,14 +58,14 @@ async def open_store(cmd: OpenStore, w: Writer) -> None:
         region=cmd.region,
     )
     await w.decide(
-        TENANT, organisation.fold, lambda s: organisation.open_store(s, event), retry=True
+        TENANT_STREAM, organisation.fold, lambda s: organisation.open_store(s, event), retry=True
     )
 
 
 async def close_store(cmd: CloseStore, w: Writer) -> None:
     event = StoreClosed(occurred_at=w.now, store_id=cmd.store_id, reason=cmd.reason)
     await w.decide(
-        TENANT, organisation.fold, lambda s: organisation.close_store(s, event), retry=True
+        TENANT_STREAM, organisation.fold, lambda s: organisation.close_store(s, event), retry=True
     )
 
 
@@ -72,7 +78,7 @@ async def register_user(cmd: RegisterUser, w: Writer) -> None:
         store_ids=cmd.store_ids,
     )
     await w.decide(
-        TENANT, organisation.fold, lambda s: organisation.register_user(s, event), retry=True
+        TENANT_STREAM, organisation.fold, lambda s: organisation.register_user(s, event), retry=True
     )
 
 
@@ -81,7 +87,7 @@ async def change_user_role(cmd: ChangeUserRole, w: Writer) -> None:
         occurred_at=w.now, user_id=cmd.user_id, role=cmd.role, store_ids=cmd.store_ids
     )
     await w.decide(
-        TENANT, organisation.fold, lambda s: organisation.change_role(s, event), retry=True
+        TENANT_STREAM, organisation.fold, lambda s: organisation.change_role(s, event), retry=True
     )
 
 
@@ -97,7 +103,7 @@ async def define_product(cmd: DefineProduct, w: Writer) -> None:
         unit=cmd.unit,
     )
     await w.decide(
-        f"product-{cmd.sku}",
+        product_stream(cmd.sku),
         catalogue.fold_product,
         lambda s: catalogue.define_product(s, event),
         retry=True,
@@ -106,7 +112,7 @@ async def define_product(cmd: DefineProduct, w: Writer) -> None:
 
 async def reprice_product(cmd: RepriceProduct, w: Writer) -> None:
     await w.decide(
-        f"product-{cmd.sku}",
+        product_stream(cmd.sku),
         catalogue.fold_product,
         lambda s: catalogue.reprice(s, price=cmd.price, unit_cost=cmd.unit_cost, at=w.now),
         retry=True,
@@ -115,7 +121,7 @@ async def reprice_product(cmd: RepriceProduct, w: Writer) -> None:
 
 async def set_stock_policy(cmd: SetProductStockPolicy, w: Writer) -> None:
     await w.decide(
-        f"product-{cmd.sku}",
+        product_stream(cmd.sku),
         catalogue.fold_product,
         lambda s: catalogue.set_stock_policy(
             s,
@@ -130,7 +136,7 @@ async def set_stock_policy(cmd: SetProductStockPolicy, w: Writer) -> None:
 
 async def discontinue_product(cmd: DiscontinueProduct, w: Writer) -> None:
     await w.decide(
-        f"product-{cmd.sku}",
+        product_stream(cmd.sku),
         catalogue.fold_product,
         lambda s: catalogue.discontinue(s, reason=cmd.reason, at=w.now),
         retry=True,
@@ -150,7 +156,7 @@ async def define_ingredient(cmd: DefineIngredient, w: Writer) -> None:
         preferred_supplier_id=cmd.preferred_supplier_id,
     )
     await w.decide(
-        f"ingredient-{cmd.ingredient_id}",
+        ingredient_stream(cmd.ingredient_id),
         _events,
         lambda past: catalogue.define_ingredient(bool(past), event),
         retry=True,
@@ -159,7 +165,7 @@ async def define_ingredient(cmd: DefineIngredient, w: Writer) -> None:
 
 async def version_recipe(cmd: VersionRecipe, w: Writer) -> None:
     await w.decide(
-        f"recipe-{cmd.sku}",
+        recipe_stream(cmd.sku),
         catalogue.fold_recipe,
         lambda s: catalogue.version_recipe(
             s, sku=cmd.sku, yield_quantity=cmd.yield_quantity, lines=cmd.lines, at=w.now

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from commands.handlers.sales import stock_stream
 from commands.runtime import Writer
 from commands.types import (
     ApprovePurchaseOrder,
@@ -27,10 +26,8 @@ from domain.events import (
 )
 from domain.events.inventory import ItemKind
 from domain.procurement import PurchaseState
-
-
-def po_stream(po_id: str) -> str:
-    return f"po-{po_id}"
+from domain.streams import purchase_order_stream as po_stream
+from domain.streams import stock_stream, supplier_stream
 
 
 async def register_supplier(cmd: RegisterSupplier, w: Writer) -> None:
@@ -47,7 +44,7 @@ async def register_supplier(cmd: RegisterSupplier, w: Writer) -> None:
             raise AlreadyExists("supplier_id", f"supplier {cmd.supplier_id!r} exists")
         return [event]
 
-    await w.decide(f"supplier-{cmd.supplier_id}", _events, decide, retry=True)
+    await w.decide(supplier_stream(cmd.supplier_id), _events, decide, retry=True)
 
 
 async def update_supplier_prices(cmd: UpdateSupplierPrices, w: Writer) -> None:
@@ -60,7 +57,7 @@ async def update_supplier_prices(cmd: UpdateSupplierPrices, w: Writer) -> None:
             raise NotFound("supplier_id", f"no supplier {cmd.supplier_id!r}")
         return [event]
 
-    await w.decide(f"supplier-{cmd.supplier_id}", _events, decide, retry=True)
+    await w.decide(supplier_stream(cmd.supplier_id), _events, decide, retry=True)
 
 
 def _events(events: Iterable[Event]) -> list[Event]:

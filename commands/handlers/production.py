@@ -7,7 +7,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from commands.handlers.sales import stock_stream
 from commands.runtime import Writer
 from commands.types import (
     CancelManufacturingOrder,
@@ -25,10 +24,8 @@ from domain.events import BatchCompleted, Event, ManufacturingOrderSuggested, St
 from domain.events.inventory import ConsumptionCause
 from domain.events.production import IngredientConsumption
 from domain.production import OrderState, OrderStatus
-
-
-def order_stream(order_id: str) -> str:
-    return f"mo-{order_id}"
+from domain.streams import batch_reference, product_stream, recipe_stream, stock_stream
+from domain.streams import production_order_stream as order_stream
 
 
 async def suggest(cmd: SuggestManufacturingOrder, w: Writer) -> None:
@@ -117,7 +114,7 @@ async def complete(cmd: CompleteManufacturingOrder, w: Writer) -> None:
     — which also finishes orders completed before appends were atomic.
     """
     order = await _authorized_order(cmd, w)
-    product = await w.load(f"product-{order.sku}", catalogue.fold_product)
+    product = await w.load(product_stream(order.sku), catalogue.fold_product)
     shelf_life = product.product.shelf_life_days if product.product else None
     stream = order_stream(cmd.order_id)
     if order.status is OrderStatus.IN_PROGRESS:
@@ -169,7 +166,7 @@ async def complete(cmd: CompleteManufacturingOrder, w: Writer) -> None:
 async def record_batch(cmd: RecordBatch, w: Writer) -> None:
     """Validate the batch, take the ingredients (FIFO, re-decided on conflict), then record it."""
     order = await _authorized_order(cmd, w)
-    recipe = (await w.load(f"recipe-{order.sku}", catalogue.fold_recipe)).get(cmd.recipe_version)
+    recipe = (await w.load(recipe_stream(order.sku), catalogue.fold_recipe)).get(cmd.recipe_version)
     needs = batches.ingredient_needs(recipe, cmd.planned_quantity)
     stocks = {
         ingredient: await w.load(stock_stream(order.producing_store_id, ingredient), stock.fold)
@@ -184,7 +181,7 @@ async def record_batch(cmd: RecordBatch, w: Writer) -> None:
         actual_yield=cmd.actual_yield,
         at=w.now,
     )
-    reference = f"mo-{order.order_id}/{cmd.batch_id}"
+    reference = batch_reference(order.order_id, cmd.batch_id)
     taken: dict[str, StockConsumed] = {}
     for ingredient, quantity in sorted(needs.items()):
         await w.decide(

@@ -11,14 +11,7 @@ from commands.types import RecordSale, RefundSale, VoidSale
 from domain import inventory, sales, stock
 from domain.events import Event, SaleRecorded
 from domain.events.inventory import ConsumptionCause
-
-
-def sale_stream(store_id: str, pos_txn_id: str) -> str:
-    return f"sale-{store_id}-{pos_txn_id}"
-
-
-def stock_stream(store_id: str, item_id: str) -> str:
-    return f"stock-{store_id}-{item_id}"
+from domain.streams import sale_stream, stock_stream
 
 
 async def record_sale(cmd: RecordSale, w: Writer) -> None:

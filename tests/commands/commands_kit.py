@@ -14,6 +14,7 @@ from domain.events import Event
 from domain.events.organisation import Role, StoreKind, TenantKind
 from domain.stock import StockState
 from domain.stock import fold as fold_stock
+from domain.streams import stock_stream
 from streams.memory import InMemoryEventStore
 from streams.store import EventStore
 
@@ -29,7 +30,7 @@ async def events_of(store: EventStoreLike, tenant: str, stream_id: str) -> list[
 
 
 async def stock_of(store: EventStoreLike, tenant: str, store_id: str, item: str) -> StockState:
-    return fold_stock(await events_of(store, tenant, f"stock-{store_id}-{item}"))
+    return fold_stock(await events_of(store, tenant, stock_stream(store_id, item)))
 
 
 async def set_up_chain(run: Run) -> None:

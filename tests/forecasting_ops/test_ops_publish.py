@@ -16,6 +16,7 @@ from domain.access import Actor
 from domain.codec import decode_event
 from domain.events import ForecastPublished, ManufacturingOrderSuggested
 from domain.events.organisation import Role
+from domain.streams import forecast_stream
 from forecasting import jobs, registry
 from forecasting.api import forecast
 from forecasting.plan import Economics, newsvendor_quantity
@@ -74,7 +75,7 @@ async def test_publish_job_appends_forecasts_and_orders(
     assert count == 2
 
     for key in (bread, other):
-        (fc,) = await _events(pg_store, f"forecast-{key.store_id}-{key.sku}")
+        (fc,) = await _events(pg_store, forecast_stream(key.store_id, key.sku))
         assert isinstance(fc, ForecastPublished)
         assert fc.forecast_id == f"{key.store_id}-{key.sku}-{day:%Y%m%d}"
         assert [p.day for p in fc.points] == [day + dt.timedelta(days=i) for i in range(28)]

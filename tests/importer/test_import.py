@@ -21,6 +21,7 @@ from domain.codec import decode_event
 from domain.events import SaleRecorded
 from domain.events.organisation import Role, StoreKind, TenantKind
 from domain.events.sales import SaleLine, SaleSource
+from domain.streams import sale_stream
 from streams.store import EventStore
 
 OWNER = Actor(user_id="olga", role=Role.OWNER)
@@ -50,7 +51,7 @@ class Bakery:
         return await import_sales(self.store, path, opts)
 
     async def sales(self, store_id: str, txn: str) -> list[SaleRecorded]:
-        records = await self.store.read_stream(self.tenant, f"sale-{store_id}-{txn}")
+        records = await self.store.read_stream(self.tenant, sale_stream(store_id, txn))
         decoded = [decode_event(r.event_type, r.schema_version, r.payload) for r in records]
         return [e for e in decoded if isinstance(e, SaleRecorded)]
 

@@ -29,6 +29,7 @@ from domain.access import Actor
 from domain.codec import decode_event
 from domain.events import SaleRecorded
 from domain.events.organisation import Role, StoreKind, TenantKind
+from domain.streams import sale_stream
 from streams.store import EventStore
 
 OWNER = Actor(user_id="olga", role=Role.OWNER)
@@ -74,7 +75,7 @@ class Pos:
         return messages
 
     async def sales(self, store_id: str, txn: str) -> list[SaleRecorded]:
-        records = await self.store.read_stream(self.tenant, f"sale-{store_id}-{txn}")
+        records = await self.store.read_stream(self.tenant, sale_stream(store_id, txn))
         events = [decode_event(r.event_type, r.schema_version, r.payload) for r in records]
         return [e for e in events if isinstance(e, SaleRecorded)]
 

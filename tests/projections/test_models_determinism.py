@@ -53,6 +53,7 @@ from domain.events.organisation import Role, StoreKind, TenantKind
 from domain.events.procurement import PurchaseOrderLine, ReceivedLine
 from domain.events.sales import RefundLine, SaleLine
 from domain.stock import fold as fold_stock
+from domain.streams import stock_stream
 from projections.model import Decoded
 from projections.models import ALL_MODELS, _sql
 from streams.memory import InMemoryEventStore
@@ -302,7 +303,7 @@ async def test_read_models_agree_with_the_write_side(
         for row in await rows(
             pg_url, "SELECT * FROM rm_inventory_stock WHERE tenant_id = %s", tenant
         ):
-            records = await store.read_stream(tenant, f"stock-{row['store_id']}-{row['item_id']}")
+            records = await store.read_stream(tenant, stock_stream(row["store_id"], row["item_id"]))
             state = fold_stock(
                 decode_event(r.event_type, r.schema_version, r.payload) for r in records
             )

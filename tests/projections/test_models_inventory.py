@@ -20,6 +20,7 @@ from domain.events import (
 )
 from domain.events.inventory import ConsumptionCause, ItemKind, LotAllocation, WasteReason
 from domain.stock import StockState
+from domain.streams import sale_stream, stock_stream
 from projections.models import InventoryModel, model_by_name
 
 T = "forn-sant-joan"
@@ -40,7 +41,7 @@ class Books:
 
     def emit(self, store: str, item: str, event: DomainEvent) -> DomainEvent:
         self.state(store, item).apply(event)  # type: ignore[arg-type]
-        self.log.add(self.tenant, f"stock-{store}-{item}", event)
+        self.log.add(self.tenant, stock_stream(store, item), event)
         return event
 
     def receive(  # noqa: PLR0917 - reads like a delivery note
@@ -74,13 +75,13 @@ class Books:
             item_id=item,
             quantity=D(qty),
             cause=ConsumptionCause.SALE,
-            reference=f"sale-{store}-{ticket}",
+            reference=sale_stream(store, ticket),
             at=AT,
         )
         self.emit(store, item, event)
 
     def void(self, store: str, item: str, ticket: str) -> None:
-        ref = f"sale-{store}-{ticket}"
+        ref = sale_stream(store, ticket)
         event = inventory.give_back(
             self.state(store, item), store_id=store, item_id=item, reference=ref, at=AT
         )

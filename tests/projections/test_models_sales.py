@@ -11,6 +11,7 @@ from domain.events import SaleRecorded, SaleRefunded, SaleVoided, StoreOpened
 from domain.events.organisation import StoreKind
 from domain.events.sales import Channel, RefundLine, SaleLine
 from domain.sales import check_lines
+from domain.streams import sale_stream
 from projections.models import SalesModel
 from projections.models.sales import local_day_hour
 
@@ -124,7 +125,7 @@ async def test_hours_follow_daylight_saving_time(pg_url: str) -> None:
         ("T5", utc(2026, 10, 25, 0, 30)),  # 02:30 CEST, before falling back
         ("T6", utc(2026, 10, 25, 1, 30)),  # 02:30 CET, the same local hour again
     ):
-        log.add(T, f"sale-born-{txn}", sale("born", txn, at, line("croissant", 1, "1.50")))
+        log.add(T, sale_stream("born", txn), sale("born", txn, at, line("croissant", 1, "1.50")))
     await project(pg_url, MODEL, log.events, batch=2)
 
     assert await hourly(pg_url, "born") == {

@@ -10,6 +10,7 @@ import nats
 import psycopg
 import pytest
 
+from domain.streams import sale_stream
 from projections.apply import apply_with_checkpoint
 from projections.rebuild import rebuild, verify
 from projections.runtime import Projector
@@ -34,7 +35,7 @@ async def store(pg_url: str) -> AsyncIterator[EventStore]:
 async def load(store: EventStore, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         tenant = TENANTS[i % 3]
-        await store.append(tenant, f"sale-s{i % 2}-{i}", [sale(f"s{i % 2}", f"T{i}")])
+        await store.append(tenant, sale_stream(f"s{i % 2}", str(i)), [sale(f"s{i % 2}", f"T{i}")])
 
 
 def units(pg_url: str) -> list[tuple[object, ...]]:

@@ -1,0 +1,134 @@
+"""Stream ids and idempotency keys: the one place that spells them.
+
+Every path that records a fact (HTTP, POS, import, demo, forecasting) and every
+reader that loads a stream calls these functions, so a stream has one name. The
+strings are part of the stored history: never change what a function returns.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+TENANT_STREAM: Final = "tenant"
+"""The tenant's own stream: its creation, stores and users."""
+
+
+# --- stream ids ---------------------------------------------------------------
+
+
+def sale_stream(store_id: str, pos_txn_id: str) -> str:
+    """A ticket: ``sale-<store>-<pos_txn_id>``."""
+    return f"sale-{store_id}-{pos_txn_id}"
+
+
+def stock_stream(store_id: str, item_id: str) -> str:
+    """The stock of one item (product or ingredient) at one store."""
+    return f"stock-{store_id}-{item_id}"
+
+
+def product_stream(sku: str) -> str:
+    return f"product-{sku}"
+
+
+def recipe_stream(sku: str) -> str:
+    return f"recipe-{sku}"
+
+
+def ingredient_stream(ingredient_id: str) -> str:
+    return f"ingredient-{ingredient_id}"
+
+
+def supplier_stream(supplier_id: str) -> str:
+    return f"supplier-{supplier_id}"
+
+
+def purchase_order_stream(po_id: str) -> str:
+    return f"po-{po_id}"
+
+
+def production_order_stream(order_id: str) -> str:
+    return f"mo-{order_id}"
+
+
+def alert_stream(alert_id: str) -> str:
+    return f"alert-{alert_id}"
+
+
+def equipment_stream(equipment_id: str) -> str:
+    return f"equipment-{equipment_id}"
+
+
+def forecast_stream(store_id: str, sku: str) -> str:
+    return f"forecast-{store_id}-{sku}"
+
+
+def stream_type(stream_id: str) -> str:
+    """The kind of a stream (``sale``, ``stock``, ``tenant`` …): the text before the first dash."""
+    return stream_id.split("-", 1)[0] or "stream"
+
+
+# --- ids derived from other ids -----------------------------------------------
+
+
+def production_lot_id(order_id: str) -> str:
+    """The lot a production order's output is received under."""
+    return f"mo-{order_id}"
+
+
+def batch_reference(order_id: str, batch_id: str) -> str:
+    """What a batch's ingredient consumptions point back to."""
+    return f"mo-{order_id}/{batch_id}"
+
+
+def forecast_id(store_id: str, sku: str, day: date) -> str:
+    """The id of the forecast published for one series on one run day."""
+    return f"{store_id}-{sku}-{day:%Y%m%d}"
+
+
+def planned_order_id(store_id: str, sku: str, production_day: date) -> str:
+    """The production order the nightly plan proposes for one product and day."""
+    return f"plan-{store_id}-{sku}-{production_day:%Y%m%d}"
+
+
+def suggested_po_id(store_id: str, day: date, supplier_id: str) -> str:
+    """The purchase order the nightly plan suggests to one supplier for one day."""
+    return f"sugg-{store_id}-{day:%Y%m%d}-{supplier_id}"
+
+
+# --- idempotency keys ---------------------------------------------------------
+
+
+def sale_key(store_id: str, pos_txn_id: str) -> str:
+    """A ticket is recorded once per store and POS transaction, whatever the path."""
+    return f"sale:{store_id}:{pos_txn_id}"
+
+
+def command_key(command_type: str, key: str) -> str:
+    """A command's own key, scoped by its type."""
+    return f"{command_type}:{key}"
+
+
+def forecast_key(store_id: str, sku: str, day: date) -> str:
+    """One published forecast per store, product and run day."""
+    return f"{store_id}:{sku}:{day.isoformat()}"
+
+
+def plan_key(store_id: str, sku: str, production_day: date) -> str:
+    """One planned production order per store, product and production day."""
+    return f"plan:{store_id}:{sku}:{production_day.isoformat()}"
+
+
+def purchase_plan_key(po_id: str) -> str:
+    """One suggested purchase order per id."""
+    return f"purchase-plan:{po_id}"
+
+
+def import_store_key(store_id: str) -> str:
+    """The importer opens an unknown store once."""
+    return f"import-store-{store_id}"
+
+
+def import_product_key(sku: str) -> str:
+    """The importer defines an unknown product once."""
+    return f"import-product-{sku}"
