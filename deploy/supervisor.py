@@ -127,13 +127,23 @@ class Supervisor:
             self._state[component.name] = "stopped"
         if self.stop.is_set():
             if failure is not None:
-                log.error("%s failed while stopping", component.name, exc_info=failure)
+                log.error(
+                    "%s failed while stopping",
+                    component.name,
+                    exc_info=failure,
+                    extra={"component": component.name},
+                )
             return
         self._state[component.name] = "backoff"
         self.restarts[component.name] += 1
         uptime = time.monotonic() - started
         if failure is None:
-            log.error("%s returned after %.1f s without being stopped", component.name, uptime)
+            log.error(
+                "%s returned after %.1f s without being stopped",
+                component.name,
+                uptime,
+                extra={"component": component.name},
+            )
         else:
             log.error(
                 "%s crashed after %.1f s (restart #%d follows)",
@@ -141,6 +151,7 @@ class Supervisor:
                 uptime,
                 self.restarts[component.name],
                 exc_info=failure,
+                extra={"component": component.name},
             )
         if uptime >= self.healthy_after:
             raise _Recovered(component.name) from failure

@@ -21,8 +21,16 @@ from deploy.cli import api, bench, chaos, forecast, importing, pos, schema, stac
 from deploy.settings import Settings, SettingsError
 
 
+class _InOrder(click.Group):
+    """Commands listed in the order they were added: the node first, then the tools."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
 @click.group(
     name="obrador",
+    cls=_InOrder,
     help="Obrador: the servers, the processes and the tools of a bakery chain's backend.",
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

@@ -41,7 +41,7 @@ METRIC_ORDER = ("wape", "mae", "rmse", "mase", "bias")
 
 @click.group()
 def forecast() -> None:
-    """Demand forecasts: backtest, simulate, train, queue, publish, registry, schedule."""
+    """Demand forecasts: model, train, publish plans, registry, schedule."""
 
 
 # -- shared options and output ------------------------------------------------------------
@@ -187,7 +187,7 @@ def backtest(
     forecast_out: str | None,
     as_json: bool,
 ) -> None:
-    """Rolling-origin backtest with daily origins (progress on a terminal; --plot FILE: a PNG)."""
+    """Rolling-origin backtest with daily origins (--plot FILE: a PNG)."""
     from forecasting.backtest import final_forecast_frame, run_backtest
     from forecasting.plot import plot_backtest
 
@@ -444,7 +444,7 @@ async def publish(
     waste_cost: float | None,
     as_json: bool,
 ) -> int:
-    """Publish forecasts + suggested orders for one day (default: after the last sales day)."""
+    """Publish forecasts + suggested orders for a day (default: after the last sale)."""
     from forecasting.plan import Economics
     from forecasting.publish import publish_tenant
 

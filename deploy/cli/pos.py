@@ -16,7 +16,7 @@ from deploy.stack import StackUrls
 @click.option("--batch", type=int, default=64, show_default=True, help="tickets fetched per pull")
 @with_stack()
 def ingest(urls: StackUrls, batch: int) -> None:
-    """Run the POS ingest (JetStream → commands) until Ctrl-C (= up --only ingest)."""
+    """Run the POS ingest alone (JetStream → commands) until Ctrl-C."""
     import asyncio
 
     from commands.pos.service import serve_ingest

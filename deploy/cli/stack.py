@@ -68,7 +68,10 @@ def start_node(
     " (default: all of them)",
 )
 def up(only: str | None) -> int:
-    """Start PostgreSQL + NATS (embedded unless the settings name them), migrate, run a node.
+    """Run a node: the servers, then relay, projectors, POS ingest, API, forecast jobs.
+
+    PostgreSQL and NATS are embedded in the data folder unless the settings name them;
+    migrations are applied first.
 
     A node runs the relay, the projectors, the POS ingest, the read API, the forecast
     scheduler and a forecast worker under one supervisor that restarts a crashed
@@ -102,7 +105,7 @@ def migrate() -> int:
 @click.command()
 @click.option("--check", is_flag=True, help="load, verify and exit 0 (non-zero on any mismatch)")
 def demo(check: bool) -> int:
-    """Up + load a demo bakery chain through the store (--check: load, verify, exit)."""
+    """Up, with a demo bakery chain loaded (--check: load, verify and exit)."""
     if check:
         return _demo_check()
     return start_node(list(NAMES), banner=_load_demo)
@@ -145,7 +148,7 @@ def _demo_banner(urls: StackUrls, settings: Settings) -> list[str]:
 @click.command()
 @json_option
 def config(as_json: bool) -> None:
-    """The effective settings (environment, --config file, defaults), secrets masked."""
+    """Print the effective settings (env, --config file, defaults), secrets masked."""
     from deploy.settings import env_name
 
     values = current_settings().masked()

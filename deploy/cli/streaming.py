@@ -21,7 +21,7 @@ from deploy.stack import StackUrls
 @click.command()
 @with_stack()
 def relay(urls: StackUrls) -> None:
-    """Publish the store's log to JetStream, until Ctrl-C (= up --only relay, beside others)."""
+    """Run the relay alone (store → JetStream) until Ctrl-C."""
     from deploy.cli.stack import run_node
 
     run_node(urls, current_settings(), ["relay"])
@@ -30,7 +30,7 @@ def relay(urls: StackUrls) -> None:
 @click.command()
 @click.option("--models", help="comma-separated names (default: all)")
 def projector(models: str | None) -> int:
-    """Run read-model projectors, until Ctrl-C."""
+    """Run projectors alone (all or --models) until Ctrl-C."""
     from projections.registry import select
 
     return _project([m.name for m in select(models)])

@@ -50,6 +50,7 @@ async def test_a_component_that_fails_twice_is_restarted_and_then_runs(
     crashes = [r for r in caplog.records if "crashed" in r.getMessage()]
     assert [r.levelname for r in crashes] == ["ERROR", "ERROR"]
     assert all(r.exc_info and "broker unreachable" in str(r.exc_info[1]) for r in crashes)
+    assert {getattr(r, "component", None) for r in crashes} == {"flaky"}  # a JSON log field
 
 
 async def test_a_component_returning_on_its_own_is_restarted_too() -> None:
