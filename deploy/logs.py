@@ -46,6 +46,21 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (test runners and tools swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def resolve_format(log_format: str, stream: TextIO) -> str:
     if log_format != "auto":
         return log_format
@@ -54,9 +69,8 @@ def resolve_format(log_format: str, stream: TextIO) -> str:
 
 def configure(log_format: str = "auto", level: str = "INFO", stream: TextIO | None = None) -> str:
     """Replace the root's handlers with one; return the format used (``human``/``json``)."""
-    stream = stream or sys.stderr
-    chosen = resolve_format(log_format, stream)
-    handler = logging.StreamHandler(stream)
+    chosen = resolve_format(log_format, stream or sys.stderr)
+    handler: logging.Handler = _CurrentStderr() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if chosen == "json" else HumanFormatter())
     root = logging.getLogger()
     for old in root.handlers[:]:
