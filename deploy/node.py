@@ -8,14 +8,19 @@ pointing at shared servers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import errno
+import logging
 import os
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 from deploy.settings import Settings
 from deploy.supervisor import Component
+
+log = logging.getLogger("obrador.node")
 
 NAMES = ("relay", "projector", "ingest", "api", "scheduler", "worker")
 DESCRIPTIONS = {
@@ -122,23 +127,54 @@ def _api(database_url: str, settings: Settings) -> Component:
     return Component("api", run)
 
 
-def _scheduler(database_url: str, nats_url: str) -> Component:
+#: PostgreSQL advisory lock held by the one node whose scheduler runs the forecast jobs
+SCHEDULER_LOCK = 0x0B7AD0_5C4ED
+
+
+def _scheduler(database_url: str, nats_url: str, check_every: float = 15.0) -> Component:
+    """The forecast jobs, on one node at a time: the others wait on an advisory lock
+    (APScheduler does not share a job store between schedulers safely)."""
+
     async def run(stop: asyncio.Event) -> None:
+        import psycopg
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from forecasting.jobs import PostgresJobStore, configure
 
-        configure(database_url, nats_url or None)
-        scheduler = BackgroundScheduler(
-            jobstores={"default": PostgresJobStore(database_url)}, timezone=dt.UTC
-        )
-        scheduler.start()
-        try:
-            await stop.wait()
-        finally:
-            await asyncio.to_thread(scheduler.shutdown, wait=False)
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            waiting_logged = False
+            while not await _holds(conn, "SELECT pg_try_advisory_lock(%s)"):
+                if not waiting_logged:
+                    log.info("scheduler: another node runs the forecast jobs; standing by")
+                    waiting_logged = True
+                if await _stopped(stop, check_every):
+                    return
+            configure(database_url, nats_url or None)
+            scheduler = BackgroundScheduler(
+                jobstores={"default": PostgresJobStore(database_url)}, timezone=dt.UTC
+            )
+            scheduler.start()
+            log.info("scheduler: this node runs the forecast jobs")
+            try:
+                while not await _stopped(stop, check_every):
+                    await conn.execute("SELECT 1")  # lock lost with the connection: restart
+            finally:
+                await asyncio.to_thread(scheduler.shutdown, wait=False)
 
     return Component("scheduler", run)
+
+
+async def _holds(conn: Any, query: str) -> bool:
+    cur = await conn.execute(query, (SCHEDULER_LOCK,))
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``stop``; True once it is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
 
 
 def _worker(database_url: str, nats_url: str) -> Component:
