@@ -79,11 +79,15 @@ def components(
     return [build[name]() for name in names]
 
 
-def _relay(database_url: str, nats_url: str) -> Component:
-    async def run(stop: asyncio.Event) -> None:
-        from streams.relay import Relay
-        from streams.store import EventStore
+# Each builder imports its component's code when the node is assembled, before the
+# banner: an import inside ``run`` would block the event loop (and Ctrl-C) for seconds.
 
+
+def _relay(database_url: str, nats_url: str) -> Component:
+    from streams.relay import Relay
+    from streams.store import EventStore
+
+    async def run(stop: asyncio.Event) -> None:
         store = await EventStore.open(database_url)
         try:
             await Relay(store, nats_url).run(stop)
@@ -94,10 +98,10 @@ def _relay(database_url: str, nats_url: str) -> Component:
 
 
 def _projector(database_url: str, nats_url: str, models: Sequence[str] | None = None) -> Component:
-    async def run(stop: asyncio.Event) -> None:
-        from projections.registry import select
-        from projections.runtime import Projector
+    from projections.registry import select
+    from projections.runtime import Projector
 
+    async def run(stop: asyncio.Event) -> None:
         chosen = select(",".join(models) if models else None)
         await Projector(database_url, nats_url, chosen).run(stop)
 
@@ -110,18 +114,18 @@ def projector(database_url: str, nats_url: str, models: Sequence[str] | None) ->
 
 
 def _ingest(database_url: str, nats_url: str) -> Component:
-    async def run(stop: asyncio.Event) -> None:
-        from commands.pos.service import serve_ingest
+    from commands.pos.service import serve_ingest
 
+    async def run(stop: asyncio.Event) -> None:
         await serve_ingest(database_url, nats_url, stop=stop)
 
     return Component("ingest", run)
 
 
 def _api(database_url: str, settings: Settings) -> Component:
-    async def run(stop: asyncio.Event) -> None:
-        from read_api.app import serve_api
+    from read_api.app import serve_api
 
+    async def run(stop: asyncio.Event) -> None:
         await serve_api(database_url, settings.api_host, settings.api_port, stop)
 
     return Component("api", run)
@@ -135,12 +139,12 @@ def _scheduler(database_url: str, nats_url: str, check_every: float = 15.0) -> C
     """The forecast jobs, on one node at a time: the others wait on an advisory lock
     (APScheduler does not share a job store between schedulers safely)."""
 
+    import psycopg
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from forecasting.jobs import PostgresJobStore, configure
+
     async def run(stop: asyncio.Event) -> None:
-        import psycopg
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        from forecasting.jobs import PostgresJobStore, configure
-
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
             waiting_logged = False
             while not await _holds(conn, "SELECT pg_try_advisory_lock(%s)"):
@@ -178,9 +182,9 @@ async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
 
 
 def _worker(database_url: str, nats_url: str) -> Component:
-    async def run(stop: asyncio.Event) -> None:
-        from forecasting.workqueue import run_worker
+    from forecasting.workqueue import run_worker
 
+    async def run(stop: asyncio.Event) -> None:
         name = f"{socket.gethostname()}-{os.getpid()}"
         await run_worker(nats_url, database_url, name=name, stop=stop)
 

@@ -21,6 +21,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import stamina
 
@@ -60,11 +61,12 @@ class Supervisor:
     async def run(self, ready: Callable[[], None] | None = None) -> None:
         """Run every component until SIGINT/SIGTERM or :attr:`stop`; return once all stopped."""
         loop = asyncio.get_running_loop()
-        handled = []
+        handled: dict[signal.Signals, Any] = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                previous = signal.getsignal(sig)
                 loop.add_signal_handler(sig, self._stop_by_signal, sig)
-                handled.append(sig)
+                handled[sig] = previous
         tasks = {
             c.name: asyncio.create_task(self._keep_running(c), name=f"component {c.name}")
             for c in self.components
@@ -77,8 +79,10 @@ class Supervisor:
         finally:
             self.stop.set()
             await self._wind_down(tasks)
-            for sig in handled:
+            for sig, previous in handled.items():  # the caller's handlers come back
                 loop.remove_signal_handler(sig)
+                if previous is not None:
+                    signal.signal(sig, previous)
         log.info("stopped: %s", ", ".join(tasks))
 
     def _stop_by_signal(self, sig: signal.Signals) -> None:

@@ -61,9 +61,9 @@ class Node:
     def text(self) -> str:
         return "".join(self.lines)
 
-    def stop(self) -> tuple[int, float]:
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> tuple[int, float]:
         started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         code = self.proc.wait(timeout=60)
         self.reader.join(10)
         return code, time.monotonic() - started
@@ -99,6 +99,19 @@ def test_only_a_subset_one_node_per_folder_and_sigterm_stops_it_quickly(tmp_path
     assert seconds < 10, f"stopping took {seconds:.1f} s"
     assert "Traceback" not in node.text
     assert not (tmp_path / "nats.pid").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_whole_node_cleanly_in_seconds(tmp_path: Path) -> None:
+    node = Node(["up"], node_env(tmp_path))
+    try:
+        assert node.ready.wait(120), node.text
+    finally:
+        code, seconds = node.stop(signal.SIGINT)
+    assert code == 0 and seconds < 10, (seconds, node.text)
+    assert "Traceback" not in node.text
+    pg_pid_file = tmp_path / "pg" / "postmaster.pid"
+    assert not pg_pid_file.exists() and not (tmp_path / "nats.pid").exists()
 
 
 def test_a_busy_api_port_is_one_line_naming_the_setting_before_anything_is_ready(
