@@ -61,6 +61,18 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _TaskChatter(logging.Filter):
+    """FastStream logs "callback for Task-N is being executed..." at INFO whenever one of
+    its internal tasks ends, including on every clean shutdown: that is DEBUG detail."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and str(record.msg).startswith("callback for "):
+            if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+                return False
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
 def resolve_format(log_format: str, stream: TextIO) -> str:
     if log_format != "auto":
         return log_format
@@ -72,6 +84,7 @@ def configure(log_format: str = "auto", level: str = "INFO", stream: TextIO | No
     chosen = resolve_format(log_format, stream or sys.stderr)
     handler: logging.Handler = _CurrentStderr() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if chosen == "json" else HumanFormatter())
+    handler.addFilter(_TaskChatter())
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)

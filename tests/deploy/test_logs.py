@@ -47,6 +47,18 @@ def test_json_lines_carry_the_extra_ids_and_the_traceback(restore_root: object) 
     assert "ValueError: boom" in lines[1]["exc"] and lines[1]["level"] == "ERROR"
 
 
+def test_faststream_task_chatter_is_debug_detail(restore_root: object) -> None:
+    out = io.StringIO()
+    logs.configure("json", "INFO", stream=out)
+    broker_log = logging.getLogger("obrador.pos")
+    broker_log.info("callback for Task-68 is being executed...")
+    broker_log.info("ticket accepted")
+    assert [json.loads(line)["msg"] for line in out.getvalue().splitlines()] == ["ticket accepted"]
+    logs.configure("json", "DEBUG", stream=out)
+    broker_log.info("callback for Task-69 is being executed...")
+    assert json.loads(out.getvalue().splitlines()[-1])["level"] == "DEBUG"
+
+
 def test_auto_is_human_on_a_terminal_and_json_elsewhere(restore_root: object) -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -67,6 +79,7 @@ def test_an_idle_node_logs_no_error_and_no_traceback(tmp_path: Path) -> None:
         "OBRADOR_DATA_DIR": str(tmp_path),
         "OBRADOR_API_PORT": str(free_port()),
         "OBRADOR_LOG_FORMAT": "json",
+        "OBRADOR_LOG_LEVEL": "DEBUG",  # FastStream task restarts are DEBUG lines: count them
     }
     env.pop("DATABASE_URL", None)
     env.pop("NATS_URL", None)
