@@ -82,7 +82,12 @@ def _status_text(relay: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             f"{r['position']!s:>10} {r['lag_events']!s:>8} {float(str(r['lag_seconds'])):>7.1f}"
         )
         if r["error"]:
-            lines.append(f"{'':24}stopped at position {r['failed_position']}: {r['error']}")
+            lines.append(f"{'':24}{r['state']}: {r['error']}")
+        if r["parked"]:
+            lines.append(
+                f"{'':24}{r['parked']} parked, the first at position "
+                f"{r['first_parked_position']}: {r['first_parked_error']}"
+            )
     return "\n".join(lines)
 
 
@@ -117,14 +122,14 @@ async def _rebuild(urls: StackUrls, model: Any) -> None:
             bar.close()
     print(
         f"rebuilt {result.projection}: {result.events} events,"
-        f" swapped at position {result.position}"
+        f" swapped at position {result.position}, {result.parked} parked"
     )
 
 
 @projections.command()
 @click.argument("name")
 def verify(name: str) -> int:
-    """Compare NAME with a rebuild from scratch."""
+    """Compare NAME with a rebuild from scratch; exit 1 on a difference or a parked event."""
     from projections.registry import model_named
 
     return _verify(model_named(name))
@@ -132,16 +137,19 @@ def verify(name: str) -> int:
 
 @with_stack(nats=False, quiet=True)
 async def _verify(urls: StackUrls, model: Any) -> int:
-    from projections.rebuild import verify as compare
+    from projections.rebuild import check
     from streams.store import EventStore
 
     async with await EventStore.open(urls.database_url) as store:
         with working(f"verify {model.name}: rebuilding to compare", show_progress()):
-            diff = await compare(store, model)
-    for table, (live_only, rebuilt_only) in diff.items():
+            report = await check(store, model)
+    for table, (live_only, rebuilt_only) in report.differences.items():
         verdict = "identical" if live_only == rebuilt_only == 0 else "DIFFERENT"
         print(f"{table:32} {verdict}: {live_only} rows only live, {rebuilt_only} only rebuilt")
-    return 0 if all(v == (0, 0) for v in diff.values()) else 1
+    for position, tenant, event_type, error in report.parked:
+        print(f"PARKED position {position} ({event_type}, tenant {tenant}): {error}")
+    print(f"{len(report.parked)} events parked")
+    return 0 if report.identical and not report.parked else 1
 
 
 COMMANDS = [relay, projector, projections]
