@@ -73,7 +73,7 @@ def components(
         "projector": lambda: _projector(database_url, nats_url),
         "ingest": lambda: _ingest(database_url, nats_url),
         "api": lambda: _api(database_url, settings),
-        "scheduler": lambda: _scheduler(database_url, nats_url),
+        "scheduler": lambda: scheduler(database_url, nats_url),
         "worker": lambda: _worker(database_url, nats_url),
     }
     return [build[name]() for name in names]
@@ -135,7 +135,7 @@ def _api(database_url: str, settings: Settings) -> Component:
 SCHEDULER_LOCK = 0x0B7AD0_5C4ED
 
 
-def _scheduler(database_url: str, nats_url: str, check_every: float = 15.0) -> Component:
+def scheduler(database_url: str, nats_url: str, check_every: float = 15.0) -> Component:
     """The forecast jobs, on one node at a time: the others wait on an advisory lock
     (APScheduler does not share a job store between schedulers safely)."""
 

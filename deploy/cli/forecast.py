@@ -577,7 +577,7 @@ def schedule(
     no_queue: bool,
     as_json: bool,
 ) -> int:
-    """Persistent schedule: add/list/remove jobs, or run them."""
+    """Persistent schedule: add/list/remove jobs, or run them (= up --only scheduler)."""
     if action == "add" and not tenant:
         return fail("schedule add needs --tenant", 2)
     run = _run_schedule if action == "run" else _edit_schedule
@@ -604,19 +604,12 @@ def _run_schedule(
 ) -> int:
     @with_stack(nats=not no_queue)
     def run(urls: StackUrls) -> None:
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        from deploy.node import scheduler
+        from deploy.supervisor import Supervisor
 
-        from forecasting.jobs import PostgresJobStore, configure
-
-        configure(urls.database_url, None if no_queue else urls.nats_url)
-        blocking = BlockingScheduler(
-            jobstores={"default": PostgresJobStore(urls.database_url)}, timezone=dt.UTC
-        )
+        component = scheduler(urls.database_url, "" if no_queue else urls.nats_url)
         print("forecast scheduler running (Ctrl-C to stop)", flush=True)
-        try:
-            blocking.start()
-        except (KeyboardInterrupt, SystemExit):
-            blocking.shutdown(wait=False)
+        asyncio.run(Supervisor([component]).run())
 
     return run()
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from deploy.node import _scheduler
+from deploy.node import scheduler
 from tests.eventually import eventually
 
 
@@ -20,9 +20,9 @@ async def test_one_scheduler_at_a_time_and_a_standby_takes_over(
         return sum(text in r.getMessage() for r in caplog.records)
 
     first_stop, second_stop = asyncio.Event(), asyncio.Event()
-    first = asyncio.create_task(_scheduler(pg_url, "", check_every=0.1).run(first_stop))
+    first = asyncio.create_task(scheduler(pg_url, "", check_every=0.1).run(first_stop))
     await eventually(lambda: said("this node runs the forecast jobs") == 1, timeout=20)
-    second = asyncio.create_task(_scheduler(pg_url, "", check_every=0.1).run(second_stop))
+    second = asyncio.create_task(scheduler(pg_url, "", check_every=0.1).run(second_stop))
     await eventually(lambda: said("standing by") == 1, timeout=20)
     assert said("this node runs the forecast jobs") == 1
 
