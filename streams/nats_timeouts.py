@@ -8,6 +8,9 @@ instead: FastStream's consume task then dies, its supervisor logs an ERROR with 
 traceback and restarts it, and logs "callback for Task-N is being executed..." on
 every later idle timeout — the noise an idle ``obrador up`` printed every few seconds.
 
+(The POS ingest now runs its own pull loop, ADR 0008, and catches both; the projector
+and the forecast work queue catch ``nats.errors.TimeoutError`` around their fetches.)
+
 :func:`install` wraps ``fetch`` so every timeout is the documented
 ``nats.errors.TimeoutError`` (a subclass of ``asyncio.TimeoutError``, so callers
 catching either keep working). It is idempotent; ``streams/__init__.py`` installs it,
