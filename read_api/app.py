@@ -27,6 +27,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from read_api.alerts import AlertsController
 from read_api.auth import SECURITY_SCHEME, jwt_auth
 from read_api.controllers import (
     DashboardController,
@@ -153,6 +154,7 @@ def create_app(
             DashboardController,
             ProjectionsStatusController,
             AuthController,
+            AlertsController,
         ],
         middleware=[jwt.middleware, *caller_limits(limits)],
     )

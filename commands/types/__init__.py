@@ -8,7 +8,9 @@ from commands.types.alerts import (
     AcknowledgeAlert,
     PublishForecast,
     ResolveAlert,
+    SetAlertSettings,
     SnoozeAlert,
+    Tick,
 )
 from commands.types.base import Command
 from commands.types.inventory import (
@@ -67,6 +69,8 @@ AnyCommand = Union[  # noqa: UP007 - a runtime union object msgspec can decode i
     SnoozeAlert,
     ResolveAlert,
     PublishForecast,
+    Tick,
+    SetAlertSettings,
     ReceiveStock,
     RecordWaste,
     AdjustStock,
@@ -151,11 +155,13 @@ __all__ = [
     "RevokeSession",
     "ScheduleMaintenance",
     "SendPurchaseOrder",
+    "SetAlertSettings",
     "SetProductStockPolicy",
     "SnoozeAlert",
     "StartManufacturingOrder",
     "StartSession",
     "SuggestManufacturingOrder",
+    "Tick",
     "TransferStock",
     "UpdateSupplierPrices",
     "VersionRecipe",
