@@ -75,6 +75,17 @@ class TestStoreManager:
         for order in orders:
             assert CENTRO in (order["producing_store_id"], order["destination_store_id"])
 
+    async def test_alerts_of_their_stores_only(
+        self, app_client: Client, manager: dict[str, str], demo: dict[str, str]
+    ) -> None:
+        everything = (await app_client.get("/v1/alerts?status=all", headers=demo)).json()
+        mine = (await app_client.get("/v1/alerts?status=all", headers=manager)).json()
+        stores = {a["related"]["store_id"] for a in everything["items"]}
+        assert CENTRO in stores and len(stores) > 1  # the filter has something to do
+        assert mine["items"] == [
+            a for a in everything["items"] if a["related"]["store_id"] == CENTRO
+        ]
+
     async def test_the_dashboard_shows_only_their_stores(
         self, app_client: Client, manager: dict[str, str]
     ) -> None:
@@ -89,6 +100,7 @@ class TestStoreManager:
             "/v1/forecasts?store=madrid-norte",
             "/v1/production-orders?store=alcala",
             "/v1/inventory/madrid-norte/harina/lots",
+            "/v1/alerts?store=alcala",
         ],
     )
     async def test_another_store_is_forbidden(

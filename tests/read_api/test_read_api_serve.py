@@ -25,6 +25,7 @@ OPERATIONS = {
     "listPurchaseOrders",
     "getDashboardSummary",
     "listParkedEvents",
+    "listAlerts",
     "login",
     "refreshToken",
     "logout",
