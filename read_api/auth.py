@@ -112,3 +112,10 @@ def store_scope(principal: Principal, store: str | None) -> str | tuple[str, ...
     if store not in principal.store_ids:
         raise PermissionDeniedException(f"store {store!r} is not one of this credential's stores")
     return store
+
+
+def tenant_wide(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for what cannot be cut by store (operations views): not for store managers."""
+    user = connection.scope.get("user")
+    if isinstance(user, Principal) and user.role in STORE_SCOPED_ROLES:
+        raise PermissionDeniedException("this view covers every store; this credential has some")

@@ -5,7 +5,7 @@ request: Litestar's keeps every request time of the window as a JSON list in
 its store and re-encodes it under one lock on each request (≈ 0.25 ms at 6,000
 per minute, serialising the whole API), ours keeps two counters per key (a
 sliding-window estimate: this window's count plus the previous window's,
-weighted by how much of it still overlaps). A refused request is a 429 problem
+weighted by how much of it still overlaps, rounded up). A refused request is a 429 problem
 document with ``Retry-After`` and ``RateLimit-*`` headers. Counts live in
 memory per process.
 """
@@ -62,13 +62,18 @@ class Window:
         if last != index:
             previous, current = (current if last == index - 1 else 0), 0
         overlap = 1.0 - into / self.seconds
-        if previous * overlap + current >= self.limit:
+        # Rounded up, so a burst at the end of one window is not let through again
+        # right after the next one starts.
+        weighted = math.ceil(previous * overlap - 1e-9)
+        if weighted + current >= self.limit:
             self._counts[key] = (index, previous, current)
-            # When enough of the previous window has slid out (or, failing that, the next).
-            if previous and current < self.limit:
-                needed = (previous * overlap + current - self.limit + 1) / previous
-                return max(needed * self.seconds, 1.0)
-            return self.seconds - into
+            until_next = self.seconds - into
+            if current + 1 >= self.limit or not previous:
+                return until_next  # at least: this window must end
+            # Until enough of the previous window has slid out to leave one slot.
+            room = self.limit - current - 1
+            wait = (previous * overlap - room) / previous * self.seconds
+            return min(max(wait, 1.0), until_next)
         self._counts[key] = (index, previous, current + 1)
         if len(self._counts) > PRUNE_AT:
             self._prune(index)

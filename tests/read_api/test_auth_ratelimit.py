@@ -62,3 +62,11 @@ def test_old_keys_are_pruned() -> None:
 def test_every_unit_is_a_number_of_seconds(unit: str) -> None:
     window = Window((unit, 1), Clock())  # type: ignore[arg-type]
     assert window.hit("a") is None and window.hit("a") is not None
+
+
+def test_a_burst_at_the_end_of_a_window_is_not_let_through_again_at_the_start() -> None:
+    clock = Clock(59.9)
+    window = Window(("minute", 2), clock)
+    assert window.hit("a") is None and window.hit("a") is None
+    clock.now = 60.1
+    assert window.hit("a") is not None

@@ -101,6 +101,7 @@ class TestStoreManager:
             "/v1/production-orders?store=alcala",
             "/v1/inventory/madrid-norte/harina/lots",
             "/v1/alerts?store=alcala",
+            "/v1/projections/parked",
         ],
     )
     async def test_another_store_is_forbidden(
