@@ -185,11 +185,7 @@ def run(url: str, *, seconds: float, runs: int, bulk_events: int) -> Figures:
     for _ in range(runs):
         with scratch_schema(url, "bench") as conninfo:
             appends, events, lat = asyncio.run(_ours(conninfo, seconds))
-            raw.append(
-                asyncio.run(
-                    executemany_rows_per_s(conninfo, PAYLOAD, seconds=seconds)
-                )
-            )
+            raw.append(asyncio.run(executemany_rows_per_s(conninfo, PAYLOAD, seconds=seconds)))
         ours.append((appends / seconds, events / seconds, _pct(lat, 0.5), _pct(lat, 0.99)))
         b_appends, b_events, b_lat = _baseline(url, seconds)
         base.append((b_appends / seconds, b_events / seconds, _pct(b_lat, 0.99)))

@@ -96,9 +96,7 @@ async def executemany_rows_per_s(
     rows from a Python client that already batched them (what the store's group
     commit does for its concurrent writers).
     """
-    insert = (
-        f"INSERT INTO {{table}} ({', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-    )
+    insert = f"INSERT INTO {{table}} ({', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
     written = 0
     async with await psycopg.AsyncConnection.connect(conninfo) as conn:
         async with conn.transaction():

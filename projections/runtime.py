@@ -34,8 +34,10 @@ from projections.model import ReadModel
 from projections.status import mark
 from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
 from streams.envelope import RecordedEvent
+from streams.hoptrace import HopTrace
 from streams.jetstream import (
     H_PARTITION_PREV,
+    H_POSITION,
     PARTITIONS,
     STREAM_NAME,
     ensure_event_stream,
@@ -62,10 +64,18 @@ class PartitionWorker:
     """
 
     def __init__(
-        self, pool: Pool, js: JetStreamContext, model: ReadModel, partition: int, batch: int
+        self,
+        pool: Pool,
+        js: JetStreamContext,
+        model: ReadModel,
+        partition: int,
+        batch: int,
+        *,
+        trace: HopTrace | None = None,
     ) -> None:
         self.pool, self.js, self.model = pool, js, model
         self.partition, self.batch = partition, batch
+        self.trace = trace
         self.applied = 0
         self.repositions = 0
 
@@ -77,6 +87,8 @@ class PartitionWorker:
             msgs = await self._next_batch(sub)
             if not msgs:
                 continue
+            if self.trace is not None:
+                self._trace("fetched", msgs[-1], stored=msgs[-1].metadata.timestamp.timestamp())
             if not await self._apply(msgs):
                 await sub.unsubscribe()
                 sub = await self._reposition()
@@ -155,11 +167,20 @@ class PartitionWorker:
                 parked.error_class,
                 parked.error,
             )
+        if self.trace is not None and result.processed:
+            self._trace("committed", msgs[result.processed - 1])
         if result.processed:
             await msgs[result.processed - 1].ack()  # ack-all: covers everything before it
             self.applied += result.processed
             self._observe(deliveries[result.processed - 1].event, result.processed)
         return not result.gap
+
+    def _trace(self, hop: str, last: Msg, **fields: float) -> None:
+        position = int((last.headers or {}).get(H_POSITION, 0))
+        assert self.trace is not None
+        self.trace.record(
+            hop, model=self.model.name, partition=self.partition, last=position, **fields
+        )
 
     def _observe(self, newest: RecordedEvent, applied: int) -> None:
         labels = (self.model.name, str(self.partition))
@@ -192,7 +213,9 @@ class Projector:
         batch: int = 1000,
         lease_ttl: float = 6.0,
         owner: str | None = None,
+        trace: HopTrace | None = None,
     ) -> None:
+        self.trace = trace  # per-hop timestamps (the freshness bench), off by default
         self.conninfo, self.nats_url, self.models = conninfo, nats_url, list(models)
         self.partitions, self.batch, self.lease_ttl = partitions, batch, lease_ttl
         self.owner = owner or f"projector-{uuid.uuid4().hex[:8]}"
@@ -238,7 +261,11 @@ class Projector:
                 task = self.workers.get(key)
                 if partition in held and (task is None or task.done()):
                     self.workers[key] = asyncio.create_task(
-                        self._supervise(PartitionWorker(pool, js, model, partition, self.batch))
+                        self._supervise(
+                            PartitionWorker(
+                                pool, js, model, partition, self.batch, trace=self.trace
+                            )
+                        )
                     )
                 elif partition not in held and task is not None and not task.done():
                     task.cancel()
