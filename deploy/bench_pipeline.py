@@ -162,13 +162,23 @@ async def bench_freshness(
         await store.append_many(list(lot_requests(600, per_lot=1)))
         await _covered(conninfo, await _partition_heads(conninfo), timeout=120)
         # the maximum: a backlog appended at once, drained by relay + projector
+        cpu = [_cpu_seconds(proc.pid) for proc in procs]
         started = time.time()
         await store.bulk_append(lot_requests(backlog, per_lot=1, first_lot=lot))
         lot += backlog
         await _covered(conninfo, await _partition_heads(conninfo), timeout=300)
         ends = [r["t"] for r in read_trace(trace_projector) if r["hop"] == "committed"]
         max_rate = backlog / (max(ends) - started)
-        out: dict[str, Any] = {"max_events_per_s": round(max_rate), "backlog_events": backlog}
+        relay_cpu, projector_cpu = (
+            (_cpu_seconds(proc.pid) - before) * 1e6 / backlog
+            for proc, before in zip(procs, cpu, strict=True)
+        )
+        out: dict[str, Any] = {
+            "max_events_per_s": round(max_rate),
+            "backlog_events": backlog,
+            "relay_cpu_us_per_event": round(relay_cpu),
+            "projector_cpu_us_per_event": round(projector_cpu),
+        }
         half = max(1, int(max_rate / 2))
         for label, at in (("", rate), ("_at_half_max", half)):
             commits = await _steady(store, at, seconds, lot)
@@ -184,6 +194,15 @@ async def bench_freshness(
             proc.wait(timeout=30)
         await store.close()
     return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _steady(store: EventStore, rate: int, seconds: float, first_lot: int) -> Commits:
@@ -344,8 +363,9 @@ def main(what: str, *, json_output: bool, quick: bool) -> int:
             for _ in range(runs):
                 with (
                     scratch(urls.database_url) as (conninfo, nats_url),
-                    tempfile.TemporaryDirectory(prefix="obrador-trace-") as folder,
+                    tempfile.TemporaryDirectory(prefix="obrador-trace-") as tmp,
                 ):
+                    folder = os.environ.get("OBRADOR_BENCH_TRACE_DIR") or tmp  # keep to study
                     results.append(
                         asyncio.run(
                             bench_freshness(

@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from psycopg_pool import AsyncConnectionPool
 
-from projections.apply import Delivery, apply_with_checkpoint
+from projections.apply import Applied, Delivery, apply_partitions
 from projections.leases import Leases
 from projections.model import ReadModel
 from projections.status import mark
@@ -72,10 +72,12 @@ class PartitionWorker:
         batch: int,
         *,
         trace: HopTrace | None = None,
+        applier: SharedApplier | None = None,
     ) -> None:
         self.pool, self.js, self.model = pool, js, model
         self.partition, self.batch = partition, batch
         self.trace = trace
+        self.applier = applier or SharedApplier(pool, model)
         self.applied = 0
         self.repositions = 0
 
@@ -152,8 +154,7 @@ class PartitionWorker:
             )
             for m in msgs
         ]
-        async with self.pool.connection() as conn, conn.transaction():
-            result = await apply_with_checkpoint(conn, self.model, self.partition, deliveries)
+        result = await self.applier.apply(self.partition, deliveries)
         for parked in result.parked:
             PARKED_EVENTS.labels(self.model.name, str(self.partition)).inc()
             log.error(
@@ -187,6 +188,65 @@ class PartitionWorker:
         APPLIED_EVENTS.labels(*labels).inc(applied)
         CHECKPOINT.labels(*labels).set(newest.position)
         LAG_SECONDS.labels(*labels).set(max(0.0, time.time() - newest.recorded_at.timestamp()))
+
+
+class SharedApplier:
+    """One model's batches from several partitions, applied in one transaction.
+
+    Each partition worker hands its fetched batch over and waits for its own
+    outcome. While a transaction runs, the batches that arrive meanwhile wait
+    and then all go into the next one (``apply_partitions``): under light
+    traffic every event still gets its own prompt transaction, under heavy
+    traffic the partitions share them instead of queueing behind each other.
+    Every partition's rows and checkpoint still commit together; a failure
+    rolls all of them back and every worker waiting on it retries. The
+    transaction runs in pipeline mode: statements whose results are not read
+    (BEGIN, the read-model writes, the checkpoint update, COMMIT) travel
+    together instead of one round trip each.
+    """
+
+    def __init__(self, pool: Pool, model: ReadModel) -> None:
+        self.pool, self.model = pool, model
+        self._waiting: dict[int, tuple[list[Delivery], asyncio.Future[Applied]]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def apply(self, partition: int, deliveries: list[Delivery]) -> Applied:
+        if partition in self._waiting:
+            raise RuntimeError(f"partition {partition} already has a batch waiting")
+        future: asyncio.Future[Applied] = asyncio.get_running_loop().create_future()
+        self._waiting[partition] = (deliveries, future)
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            taken, self._waiting = self._waiting, {}
+            taken = {p: item for p, item in taken.items() if not item[1].done()}
+            if not taken:
+                continue
+            try:
+                async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+                    results = await apply_partitions(
+                        conn, self.model, {p: batch for p, (batch, _) in taken.items()}
+                    )
+            except Exception as exc:
+                for _, future in taken.values():
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for partition, (_, future) in taken.items():
+                if not future.done():
+                    future.set_result(results[partition])
 
 
 async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -236,15 +296,18 @@ class Projector:
         js = nc.jetstream()
         await ensure_event_stream(js)
         leases = [Leases(m.name, self.owner, self.partitions, self.lease_ttl) for m in self.models]
+        appliers = {m.name: SharedApplier(pool, m) for m in self.models}
         try:
             while not stop.is_set():
-                await self._balance(pool, js, leases)
+                await self._balance(pool, js, leases, appliers)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.lease_ttl / 3)
         finally:
             for task in self.workers.values():
                 task.cancel()
             await asyncio.gather(*self.workers.values(), return_exceptions=True)
+            for applier in appliers.values():
+                await applier.close()
             with contextlib.suppress(Exception):
                 async with pool.connection() as conn:
                     for lease in leases:
@@ -252,7 +315,13 @@ class Projector:
             await nc.close()
             await pool.close()
 
-    async def _balance(self, pool: Pool, js: JetStreamContext, leases: list[Leases]) -> None:
+    async def _balance(
+        self,
+        pool: Pool,
+        js: JetStreamContext,
+        leases: list[Leases],
+        appliers: dict[str, SharedApplier],
+    ) -> None:
         for model, lease in zip(self.models, leases, strict=True):
             async with pool.connection() as conn:
                 held = await lease.refresh(conn)

@@ -118,10 +118,14 @@ class Relay:
                 pending.append(await self._publish(js, event, last_id))
                 last_id = str(event.event_id)
             position = events[-1].position
-            if len(pending) >= self.window // 2:
+            self._note(events[-1])
+            if len(events) < self.batch:  # caught up: settle now, not after one more read
                 await self._settle(pending, position)
                 pending = []
-            self._note(events[-1])
+                await self.store.wait_for_events(position, 0.5)
+            elif len(pending) >= self.window // 2:
+                await self._settle(pending, position)
+                pending = []
         await self._settle(pending, position)
 
     async def _publish(
