@@ -358,7 +358,7 @@ def main(what: str, *, json_output: bool, quick: bool) -> int:
                 "ratio_vs_raw": ratio(ours, raw),
             }
         elif what == "freshness":
-            seconds, backlog = (2.0, 2_000) if quick else (20.0, 20_000)
+            seconds, backlog = (1.0, 1_000) if quick else (20.0, 20_000)
             results = []
             for _ in range(runs):
                 with (
