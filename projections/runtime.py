@@ -199,10 +199,9 @@ class SharedApplier:
     traffic every event still gets its own prompt transaction, under heavy
     traffic the partitions share them instead of queueing behind each other.
     Every partition's rows and checkpoint still commit together; a failure
-    rolls all of them back and every worker waiting on it retries. The
-    transaction runs in pipeline mode: statements whose results are not read
-    (BEGIN, the read-model writes, the checkpoint update, COMMIT) travel
-    together instead of one round trip each.
+    rolls all of them back and every worker waiting on it retries. (Not in
+    pipeline mode: the models' staging tables are filled with COPY, which a
+    pipeline refuses; every large batch would fall back to one event at a time.)
     """
 
     def __init__(self, pool: Pool, model: ReadModel) -> None:
@@ -235,7 +234,7 @@ class SharedApplier:
             if not taken:
                 continue
             try:
-                async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+                async with self.pool.connection() as conn, conn.transaction():
                     results = await apply_partitions(
                         conn, self.model, {p: batch for p, (batch, _) in taken.items()}
                     )
