@@ -31,7 +31,7 @@ from typing import Any
 import nats
 import psycopg
 
-from deploy.bench_store import machine
+from deploy.bench_store import machine, record_rows
 from deploy.ceilings import cursor_scan_rows_per_s, ratio, raw_publish_per_s
 from deploy.scratch import scratch, scratch_schema
 from domain.codec import encode_event
@@ -416,15 +416,31 @@ def _median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _record(out: dict[str, Any]) -> None:
-    path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-    marker = "<!-- bench-pipeline-rows -->"
-    if not path.exists() or marker not in path.read_text():
-        return
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    figures = ", ".join(f"{k}={v}" for k, v in out.items() if k not in ("benchmark", "machine"))
-    line = f"| {stamp} | {out['machine']} | `obrador bench {out['benchmark']}` | {figures} |"
-    text = path.read_text()
-    path.write_text(text.replace(marker, marker + "\n" + line, 1))
+    """Add the figures to the table of docs/benchmarks.md."""
+    what = out["benchmark"]
+    if what == "relay":
+        row = (
+            f"relay {out['events']:,} events",
+            f"{out['events_per_s']:,} events/s",
+            f"raw publish+ack {out['raw_publish_per_s']:,} msg/s",
+            f"{out['ratio_vs_raw']}×",
+        )
+    elif what == "rebuild":
+        row = (
+            f"rebuild inventory, {out['events']:,} events",
+            f"{out['events_per_s']:,} events/s",
+            f"cursor scan {out['cursor_scan_rows_per_s']:,} rows/s",
+            f"{out['ratio_vs_scan']}×",
+        )
+    else:
+        row = (
+            f"freshness at {out['rate_per_s']:,} events/s",
+            f"p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms",
+            f"projector max {out['max_events_per_s']:,} events/s; at half of it"
+            f" p50 {out['p50_ms_at_half_max']} ms, p99 {out['p99_ms_at_half_max']} ms",
+            "(latency)",
+        )
+    record_rows([row], out["machine"], f"`obrador bench {what}`, median of {out['runs']}")
 
 
 async def _serve_traced(role: str, trace_path: Path) -> None:

@@ -247,17 +247,38 @@ def main(*, json_output: bool, quick: bool) -> int:
 
 
 def record(data: dict[str, Any]) -> None:
-    """Append the figures to docs/benchmarks.md (date, machine, command)."""
+    """Add the store's rows to the table of docs/benchmarks.md."""
+    record_rows(
+        [
+            (
+                f"store append, {data['writers']} writers, 1–5 events",
+                f"{data['events_per_s']:,} events/s",
+                f"recorder {data['baseline_events_per_s']:,} events/s;"
+                f" executemany {data['executemany_rows_per_s']:,} rows/s",
+                f"{data['ratio_vs_baseline']}× / {data['ratio_vs_executemany']}×",
+            ),
+            (
+                f"bulk append {data['bulk_events']:,} events",
+                f"{data['bulk_events_per_s']:,} events/s",
+                f"COPY {data['copy_rows_per_s']:,} rows/s",
+                f"{data['bulk_ratio_vs_copy']}×",
+            ),
+        ],
+        data["machine"],
+        f"`obrador bench store`, median of {data['runs']}",
+    )
+
+
+def record_rows(rows: list[tuple[str, str, str, str]], machine: str, command: str) -> None:
+    """Append rows (bench, figure, reference, ratio) to the table of docs/benchmarks.md."""
     path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-    if not path.exists():
+    marker = "<!-- bench-rows -->"
+    if not path.exists() or marker not in path.read_text():
         return
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    line = (
-        f"| {stamp} | {data['machine']} | {data['events_per_s']:,} | {data['appends_per_s']:,} "
-        f"| {data['p99_ms']} | {data['baseline_events_per_s']:,} | {data['ratio_vs_baseline']}× "
-        f"| {data['bulk_events_per_s']:,} |\n"
+    lines = "".join(
+        f"\n| {bench} | {figure} | {reference} | {ratio} | {machine} | {command}, {stamp} |"
+        for bench, figure, reference, ratio in rows
     )
     text = path.read_text()
-    marker = "<!-- bench-store-rows -->"
-    if marker in text:
-        path.write_text(text.replace(marker, marker + "\n" + line.rstrip("\n"), 1))
+    path.write_text(text.replace(marker, marker + lines, 1))

@@ -57,6 +57,21 @@ def _bench_import(urls: StackUrls, as_json: bool, quick: bool) -> None:
         urls.database_url, lines=lines, with_ddop=not quick, copy_reference=copy_stored_events
     )
     emit(figures, as_json, lambda: "\n".join(f"{k:20} {v}" for k, v in figures.items()))
+    if not quick:
+        from deploy.bench_store import record_rows
+
+        record_rows(
+            [
+                (
+                    f"import {figures['lines']:,} lines",
+                    f"{figures['lines_per_s']:,} lines/s, {figures['peak_rss_mb']} MB peak",
+                    f"COPY of its {figures['copy_rows']:,} events: {figures['copy_seconds']} s",
+                    f"{figures['ratio_vs_copy']}×",
+                )
+            ],
+            str(figures["machine"]),
+            "`obrador bench import`",
+        )
 
 
 def bench_forecast(as_json: bool, csv_path: str = DDOP_CSV, workers: int = 2) -> dict[str, object]:
