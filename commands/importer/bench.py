@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from queue import Empty
 from typing import Any, Final
 
 import numpy as np
@@ -171,7 +172,15 @@ def _import_in_child(
         args=(conninfo, str(path), str(mapping) if mapping else None, report, queue),
     )
     child.start()
-    figures: dict[str, Any] = queue.get()
+    while True:  # a child that dies (killed, out of memory) must not leave us waiting
+        try:
+            figures: dict[str, Any] = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not child.is_alive():
+                raise RuntimeError(
+                    f"the import process died (exit code {child.exitcode})"
+                ) from None
     child.join()
     return figures
 
