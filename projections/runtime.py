@@ -191,61 +191,70 @@ class PartitionWorker:
 
 
 class SharedApplier:
-    """One model's batches from several partitions, applied in one transaction.
+    """One model's batches from several partitions, sharing transactions when they queue.
 
     Each partition worker hands its fetched batch over and waits for its own
-    outcome. While a transaction runs, the batches that arrive meanwhile wait
-    and then all go into the next one (``apply_partitions``): under light
-    traffic every event still gets its own prompt transaction, under heavy
-    traffic the partitions share them instead of queueing behind each other.
-    Every partition's rows and checkpoint still commit together; a failure
-    rolls all of them back and every worker waiting on it retries. (Not in
-    pipeline mode: the models' staging tables are filled with COPY, which a
-    pipeline refuses; every large batch would fall back to one event at a time.)
+    outcome. Up to ``max_inflight`` transactions run at once (on 2 busy cores a
+    transaction is mostly waiting for its round trips, so a few in parallel
+    keep the latency down); batches that arrive while every slot is taken wait
+    and then all go into the next one (``apply_partitions``), so under heavy
+    traffic partitions share transactions instead of queueing behind each
+    other's commits. Every partition's rows and checkpoint commit together; a
+    failure rolls back that transaction's partitions and their workers retry.
+    (Not in pipeline mode: the models' staging tables are filled with COPY,
+    which a pipeline refuses; every large batch would fall back to one event at
+    a time.)
     """
 
-    def __init__(self, pool: Pool, model: ReadModel) -> None:
-        self.pool, self.model = pool, model
+    def __init__(self, pool: Pool, model: ReadModel, *, max_inflight: int = 4) -> None:
+        self.pool, self.model, self.max_inflight = pool, model, max_inflight
         self._waiting: dict[int, tuple[list[Delivery], asyncio.Future[Applied]]] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     async def apply(self, partition: int, deliveries: list[Delivery]) -> Applied:
         if partition in self._waiting:
             raise RuntimeError(f"partition {partition} already has a batch waiting")
         future: asyncio.Future[Applied] = asyncio.get_running_loop().create_future()
         self._waiting[partition] = (deliveries, future)
-        self._wake.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
+        self._start()
         return await future
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            taken, self._waiting = self._waiting, {}
-            taken = {p: item for p, item in taken.items() if not item[1].done()}
-            if not taken:
-                continue
-            try:
-                async with self.pool.connection() as conn, conn.transaction():
-                    results = await apply_partitions(
-                        conn, self.model, {p: batch for p, (batch, _) in taken.items()}
-                    )
-            except Exception as exc:
-                for _, future in taken.values():
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for partition, (_, future) in taken.items():
+    def _start(self) -> None:
+        if not self._waiting or len(self._running) >= self.max_inflight:
+            return
+        taken, self._waiting = self._waiting, {}
+        task = asyncio.create_task(self._apply(taken))
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._start()  # whatever queued meanwhile goes together
+
+    async def _apply(
+        self, taken: dict[int, tuple[list[Delivery], asyncio.Future[Applied]]]
+    ) -> None:
+        taken = {p: item for p, item in taken.items() if not item[1].done()}
+        if not taken:
+            return
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                results = await apply_partitions(
+                    conn, self.model, {p: batch for p, (batch, _) in taken.items()}
+                )
+        except Exception as exc:
+            for _, future in taken.values():
                 if not future.done():
-                    future.set_result(results[partition])
+                    future.set_exception(exc)
+            return
+        for partition, (_, future) in taken.items():
+            if not future.done():
+                future.set_result(results[partition])
 
 
 async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:
