@@ -212,7 +212,8 @@ class SharedApplier:
         self._running: set[asyncio.Task[None]] = set()
 
     async def apply(self, partition: int, deliveries: list[Delivery]) -> Applied:
-        if partition in self._waiting:
+        waiting = self._waiting.get(partition)
+        if waiting is not None and not waiting[1].done():  # a cancelled worker's is dropped
             raise RuntimeError(f"partition {partition} already has a batch waiting")
         future: asyncio.Future[Applied] = asyncio.get_running_loop().create_future()
         self._waiting[partition] = (deliveries, future)
