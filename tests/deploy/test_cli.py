@@ -90,7 +90,10 @@ def test_demo_serves_the_dashboard_and_the_api_with_its_key(tmp_path: Path) -> N
     import urllib.error
     import urllib.request
 
+    from deploy.demo import real_sales
     from deploy.embedded.process import free_port
+
+    expected = sum(s.units for s in real_sales())
 
     port = free_port()
     env = {**os.environ, "OBRADOR_DATA_DIR": str(tmp_path), "OBRADOR_API_PORT": str(port)}
@@ -114,7 +117,7 @@ def test_demo_serves_the_dashboard_and_the_api_with_its_key(tmp_path: Path) -> N
         )
         deadline = time.monotonic() + 60  # the projectors fill the read model in the background
         units = 0
-        while time.monotonic() < deadline and units < 11_735:
+        while time.monotonic() < deadline and units < expected:
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     items = json.loads(response.read())["items"]
@@ -122,7 +125,7 @@ def test_demo_serves_the_dashboard_and_the_api_with_its_key(tmp_path: Path) -> N
                 items = []
             units = sum(int(float(i["units"])) for i in items)
             time.sleep(0.2)
-        assert units == 11_735  # every real unit of the demo, through relay → projector → API
+        assert units == expected  # every real unit of the demo, through relay → projector → API
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0

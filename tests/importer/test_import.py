@@ -16,6 +16,7 @@ import xlsxwriter
 from commands.handlers import handle
 from commands.importer.run import ImportOptions, ImportRefused, ImportResult, import_sales
 from commands.types import CreateTenant, DefineProduct, OpenStore, RecordSale
+from deploy.sample_data import ddop_csv
 from domain.access import Actor
 from domain.codec import decode_event
 from domain.events import SaleRecorded
@@ -25,7 +26,7 @@ from domain.streams import sale_stream
 from streams.store import EventStore
 
 OWNER = Actor(user_id="olga", role=Role.OWNER)
-DDOP = Path("/work/shared/data/ddop-bakery/bakery_merged.csv")
+DDOP = ddop_csv()  # the repository copy of the real ddop file, as CSV
 
 TRANSACTIONS = """date,time,store,product,quantity,price,ticket
 2026-01-05,08:15,born,baguette,2,1.20,T-1
