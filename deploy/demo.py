@@ -254,8 +254,8 @@ class PlanReport:
 
 async def plan_next_day(database_url: str, store: EventStore) -> PlanReport:
     """Forecast and plan the day after the demo's last day, as the nightly jobs would."""
-    from forecasting.publish import publish_tenant
-    from forecasting.registry import RegistryError, list_series, train_and_register
+    from forecasting.ops.publish import publish_tenant
+    from forecasting.ops.registry import RegistryError, list_series, train_and_register
     from projections.models import model_by_name
     from projections.rebuild import rebuild
 

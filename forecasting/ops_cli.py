@@ -23,7 +23,7 @@ from deploy.settings import Settings
 from deploy.stack import StackUrls, running_stack
 
 if TYPE_CHECKING:
-    from forecasting import registry
+    from forecasting.ops import registry
 
 # The modelling stack (LightGBM, statsforecast, Prophet…) takes ~2 s to import:
 # each command imports what it needs, so `obrador --help` and every other
@@ -45,8 +45,8 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from forecasting import registry
-    from forecasting.registry import RegistryError
+    from forecasting.ops import registry
+    from forecasting.ops.registry import RegistryError
 
     with _stack(need_nats=False) as urls:
         keys = registry.list_series(urls.database_url, args.tenant, args.store)
@@ -69,7 +69,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
-    from forecasting.workqueue import enqueue
+    from forecasting.ops.workqueue import enqueue
 
     with _stack(need_nats=True) as urls:
         jobs = asyncio.run(
@@ -87,7 +87,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from forecasting.workqueue import run_worker
+    from forecasting.ops.workqueue import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -117,8 +117,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from forecasting.ops.publish import publish_tenant
     from forecasting.plan import Economics
-    from forecasting.publish import publish_tenant
 
     economics = None
     if args.price is not None:
@@ -157,7 +157,7 @@ def _version_line(v: registry.ModelVersion) -> str:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from forecasting import registry
+    from forecasting.ops import registry
 
     with _stack(need_nats=False) as urls:
         rows = registry.versions(urls.database_url, args.tenant, args.store, args.sku)
@@ -170,8 +170,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from forecasting import registry
-    from forecasting.registry import RegistryError, SeriesKey
+    from forecasting.ops import registry
+    from forecasting.ops.registry import RegistryError, SeriesKey
 
     with _stack(need_nats=False) as urls:
         try:
@@ -186,8 +186,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from forecasting import registry
-    from forecasting.registry import RegistryError, SeriesKey
+    from forecasting.ops import registry
+    from forecasting.ops.registry import RegistryError, SeriesKey
 
     with _stack(need_nats=False) as urls:
         try:
@@ -203,7 +203,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from forecasting.jobs import (
+    from forecasting.ops.jobs import (
         PostgresJobStore,
         configure,
         schedule_tenant,

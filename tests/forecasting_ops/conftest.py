@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from deploy.sample_data import ddop_frame
-from forecasting.registry import SeriesKey
+from forecasting.ops.registry import SeriesKey
 
 TENANT = "ddop"
 TIMEZONE = "Europe/Berlin"  # the ddop bakery chain is German

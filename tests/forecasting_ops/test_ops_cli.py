@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
+from forecasting.ops.registry import SeriesKey
 from forecasting.ops_cli import main
-from forecasting.registry import SeriesKey
 
 WORKER = "import sys; from forecasting.ops_cli import main; sys.exit(main(sys.argv[1:]))"
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from forecasting import registry
+from forecasting.ops import registry
+from forecasting.ops.registry import RegistryError, SeriesKey
 from forecasting.ops_cli import main as ops_main
-from forecasting.registry import RegistryError, SeriesKey
 
 
 def test_versions_promote_and_rollback(
