@@ -7,7 +7,9 @@ Public entry points:
 * :func:`forecasting.api.train_series` / :func:`forecasting.api.train_panel` /
   :func:`forecasting.api.forecast` — production training and D+1..D+H quantiles
 * :mod:`forecasting.plan` — pure newsvendor / baker's-rule functions
-* :func:`forecasting.cli.register` and :func:`forecasting.cli.bench_forecast` — CLI
+* :func:`forecasting.plot.plot_backtest` — a PNG of a backtest (the CLI lives in `deploy/cli/`)
+* :mod:`forecasting.ops` — the service: registry, work queue, schedule, publish, purchasing,
+  and the read port (the only module that names read-model tables)
 
 See docs/forecasting.md.
 """

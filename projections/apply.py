@@ -4,6 +4,14 @@ Delivery is at least once (JetStream redelivers, two processes may briefly
 share a partition). Effects are exactly once because the checkpoint row is
 locked, every event at or below it is dropped, and the read-model rows and the
 new checkpoint commit together.
+
+An event that cannot be applied is parked, not retried forever
+(``projections.parking``, ADR 0006): first every event is decoded and checked
+(``projections.guard``); then the batch is applied under a savepoint, and if
+that fails for any reason but the infrastructure's, again one event at a time so
+that only the guilty one is parked. The parked rows go into the same
+transaction as the checkpoint. Live projectors and rebuilds share this code, so
+both park the same events.
 """
 
 from __future__ import annotations
@@ -15,14 +23,18 @@ from typing import Any
 import psycopg
 
 from domain.codec import decode_event
+from domain.events import EVENT_TYPES
+from projections.guard import check_appliable
 from projections.model import Decoded, ReadModel
+from projections.parking import PARKED_TABLE, Parked, SchemaTooNew, is_transient, write_parked
 from streams.envelope import RecordedEvent
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
 def live_tables(model: ReadModel) -> dict[str, str]:
-    return {table: table for table in model.tables}
+    """The model's tables and the parked-events table, each as itself."""
+    return {table: table for table in (*model.tables, PARKED_TABLE)}
 
 
 def decode_for(model: ReadModel, events: Sequence[RecordedEvent]) -> list[Decoded]:
@@ -31,6 +43,72 @@ def decode_for(model: ReadModel, events: Sequence[RecordedEvent]) -> list[Decode
         for event in events
         if model.handles(event.event_type)
     ]
+
+
+def screen(model: ReadModel, events: Sequence[RecordedEvent]) -> tuple[list[Decoded], list[Parked]]:
+    """Decode and check the events ``model`` handles: (appliable ones, parked ones).
+
+    A payload that does not decode or holds an unappliable value is parked; an
+    event from a newer schema than this code raises ``SchemaTooNew`` (upgrade).
+    """
+    ready: list[Decoded] = []
+    parked: list[Parked] = []
+    for event in events:
+        if not model.handles(event.event_type):
+            continue
+        cls = EVENT_TYPES.get(event.event_type)
+        if cls is not None and event.schema_version > cls.SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{event.event_type} v{event.schema_version} at position {event.position} is"
+                f" newer than this projector (v{cls.SCHEMA_VERSION}): upgrade it"
+            )
+        try:
+            decoded = decode_event(event.event_type, event.schema_version, event.payload)
+            check_appliable(decoded)
+        except Exception as exc:
+            parked.append(Parked.of(event, exc))
+        else:
+            ready.append((event, decoded))
+    return ready, parked
+
+
+async def apply_events(
+    conn: Conn, model: ReadModel, events: Sequence[RecordedEvent], tables: Mapping[str, str]
+) -> list[Parked]:
+    """Apply ``events`` to ``tables`` in the caller's transaction; park what cannot be applied.
+
+    Returns the parked events (already written to ``tables[PARKED_TABLE]``).
+    Infrastructure errors propagate: the caller retries the whole batch.
+    """
+    ready, parked = screen(model, events)
+    if ready:
+        try:
+            async with conn.transaction():  # a savepoint: a failure leaves the batch undone
+                await model.apply(conn, ready, tables)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            parked += await _one_by_one(conn, model, ready, tables)
+    if parked:
+        parked.sort(key=lambda p: p.position)
+        await write_parked(conn, model.name, tables[PARKED_TABLE], parked)
+    return parked
+
+
+async def _one_by_one(
+    conn: Conn, model: ReadModel, ready: Sequence[Decoded], tables: Mapping[str, str]
+) -> list[Parked]:
+    """The batch failed: apply each event under its own savepoint and park those that fail."""
+    parked: list[Parked] = []
+    for item in ready:
+        try:
+            async with conn.transaction():
+                await model.apply(conn, [item], tables)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            parked.append(Parked.of(item[0], exc))
+    return parked
 
 
 @dataclass(frozen=True)
@@ -53,6 +131,7 @@ class Applied:
     stream_seq: int  # JetStream sequence of the checkpoint's event (0 if unknown)
     processed: int  # deliveries consumed from the front of the batch (applied or duplicate)
     gap: bool  # an event of this partition is missing before ``batch[processed]``
+    parked: tuple[Parked, ...] = ()  # events of the batch that could not be applied
 
 
 async def apply_with_checkpoint(
@@ -69,7 +148,8 @@ async def apply_with_checkpoint(
     not been applied yet (a redelivery still pending, a consumer shared by two
     processes): the batch stops there and the caller repositions its consumer.
     Must run inside the caller's transaction: a failure leaves both the read
-    model and the checkpoint untouched.
+    model and the checkpoint untouched. An event that cannot be applied is parked
+    in the same transaction (see :func:`apply_events`).
     """
     cur = await conn.execute(  # create-or-lock the checkpoint row in one round trip
         "INSERT INTO projection_checkpoints AS c (projection, partition) VALUES (%s, %s)"
@@ -92,13 +172,12 @@ async def apply_with_checkpoint(
             checkpoint = event.position
             seq = delivery.stream_seq or seq
         processed += 1
+    parked: list[Parked] = []
     if fresh:
-        decoded = decode_for(model, fresh)
-        if decoded:
-            await model.apply(conn, decoded, tables or live_tables(model))
+        parked = await apply_events(conn, model, fresh, tables or live_tables(model))
         await conn.execute(
             "UPDATE projection_checkpoints SET position = %s, stream_seq = %s, updated_at = now()"
             " WHERE projection = %s AND partition = %s",
             (checkpoint, seq, model.name, partition),
         )
-    return Applied(checkpoint, seq, processed, gap)
+    return Applied(checkpoint, seq, processed, gap, tuple(parked))

@@ -10,6 +10,10 @@
 Readers query the old tables until the swap commits and the new ones after:
 never a half-built model. ``verify`` builds a private copy the same way and
 compares it with the live tables row by row.
+
+Events the model cannot apply are parked exactly as the live projector parks
+them (``projections.apply.apply_events``): into a copy of ``parked_events``
+during the run, whose rows replace the model's live parked rows at the swap.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from projections.apply import decode_for
+from projections.apply import apply_events
 from projections.model import ReadModel
+from projections.parking import PARKED_COLUMNS, PARKED_TABLE
 from streams.envelope import RecordedEvent
 from streams.jetstream import PARTITIONS, partition_of
 from streams.store import EventStore
@@ -39,10 +44,26 @@ class RebuildResult:
     projection: str
     events: int
     position: int
+    parked: int = 0  # events the rebuilt model parked (now in ``parked_events``)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``verify`` found: per table (rows only live, rows only rebuilt), and parked events."""
+
+    differences: dict[str, tuple[int, int]]
+    parked: list[tuple[int, str, str, str]]  # (position, tenant, event type, error), in order
+
+    @property
+    def identical(self) -> bool:
+        return all(v == (0, 0) for v in self.differences.values())
 
 
 def shadow_names(model: ReadModel, suffix: str) -> dict[str, str]:
-    return {table: f"{table}__{suffix}" for table in model.tables}
+    """Copies of the model's tables, and the model's own copy of ``parked_events``."""
+    names = {table: f"{table}__{suffix}" for table in model.tables}
+    names[PARKED_TABLE] = f"{PARKED_TABLE}__{model.name}_{suffix}"
+    return names
 
 
 async def create_copies(conn: Conn, tables: Mapping[str, str]) -> None:
@@ -106,13 +127,12 @@ async def fill(
     try:
         while (events := await queue.get()) is not None:
             chosen = [e for e in events if include(e)] if include else events
-            decoded = decode_for(model, chosen)
-            if decoded:
+            if any(model.handles(e.event_type) for e in chosen):
                 if conn is not None:
-                    await model.apply(conn, decoded, tables)
+                    await apply_events(conn, model, chosen, tables)
                 else:
                     async with store.pool.connection() as own, own.transaction():
-                        await model.apply(own, decoded, tables)
+                        await apply_events(own, model, chosen, tables)
             position = events[-1].position
             count += len(events)
             if conn is None and count - analysed >= ANALYZE_EVERY:
@@ -144,7 +164,8 @@ async def rebuild(
         ahead = {p: pos for p, pos in live.items() if pos > position}
         if ahead:  # cannot happen if the log is gap-safe; refuse rather than lose effects
             raise RuntimeError(f"live checkpoints {ahead} are past the rebuilt position {position}")
-        await _swap(conn, shadows)
+        parked = await _count(conn, shadows[PARKED_TABLE])
+        await _swap(conn, model, shadows)
         await conn.execute(
             "INSERT INTO projection_checkpoints (projection, partition, position)"
             " SELECT %s, p, %s FROM generate_series(0, %s - 1) AS p"
@@ -152,7 +173,7 @@ async def rebuild(
             " DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
             (model.name, position, PARTITIONS),
         )
-    return RebuildResult(model.name, count, position)
+    return RebuildResult(model.name, count, position, parked)
 
 
 async def _lock_checkpoints(conn: Conn, model: ReadModel) -> dict[int, int]:
@@ -169,8 +190,17 @@ async def _lock_checkpoints(conn: Conn, model: ReadModel) -> dict[int, int]:
     return {int(p): int(pos) for p, pos in await cur.fetchall()}
 
 
-async def _swap(conn: Conn, shadows: Mapping[str, str]) -> None:
+async def _swap(conn: Conn, model: ReadModel, shadows: Mapping[str, str]) -> None:
     for live, shadow in shadows.items():
+        if live == PARKED_TABLE:  # shared by every model: swap this model's rows only
+            await conn.execute(f"DELETE FROM {PARKED_TABLE} WHERE projection = %s", (model.name,))
+            await conn.execute(
+                sql.SQL("INSERT INTO {} SELECT * FROM {}").format(
+                    sql.Identifier(PARKED_TABLE), sql.Identifier(shadow)
+                )
+            )
+            await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(shadow)))
+            continue
         old = f"{live}__old"
         await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(old)))
         await conn.execute(
@@ -185,11 +215,17 @@ async def _swap(conn: Conn, shadows: Mapping[str, str]) -> None:
 
 
 async def verify(store: EventStore, model: ReadModel) -> dict[str, tuple[int, int]]:
-    """Rebuild privately up to the live checkpoints and diff every table.
+    """Per table, (rows only in the live model, rows only in a rebuild): see :func:`check`."""
+    return (await check(store, model)).differences
 
-    Returns, per table, (rows only in the live model, rows only in the rebuild);
-    all zeros means the live projector and a rebuild agree exactly. The live
-    projector waits while this runs (its checkpoints are locked).
+
+async def check(store: EventStore, model: ReadModel) -> Verification:
+    """Rebuild privately up to the live checkpoints, diff every table, list parked events.
+
+    All differences zero means the live projector and a rebuild agree exactly,
+    parked events included (``parked_events`` is compared on this model's rows,
+    ``parked_at`` aside). The live projector waits while this runs (its
+    checkpoints are locked).
     """
     copies = shadow_names(model, "verify")
     differences: dict[str, tuple[int, int]] = {}
@@ -202,20 +238,47 @@ async def verify(store: EventStore, model: ReadModel) -> dict[str, tuple[int, in
 
         await fill(store, model, copies, conn=conn, include=applied_live)
         for live, copy in copies.items():
+            left, right = _compared(live, copy, model)
             differences[live] = (
-                await _count_except(conn, live, copy),
-                await _count_except(conn, copy, live),
+                await _count_except(conn, left, right),
+                await _count_except(conn, right, left),
             )
+        cur = await conn.execute(
+            sql.SQL(
+                "SELECT position, tenant_id, event_type, error_class || ': ' || error"
+                " FROM {} ORDER BY position"
+            ).format(sql.Identifier(copies[PARKED_TABLE]))
+        )
+        parked = [(int(p), str(t), str(k), str(e)) for p, t, k, e in await cur.fetchall()]
         for copy in copies.values():
             await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(copy)))
-    return differences
+    return Verification(differences, parked)
 
 
-async def _count_except(conn: Conn, left: str, right: str) -> int:
-    cur = await conn.execute(
-        sql.SQL("SELECT count(*) FROM (TABLE {} EXCEPT ALL TABLE {}) AS d").format(
-            sql.Identifier(left), sql.Identifier(right)
+def _compared(live: str, copy: str, model: ReadModel) -> tuple[sql.Composable, sql.Composable]:
+    """The two row sets to diff: whole tables, or this model's parked events without the time."""
+    if live != PARKED_TABLE:
+        return sql.SQL("TABLE {}").format(sql.Identifier(live)), sql.SQL("TABLE {}").format(
+            sql.Identifier(copy)
         )
+    columns = sql.SQL(", ").join(map(sql.Identifier, PARKED_COLUMNS))
+    return (
+        sql.SQL("SELECT {} FROM {} WHERE projection = {}").format(
+            columns, sql.Identifier(live), sql.Literal(model.name)
+        ),
+        sql.SQL("SELECT {} FROM {}").format(columns, sql.Identifier(copy)),
     )
+
+
+async def _count_except(conn: Conn, left: sql.Composable, right: sql.Composable) -> int:
+    cur = await conn.execute(
+        sql.SQL("SELECT count(*) FROM ({} EXCEPT ALL {}) AS d").format(left, right)
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _count(conn: Conn, table: str) -> int:
+    cur = await conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
     row = await cur.fetchone()
     return int(row[0]) if row else 0

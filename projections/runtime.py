@@ -3,8 +3,10 @@
 One consumer per projection × partition (durable name ``proj_<name>_p<n>``,
 explicit ack-all policy). Each fetched batch goes through
 ``apply_with_checkpoint`` in one Postgres transaction and is acknowledged only
-after that commit. A handler failure (a poison event) stops that partition with
-its error recorded in ``projection_status``; it is never skipped.
+after that commit. An event the model cannot apply is parked in that same
+transaction and the partition goes on (ADR 0006); trouble with the database or
+the broker is retried with a growing pause, shown as ``retrying`` with its error
+in ``projection_status``, and never parks anything.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +32,8 @@ from projections.apply import Delivery, apply_with_checkpoint
 from projections.leases import Leases
 from projections.model import ReadModel
 from projections.status import mark
+from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
+from streams.envelope import RecordedEvent
 from streams.jetstream import (
     H_PARTITION_PREV,
     PARTITIONS,
@@ -39,6 +44,8 @@ from streams.jetstream import (
 )
 
 log = logging.getLogger("obrador.projector")
+#: Pause before retrying a partition after infrastructure trouble, doubling up to the max.
+RETRY_FIRST, RETRY_MAX = 0.5, 10.0
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
 
 
@@ -133,51 +140,32 @@ class PartitionWorker:
             )
             for m in msgs
         ]
-        try:
-            async with self.pool.connection() as conn, conn.transaction():
-                result = await apply_with_checkpoint(conn, self.model, self.partition, deliveries)
-        except (psycopg.OperationalError, OSError):
-            raise  # infrastructure: the worker restarts, JetStream redelivers
-        except Exception as exc:
-            failed = await self._find_poison(deliveries)
-            async with self.pool.connection() as conn:
-                await mark(
-                    conn,
-                    self.model.name,
-                    self.partition,
-                    "failed",
-                    error=f"{type(exc).__name__}: {exc}",
-                    failed_position=failed,
-                )
+        async with self.pool.connection() as conn, conn.transaction():
+            result = await apply_with_checkpoint(conn, self.model, self.partition, deliveries)
+        for parked in result.parked:
+            PARKED_EVENTS.labels(self.model.name, str(self.partition)).inc()
             log.error(
-                "projection %s partition %d stopped at position %s: %s",
+                "projection %s partition %d parked the event at position %d (%s, tenant %s):"
+                " %s: %s",
                 self.model.name,
                 self.partition,
-                failed,
-                exc,
+                parked.position,
+                parked.event_type,
+                parked.tenant_id,
+                parked.error_class,
+                parked.error,
             )
-            raise PoisonEvent(self.model.name, self.partition, failed, exc) from exc
         if result.processed:
             await msgs[result.processed - 1].ack()  # ack-all: covers everything before it
             self.applied += result.processed
+            self._observe(deliveries[result.processed - 1].event, result.processed)
         return not result.gap
 
-    async def _find_poison(self, deliveries: Sequence[Delivery]) -> int | None:
-        """Replay the batch one event at a time (then roll back) to name the one that fails."""
-        async with self.pool.connection() as conn, conn.transaction(force_rollback=True):
-            for delivery in deliveries:
-                try:
-                    async with conn.transaction():  # a savepoint per event
-                        await apply_with_checkpoint(conn, self.model, self.partition, [delivery])
-                except Exception:
-                    return int(delivery.event.position)
-        return None
-
-
-class PoisonEvent(Exception):
-    def __init__(self, projection: str, partition: int, position: int | None, cause: BaseException):
-        super().__init__(f"{projection}/p{partition}: event at position {position} failed: {cause}")
-        self.position = position
+    def _observe(self, newest: RecordedEvent, applied: int) -> None:
+        labels = (self.model.name, str(self.partition))
+        APPLIED_EVENTS.labels(*labels).inc(applied)
+        CHECKPOINT.labels(*labels).set(newest.position)
+        LAG_SECONDS.labels(*labels).set(max(0.0, time.time() - newest.recorded_at.timestamp()))
 
 
 async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -209,7 +197,6 @@ class Projector:
         self.partitions, self.batch, self.lease_ttl = partitions, batch, lease_ttl
         self.owner = owner or f"projector-{uuid.uuid4().hex[:8]}"
         self.workers: dict[tuple[str, int], asyncio.Task[None]] = {}
-        self.failed: dict[tuple[str, int], str] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         pool: Pool = AsyncConnectionPool(
@@ -250,8 +237,6 @@ class Projector:
                 key = (model.name, partition)
                 task = self.workers.get(key)
                 if partition in held and (task is None or task.done()):
-                    if task is not None and task.done() and key in self.failed:
-                        continue  # a poison event: stays stopped until restarted by a person
                     self.workers[key] = asyncio.create_task(
                         self._supervise(PartitionWorker(pool, js, model, partition, self.batch))
                     )
@@ -259,15 +244,19 @@ class Projector:
                     task.cancel()
 
     async def _supervise(self, worker: PartitionWorker) -> None:
+        """Run the worker; after infrastructure trouble, retry with a growing pause."""
         key = (worker.model.name, worker.partition)
+        pause = RETRY_FIRST
         while True:
+            applied = worker.applied
             try:
                 await worker.run()
-            except PoisonEvent as exc:
-                self.failed[key] = str(exc)
-                return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # connection trouble: retry, JetStream redelivers
-                log.warning("projection %s/p%d restarting: %s", *key, exc)
-                await asyncio.sleep(0.5)
+            except Exception as exc:  # the database, the broker, a newer schema: never parked
+                log.warning("projection %s/p%d retrying in %.1f s: %s", *key, pause, exc)
+                with contextlib.suppress(Exception):
+                    async with worker.pool.connection(timeout=2.0) as conn:
+                        await mark(conn, *key, "retrying", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(pause)
+                pause = RETRY_FIRST if worker.applied > applied else min(pause * 2, RETRY_MAX)

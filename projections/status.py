@@ -1,4 +1,6 @@
-"""Per-partition state of every projection, and the lag figures `projections status` shows."""
+"""Per-partition state of every projection, the lag figures and the parked events
+`projections status` shows, and a tenant's parked events (the read API's
+``GET /v1/projections/parked``)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,22 @@ class PartitionStatus:
     error: str | None
     failed_position: int | None
     updated_at: datetime | None
+    parked: int = 0  # events this partition parked
+    first_parked_position: int | None = None
+    first_parked_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ParkedEvent:
+    """An event a read model could not apply (``parked_events``), as a tenant sees it."""
+
+    projection: str
+    position: int
+    stream_id: str
+    event_type: str
+    error_class: str
+    error: str
+    parked_at: datetime
 
 
 async def mark(
@@ -71,9 +89,13 @@ async def read_status(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> list[Pa
     behind = {
         (str(p), int(n)): (int(count), oldest) for p, n, count, oldest in await cur.fetchall()
     }
+    parked = await _parked_by_partition(conn)
     out = []
     for projection, partition, state, position, error, failed, updated in rows:
         count, oldest = behind.get((str(projection), int(partition)), (0, None))
+        n_parked, first_position, first_error = parked.get(
+            (str(projection), int(partition)), (0, None, None)
+        )
         lag = 0.0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
         out.append(
             PartitionStatus(
@@ -86,6 +108,58 @@ async def read_status(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> list[Pa
                 error,
                 failed,
                 updated,
+                n_parked,
+                first_position,
+                first_error,
             )
         )
     return out
+
+
+async def _parked_by_partition(
+    conn: psycopg.AsyncConnection[tuple[Any, ...]],
+) -> dict[tuple[str, int], tuple[int, int, str]]:
+    """(projection, partition) -> (parked events, first position, its error)."""
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (projection, partition) projection, partition,"
+        " count(*) OVER (PARTITION BY projection, partition), position,"
+        " error_class || ': ' || error"
+        " FROM parked_events ORDER BY projection, partition, position"
+    )
+    return {
+        (str(p), int(n)): (int(c), int(pos), str(e)) for p, n, c, pos, e in await cur.fetchall()
+    }
+
+
+async def parked_events(
+    conn: psycopg.AsyncConnection[tuple[Any, ...]],
+    tenant_id: str,
+    *,
+    projection: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[ParkedEvent]:
+    """The tenant's parked events, oldest first, from global position ``after`` on."""
+    cur = await conn.execute(
+        "SELECT projection, position, stream_id, event_type, error_class, error, parked_at"
+        " FROM parked_events WHERE tenant_id = %s AND position > %s"
+        " AND (%s::text IS NULL OR projection = %s)"
+        " ORDER BY position, projection LIMIT %s",
+        (tenant_id, after, projection, projection, limit),
+    )
+    return [
+        ParkedEvent(str(p), int(pos), str(s), str(t), str(c), str(e), at)
+        for p, pos, s, t, c, e, at in await cur.fetchall()
+    ]
+
+
+async def parked_counts(
+    conn: psycopg.AsyncConnection[tuple[Any, ...]], tenant_id: str
+) -> dict[str, int]:
+    """Per read model, how many of the tenant's events it parked (absent: none)."""
+    cur = await conn.execute(
+        "SELECT projection, count(*) FROM parked_events WHERE tenant_id = %s"
+        " GROUP BY projection ORDER BY projection",
+        (tenant_id,),
+    )
+    return {str(p): int(n) for p, n in await cur.fetchall()}

@@ -37,6 +37,7 @@ from read_api.controllers import (
 )
 from read_api.errors import problem_details_plugin
 from read_api.page import DashboardPageController
+from read_api.projections_status import ProjectionsStatusController
 from read_api.schemas import HealthCheck
 
 Clock = Callable[[], datetime]
@@ -95,6 +96,7 @@ def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
             ProductionOrdersController,
             PurchaseOrdersController,
             DashboardController,
+            ProjectionsStatusController,
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
     )

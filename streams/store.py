@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
@@ -17,6 +18,7 @@ from streams.envelope import AppendRequest, AppendResult, RecordedEvent
 from streams.errors import StoreError
 from streams.front import StoreFront
 from streams.group_commit import GroupCommitter, write_with_retries
+from streams.telemetry import observe_appends
 from streams.validation import check_atomic_group, validate_request, validate_tenant
 
 _COLUMNS = (
@@ -100,11 +102,14 @@ class EventStore(StoreFront):
         self, requests: Sequence[AppendRequest]
     ) -> list[AppendResult | StoreError]:
         check_atomic_group(requests)
+        started = time.perf_counter()
         for attempt in range(5):
             try:
                 async with self.pool.connection() as conn:
                     try:
-                        return await write_batch(conn, requests, atomic=True)
+                        outcomes = await write_batch(conn, requests, atomic=True)
+                        observe_appends("atomic", outcomes, started)
+                        return outcomes
                     except BaseException:
                         with contextlib.suppress(Exception):
                             await conn.execute("SELECT pg_advisory_unlock_all()")
@@ -178,6 +183,7 @@ class EventStore(StoreFront):
     ) -> list[AppendResult | StoreError]:
         if not chunk:
             return []
+        started = time.perf_counter()
         keys = [(r.tenant_id, r.key()) for r in chunk]
         if len(set(keys)) != len(keys):  # same key twice in a chunk: first one wins
             out: list[AppendResult | StoreError] = []
@@ -185,6 +191,7 @@ class EventStore(StoreFront):
                 out.extend(await write_with_retries(self.pool, [request]))
         else:
             out = await write_with_retries(self.pool, chunk)
+        observe_appends("bulk", out, started)
         if on_progress is not None:
             on_progress(sum(len(r.events) for r in chunk))
         return out

@@ -87,10 +87,10 @@ class TableSpec:
             copy.set_types(types)
             for row in rows:
                 await copy.write_row(row)
-        try:
-            yield _Source(stage, [])
-        finally:
-            await conn.execute(sql.SQL("DELETE FROM {}").format(stage))
+        yield _Source(stage, [])
+        # not in a ``finally``: after a failed statement the transaction is aborted, and
+        # rolling it (or the savepoint) back empties the staging table anyway
+        await conn.execute(sql.SQL("DELETE FROM {}").format(stage))
 
     async def fetch(
         self,

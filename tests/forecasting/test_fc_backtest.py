@@ -14,9 +14,9 @@ from forecasting.backtest import (
     final_forecast_frame,
     summarize,
 )
-from forecasting.cli import plot_backtest
 from forecasting.metrics import wape
 from forecasting.models.gbm import GbmConfig, HolidaySpec
+from forecasting.plot import plot_backtest
 from forecasting.series import Panel
 from forecasting.simulate import SimulationConfig, d1_forecasts, simulate_panel
 

@@ -1,8 +1,7 @@
-"""The CLI entry (argparse, JSON output) and the train/forecast API, on real data."""
+"""`obrador forecast backtest` (JSON output) and the train/forecast API, on real data."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 from pathlib import Path
@@ -11,8 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from deploy.cli import main
 from forecasting.api import forecast, train_series
-from forecasting.cli import main, register
 
 
 @pytest.fixture(scope="module")
@@ -22,66 +21,16 @@ def one_store_csv(ddop_frame: pl.DataFrame, tmp_path_factory: pytest.TempPathFac
     return path
 
 
-def test_register_adds_forecast_commands() -> None:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        [
-            "forecast",
-            "backtest",
-            "x.csv",
-            "--date-col",
-            "date",
-            "--series-col",
-            "store",
-            "--series-col",
-            "product",
-            "--value-col",
-            "demand",
-            "--exog-col",
-            "rain",
-            "--horizons",
-            "28,1,7",
-            "--origins",
-            "30",
-            "--json",
-        ]
-    )
-    assert args.series_cols == ["store", "product"]
-    assert args.horizons == [1, 7, 28]
-    assert callable(args.func)
-    args = parser.parse_args(
-        [
-            "forecast",
-            "simulate",
-            "x.csv",
-            "--date-col",
-            "d",
-            "--series-col",
-            "s",
-            "--value-col",
-            "v",
-            "--price",
-            "2.5",
-        ]
-    )
-    assert args.price == 2.5
-    with pytest.raises(SystemExit):
-        parser.parse_args(
-            [
-                "forecast",
-                "backtest",
-                "x.csv",
-                "--horizons",
-                "0",
-                "--date-col",
-                "d",
-                "--series-col",
-                "s",
-                "--value-col",
-                "v",
-            ]
-        )
+def test_bad_horizons_are_a_usage_error_naming_the_option(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = tmp_path / "x.csv"
+    data.write_text("d,s,v\n")
+    args = ["forecast", "backtest", str(data), "--date-col", "d", "--series-col", "s"]
+    assert main([*args, "--value-col", "v", "--horizons", "0"]) == 2
+    assert "--horizons" in capsys.readouterr().err
+    assert main([*args, "--value-col", "v", "--horizons", "1,x"]) == 2
+    assert "horizons must be integers" in capsys.readouterr().err
 
 
 def test_cli_backtest_json(one_store_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:

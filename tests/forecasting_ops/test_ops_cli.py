@@ -1,4 +1,4 @@
-"""``obrador forecasts …`` end to end: two worker *processes*, models, publish, schedule."""
+"""``obrador forecast …`` operations end to end: two worker processes, models, publish, schedule."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from collections.abc import Callable
 
 import pytest
 
+from deploy.cli import main as obrador
 from forecasting.ops.registry import SeriesKey
-from forecasting.ops_cli import main
 
-WORKER = "import sys; from forecasting.ops_cli import main; sys.exit(main(sys.argv[1:]))"
+OBRADOR = [sys.executable, "-m", "deploy.cli"]
+
+
+def main(args: list[str]) -> int:
+    return obrador(["forecast", *args])
 
 
 def test_cli_queue_with_two_worker_processes_then_publish_and_schedule(
@@ -26,14 +30,14 @@ def test_cli_queue_with_two_worker_processes_then_publish_and_schedule(
     keys = load_sales([(4, 101), (4, 109), (5, 101)])
     monkeypatch.setenv("DATABASE_URL", pg_url)
     monkeypatch.setenv("NATS_URL", nats_url)
-    assert main(["enqueue", "ddop", "--json", "--run-id", "cli1"]) == 0
+    assert main(["enqueue", "--tenant", "ddop", "--json", "--run-id", "cli1"]) == 0
     jobs = json.loads(capsys.readouterr().out)["jobs"]
     assert len(jobs) == len(keys)
 
     env = {**os.environ, "DATABASE_URL": pg_url, "NATS_URL": nats_url}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, "worker", "--drain", "--json", "--name", name],
+            [*OBRADOR, "forecast", "worker", "--drain", "--json", "--name", name],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -48,18 +52,20 @@ def test_cli_queue_with_two_worker_processes_then_publish_and_schedule(
     trained = [j for o in outs for j in o["trained"]]
     assert sorted(trained) == sorted(jobs)  # every series once, across two processes
 
-    assert main(["models", "ddop", "--json"]) == 0
+    assert main(["models", "--tenant", "ddop", "--json"]) == 0
     models = json.loads(capsys.readouterr().out)
     assert sorted((m["store_id"], m["sku"], m["version"]) for m in models) == sorted(
         (k.store_id, k.sku, 1) for k in keys
     )
 
-    assert main(["publish", "ddop", "--day", "2019-05-01", "--batch", "10", "--json"]) == 0
+    assert (
+        main(["publish", "--tenant", "ddop", "--day", "2019-05-01", "--batch", "10", "--json"]) == 0
+    )
     published = json.loads(capsys.readouterr().out)
     assert len(published) == 3 and all(p["forecast_appended"] for p in published)
     assert all(p["quantity"] % 10 == 0 for p in published)
 
-    assert main(["schedule", "add", "ddop", "--json"]) == 0
+    assert main(["schedule", "add", "--tenant", "ddop", "--json"]) == 0
     scheduled = json.loads(capsys.readouterr().out)
     assert {s["id"] for s in scheduled} == {
         "retrain:ddop:Europe/Berlin",

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
+from deploy.cli import main as obrador
 from forecasting.ops import registry
 from forecasting.ops.registry import RegistryError, SeriesKey
-from forecasting.ops_cli import main as ops_main
 
 
 def test_versions_promote_and_rollback(
@@ -44,7 +44,15 @@ def test_versions_promote_and_rollback(
 
     # rollback is one command: the CLI, against the same database
     monkeypatch.setenv("DATABASE_URL", pg_url)
-    assert ops_main(["rollback", key.tenant_id, key.store_id, key.sku, "--json"]) == 0
+    assert (
+        obrador(
+            [
+                *("forecast", "rollback", "--tenant", key.tenant_id),
+                *("--store", key.store_id, "--sku", key.sku, "--json"),
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["version"] == 1 and out["promoted"]
     rows = {v.version: v for v in registry.versions(pg_url, key.tenant_id)}

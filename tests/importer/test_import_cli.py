@@ -81,10 +81,12 @@ def test_import_sales_from_the_command_line(
 def test_register_device_prints_a_token_once(
     tenant: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["pos", "register-device", tenant, "born", "till-1"]) == 0
+    assert main(["pos", "register-device", "--tenant", tenant, "--store", "born", "till-1"]) == 0
     token = capsys.readouterr().out.strip()
     assert token.startswith("obrpos_") and len(token) > 40
-    assert main(["pos", "register-device", tenant, "nowhere", "till-2"]) == 1  # no such store
+    assert (
+        main(["pos", "register-device", "--tenant", tenant, "--store", "nowhere", "till-2"]) == 1
+    )  # no such store
 
 
 def test_asyncapi_is_written_to_a_file(tmp_path: Path) -> None:

@@ -29,8 +29,21 @@ class UnitsSold:
     name: ClassVar[str] = "test_units"
     tables: ClassVar[tuple[str, ...]] = ("rm_test_units",)
 
-    def __init__(self, poison_txn: str | None = None) -> None:
+    def __init__(
+        self,
+        poison_txn: str | None = None,
+        *,
+        sql_error_txn: str | None = None,
+        disconnect_txn: str | None = None,
+        disconnects: int = 0,
+    ) -> None:
+        """``poison_txn`` raises in Python, ``sql_error_txn`` makes PostgreSQL refuse a
+        statement (division by zero), ``disconnect_txn`` has the server close this
+        connection the first ``disconnects`` times the ticket is applied."""
         self.poison_txn = poison_txn
+        self.sql_error_txn = sql_error_txn
+        self.disconnect_txn = disconnect_txn
+        self.disconnects = disconnects
 
     def handles(self, event_type: str) -> bool:
         return event_type == "SaleRecorded"
@@ -47,6 +60,11 @@ class UnitsSold:
             assert isinstance(event, SaleRecorded)
             if event.pos_txn_id == self.poison_txn:
                 raise ValueError(f"cannot project ticket {event.pos_txn_id}")
+            if event.pos_txn_id == self.sql_error_txn:
+                await conn.execute("SELECT 1 / 0")
+            if event.pos_txn_id == self.disconnect_txn and self.disconnects > 0:
+                self.disconnects -= 1
+                await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
             for line in event.lines:
                 key = (envelope.tenant_id, event.store_id, line.sku)
                 units[key] += line.quantity  # type: ignore[assignment]
@@ -75,4 +93,6 @@ def sale(store: str, txn: str, sku: str = "barra", qty: int = 2) -> NewEvent:
     )
     kind, version, payload = encode_event(event)
     return NewEvent(event_type=kind, schema_version=version, payload=payload)
+
+
 MODEL = UnitsSold()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+
+from streams.store import EventStore
+from tests.projections.poison import sale, sales_poison
 
 
 def obrador(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -40,3 +44,29 @@ def test_rebuild_verify_and_status_from_the_command_line(pg_url: str, nats_url: 
     with __import__("psycopg").connect(pg_url) as conn:
         units = conn.execute("SELECT sum(units) FROM rm_sales_daily").fetchone()
     assert units is not None and int(units[0]) == 11_735  # the demo's real units sold
+
+
+def test_verify_and_status_report_parked_events(pg_url: str, nats_url: str) -> None:
+    async def load() -> None:
+        store = await EventStore.open(pg_url)
+        try:
+            await store.append("horno", "sale-e-1", [sale("e", "T1")])
+            [poison] = [p for p in sales_poison("e", "w", "T2") if p.name == "quantity 1E+999999"]
+            await store.append("horno", "sale-e-2", [poison.event])
+        finally:
+            await store.close()
+
+    asyncio.run(load())
+    env = {"DATABASE_URL": pg_url, "NATS_URL": nats_url}
+    rebuilt = obrador("projections", "rebuild", "sales", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "1 parked" in rebuilt.stdout
+    verified = obrador("projections", "verify", "sales", env=env)
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "DIFFERENT" not in verified.stdout and "1 events parked" in verified.stdout
+    assert "PARKED position 2 (SaleRecorded, tenant horno): UnappliableEvent" in verified.stdout
+    status = obrador("projections", "status", env=env)
+    assert "1 parked, the first at position 2: UnappliableEvent: lines[0].quantity" in status.stdout
+    report = json.loads(obrador("projections", "status", "--json", env=env).stdout)
+    sales = [r for r in report["projections"] if r["projection"] == "sales" and r["parked"]]
+    assert [(r["parked"], r["first_parked_position"]) for r in sales] == [(1, 2)]

@@ -14,6 +14,7 @@ from domain.streams import sale_stream
 from projections.apply import apply_with_checkpoint
 from projections.rebuild import rebuild, verify
 from projections.runtime import Projector
+from streams.envelope import NewEvent
 from streams.jetstream import STREAM_NAME, partition_of
 from streams.relay import Relay
 from streams.store import EventStore
@@ -120,43 +121,95 @@ class TestExactlyOnce:
                     await apply_with_checkpoint(conn, model, partition_of("north"), events)
         assert total_tickets(pg_url) == 3
 
-    async def test_poison_event_stops_its_partition_with_the_error(
+    async def test_poison_event_is_parked_and_its_partition_goes_on(
         self, store: EventStore, pg_url: str, nats_url: str
     ) -> None:
         await load(store, 30)
-        stop, tasks, projector = await run_pipeline(store, pg_url, nats_url, UnitsSold("T4"))
-        poisoned = partition_of(TENANTS[4 % 3])
-
-        async def failed() -> bool:
-            with psycopg.connect(pg_url) as conn:
-                row = conn.execute(
-                    "SELECT state, error, failed_position FROM projection_status"
-                    " WHERE projection = 'test_units' AND partition = %s",
-                    (poisoned,),
-                ).fetchone()
-            return row is not None and row[0] == "failed"
-
-        await eventually(failed)
-        healthy = {partition_of(t) for t in TENANTS} - {poisoned}
-        await eventually(
-            lambda: all(
-                any(r[0] == t for r in units(pg_url)) for t in TENANTS if partition_of(t) in healthy
-            )
-        )
+        stop, tasks, _ = await run_pipeline(store, pg_url, nats_url, UnitsSold("T4"))
+        await eventually(lambda: total_tickets(pg_url) == 29)  # all but T4, every tenant
+        await load(store, 6, start=30)  # the partition is still running
+        await eventually(lambda: total_tickets(pg_url) == 35)
         stop.set()
         await asyncio.gather(*tasks)
         with psycopg.connect(pg_url) as conn:
-            error, position = conn.execute(
-                "SELECT error, failed_position FROM projection_status"
-                " WHERE projection = 'test_units' AND partition = %s",
-                (poisoned,),
-            ).fetchone() or (None, None)
+            parked = conn.execute(
+                "SELECT position, partition, tenant_id, stream_id, error_class, error"
+                " FROM parked_events WHERE projection = 'test_units'"
+            ).fetchall()
             expected = conn.execute(
                 "SELECT position FROM events WHERE stream_id = 'sale-s0-4'"
             ).fetchone()
-        assert "cannot project ticket T4" in str(error)
-        assert expected is not None and position == expected[0]
-        assert ("test_units", poisoned) in projector.failed
+        assert expected is not None
+        assert parked == [
+            (
+                expected[0],
+                partition_of(TENANTS[4 % 3]),
+                TENANTS[4 % 3],
+                "sale-s0-4",
+                "ValueError",
+                "cannot project ticket T4",
+            )
+        ]
+
+    async def test_a_failing_batch_parks_only_the_guilty_event_once(
+        self, store: EventStore, pg_url: str
+    ) -> None:
+        await load(store, 9)
+        events = [e for e in await store.read_all() if e.tenant_id == "north"]
+        model = UnitsSold(sql_error_txn="T3")  # PostgreSQL refuses a statement mid-batch
+        async with await psycopg.AsyncConnection.connect(pg_url) as conn:
+            for _ in range(3):  # delivered three times: parked once, applied once
+                async with conn.transaction():
+                    result = await apply_with_checkpoint(conn, model, partition_of("north"), events)
+        assert total_tickets(pg_url) == 2  # T0 and T6 of north's three
+        with psycopg.connect(pg_url) as conn:
+            parked = conn.execute(
+                "SELECT stream_id, error_class FROM parked_events WHERE projection = 'test_units'"
+            ).fetchall()
+            checkpoint = conn.execute(
+                "SELECT position FROM projection_checkpoints WHERE projection = 'test_units'"
+            ).fetchone()
+        assert parked == [("sale-s1-3", "DivisionByZero")]
+        assert checkpoint == (events[-1].position,) and result.position == events[-1].position
+
+    async def test_a_lost_connection_is_retried_never_parked(
+        self, store: EventStore, pg_url: str, nats_url: str
+    ) -> None:
+        await load(store, 30)
+        model = UnitsSold(disconnect_txn="T4", disconnects=2)
+        stop, tasks, _ = await run_pipeline(store, pg_url, nats_url, model)
+        await eventually(lambda: total_tickets(pg_url) == 30)
+        stop.set()
+        await asyncio.gather(*tasks)
+        assert model.disconnects == 0  # the server did close it twice
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("SELECT count(*) FROM parked_events").fetchone() == (0,)
+
+    async def test_an_event_from_newer_code_holds_its_partition_until_upgraded(
+        self, store: EventStore, pg_url: str, nats_url: str
+    ) -> None:
+        await load(store, 30)
+        newer = NewEvent(event_type="SaleRecorded", schema_version=99, payload=b"{}")
+        await store.append("north", "sale-s0-new", [newer])
+        stop, tasks, _ = await run_pipeline(store, pg_url, nats_url, UnitsSold())
+        held = partition_of("north")
+
+        def waiting() -> bool:
+            with psycopg.connect(pg_url) as conn:
+                row = conn.execute(
+                    "SELECT state, error FROM projection_status"
+                    " WHERE projection = 'test_units' AND partition = %s",
+                    (held,),
+                ).fetchone()
+            return row is not None and row[0] == "retrying" and "upgrade" in str(row[1])
+
+        others = {t for t in TENANTS if partition_of(t) != held}
+        await eventually(waiting)
+        await eventually(lambda: others <= {r[0] for r in units(pg_url)})
+        stop.set()
+        await asyncio.gather(*tasks)
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("SELECT count(*) FROM parked_events").fetchone() == (0,)
 
 
 class TestRebuild:
@@ -174,6 +227,27 @@ class TestRebuild:
         await eventually(lambda: total_tickets(pg_url) == 150)
         stop.set()
         await asyncio.gather(*tasks)
+        assert all(v == (0, 0) for v in (await verify(store, UnitsSold())).values())
+
+    async def test_rebuilding_a_fixed_model_applies_what_it_had_parked(
+        self, store: EventStore, pg_url: str, nats_url: str
+    ) -> None:
+        await load(store, 30)
+        stop, tasks, _ = await run_pipeline(store, pg_url, nats_url, UnitsSold("T4"))
+        await eventually(lambda: total_tickets(pg_url) == 29)
+        stop.set()
+        await asyncio.gather(*tasks)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(  # another model's parked event: a rebuild of this one leaves it
+                "INSERT INTO parked_events (projection, position, partition, tenant_id,"
+                " stream_id, event_type, error_class, error)"
+                " VALUES ('other', 1, 0, 'north', 's', 'SaleRecorded', 'E', 'e')"
+            )
+        result = await rebuild(store, UnitsSold())  # the bug is fixed
+        assert result.parked == 0 and total_tickets(pg_url) == 30
+        with psycopg.connect(pg_url) as conn:
+            left = conn.execute("SELECT projection FROM parked_events").fetchall()
+        assert left == [("other",)]
         assert all(v == (0, 0) for v in (await verify(store, UnitsSold())).values())
 
     async def test_readers_see_the_old_copy_until_the_swap(

@@ -1,10 +1,8 @@
-"""Running it: uvicorn until ``stop``, the OpenAPI document, 500s, the CLI."""
+"""Running it: uvicorn until ``stop``, the OpenAPI document, 500s."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import hashlib
 import logging
 import socket
 
@@ -14,7 +12,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from read_api.app import _KeyRedaction, create_app, serve_api
-from read_api.cli import register
 from read_api.keys import create_api_key
 
 OPERATIONS = {
@@ -26,6 +23,7 @@ OPERATIONS = {
     "listProductionOrders",
     "listPurchaseOrders",
     "getDashboardSummary",
+    "listParkedEvents",
 }
 
 
@@ -102,31 +100,6 @@ async def test_an_unexpected_failure_is_a_500_problem_without_internals(pg_url: 
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["title"] == "Internal Server Error" and "rm_purchase_orders" not in response.text
-
-
-def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="obrador")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-def test_cli_creates_a_key_printed_once_and_revokes_it(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", pg_url)
-    assert _cli(["api-key", "create", "demo-obrador", "--role", "owner", "--label", "5am"]) == 0
-    key = capsys.readouterr().out.strip()
-    with psycopg.connect(pg_url) as conn:
-        row = conn.execute(
-            "SELECT tenant_id, role, label, key_id FROM api_keys WHERE key_sha256 = %s",
-            (hashlib.sha256(key.encode()).digest(),),
-        ).fetchone()
-    assert row is not None and row[:3] == ("demo-obrador", "owner", "5am")
-    assert _cli(["api-key", "revoke", "demo-obrador", row[3]]) == 0
-    assert _cli(["api-key", "revoke", "demo-obrador", row[3]]) == 1
-    with pytest.raises(SystemExit):
-        _cli(["api-key", "create", "demo-obrador", "--role", "pos_device"])
 
 
 async def test_health_says_503_when_the_database_is_unreachable() -> None:

@@ -1,0 +1,64 @@
+"""``obrador api`` (serve the read API) and ``obrador api-key create|revoke``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+
+import click
+
+from deploy.cli.common import tenant_option, with_stack
+from deploy.stack import StackUrls
+from read_api.keys import READ_ROLES
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@with_stack(nats=False)
+def api(urls: StackUrls, host: str, port: int) -> None:
+    """Serve the read API and dashboard, until Ctrl-C."""
+    from read_api.app import serve_api
+
+    print(f"read API on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_api(urls.database_url, host, port, asyncio.Event()))
+
+
+@click.group("api-key")
+def api_key() -> None:
+    """Read API keys (the key names its tenant and role)."""
+
+
+@api_key.command()
+@tenant_option()
+@click.option("--role", required=True, type=click.Choice(sorted(role.value for role in READ_ROLES)))
+@click.option("--label", default="", help="who or what holds it")
+@with_stack(nats=False, quiet=True)
+def create(urls: StackUrls, tenant: str, role: str, label: str) -> None:
+    """A new key for the tenant; prints it once."""
+    from read_api.keys import create_api_key
+
+    print(create_api_key(urls.database_url, tenant, role, label))
+    print(
+        f"(shown once; tenant {tenant!r}, role {role}; "
+        "send it as 'Authorization: Bearer <key>' or open /login?key=<key>)",
+        file=sys.stderr,
+    )
+
+
+@api_key.command()
+@tenant_option()
+@click.argument("key_id")
+@with_stack(nats=False, quiet=True)
+def revoke(urls: StackUrls, tenant: str, key_id: str) -> int:
+    """The key stops working at once (KEY_ID: the part after 'obrkey_' and before the next '_')."""
+    from read_api.keys import revoke_api_key
+
+    revoked = revoke_api_key(urls.database_url, tenant, key_id)
+    print("revoked" if revoked else f"no live key {key_id!r} for {tenant!r}")
+    return 0 if revoked else 1
+
+
+COMMANDS = [api, api_key]

@@ -1,0 +1,68 @@
+"""``obrador bench …``: the benchmarks of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from deploy.cli.common import emit, json_option, with_stack
+from deploy.sample_data import DDOP_EXOG, ddop_csv
+from deploy.stack import StackUrls
+
+WHAT = ["store", "relay", "freshness", "rebuild", "import", "forecast"]
+
+
+@click.command()
+@click.argument("what", type=click.Choice(WHAT))
+@json_option
+@click.option("--quick", is_flag=True, help="small sizes, for smoke tests")
+def bench(what: str, as_json: bool, quick: bool) -> int:
+    """Benchmarks (see docs/benchmarks.md)."""
+    if what == "store":
+        from deploy.bench_store import main as bench_store
+
+        return bench_store(json_output=as_json, quick=quick)
+    if what in ("relay", "freshness", "rebuild"):
+        from deploy.bench_pipeline import main as bench_pipeline
+
+        return bench_pipeline(what, json_output=as_json, quick=quick)
+    if what == "forecast":
+        bench_forecast(as_json)
+        return 0
+    return _bench_import(as_json)
+
+
+@with_stack(nats=False, quiet=True)
+def _bench_import(urls: StackUrls, as_json: bool) -> None:
+    """1,000,000 generated lines (``OBRADOR_BENCH_IMPORT_LINES``), then the whole ddop file."""
+    from commands.importer.bench import run_bench
+
+    lines = int(os.environ.get("OBRADOR_BENCH_IMPORT_LINES", "1000000"))
+    figures = run_bench(urls.database_url, lines=lines)
+    emit(figures, as_json, lambda: "\n".join(f"{k:20} {v}" for k, v in figures.items()))
+
+
+def bench_forecast(
+    as_json: bool, csv_path: str | None = None, workers: int = 2
+) -> dict[str, object]:
+    """The full ddop backtest (the repository's copy unless ``csv_path``), timed (``seconds``)."""
+    from deploy.cli.forecast import clean_json, format_table
+    from forecasting.backtest import run_backtest
+
+    out: dict[str, object] = run_backtest(
+        csv_path or str(ddop_csv()),
+        "date",
+        ["store", "product"],
+        "demand",
+        list(DDOP_EXOG),
+        horizons=(1, 7, 28),
+        origins=182,
+        workers=workers,
+    )
+    print(json.dumps(clean_json(out)) if as_json else format_table(out))
+    return out
+
+
+COMMANDS = [bench]
