@@ -225,19 +225,21 @@ async def _apply(store: EventStore, command: Command, report: LoadReport) -> Non
 
 
 async def load_demo(store: EventStore, sales: Sequence[DemoSale] | None = None) -> LoadReport:
-    """Apply every demo command through the handlers; stores load side by side."""
+    """Apply every demo command through the handlers, one task per store and product."""
     sales = real_sales() if sales is None else sales
     report = LoadReport()
     start = _at(min(s.day for s in sales) - timedelta(days=1), BAKED_AT)
     for command in setup_commands(start):
         await _apply(store, command, report)
 
-    async def one_store(code: str) -> None:
-        for sale in sorted((s for s in sales if s.store == code), key=lambda s: s.day):
-            for command in day_commands(sale):
-                await _apply(store, command, report)
+    async def one_series(store_code: str, product_code: str) -> None:
+        # a series touches its own sale and stock streams only: series load side by side
+        for sale in sorted(sales, key=lambda s: s.day):
+            if (sale.store, sale.product) == (store_code, product_code):
+                for command in day_commands(sale):
+                    await _apply(store, command, report)
 
-    await asyncio.gather(*(one_store(code) for code in STORES))
+    await asyncio.gather(*(one_series(s, p) for s in STORES for p in PRODUCTS))
     return report
 
 
