@@ -23,9 +23,11 @@ from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from read_api.alerts import AlertsController
 from read_api.auth import ApiKeyAuthentication
 from read_api.controllers import (
     DashboardController,
@@ -72,6 +74,19 @@ class HealthController(Controller):
         return HealthCheck(status="ok", database="ok")
 
 
+class MetricsController(PrometheusController):
+    """``/metrics``: every Prometheus series of this process (API, store, projectors, …)."""
+
+    path = "/metrics"
+    include_in_schema = False
+
+
+#: Requests, latency and errors by route template (``/v1/inventory/{store}``, not the raw path).
+_REQUEST_METRICS = PrometheusConfig(
+    app_name="obrador", prefix="obrador_api", group_path=True, exclude=["/metrics"]
+)
+
+
 def create_app(
     database_url: str, *, clock: Clock = _utc_now, cors_origins: Iterable[str] = ()
 ) -> Litestar:
@@ -112,16 +127,17 @@ def create_app(
             PurchaseOrdersController,
             DashboardController,
             ProjectionsStatusController,
+            AlertsController,
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
     )
     app = Litestar(
-        route_handlers=[HealthController, DashboardPageController, v1],
+        route_handlers=[HealthController, DashboardPageController, MetricsController, v1],
         lifespan=[database],
         state=State({"clock": clock}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[refuse_hostile_strings],
+        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",
