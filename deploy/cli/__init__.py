@@ -17,7 +17,18 @@ from types import FrameType
 import click
 
 from deploy import logs
-from deploy.cli import api, bench, chaos, forecast, importing, pos, schema, stack, streaming
+from deploy.cli import (
+    api,
+    bench,
+    chaos,
+    forecast,
+    importing,
+    pos,
+    schema,
+    stack,
+    streaming,
+    tenant,
+)
 from deploy.settings import Settings, SettingsError
 
 
@@ -60,7 +71,7 @@ def cli(
     logs.configure(settings.log_format, settings.log_level)
 
 
-for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, schema):
+for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, schema, tenant):
     for command in module.COMMANDS:
         cli.add_command(command)
 
