@@ -61,7 +61,11 @@ async def test_the_handlers_know_the_demo_stores_for_a_till_and_an_import(
             f"{plan_day()},09:20,madrid-norte,croissant,1,1.60,T-1\n"
         )
         result = await import_sales(
-            store, path, ImportOptions(tenant_id=TENANT, progress=False, workers=1)
+            store,
+            path,
+            ImportOptions(
+                tenant_id=TENANT, progress=False, workers=1, report=tmp_path / "report.csv"
+            ),
         )
         assert not result.aborted and result.error_rows == 0 and result.written == 2
     finally:
