@@ -80,12 +80,16 @@ class PartitionWorker:
         self.applier = applier or SharedApplier(pool, model)
         self.applied = 0
         self.repositions = 0
+        #: Set by the projector before it cancels the task: on Python 3.11 a cancellation that
+        #: lands as a fetch times out can be swallowed by nats-py's ``wait_for``, and a loop that
+        #: only relied on cancellation would then run on and hold up the shutdown.
+        self.stopping = False
 
     async def run(self) -> None:
         async with self.pool.connection() as conn:
             await mark(conn, self.model.name, self.partition, "running")
         sub = await self._reposition()
-        while True:
+        while not self.stopping:
             msgs = await self._next_batch(sub)
             if not msgs:
                 continue
@@ -289,6 +293,7 @@ class Projector:
         self.partitions, self.batch, self.lease_ttl = partitions, batch, lease_ttl
         self.owner = owner or f"projector-{uuid.uuid4().hex[:8]}"
         self.workers: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._partition_workers: dict[tuple[str, int], PartitionWorker] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         pool: Pool = AsyncConnectionPool(
@@ -312,9 +317,7 @@ class Projector:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.lease_ttl / 3)
         finally:
-            for task in self.workers.values():
-                task.cancel()
-            await asyncio.gather(*self.workers.values(), return_exceptions=True)
+            await self._stop_workers(list(self.workers))
             for applier in appliers.values():
                 await applier.close()
             with contextlib.suppress(Exception):
@@ -338,21 +341,31 @@ class Projector:
                 key = (model.name, partition)
                 task = self.workers.get(key)
                 if partition in held and (task is None or task.done()):
-                    self.workers[key] = asyncio.create_task(
-                        self._supervise(
-                            PartitionWorker(
-                                pool, js, model, partition, self.batch, trace=self.trace
-                            )
-                        )
+                    worker = PartitionWorker(
+                        pool, js, model, partition, self.batch, trace=self.trace
                     )
+                    self._partition_workers[key] = worker
+                    self.workers[key] = asyncio.create_task(self._supervise(worker))
                 elif partition not in held and task is not None and not task.done():
-                    task.cancel()
+                    await self._stop_workers([key])
+
+    async def _stop_workers(self, keys: list[tuple[str, int]]) -> None:
+        """Stop these partition workers: flag, cancel, and cancel again until they are done."""
+        tasks = [self.workers[key] for key in keys]
+        for key in keys:
+            self._partition_workers[key].stopping = True
+        pending = {task for task in tasks if not task.done()}
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _supervise(self, worker: PartitionWorker) -> None:
         """Run the worker; after infrastructure trouble, retry with a growing pause."""
         key = (worker.model.name, worker.partition)
         pause = RETRY_FIRST
-        while True:
+        while not worker.stopping:
             applied = worker.applied
             try:
                 await worker.run()
