@@ -20,13 +20,16 @@ from domain.events.catalogue import (
 )
 from domain.events.forecasting import ForecastPublished
 from domain.events.inventory import (
+    DayClosed,
     StockAdjusted,
     StockConsumed,
+    StockExpired,
     StockReceived,
     StockReturned,
     StockTransferredIn,
     StockTransferredOut,
     TemperatureRecorded,
+    UnknownItemSaleRecorded,
     WasteRecorded,
 )
 from domain.events.organisation import (
@@ -82,6 +85,9 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     StockTransferredIn,
     StockAdjusted,
     WasteRecorded,
+    StockExpired,
+    DayClosed,
+    UnknownItemSaleRecorded,
     TemperatureRecorded,
     ManufacturingOrderSuggested,
     ManufacturingOrderConfirmed,
@@ -116,6 +122,7 @@ __all__ = [
     "AlertResolved",
     "AlertSnoozed",
     "BatchCompleted",
+    "DayClosed",
     "DomainEvent",
     "EquipmentMaintenancePerformed",
     "EquipmentMaintenanceScheduled",
@@ -145,6 +152,7 @@ __all__ = [
     "SaleVoided",
     "StockAdjusted",
     "StockConsumed",
+    "StockExpired",
     "StockReceived",
     "StockReturned",
     "StockTransferredIn",
@@ -155,6 +163,7 @@ __all__ = [
     "SupplierRegistered",
     "TemperatureRecorded",
     "TenantCreated",
+    "UnknownItemSaleRecorded",
     "UserRegistered",
     "UserRoleChanged",
     "WasteRecorded",
