@@ -12,6 +12,7 @@ from projections.models.inventory import InventoryModel
 from projections.models.production_orders import ProductionOrdersModel
 from projections.models.purchase_orders import PurchaseOrdersModel
 from projections.models.sales import SalesModel
+from projections.models.waste import WasteModel
 
 ALL_MODELS: tuple[ReadModel, ...] = (
     InventoryModel(),
@@ -19,6 +20,7 @@ ALL_MODELS: tuple[ReadModel, ...] = (
     ProductionOrdersModel(),
     PurchaseOrdersModel(),
     ForecastsModel(),
+    WasteModel(),
 )
 
 
@@ -38,5 +40,6 @@ __all__ = [
     "ProductionOrdersModel",
     "PurchaseOrdersModel",
     "SalesModel",
+    "WasteModel",
     "model_by_name",
 ]
