@@ -39,6 +39,7 @@ from read_api.errors import problem_details_plugin
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
 from read_api.schemas import HealthCheck
+from read_api.waste import WasteController
 
 Clock = Callable[[], datetime]
 
@@ -97,6 +98,7 @@ def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
             PurchaseOrdersController,
             DashboardController,
             ProjectionsStatusController,
+            WasteController,
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
     )

@@ -24,6 +24,7 @@ OPERATIONS = {
     "listPurchaseOrders",
     "getDashboardSummary",
     "listParkedEvents",
+    "listWaste",
 }
 
 
