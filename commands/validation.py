@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from commands.allowed import command_type_of, with_allowed
 from commands.types import AnyCommand, Command, OpenStore
 from domain.errors import DomainError
 
@@ -36,7 +37,7 @@ def parse_command(raw: bytes | str | Mapping[str, Any]) -> AnyCommand:
         else:
             command = msgspec.convert(raw, AnyCommand)
     except msgspec.ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise with_allowed(_invalid(exc), command_type_of(raw)) from exc
     except msgspec.DecodeError as exc:
         raise InvalidCommand("$", f"not valid JSON: {exc}") from exc
     return check(command)
@@ -50,7 +51,7 @@ def parse_as(command_type: type[C], raw: bytes | str | Mapping[str, Any]) -> C:
         else:
             command = msgspec.convert(raw, command_type)
     except msgspec.ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise with_allowed(_invalid(exc), command_type) from exc
     except msgspec.DecodeError as exc:
         raise InvalidCommand("$", f"not valid JSON: {exc}") from exc
     return check(command)
