@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain import day_close, inventory
 from domain.errors import AlreadyExists, InvalidValue
-from domain.events import DayClosed, StockExpired
-from domain.events.inventory import CloseOutcome, ItemKind
+from domain.events import DayClosed, StockConsumed, StockExpired, StockReceived
+from domain.events.inventory import CloseOutcome, ConsumptionCause, ItemKind
 from domain.stock import StockState
 
 D = Decimal
@@ -124,3 +126,78 @@ class TestAutomaticClose:
             (CloseOutcome.CARRIED, D(4)),
         ]
         assert (closed.discrepancy, state.on_hand) == (D(0), D(4))
+
+
+moves = st.lists(
+    st.one_of(
+        st.tuples(st.just("receive"), st.integers(1, 30), st.integers(-1, 3)),
+        st.tuples(st.just("sell"), st.integers(1, 30), st.just(0)),
+        st.tuples(st.just("expire"), st.just(0), st.just(0)),
+        st.tuples(st.just("close"), st.integers(0, 30), st.integers(0, 30)),
+        st.tuples(st.just("auto"), st.just(0), st.just(0)),
+        st.tuples(st.just("next_day"), st.just(0), st.just(0)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(moves)
+def test_every_unit_that_leaves_is_accounted_for_and_lots_never_go_negative(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    state, day, expected = StockState(), MONDAY, D(0)
+    for index, (kind, a, b) in enumerate(steps):
+        events: list = []  # type: ignore[type-arg]
+        try:
+            if kind == "receive":
+                events = [
+                    inventory.receive(
+                        state, store_id="s", item_id="x", item_kind=ItemKind.PRODUCT,
+                        lot_id=f"l{index}", quantity=D(a), expires_on=day + timedelta(days=b),
+                        unit_cost=D("0.5"), at=AT,
+                    )
+                ]  # fmt: skip
+            elif kind == "sell":
+                events = [
+                    inventory.consume(state, store_id="s", item_id="x", quantity=D(a),
+                                      cause=ConsumptionCause.SALE, reference=f"t{index}", at=AT)
+                ]  # fmt: skip
+            elif kind == "expire":
+                events = day_close.expire(state, store_id="s", item_id="x", day=day, at=AT)
+            elif kind in ("close", "auto"):
+                count = day_close.Count(waste=D(a), carried=D(b)) if kind == "close" else None
+                events = day_close.close_day(
+                    state, store_id="s", item_id="x", day=day, count=count, at=AT,
+                    surplus_lot_id=f"close-{index}", surplus_expires_on=day,
+                )  # fmt: skip
+            else:
+                day += timedelta(days=1)
+        except (InvalidValue, AlreadyExists):
+            continue
+        for event in events:
+            before = state.on_hand
+            state.apply(event)
+            expected = before + _moved(event)
+            assert state.on_hand == expected
+            assert all(lot.quantity >= 0 for lot in state.lots.values())
+            assert state.shortfall >= 0
+            assert state.shortfall == 0 or state.lot_quantity == 0
+            assert state.value == sum(
+                (lot.quantity * lot.unit_cost for lot in state.lots.values()), D(0)
+            )
+
+
+def _moved(event: object) -> Decimal:
+    """What an event adds to book stock, from its own fields only."""
+    match event:
+        case StockReceived():
+            return event.quantity
+        case StockConsumed():
+            return -event.quantity
+        case StockExpired():
+            return -sum((a.quantity for a in event.allocations), D(0))
+        case DayClosed():
+            taken = sum((o.quantity for o in event.outcomes if o.allocations), D(0))
+            return event.discrepancy - taken
+    raise AssertionError(event)
