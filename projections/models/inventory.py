@@ -41,7 +41,6 @@ from domain.events import (
     WasteRecorded,
 )
 from domain.events.inventory import ConsumptionCause, ItemKind, LotAllocation
-from domain.streams import stock_stream
 from projections.model import Decoded
 from projections.models._sql import Conn, Row
 from projections.models.inventory_rows import (
@@ -69,11 +68,6 @@ ZERO = Decimal(0)
 UNLOTTED = "unlotted"
 
 
-class MisfiledStockEvent(ValueError):
-    """A stock event outside its item's stream: the domain never decided on it, so the
-    books must not count it (it is parked, and ``projections verify`` names it)."""
-
-
 class _Fold:
     """One batch of stock events applied to the rows it touches."""
 
@@ -88,7 +82,6 @@ class _Fold:
 
     def apply(self, rec: RecordedEvent, ev: DomainEvent) -> None:  # noqa: PLR0912, PLR0915 - one case per event
         self.rec = rec
-        _check_home(rec, ev)
         match ev:
             case StockConsumed():  # the most frequent: sales
                 st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
@@ -245,15 +238,6 @@ class _Fold:
             move = LotMove(ZERO, expires_on, cost, position, st.last_event_at, origin, origin_id)
             self.moves[lot_key] = move
         return move
-
-
-def _check_home(rec: RecordedEvent, ev: DomainEvent) -> None:
-    home = stock_stream(ev.store_id, ev.item_id)  # type: ignore[attr-defined]
-    if rec.stream_id != home:
-        raise MisfiledStockEvent(
-            f"{rec.event_type} at position {rec.position} is in stream {rec.stream_id!r},"
-            f" not {home!r}: the stock it names never saw it"
-        )
 
 
 def _stock_keys(events: Sequence[Decoded]) -> set[StockKey]:
