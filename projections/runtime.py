@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -31,7 +32,8 @@ from projections.apply import Delivery, apply_with_checkpoint
 from projections.leases import Leases
 from projections.model import ReadModel
 from projections.status import mark
-from projections.telemetry import PARKED_EVENTS
+from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
+from streams.envelope import RecordedEvent
 from streams.jetstream import (
     H_PARTITION_PREV,
     PARTITIONS,
@@ -156,7 +158,14 @@ class PartitionWorker:
         if result.processed:
             await msgs[result.processed - 1].ack()  # ack-all: covers everything before it
             self.applied += result.processed
+            self._observe(deliveries[result.processed - 1].event, result.processed)
         return not result.gap
+
+    def _observe(self, newest: RecordedEvent, applied: int) -> None:
+        labels = (self.model.name, str(self.partition))
+        APPLIED_EVENTS.labels(*labels).inc(applied)
+        CHECKPOINT.labels(*labels).set(newest.position)
+        LAG_SECONDS.labels(*labels).set(max(0.0, time.time() - newest.recorded_at.timestamp()))
 
 
 async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:

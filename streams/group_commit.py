@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 
 import psycopg
@@ -18,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from streams.append_batch import write_batch
 from streams.envelope import AppendRequest, AppendResult
 from streams.errors import InvalidAppend, StoreError, StoreUnavailable
+from streams.telemetry import observe_appends
 
 Outcome = AppendResult | StoreError
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
@@ -39,10 +41,13 @@ class GroupCommitter:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, request: AppendRequest) -> Outcome:
+        started = time.perf_counter()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append((request, future))
         self._kick()
-        return await future
+        outcome = await future
+        observe_appends("single", (outcome,), started)
+        return outcome
 
     def _kick(self) -> None:
         while self._pending and self._inflight < self._max_inflight:

@@ -158,6 +158,21 @@ class InMemoryEventStore(StoreFront):
     async def stream_version(self, tenant_id: str, stream_id: str) -> int:
         return len(self._streams.get((tenant_id, stream_id), []))
 
+    async def existing_streams(self, tenant_id: str, stream_ids: Iterable[str]) -> set[str]:
+        validate_tenant(tenant_id)
+        return {s for s in stream_ids if (tenant_id, s) in self._streams}
+
+    async def first_events(
+        self, tenant_id: str, stream_ids: Iterable[str]
+    ) -> dict[str, RecordedEvent]:
+        validate_tenant(tenant_id)
+        streams = ((s, self._streams.get((tenant_id, s))) for s in stream_ids)
+        return {s: events[0] for s, events in streams if events}
+
+    async def has_streams(self, tenant_id: str, *, prefix: str) -> bool:
+        validate_tenant(tenant_id)
+        return any(t == tenant_id and s.startswith(prefix) for t, s in self._streams)
+
     async def read_all(
         self, *, after: int = 0, limit: int = 1000, tenant_id: str | None = None
     ) -> list[RecordedEvent]:

@@ -34,6 +34,7 @@ from streams.jetstream import (
     subject_for,
 )
 from streams.store import EventStore
+from streams.telemetry import RELAY_LAG_SECONDS, RELAY_POSITION, RELAY_PUBLISHED, RELAY_RESTARTS
 
 log = logging.getLogger("obrador.relay")
 
@@ -83,6 +84,7 @@ class Relay:
                     await self._relay(js, stop)
                 except (APIError, TimeoutError, nats.errors.Error) as exc:
                     self.stats.restarts += 1
+                    RELAY_RESTARTS.inc()
                     log.warning("relay restarting from JetStream's tail after: %s", exc)
                     await asyncio.sleep(min(5.0, 0.1 * self.stats.restarts))
         finally:
@@ -99,6 +101,7 @@ class Relay:
                 await self._settle(pending)
                 pending = []
                 self.stats.lag_seconds = 0.0
+                RELAY_LAG_SECONDS.set(0.0)
                 await self.store.wait_for_events(position, 0.5)
                 continue
             for event in events:
@@ -135,8 +138,11 @@ class Relay:
             if isinstance(result, BaseException):
                 raise result if isinstance(result, Exception) else RuntimeError(str(result))
         self.stats.published += len(results)
+        RELAY_PUBLISHED.inc(len(results))
 
     def _note(self, newest: RecordedEvent) -> None:
         self.stats.position = newest.position
         self.stats.last_publish_at = time.time()
         self.stats.lag_seconds = max(0.0, time.time() - newest.recorded_at.timestamp())
+        RELAY_POSITION.set(newest.position)
+        RELAY_LAG_SECONDS.set(self.stats.lag_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
@@ -17,12 +18,15 @@ from streams.envelope import AppendRequest, AppendResult, RecordedEvent
 from streams.errors import StoreError
 from streams.front import StoreFront
 from streams.group_commit import GroupCommitter, write_with_retries
+from streams.telemetry import observe_appends
 from streams.validation import check_atomic_group, validate_request, validate_tenant
 
 _COLUMNS = (
     "position, event_id, tenant_id, stream_id, stream_version, event_type, schema_version,"
     " payload, recorded_at, causation_id, correlation_id, actor"
 )
+#: stream ids per lookup query (existing_streams, first_events)
+LOOKUP_BATCH = 20_000
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
 
 
@@ -100,11 +104,14 @@ class EventStore(StoreFront):
         self, requests: Sequence[AppendRequest]
     ) -> list[AppendResult | StoreError]:
         check_atomic_group(requests)
+        started = time.perf_counter()
         for attempt in range(5):
             try:
                 async with self.pool.connection() as conn:
                     try:
-                        return await write_batch(conn, requests, atomic=True)
+                        outcomes = await write_batch(conn, requests, atomic=True)
+                        observe_appends("atomic", outcomes, started)
+                        return outcomes
                     except BaseException:
                         with contextlib.suppress(Exception):
                             await conn.execute("SELECT pg_advisory_unlock_all()")
@@ -178,6 +185,7 @@ class EventStore(StoreFront):
     ) -> list[AppendResult | StoreError]:
         if not chunk:
             return []
+        started = time.perf_counter()
         keys = [(r.tenant_id, r.key()) for r in chunk]
         if len(set(keys)) != len(keys):  # same key twice in a chunk: first one wins
             out: list[AppendResult | StoreError] = []
@@ -185,6 +193,7 @@ class EventStore(StoreFront):
                 out.extend(await write_with_retries(self.pool, [request]))
         else:
             out = await write_with_retries(self.pool, chunk)
+        observe_appends("bulk", out, started)
         if on_progress is not None:
             on_progress(sum(len(r.events) for r in chunk))
         return out
@@ -228,6 +237,49 @@ class EventStore(StoreFront):
             row = await cur.fetchone()
             return int(row[0]) if row else 0
 
+    async def existing_streams(self, tenant_id: str, stream_ids: Iterable[str]) -> set[str]:
+        """Which of ``stream_ids`` exist in the tenant (asked in batches; any number of ids)."""
+        validate_tenant(tenant_id)
+        found: set[str] = set()
+        async with self.pool.connection() as conn:
+            for batch in _batches(stream_ids):
+                cur = await conn.execute(
+                    "SELECT stream_id FROM streams WHERE tenant_id = %s AND stream_id = ANY(%s)",
+                    (tenant_id, batch),
+                )
+                found.update(str(row[0]) for row in await cur.fetchall())
+        return found
+
+    async def first_events(
+        self, tenant_id: str, stream_ids: Iterable[str]
+    ) -> dict[str, RecordedEvent]:
+        """The first event (version 1) of each of ``stream_ids`` that exists, by stream id."""
+        validate_tenant(tenant_id)
+        found: dict[str, RecordedEvent] = {}
+        async with self.pool.connection() as conn:
+            for batch in _batches(stream_ids):
+                cur = await conn.execute(
+                    f"SELECT {_COLUMNS} FROM events WHERE tenant_id = %s AND stream_version = 1"
+                    " AND stream_id = ANY(%s)",
+                    (tenant_id, batch),
+                )
+                for row in await cur.fetchall():
+                    event = _recorded(row)
+                    found[event.stream_id] = event
+        return found
+
+    async def has_streams(self, tenant_id: str, *, prefix: str) -> bool:
+        """Whether the tenant has any stream whose id starts with ``prefix``."""
+        validate_tenant(tenant_id)
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM streams WHERE tenant_id = %s AND stream_id LIKE %s)",
+                (tenant_id, pattern),
+            )
+            row = await cur.fetchone()
+            return bool(row and row[0])
+
     async def read_all(
         self, *, after: int = 0, limit: int = 1000, tenant_id: str | None = None
     ) -> list[RecordedEvent]:
@@ -268,6 +320,17 @@ class EventStore(StoreFront):
         Callers re-read with ``read_all``: a wake-up is a hint, the log is the truth.
         """
         return await self._notifier.wait(after, timeout)
+
+
+def _batches(ids: Iterable[str], size: int = LOOKUP_BATCH) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for stream_id in ids:
+        batch.append(stream_id)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class _Notifier:

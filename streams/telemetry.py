@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import Final
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from streams.envelope import AppendResult
 
 APPENDED_EVENTS: Final = Counter(
     "obrador_store_appended_events", "Events durably appended to the store", ["path"]
@@ -27,3 +31,15 @@ RELAY_LAG_SECONDS: Final = Gauge(
 RELAY_RESTARTS: Final = Counter(
     "obrador_relay_restarts", "Times the relay restarted from JetStream's tail"
 )
+
+
+def observe_appends(path: str, outcomes: Sequence[object], started: float) -> None:
+    """Count the events an append call newly stored and time it (duplicates and errors add 0)."""
+    stored = sum(
+        o.last_version - o.first_version + 1
+        for o in outcomes
+        if isinstance(o, AppendResult) and not o.duplicate
+    )
+    if stored:
+        APPENDED_EVENTS.labels(path).inc(stored)
+    APPEND_SECONDS.labels(path).observe(time.perf_counter() - started)

@@ -128,14 +128,14 @@ async def _setup(conninfo: str, stores: list[str], products: list[str], zone: st
         await store.close()
 
 
-def _child(conninfo: str, path: str, mapping: str | None, queue: Any) -> None:
+def _child(conninfo: str, path: str, mapping: str | None, report: str, queue: Any) -> None:
     async def run() -> dict[str, Any]:
         store = await EventStore.open(conninfo)
         try:
             options = ImportOptions(
                 tenant_id=TENANT,
                 mapping_file=Path(mapping) if mapping else None,
-                report=Path(path).with_suffix(".report.csv"),
+                report=Path(report),
                 progress=False,
             )
             started = time.perf_counter()
@@ -158,11 +158,16 @@ def _child(conninfo: str, path: str, mapping: str | None, queue: Any) -> None:
     queue.put(figures)
 
 
-def _import_in_child(conninfo: str, path: Path, mapping: Path | None) -> dict[str, Any]:
+def _import_in_child(
+    conninfo: str, path: Path, mapping: Path | None, folder: Path
+) -> dict[str, Any]:
+    """Import in a fresh process; the report goes to ``folder`` (never beside a shared file)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
+    report = str(folder / f"{path.stem}.report.csv")
     child = context.Process(
-        target=_child, args=(conninfo, str(path), str(mapping) if mapping else None, queue)
+        target=_child,
+        args=(conninfo, str(path), str(mapping) if mapping else None, report, queue),
     )
     child.start()
     figures: dict[str, Any] = queue.get()
@@ -185,7 +190,7 @@ def run_bench(database_url: str, *, lines: int = LINES, with_ddop: bool = True) 
             asyncio.run(
                 _setup(conninfo, stores, [f"p{i}" for i in range(PRODUCTS)], "Europe/Madrid")
             )
-            figures = _import_in_child(conninfo, csv_path, None)
+            figures = _import_in_child(conninfo, csv_path, None, folder)
         finally:
             _drop_schema(database_url, schema)
         if figures["aborted"] or figures["written"] != out["tickets"]:
@@ -203,7 +208,7 @@ def run_bench(database_url: str, *, lines: int = LINES, with_ddop: bool = True) 
                 asyncio.run(
                     _setup(conninfo, _ddop_stores(), ["101", "109", "110"], "Europe/Berlin")
                 )
-                ddop = _import_in_child(conninfo, DDOP, mapping)
+                ddop = _import_in_child(conninfo, DDOP, mapping, folder)
             finally:
                 _drop_schema(database_url, schema)
             out["ddop_rows"] = ddop["rows"]

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from commands.runtime import EVENT_ID_NAMESPACE
+from domain import streams as stream_ids
 from domain.codec import encode_event
 from domain.events import SaleRecorded
 from domain.events.sales import Channel, SaleLine, SaleSource
@@ -42,7 +43,7 @@ COLUMNS: Final = (
 
 def sale_key(store_id: str, txn: str) -> str:
     """The store idempotency key ``handle(RecordSale)`` gives this ticket's sale stream."""
-    return f"sale:{store_id}:{txn}@sale-{store_id}-{txn}"
+    return f"{stream_ids.sale_key(store_id, txn)}@{stream_ids.sale_stream(store_id, txn)}"
 
 
 def event_id(tenant_id: str, key: str) -> UUID:
@@ -152,7 +153,7 @@ def sale_request(
     key = sale_key(store_id, txn)
     return AppendRequest(
         tenant_id=tenant_id,
-        stream_id=f"sale-{store_id}-{txn}",
+        stream_id=stream_ids.sale_stream(store_id, txn),
         events=(
             NewEvent(
                 event_type=_SALE_TYPE,

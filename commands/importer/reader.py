@@ -2,37 +2,57 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+from commands.importer.encoding import EncodingError, to_utf8
 
 
 class ReadError(ValueError):
     """The file cannot be read as a table."""
 
 
+@dataclass(frozen=True)
+class Table:
+    frame: pl.DataFrame
+    encoding: str | None  # None for a spreadsheet (its cells are text already)
+
+
 def read_table(
-    path: Path, *, separator: str | None = None, sheet: str | None = None
-) -> pl.DataFrame:
+    path: Path,
+    *,
+    separator: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+) -> Table:
     """Every column as text; Excel dates and times keep their ISO form."""
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
-            return _excel(path, sheet)
-        return pl.read_csv(
-            path,
-            separator=separator or sniff_separator(path),
+            return Table(_excel(path, sheet), None)
+        raw = path.read_bytes()
+        if not raw.strip():
+            raise ReadError(f"{path}: the file is empty (not even a header line)")
+        decoded = to_utf8(raw, path, encoding)
+        del raw
+        frame = pl.read_csv(
+            io.BytesIO(decoded.data),
+            separator=separator or sniff_separator(decoded.data),
             infer_schema=False,
-            encoding="utf8-lossy",
             truncate_ragged_lines=False,
         )
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        return Table(frame, decoded.encoding)
+    except EncodingError as exc:
+        raise ReadError(str(exc)) from exc
+    except (pl.exceptions.PolarsError, OSError) as exc:
         raise ReadError(f"{path}: {exc}") from exc
 
 
-def sniff_separator(path: Path) -> str:
-    with path.open("rb") as handle:
-        head = handle.readline().decode("utf-8", "replace")
+def sniff_separator(data: bytes) -> str:
+    head = data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8", "replace")
     counts = {sep: head.count(sep) for sep in (",", ";", "\t", "|")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] else ","

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,22 +26,26 @@ from tqdm import tqdm
 from commands.handlers import handle
 from commands.importer.build import TicketBuilder, append_request, sale_request
 from commands.importer.fastpath import ticket_payloads
-from commands.importer.mapping import ColumnMap, Field, load_mapping_file, resolve
+from commands.importer.mapping import ColumnMap, Field, detect, load_mapping_file, resolve
 from commands.importer.reader import read_table
-from commands.importer.report import write_report
+from commands.importer.report import skus_path, write_report, write_skus
+from commands.importer.skus import map_products
 from commands.importer.validate import ROW, Checked, Context, check_rows
 from commands.types import CreateTenant, DefineProduct, OpenStore
 from domain import organisation
+from domain import streams as stream_ids
 from domain.access import Actor
 from domain.codec import decode_event
-from domain.errors import AlreadyExists
+from domain.errors import AlreadyExists, InvalidValue
 from domain.events import SaleRecorded
 from domain.events.organisation import Role, StoreKind, TenantKind
+from domain.limits import check_quantity
 from streams.envelope import AppendRequest, AppendResult
 from streams.errors import WrongExpectedVersion
 from streams.store import EventStore
 
-LOOKUP_BATCH: Final = 20_000
+#: every sale stream id starts so (``domain.streams.sale_stream``)
+_SALE_PREFIX: Final = stream_ids.stream_type(stream_ids.sale_stream("s", "t")) + "-"
 #: rows per part whose ticket payloads are built at once (bounds the write phase's memory)
 PART_ROWS: Final = 100_000
 _ZERO: Final = Decimal(0)
@@ -69,6 +73,14 @@ class ImportOptions:
     actor: str = "import"
     progress: bool = True
     dry_run: bool = False
+    #: the CSV's text encoding; None detects it (BOM, UTF-8, else cp1252/latin-1)
+    encoding: str | None = None
+    #: files with one row per unit sold: each row is this many units (implies summing repeats)
+    quantity_per_row: Decimal | None = None
+    #: the same product at the same price twice on a ticket is more units, summed
+    sum_repeated_lines: bool = False
+    #: product name in the file -> SKU (wins over the mapping file's ``products`` and slugs)
+    products: dict[str, str] = field(default_factory=dict)
     #: events per bulk_append transaction (20,000 measured no faster on a loaded machine
     #: since migration 0010 made the batch function linear; docs/import.md)
     chunk_events: int = 4_000
@@ -86,31 +98,42 @@ class ImportResult:
     error_rows: int = 0
     skipped_zero: int = 0
     aborted: bool = False
+    dry_run: bool = False
     report: Path | None = None
+    #: unknown in the tenant and needed by the file (created only if something is written)
     new_products: list[str] = field(default_factory=list)
     new_stores: list[str] = field(default_factory=list)
+    #: what this run did create
+    created_products: list[str] = field(default_factory=list)
+    created_stores: list[str] = field(default_factory=list)
+    #: product names that are not SKUs -> the SKU they were imported as
+    product_skus: dict[str, str] = field(default_factory=dict)
+    skus_report: str | None = None
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
 
 
 async def import_sales(store: EventStore, path: Path, options: ImportOptions) -> ImportResult:
     started = time.perf_counter()
-    frame = read_table(path)
-    mapping = load_mapping_file(options.mapping_file) if options.mapping_file else None
-    cmap = resolve(frame.columns, kind=options.kind, flags=options.columns, mapping_file=mapping)
+    table = read_table(path, encoding=options.encoding)
+    frame, plan = _plan(table.frame, options)
+    cmap = plan.cmap
     if cmap.column(Field.STORE) is None and options.store is None:
         raise ImportRefused("the file has no store column: say which store with --store")
     tenant = await _tenant(store, options.tenant_id, create=options.new_tenant is not None)
     zones = {s: tenant.stores[s].timezone for s in tenant.open_store_ids()}
-    for new in [options.store] if options.store and options.create_stores else []:
-        zones.setdefault(new, options.timezone)
+    skus = map_products(_product_names(frame, cmap), plan.products)
     ctx = Context(
         store=options.store,
         store_zones=zones,
-        products=await _known_products(store, options.tenant_id, frame, cmap),
+        products=await _known_products(store, options.tenant_id, frame, cmap, skus.skus),
         create_products=options.create_products,
         create_stores=options.create_stores,
         default_timezone=options.timezone,
+        closed_stores=frozenset(tenant.closed),
+        product_skus=skus.skus,
+        product_errors=skus.errors,
+        sum_repeated=plan.sum_repeated,
     )
     checked = check_rows(frame, cmap, ctx)
     del frame
@@ -123,15 +146,20 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
         already_stored=len(already),
         error_rows=checked.error_rows,
         skipped_zero=checked.skipped_zero,
+        dry_run=options.dry_run,
         new_products=checked.new_products,
         new_stores=[s for s in checked.new_stores if s not in tenant.stores],
         details={
+            "encoding": table.encoding,
             "read_and_check_s": round(checked_at - started, 2),
             "against_store_s": round(compared_at - checked_at, 2),
         },
     )
     limit = error_limit(options.max_errors, checked.total_rows)
     result.report = write_report(options.report or default_report_path(path), checked.errors)
+    result.product_skus = dict(skus.skus)
+    if skus.skus:
+        result.skus_report = str(write_skus(skus_path(result.report), skus.skus, skus.how))
     if result.error_rows > limit:
         result.aborted = True
         result.seconds = time.perf_counter() - started
@@ -139,10 +167,14 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
     if options.dry_run:
         result.seconds = time.perf_counter() - started
         return result
-    await _create_missing(store, options, result, zones)
     to_write = checked.rows
     if already:
         to_write = to_write.filter(~pl.col("stream").is_in(pl.Series(sorted(already)).implode()))
+    if to_write.height == 0:  # nothing to import: no tenant, store or product either
+        result.seconds = time.perf_counter() - started
+        return result
+    names = {sku: name for name, sku in skus.skus.items()}
+    await _create_missing(store, options, result, zones, names)
     del checked  # the report is written; only the rows to write are needed from here
     writing_at = time.perf_counter()
     handed = [to_write]
@@ -153,6 +185,67 @@ async def import_sales(store: EventStore, path: Path, options: ImportOptions) ->
         result.details["conflicts"] = conflicts
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass(frozen=True)
+class _Plan:
+    cmap: ColumnMap
+    sum_repeated: bool
+    products: dict[str, str]  # explicit product name -> SKU
+
+
+#: the column a ``quantity_per_row`` file gets (named so in the report)
+PER_ROW: Final = "--quantity-per-row"
+
+
+def _plan(frame: pl.DataFrame, options: ImportOptions) -> tuple[pl.DataFrame, _Plan]:
+    """The column map and the import's options, from flags over the mapping file over defaults."""
+    mapping = dict(load_mapping_file(options.mapping_file)) if options.mapping_file else {}
+    products = {**_text_map(mapping.pop("products", {})), **options.products}
+    per_row = mapping.pop("quantity_per_row", None)
+    if options.quantity_per_row is not None:
+        per_row = options.quantity_per_row
+    sum_repeated = bool(mapping.pop("sum_repeated_lines", False)) or options.sum_repeated_lines
+    flags = dict(options.columns)
+    if per_row is not None:
+        file_columns = mapping.get("columns") or {}
+        chosen = flags.get(
+            "quantity", file_columns.get("quantity", detect(frame.columns).get(Field.QUANTITY))
+        )
+        if chosen:
+            raise ImportRefused(
+                f"the file has a quantity column ({chosen}): --quantity-per-row is for files"
+                " without one (un-map it with --map quantity= to ignore it)"
+            )
+        frame = frame.with_columns(pl.lit(str(_units(per_row))).alias(PER_ROW))
+        flags["quantity"] = PER_ROW
+        sum_repeated = True  # one row per unit: a product twice on a ticket is 2 units
+    cmap = resolve(frame.columns, kind=options.kind, flags=flags, mapping_file=mapping)
+    return frame, _Plan(cmap=cmap, sum_repeated=sum_repeated, products=products)
+
+
+def _units(value: object) -> Decimal:
+    try:
+        return check_quantity(PER_ROW, Decimal(str(value)))
+    except (InvalidOperation, InvalidValue) as exc:
+        reason = exc.reason if isinstance(exc, InvalidValue) else "not a number"
+        raise ImportRefused(f"{PER_ROW} {value}: {reason}") from exc
+
+
+def _text_map(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ImportRefused("products in the mapping file: an object of name -> SKU")
+    return dict(value)
+
+
+def _product_names(frame: pl.DataFrame, cmap: ColumnMap) -> list[str]:
+    column = cmap.column(Field.PRODUCT)
+    assert column is not None
+    values = pl.col(column).cast(pl.String).str.strip_chars()
+    names = frame.select(values.filter(values != "").unique().drop_nulls()).to_series()
+    return sorted(names.to_list())
 
 
 def error_limit(spec: str, total_rows: int) -> int:
@@ -171,7 +264,7 @@ def default_report_path(path: Path) -> Path:
 
 
 async def _tenant(store: EventStore, tenant_id: str, *, create: bool) -> organisation.TenantState:
-    records = await store.read_stream(tenant_id, "tenant")
+    records = await store.read_stream(tenant_id, stream_ids.TENANT_STREAM)
     state = organisation.fold(
         decode_event(r.event_type, r.schema_version, r.payload) for r in records
     )
@@ -181,50 +274,34 @@ async def _tenant(store: EventStore, tenant_id: str, *, create: bool) -> organis
 
 
 async def _known_products(
-    store: EventStore, tenant_id: str, frame: pl.DataFrame, cmap: ColumnMap
+    store: EventStore,
+    tenant_id: str,
+    frame: pl.DataFrame,
+    cmap: ColumnMap,
+    skus: dict[str, str],
 ) -> frozenset[str]:
-    column = cmap.column(Field.PRODUCT)
-    assert column is not None
-    skus = frame.select(pl.col(column).cast(pl.String).str.strip_chars().unique().drop_nulls())
-    names = [f"product-{s}" for s in skus.to_series().to_list()]
-    async with store.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT stream_id FROM streams WHERE tenant_id = %s AND stream_id = ANY(%s)",
-            (tenant_id, names),
-        )
-        return frozenset(str(r[0]).removeprefix("product-") for r in await cur.fetchall())
+    """The SKUs of the file (after mapping names) that the tenant has defined."""
+    wanted = {skus.get(name, name) for name in _product_names(frame, cmap)}
+    streams = {stream_ids.product_stream(sku): sku for sku in wanted}
+    return frozenset(streams[s] for s in await store.existing_streams(tenant_id, streams))
 
 
 async def _against_store(store: EventStore, tenant_id: str, checked: Checked) -> set[str]:
     """Streams already holding this very ticket (skipped); a different one is an error."""
-    streams = checked.rows["stream"].unique()
-    async with store.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM streams WHERE tenant_id = %s"
-            " AND stream_id LIKE 'sale-%%')",
-            (tenant_id,),
-        )
-        row = await cur.fetchone()
-        if not streams.len() or not (row and row[0]):
-            return set()
-        stored: dict[str, SaleRecorded] = {}
-        values = streams.to_list()
-        for start in range(0, len(values), LOOKUP_BATCH):
-            cur = await conn.execute(
-                "SELECT stream_id, event_type, schema_version, payload FROM events"
-                " WHERE tenant_id = %s AND stream_version = 1 AND stream_id = ANY(%s)",
-                (tenant_id, values[start : start + LOOKUP_BATCH]),
-            )
-            for stream_id, event_type, version, payload in await cur.fetchall():
-                event = decode_event(str(event_type), int(str(version)), bytes(payload))
-                if isinstance(event, SaleRecorded):
-                    stored[str(stream_id)] = event
+    ids = checked.rows["stream"].unique()
+    if not ids.len() or not await store.has_streams(tenant_id, prefix=_SALE_PREFIX):
+        return set()
+    stored: dict[str, SaleRecorded] = {}
+    for stream_id, first in (await store.first_events(tenant_id, ids.to_list())).items():
+        event = decode_event(first.event_type, first.schema_version, first.payload)
+        if isinstance(event, SaleRecorded):
+            stored[stream_id] = event
     if not stored:
         return set()
     ours = checked.rows.filter(pl.col("stream").is_in(pl.Series(list(stored)).implode()))
     same, different = set(), set()
     for sale in TicketBuilder().sales(ours):
-        stream = f"sale-{sale.store_id}-{sale.pos_txn_id}"
+        stream = stream_ids.sale_stream(sale.store_id, sale.pos_txn_id)
         earlier = stored[stream]
         if earlier.lines == sale.lines and earlier.sold_at == sale.sold_at:
             same.add(stream)
@@ -246,7 +323,11 @@ async def _against_store(store: EventStore, tenant_id: str, checked: Checked) ->
 
 
 async def _create_missing(
-    store: EventStore, options: ImportOptions, result: ImportResult, zones: dict[str, str]
+    store: EventStore,
+    options: ImportOptions,
+    result: ImportResult,
+    zones: dict[str, str],
+    names: dict[str, str],
 ) -> None:
     actor = Actor(user_id=options.actor, role=Role.OWNER)
     if options.new_tenant is not None:
@@ -265,27 +346,29 @@ async def _create_missing(
                 kind=StoreKind.SHOP,
                 timezone=zones.get(store_id, options.timezone),
                 region=options.region,
-                idempotency_key=f"import-store-{store_id}",
+                idempotency_key=stream_ids.import_store_key(store_id),
             ),
             store,
             tenant_id=options.tenant_id,
             actor=actor,
         )
+        result.created_stores.append(store_id)
     for sku in result.new_products:
         await handle(
             DefineProduct(
                 sku=sku,
-                name=sku,
+                name=names.get(sku, sku),
                 category="imported",
                 price=_ZERO,
                 unit_cost=_ZERO,
                 shelf_life_days=1,
-                idempotency_key=f"import-product-{sku}",
+                idempotency_key=stream_ids.import_product_key(sku),
             ),
             store,
             tenant_id=options.tenant_id,
             actor=actor,
         )
+        result.created_products.append(sku)
 
 
 async def _write(

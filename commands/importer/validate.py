@@ -5,17 +5,32 @@ The result is the rows that can be imported, in one normalised shape
 discount, channel``), and one error per (row, column) with the reason. A
 ticket with one bad line is not imported at all; its other lines are listed
 too, so the report explains every row left out.
+
+Two rounds: first what only the importer can say (dates, numbers, ids, known
+stores and products, text); then, on the rows left, the domain's own rules
+(``rules.py``: ticket lines, limits, the history window), repeated lines
+summed (``repeats.py``) or reported as duplicates, and one time per ticket.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Final, Protocol
 
 import polars as pl
 
 from commands.importer.mapping import ColumnMap, Field, FileKind
+from commands.importer.repeats import merge_repeats
+from commands.importer.rules import (
+    history_errors,
+    line_errors,
+    lines_per_ticket_errors,
+    text_errors,
+)
+from domain import streams as stream_ids
 
 ROW: Final = "_row"  # the row number as a spreadsheet shows it (header = row 1)
 ID_PATTERN: Final = r"^[A-Za-z0-9_.:@-]{1,128}$"
@@ -48,6 +63,7 @@ CHANNELS: Final = {
     "mayorista": "wholesale",
 }
 COLLATERAL: Final = "ticket not imported: "
+SUM_HINT: Final = " (if a repeated line means more units, pass --sum-repeated-lines)"
 ERROR_SCHEMA: Final = {ROW: pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String}
 
 
@@ -61,6 +77,16 @@ class Context:
     create_products: bool = False
     create_stores: bool = False
     default_timezone: str = "Europe/Madrid"
+    #: product names in the file that are not SKUs -> the SKU used (``skus.map_products``)
+    product_skus: Mapping[str, str] = field(default_factory=dict)
+    #: product names that cannot be mapped -> why
+    product_errors: Mapping[str, str] = field(default_factory=dict)
+    #: stores of the tenant that were closed: never imported into, never reopened
+    closed_stores: frozenset[str] = frozenset()
+    #: the same product at the same price twice on a ticket is more units (else an error)
+    sum_repeated: bool = False
+    #: the history window ends a day after this
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -114,7 +140,7 @@ def check_rows(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> Checked:
             pl.col("store"),
             f"this import is for store {ctx.store!r}",
         )
-    _check_ids(flag, cmap)
+    _check_ids(flag, cmap, ctx)
     _check_numbers(flag, cmap)
     _check_times(flag, cmap)
     if name(Field.CHANNEL):
@@ -124,31 +150,56 @@ def check_rows(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> Checked:
             pl.col("_channel_raw"),
             "unknown channel (counter, delivery, online, wholesale)",
         )
+    errors.append(text_errors(df, _text_columns(cmap)))
     new_stores, new_products = _check_known(flag, df, cmap, ctx)
     zero = (pl.col("_q") == 0) if cmap.kind is FileKind.DAILY else pl.lit(False)
     skipped_zero = df.filter(zero).height
     df = df.filter(~zero)
-    errors.extend(_duplicate_errors(df, cmap))
-
-    error_frame = (pl.concat(errors) if errors else pl.DataFrame(schema=ERROR_SCHEMA)).with_columns(
-        pl.col(ROW).cast(pl.Int64)
-    )
+    error_frame = _concat(errors)
     df = df.select(*_KEPT)
-    if error_frame.height:
-        df, error_frame = _drop_bad_tickets(df, error_frame, name(Field.TICKET))
-    good = df
+    ticket = name(Field.TICKET)
+    if error_frame.height:  # rows the domain rules cannot even read leave first
+        df, error_frame = _drop_bad_tickets(df, error_frame, ticket)
+    df, error_frame = _domain_rules(df, error_frame, cmap, ctx)
+    good = df.drop("_local")  # needed by the ticket-time check only
     if ctx.create_products:
         new_products = sorted(set(new_products) & set(good["product"].unique().to_list()))
     if ctx.create_stores:
         new_stores = sorted(set(new_stores) & set(good["store"].unique().to_list()))
     return Checked(
         rows=good,
-        errors=error_frame.sort(ROW, "column"),
+        errors=error_frame.unique().sort(ROW, "column", "reason"),
         total_rows=total,
         skipped_zero=skipped_zero,
         new_products=new_products if ctx.create_products else [],
         new_stores=new_stores if ctx.create_stores else [],
     )
+
+
+def _domain_rules(
+    df: pl.DataFrame, error_frame: pl.DataFrame, cmap: ColumnMap, ctx: Context
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Lines (per row, then per summed line), duplicates, ticket time, ticket size, window."""
+    ticket = cmap.column(Field.TICKET)
+    # the domain's line rules, per row, then (summed lines) again per line
+    later = [line_errors(df, cmap)]
+    if ctx.sum_repeated:
+        first = _concat(later)
+        if first.height:
+            df, first = _drop_bad_tickets(df, first, ticket)
+        df, merged_away = merge_repeats(df)
+        later = [first, line_errors(df, cmap)]
+    else:
+        merged_away = None
+        later.extend(_duplicate_errors(df, cmap))
+    if cmap.kind is FileKind.TRANSACTIONS:
+        later.append(_ticket_time_errors(df, cmap))
+    later += [lines_per_ticket_errors(df, cmap), history_errors(df, cmap, ctx.now)]
+    more = _concat(later)
+    if more.height:
+        df, more = _drop_bad_tickets(df, more, ticket, merged_away)
+        error_frame = pl.concat([error_frame, more])
+    return df, error_frame
 
 
 _KEPT: Final = (
@@ -164,13 +215,25 @@ _KEPT: Final = (
     "amount",
     "discount",
     "channel",
+    "_local",
 )
 
 
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    found = [f.with_columns(pl.col(ROW).cast(pl.Int64)) for f in frames if f.height]
+    return pl.concat(found) if found else pl.DataFrame(schema=ERROR_SCHEMA)
+
+
 def _drop_bad_tickets(
-    df: pl.DataFrame, errors: pl.DataFrame, ticket_column: str | None
+    df: pl.DataFrame,
+    errors: pl.DataFrame,
+    ticket_column: str | None,
+    merged_away: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows with an error, and every other line of their tickets, leave; the report says why."""
+    """Rows with an error, and every other line of their tickets, leave; the report says why.
+
+    ``merged_away``: rows summed into an earlier line, left out with their ticket too.
+    """
     bad_rows = errors[ROW].unique().implode()
     bad = (
         df.filter(pl.col(ROW).is_in(bad_rows))
@@ -178,7 +241,10 @@ def _drop_bad_tickets(
         .agg(pl.col(ROW).min().alias("_bad"))
     )
     bad_streams = bad["stream"].drop_nulls().implode()
-    collateral = df.filter(pl.col("stream").is_in(bad_streams) & ~pl.col(ROW).is_in(bad_rows))
+    rows = df.select(ROW, "stream", "txn")
+    if merged_away is not None and merged_away.height:
+        rows = pl.concat([rows, merged_away])
+    collateral = rows.filter(pl.col("stream").is_in(bad_streams) & ~pl.col(ROW).is_in(bad_rows))
     if collateral.height:
         notes = collateral.join(bad, on="stream").select(
             pl.col(ROW),
@@ -211,6 +277,32 @@ def _number(raw: pl.Expr) -> pl.Expr:
     )
 
 
+#: A binary float carries at most 15 reliable significant digits; the rest is noise.
+FLOAT_DIGITS: Final = 15
+_NUMBER_COLUMNS: Final = ("quantity", "unit_price", "amount", "discount")
+
+
+def _without_float_noise(df: pl.DataFrame) -> pl.DataFrame:
+    """``219.00400000000002`` (a float written out in full) -> ``219.004``: 15 digits, trimmed."""
+    fixes = []
+    for column in _NUMBER_COLUMNS:
+        value = pl.col(column)
+        long = df.filter(value.str.len_bytes() > FLOAT_DIGITS)[column].unique()  # cheap first
+        if long.len() == 0:
+            continue
+        digits = value.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
+        noisy = long.to_frame().filter(value.str.contains(NUMBER) & (digits > FLOAT_DIGITS))[column]
+        if noisy.len():
+            fixes.append(value.replace({v: _fifteen_digits(v) for v in noisy.to_list()}))
+    return df.with_columns(fixes) if fixes else df
+
+
+def _fifteen_digits(text: str) -> str:
+    number = Decimal(text)
+    rounded = round(number, FLOAT_DIGITS - number.adjusted() - 1)
+    return format(rounded.normalize(), "f")
+
+
 def _normalise(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> pl.DataFrame:
     name = cmap.column
     formats = cmap.date_formats or DEFAULT_DATE_FORMATS
@@ -226,7 +318,7 @@ def _normalise(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> pl.DataFra
     df = frame.with_row_index(ROW, offset=2).select(
         pl.col(ROW).cast(pl.Int64),
         store.cast(pl.String).alias("store"),
-        _text(frame, name(Field.PRODUCT)).alias("product"),
+        _text(frame, name(Field.PRODUCT)).alias("_product_raw"),
         _text(frame, name(Field.TICKET)).alias("_ticket"),
         date_raw.alias("_date_raw"),
         time_raw.alias("_time_raw"),
@@ -242,8 +334,13 @@ def _normalise(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> pl.DataFra
         ),
         _text(frame, name(Field.CHANNEL)).alias("_channel_raw"),
     )
+    df = _without_float_noise(df)
     zones = dict(ctx.store_zones)
+    product = pl.col("_product_raw")
+    if ctx.product_skus:
+        product = product.replace(dict(ctx.product_skus))
     df = df.with_columns(
+        product.alias("product"),
         pl.col("store")
         .replace_strict(zones, default=ctx.default_timezone, return_dtype=pl.String)
         .alias("tz"),
@@ -274,8 +371,14 @@ def _normalise(frame: pl.DataFrame, cmap: ColumnMap, ctx: Context) -> pl.DataFra
     else:
         txn = pl.col("_ticket")
     return df.with_columns(txn.alias("txn")).with_columns(
-        pl.format("sale-{}-{}", pl.col("store"), pl.col("txn")).alias("stream")
+        pl.format(stream_ids.sale_stream("{}", "{}"), pl.col("store"), pl.col("txn")).alias(
+            "stream"
+        )
     )
+
+
+#: ``sale-{}-{}``: the sale stream id as ``domain.streams`` spells it, filled column-wise
+_SALE_STREAM: Final = stream_ids.sale_stream("{}", "{}")
 
 
 def _to_utc(df: pl.DataFrame) -> pl.Expr:
@@ -292,13 +395,18 @@ def _to_utc(df: pl.DataFrame) -> pl.Expr:
     return expr
 
 
-def _check_ids(flag: _FlagFn, cmap: ColumnMap) -> None:
+def _check_ids(flag: _FlagFn, cmap: ColumnMap, ctx: Context) -> None:
     product = cmap.column(Field.PRODUCT) or ""
-    flag(pl.col("product").is_null(), product, pl.col("product"), "missing product")
+    raw = pl.col("_product_raw")
+    flag(raw.is_null(), product, raw, "missing product")
+    unmappable = raw.is_in(list(ctx.product_errors)) if ctx.product_errors else pl.lit(False)
+    if ctx.product_errors:
+        reason = raw.replace_strict(dict(ctx.product_errors), default="", return_dtype=pl.String)
+        flag(unmappable, product, raw, reason)
     flag(
-        pl.col("product").is_not_null() & ~pl.col("product").str.contains(ID_PATTERN),
+        raw.is_not_null() & ~unmappable & ~pl.col("product").str.contains(ID_PATTERN),
         product,
-        pl.col("product"),
+        raw,
         "not a SKU (letters, digits, _ . : @ -, at most 128)",
     )
     if cmap.kind is FileKind.TRANSACTIONS:
@@ -337,13 +445,8 @@ def _check_numbers(flag: _FlagFn, cmap: ColumnMap) -> None:
             raw,
             "not a number",
         )
-        number = pl.col(alias)
-        if fld is Field.QUANTITY:
-            floor = (number < 0) if cmap.kind is FileKind.DAILY else (number <= 0)
-            rule = "must be 0 or more" if cmap.kind is FileKind.DAILY else "must be more than 0"
-            flag(number.is_not_null() & floor, column, raw, rule)
-        else:
-            flag(number.is_not_null() & (number < 0), column, raw, "must be 0 or more")
+        if fld is Field.QUANTITY and cmap.kind is FileKind.DAILY:  # 0 = no sales that day
+            flag(pl.col(alias) < 0, column, raw, "must be 0 or more")
     amount = cmap.column(Field.AMOUNT)
     if amount and cmap.column(Field.UNIT_PRICE):
         gross = pl.col("_q") * pl.col("_u")
@@ -353,14 +456,25 @@ def _check_numbers(flag: _FlagFn, cmap: ColumnMap) -> None:
             pl.col("_amount_raw"),
             pl.format("more than quantity × price ({})", gross.round(2)),
         )
-    if cmap.column(Field.DISCOUNT):
-        price = pl.col("_u").fill_null(0)
-        flag(
-            pl.col("_d") > pl.col("_q") * price + 0.005,
-            cmap.column(Field.DISCOUNT) or "",
-            pl.col("_discount_raw"),
-            "more than the line amount",
-        )
+
+
+_RAW: Final = {
+    Field.DATE: "_date_raw",
+    Field.TIME: "_time_raw",
+    Field.STORE: "store",
+    Field.PRODUCT: "_product_raw",
+    Field.QUANTITY: "_quantity_raw",
+    Field.UNIT_PRICE: "_unit_price_raw",
+    Field.AMOUNT: "_amount_raw",
+    Field.DISCOUNT: "_discount_raw",
+    Field.TICKET: "_ticket",
+    Field.CHANNEL: "_channel_raw",
+}
+
+
+def _text_columns(cmap: ColumnMap) -> dict[str, str]:
+    """Normalised text column -> the file's column, for every mapped field."""
+    return {_RAW[f]: column for f, column in cmap.columns.items()}
 
 
 def _check_times(flag: _FlagFn, cmap: ColumnMap) -> None:
@@ -392,7 +506,17 @@ def _check_known(
     flag: _FlagFn, df: pl.DataFrame, cmap: ColumnMap, ctx: Context
 ) -> tuple[list[str], list[str]]:
     stores = sorted(set(df["store"].drop_nulls().unique().to_list()) - set(ctx.store_zones))
-    products = sorted(set(df["product"].drop_nulls().unique().to_list()) - ctx.products)
+    closed = sorted(set(stores) & ctx.closed_stores)
+    if closed:
+        flag(
+            pl.col("store").is_in(closed),
+            cmap.column(Field.STORE) or "--store",
+            pl.col("store"),
+            "the store is closed (its sales cannot be imported; it is not reopened)",
+        )
+        stores = [s for s in stores if s not in ctx.closed_stores]
+    mappable = df.filter(~pl.col("_product_raw").is_in(list(ctx.product_errors)))
+    products = sorted(set(mappable["product"].drop_nulls().unique().to_list()) - ctx.products)
     if stores and not ctx.create_stores:
         flag(
             pl.col("store").is_in(stores),
@@ -443,7 +567,7 @@ def _duplicate_errors(df: pl.DataFrame, cmap: ColumnMap) -> list[pl.DataFrame]:
             pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"{c}_1")) for c in key)
         )
         same_units = pl.col("quantity").eq_missing(pl.col("quantity_1"))
-        dup_of = pl.format("duplicate of row {}", "_first")
+        dup_of = pl.format("duplicate of row {}" + SUM_HINT, "_first")
         if daily:
             found.append(_errors(pairs.filter(same_units), cmap.column(Field.DATE), "txn", dup_of))
             found.append(
@@ -451,7 +575,7 @@ def _duplicate_errors(df: pl.DataFrame, cmap: ColumnMap) -> list[pl.DataFrame]:
                     pairs.filter(~same_units),
                     cmap.column(Field.QUANTITY),
                     "quantity",
-                    pl.format("row {} has the same store, product and day", "_first"),
+                    pl.format("row {} has the same store, product and day" + SUM_HINT, "_first"),
                 )
             )
         else:

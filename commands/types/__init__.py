@@ -8,7 +8,9 @@ from commands.types.alerts import (
     AcknowledgeAlert,
     PublishForecast,
     ResolveAlert,
+    SetAlertSettings,
     SnoozeAlert,
+    Tick,
 )
 from commands.types.base import Command
 from commands.types.inventory import (
@@ -68,6 +70,8 @@ AnyCommand = Union[  # noqa: UP007 - a runtime union object msgspec can decode i
     SnoozeAlert,
     ResolveAlert,
     PublishForecast,
+    Tick,
+    SetAlertSettings,
     ReceiveStock,
     RecordWaste,
     AdjustStock,
@@ -154,10 +158,12 @@ __all__ = [
     "ResolveAlert",
     "ScheduleMaintenance",
     "SendPurchaseOrder",
+    "SetAlertSettings",
     "SetProductStockPolicy",
     "SnoozeAlert",
     "StartManufacturingOrder",
     "SuggestManufacturingOrder",
+    "Tick",
     "TransferStock",
     "UpdateSupplierPrices",
     "VersionRecipe",

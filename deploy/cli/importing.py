@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,26 @@ def import_() -> None:
     "--report", type=click.Path(path_type=Path), help="default: ./<file>.import-report.csv"
 )
 @click.option("--dry-run", is_flag=True, help="check and report, write nothing")
+@click.option(
+    "--encoding", default="auto", show_default=True, help="CSV text encoding (auto: detected)"
+)
+@click.option(
+    "--quantity-per-row",
+    metavar="UNITS",
+    help="no quantity column: every row is UNITS units (e.g. 1); repeats are summed",
+)
+@click.option(
+    "--sum-repeated-lines",
+    is_flag=True,
+    help="the same product at the same price twice on a ticket is more units: sum them",
+)
+@click.option(
+    "--sku",
+    "skus",
+    multiple=True,
+    metavar="NAME=SKU",
+    help="import product NAME as SKU (names that are not SKUs are slugified otherwise)",
+)
 @click.option("--actor", default="import", show_default=True, help="user id on the events")
 @json_option
 def sales(
@@ -72,6 +93,10 @@ def sales(
     max_errors: str,
     report: Path | None,
     dry_run: bool,
+    encoding: str,
+    quantity_per_row: str | None,
+    sum_repeated_lines: bool,
+    skus: tuple[str, ...],
     actor: str,
     as_json: bool,
 ) -> int:
@@ -84,6 +109,18 @@ def sales(
         if not sep:
             return fail(f"--map {item!r}: write FIELD=COLUMN", 2)
         columns[field.strip()] = column.strip()
+    units = None
+    if quantity_per_row is not None:
+        try:
+            units = Decimal(quantity_per_row)
+        except InvalidOperation:
+            return fail(f"--quantity-per-row {quantity_per_row!r}: a number of units, e.g. 1", 2)
+    products = {}
+    for item in skus:
+        name, sep, sku = item.rpartition("=")
+        if not sep or not name.strip():
+            return fail(f"--sku {item!r}: write NAME=SKU", 2)
+        products[name.strip()] = sku.strip()
     options = ImportOptions(
         tenant_id=tenant,
         kind=kind,
@@ -100,6 +137,10 @@ def sales(
         actor=actor,
         progress=sys.stderr.isatty() and not as_json,
         dry_run=dry_run,
+        encoding=encoding,
+        quantity_per_row=units,
+        sum_repeated_lines=sum_repeated_lines,
+        products=products,
     )
     return _run(file, options, as_json)
 
@@ -126,16 +167,30 @@ def _summary_text(s: dict[str, Any]) -> str:
     lines = []
     if s["aborted"]:
         lines.append(f"ABORTED, nothing written: {s['error_rows']} bad rows is over --max-errors")
+    elif s["dry_run"]:
+        lines.append("dry run, nothing written")
     lines += [
         f"rows               {s['total_rows']:,}",
         f"rows with errors   {s['error_rows']:,}   (report: {s['report']})",
         f"zero-unit days     {s['skipped_zero']:,}   (not sales)",
         f"tickets checked    {s['tickets']:,}",
         f"already stored     {s['already_stored']:,}",
-        f"written            {s['written']:,} sales in {s['seconds']:.1f}s",
     ]
-    if s["new_stores"] or s["new_products"]:
-        lines.append(f"created            stores {s['new_stores']}, products {s['new_products']}")
+    if s["aborted"] or s["dry_run"]:
+        lines.append(f"would write        {s['tickets'] - s['already_stored']:,} sales")
+    else:
+        lines.append(f"written            {s['written']:,} sales in {s['seconds']:.1f}s")
+    if s["product_skus"]:
+        lines.append(
+            f"product names      {len(s['product_skus'])} imported as SKUs ({s['skus_report']})"
+        )
+    if s["created_stores"] or s["created_products"]:
+        lines.append(
+            f"created            stores {s['created_stores']}, products {s['created_products']}"
+        )
+    elif s["new_stores"] or s["new_products"]:
+        verb = "would have created" if s["aborted"] else "would create"
+        lines.append(f"{verb:<19}stores {s['new_stores']}, products {s['new_products']}")
     return "\n".join(lines)
 
 

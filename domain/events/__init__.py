@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Union, get_args
 
-from domain.events.alerts import AlertAcknowledged, AlertResolved, AlertSnoozed
+from domain.events.alerts import (
+    AlertAcknowledged,
+    AlertResolved,
+    AlertSettingsChanged,
+    AlertSnoozed,
+    ClockTicked,
+)
 from domain.events.base import DomainEvent
 from domain.events.catalogue import (
     IngredientDefined,
@@ -111,6 +117,8 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     AlertSnoozed,
     AlertResolved,
     ForecastPublished,
+    ClockTicked,
+    AlertSettingsChanged,
 ]
 
 #: Event type name (the ``type`` tag) -> class.
@@ -120,8 +128,10 @@ __all__ = [
     "EVENT_TYPES",
     "AlertAcknowledged",
     "AlertResolved",
+    "AlertSettingsChanged",
     "AlertSnoozed",
     "BatchCompleted",
+    "ClockTicked",
     "DayClosed",
     "DomainEvent",
     "EquipmentMaintenancePerformed",

@@ -46,7 +46,7 @@ def test_transaction_lines_with_prices_discounts_and_zones() -> None:
             "product": ["baguette", "croissant", "baguette", "croissant", "baguette"],
             "quantity": ["2", "1.5", "10", "0.250", "3"],
             "price": ["1.20", "1.5", "0", "2.125", "1"],
-            "discount": ["0.40", "0", "0", "0.03125", "0.5"],
+            "discount": ["0.40", "0", "0", "0.0625", "0.5"],
             "ticket": ["T1", "T1", "T2", "T3", "T4"],
         }
     )
@@ -88,3 +88,23 @@ def test_the_import_keys_a_sale_as_record_sale_does(store: str, txn: str) -> Non
         lines=(SaleLine(sku="x", quantity=Decimal(1), unit_price=Decimal(1)),),
     )
     assert sale_key(store, txn) == f"{idempotency_key(command)}@sale-{store}-{txn}"
+
+
+def test_summed_repeated_lines_are_byte_identical_both_ways() -> None:
+    frame = pl.DataFrame(
+        {
+            "date": ["2026-01-05"] * 5,
+            "time": ["08:15"] * 5,
+            "store": ["born"] * 5,
+            "product": ["baguette", "croissant", "baguette", "baguette", "croissant"],
+            "quantity": ["1", "1.5", "1", "0.25", "2"],
+            "price": ["1.20", "1.5", "1.20", "1.20", "1.5"],
+            "discount": ["0.1", "0", "0.05", "0", "0"],
+            "ticket": ["T1"] * 5,
+        }
+    )
+    ctx = Context(store=None, store_zones=CTX.store_zones, products=CTX.products, sum_repeated=True)
+    fast, slow = both_ways(frame, ctx)
+    assert fast == slow and len(fast) == 1
+    assert b'"sku":"baguette","quantity":"2.25","unit_price":"1.20","discount":"0.15"' in fast[0]
+    assert b'"sku":"croissant","quantity":"3.5"' in fast[0]
