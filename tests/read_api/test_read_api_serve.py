@@ -26,6 +26,7 @@ OPERATIONS = {
     "getDashboardSummary",
     "listParkedEvents",
     "listWaste",
+    "listAlerts",
 }
 
 
