@@ -11,7 +11,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from commands.handlers import alerts, inventory, organisation, procurement, production, sales
+from commands.handlers import (
+    alerts,
+    day_close,
+    inventory,
+    organisation,
+    procurement,
+    production,
+    sales,
+)
 from commands.runtime import CommandResult, EventStoreLike, Writer
 from commands.state_cache import StateCache
 from commands.types import (
@@ -139,9 +147,9 @@ HANDLERS: dict[type[Command], Handler] = {
     RecordWaste: inventory.record_waste,
     AdjustStock: inventory.adjust_stock,
     TransferStock: inventory.transfer_stock,
-    ExpireStock: inventory.expire_stock,
-    CloseDay: inventory.close_day,
-    CloseDayFromBooks: inventory.close_day_from_books,
+    ExpireStock: day_close.expire_stock,
+    CloseDay: day_close.close_day,
+    CloseDayFromBooks: day_close.close_day_from_books,
     RegisterEquipment: inventory.register_equipment,
     RecordTemperature: inventory.record_temperature,
     ScheduleMaintenance: inventory.schedule_maintenance,
