@@ -27,6 +27,7 @@ from domain.events.inventory import ItemKind, WasteReason
 from domain.events.sales import SaleLine
 from domain.streams import stock_stream
 from projections.invariants import inventory_breaches
+from projections.models.inventory_queries import unknown_sales
 from streams.envelope import NewEvent
 from streams.store import EventStore
 
@@ -147,6 +148,8 @@ async def test_a_sale_of_an_unknown_product_is_recorded_but_kept_out_of_stock(
         bakery.tenant,
     )
     assert unknown == [{"item_id": "pan-de-higo", "units": 1, "tickets": 1}]
+    async with await psycopg.AsyncConnection.connect(pg_url) as conn:
+        assert await unknown_sales(conn, bakery.tenant) == [("sol", "pan-de-higo", 1, 1)]
 
 
 class TestUnknownNames:
