@@ -72,6 +72,11 @@ def forecast_stream(store_id: str, sku: str) -> str:
     return f"forecast-{store_id}-{sku}"
 
 
+def session_stream(user_id: str) -> str:
+    """A person's logins and revocations (one refresh-token family per session)."""
+    return f"session-{user_id}"
+
+
 def stream_type(stream_id: str) -> str:
     """The kind of a stream (``sale``, ``stock``, ``tenant`` …): the text before the first dash."""
     return stream_id.split("-", 1)[0] or "stream"

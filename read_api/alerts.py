@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from psycopg.rows import dict_row
 
+from read_api.auth import store_scope
 from read_api.controllers import ReadController
 from read_api.keys import Principal
 from read_api.queries import Conn
@@ -129,17 +130,18 @@ async def list_alerts(
     tenant_id: str,
     *,
     view: AlertView = "open",
-    store: str | None = None,
+    store: str | tuple[str, ...] | None = None,
     limit: int = 100,
 ) -> list[Alert]:
     """The tenant's alerts in ``view``, most important first: score, nearest deadline, oldest.
 
     Returns up to ``limit + 1`` rows (the caller says ``has_more``).
     """
-    store_clause = " AND store_id = %s" if store is not None else ""
+    # A tuple: a store manager's stores (alerts of no store are not theirs to see).
+    store_clause = " AND store_id = ANY(%s)" if store is not None else ""
     params: list[object] = [tenant_id, list(_STATUSES[view])]
     if store is not None:
-        params.append(store)
+        params.append(list(store) if isinstance(store, tuple) else [store])
     params.append(limit + 1)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
@@ -181,5 +183,6 @@ class AlertsController(ReadController):
         store: FromQuery[str | None] = None,
         limit: Limit = 100,
     ) -> AlertPage:
-        found = await list_alerts(conn, principal.tenant_id, view=status, store=store, limit=limit)
+        scope = store_scope(principal, store)
+        found = await list_alerts(conn, principal.tenant_id, view=status, store=scope, limit=limit)
         return AlertPage(items=found[:limit], has_more=len(found) > limit)

@@ -28,6 +28,7 @@ from deploy.cli import (
     stack,
     stock,
     streaming,
+    tenant,
 )
 from deploy.settings import Settings, SettingsError
 
@@ -71,7 +72,19 @@ def cli(
     logs.configure(settings.log_format, settings.log_level)
 
 
-for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, schema, stock):
+for module in (
+    stack,
+    pos,
+    importing,
+    streaming,
+    api,
+    forecast,
+    bench,
+    chaos,
+    schema,
+    tenant,
+    stock,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -27,6 +27,10 @@ OPERATIONS = {
     "listParkedEvents",
     "listWaste",
     "listAlerts",
+    "login",
+    "refreshToken",
+    "logout",
+    "whoAmI",
 }
 
 
