@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from commands.allowed import command_type_of, with_allowed
 from commands.types import AnyCommand, Command, OpenStore
 from domain import limits
 from domain.errors import DomainError, InvalidValue
@@ -45,7 +46,7 @@ def parse_command(raw: bytes | str | Mapping[str, Any]) -> AnyCommand:
         else:
             command = msgspec.convert(raw, AnyCommand)
     except msgspec.ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise with_allowed(_invalid(exc), command_type_of(raw)) from exc
     except msgspec.DecodeError as exc:
         raise InvalidCommand("$", f"not valid JSON: {exc}") from exc
     return check(command)
@@ -59,7 +60,7 @@ def parse_as(command_type: type[C], raw: bytes | str | Mapping[str, Any]) -> C:
         else:
             command = msgspec.convert(raw, command_type)
     except msgspec.ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise with_allowed(_invalid(exc), command_type) from exc
     except msgspec.DecodeError as exc:
         raise InvalidCommand("$", f"not valid JSON: {exc}") from exc
     return check(command)

@@ -18,6 +18,7 @@ from domain.events import (
     StockReturned,
     StockTransferredIn,
     StockTransferredOut,
+    UnknownItemSaleRecorded,
     WasteRecorded,
 )
 from domain.events.inventory import (
@@ -148,17 +149,46 @@ def waste(
     at: datetime,
     lot_id: str | None = None,
     note: str | None = None,
+    day: date | None = None,
 ) -> WasteRecorded:
+    """``day``: the store-local day it happened (the waste read model counts it there)."""
     require_positive("quantity", quantity)
+    allocations = _take_exactly(state, "quantity", quantity, lot_id)
     return WasteRecorded(
         occurred_at=at,
         store_id=store_id,
         item_id=item_id,
         quantity=quantity,
         reason=reason,
-        allocations=_take_exactly(state, "quantity", quantity, lot_id),
+        allocations=allocations,
         note=note,
+        value=state.lot_cost(allocations),
+        day=day,
     )
+
+
+def sold_unknown(
+    state: StockState,
+    *,
+    store_id: str,
+    item_id: str,
+    quantity: Decimal,
+    reference: str,
+    at: datetime,
+) -> list[UnknownItemSaleRecorded]:
+    """A sale of an item the catalogue does not know: noted once, the lots left alone."""
+    require_positive("quantity", quantity)
+    if reference in state.unknown_sold:
+        return []
+    return [
+        UnknownItemSaleRecorded(
+            occurred_at=at,
+            store_id=store_id,
+            item_id=item_id,
+            quantity=quantity,
+            reference=reference,
+        )
+    ]
 
 
 def adjust(

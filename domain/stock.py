@@ -14,13 +14,16 @@ from datetime import date
 from decimal import Decimal
 
 from domain.events import (
+    DayClosed,
     Event,
     StockAdjusted,
     StockConsumed,
+    StockExpired,
     StockReceived,
     StockReturned,
     StockTransferredIn,
     StockTransferredOut,
+    UnknownItemSaleRecorded,
     WasteRecorded,
 )
 from domain.events.inventory import LotAllocation
@@ -48,6 +51,9 @@ class StockState:
     returned: set[str] = field(default_factory=set)
     transfers_out: dict[str, StockTransferredOut] = field(default_factory=dict)
     transfers_in: set[str] = field(default_factory=set)
+    #: store-local days already closed, and what sales of the item while unknown took.
+    closed_days: set[date] = field(default_factory=set)
+    unknown_sold: dict[str, Decimal] = field(default_factory=dict)
     version: int = 0
 
     @property
@@ -58,6 +64,20 @@ class StockState:
     def on_hand(self) -> Decimal:
         """Book stock; negative when sales outran what the books knew about."""
         return self.lot_quantity - self.shortfall
+
+    @property
+    def value(self) -> Decimal:
+        return sum((lot.quantity * lot.unit_cost for lot in self.lots.values()), ZERO)
+
+    def lot_cost(self, allocations: Iterable[LotAllocation]) -> Decimal:
+        """What the allocated quantities cost, at their lots' unit cost."""
+        return sum((a.quantity * self.lots[a.lot_id].unit_cost for a in allocations), ZERO)
+
+    def expired_by(self, day: date) -> list[Lot]:
+        """Lots holding something whose expiry is before ``day`` (gone by the start of it)."""
+        return [
+            lot for lot in self.fifo_lots() if lot.expires_on is not None and lot.expires_on < day
+        ]
 
     def fifo_lots(self) -> list[Lot]:
         """Lots holding something, first to expire first (no expiry last), then by arrival."""
@@ -83,8 +103,12 @@ class StockState:
             case StockTransferredOut():
                 self._take(LotAllocation(lot_id=m.lot_id, quantity=m.quantity) for m in event.lots)
                 self.transfers_out[event.transfer_id] = event
-            case WasteRecorded():
+            case WasteRecorded() | StockExpired():
                 self._take(event.allocations)
+            case DayClosed():
+                self._close(event)
+            case UnknownItemSaleRecorded():
+                self.unknown_sold[event.reference] = event.quantity
             case StockAdjusted():
                 self._take(event.allocations)
                 if event.surplus_lot_id is not None and event.surplus_quantity > 0:
@@ -92,6 +116,16 @@ class StockState:
                 self.shortfall = ZERO
             case _:
                 self.version -= 1  # not a stock event: ignore it entirely
+
+    def _close(self, event: DayClosed) -> None:
+        self.closed_days.add(event.day)
+        self._take(event.discrepancy_allocations)
+        if event.surplus_lot_id is not None and event.surplus_quantity > 0:
+            self._put(event.surplus_lot_id, event.surplus_quantity, event.surplus_expires_on, ZERO)
+        if not event.automatic:
+            self.shortfall = ZERO  # a count settles what the books could not explain
+        for outcome in event.outcomes:
+            self._take(outcome.allocations)
 
     def _add(self, lot_id: str, qty: Decimal, expires_on: date | None, cost: Decimal) -> None:
         absorbed = min(self.shortfall, qty)

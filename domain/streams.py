@@ -90,6 +90,11 @@ def production_lot_id(order_id: str) -> str:
     return f"mo-{order_id}"
 
 
+def close_surplus_lot_id(day: date) -> str:
+    """The lot that takes what a day-close count found beyond the books."""
+    return f"close-{day:%Y%m%d}"
+
+
 def batch_reference(order_id: str, batch_id: str) -> str:
     """What a batch's ingredient consumptions point back to."""
     return f"mo-{order_id}/{batch_id}"

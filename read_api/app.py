@@ -46,6 +46,7 @@ from read_api.projections_status import ProjectionsStatusController
 from read_api.ratelimit import RateLimits, address_limits, caller_limits
 from read_api.schemas import HealthCheck
 from read_api.tokens import AuthConfig, Sessions
+from read_api.waste import WasteController
 from streams.store import EventStore
 
 Clock = Callable[[], datetime]
@@ -155,6 +156,7 @@ def create_app(
             ProjectionsStatusController,
             AuthController,
             AlertsController,
+            WasteController,
         ],
         middleware=[jwt.middleware, *caller_limits(limits)],
     )

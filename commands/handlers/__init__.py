@@ -11,7 +11,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from commands.handlers import alerts, inventory, organisation, procurement, production, sales
+from commands.handlers import (
+    alerts,
+    day_close,
+    inventory,
+    organisation,
+    procurement,
+    production,
+    sales,
+)
 from commands.runtime import CommandResult, EventStoreLike, Writer
 from commands.state_cache import StateCache
 from commands.types import (
@@ -21,6 +29,8 @@ from commands.types import (
     CancelManufacturingOrder,
     CancelPurchaseOrder,
     ChangeUserRole,
+    CloseDay,
+    CloseDayFromBooks,
     CloseStore,
     Command,
     CompleteManufacturingOrder,
@@ -31,6 +41,7 @@ from commands.types import (
     DiscontinueProduct,
     DraftPurchaseOrder,
     EditManufacturingOrder,
+    ExpireStock,
     OpenStore,
     PublishForecast,
     ReceivePurchaseOrder,
@@ -142,6 +153,9 @@ HANDLERS: dict[type[Command], Handler] = {
     RecordWaste: inventory.record_waste,
     AdjustStock: inventory.adjust_stock,
     TransferStock: inventory.transfer_stock,
+    ExpireStock: day_close.expire_stock,
+    CloseDay: day_close.close_day,
+    CloseDayFromBooks: day_close.close_day_from_books,
     RegisterEquipment: inventory.register_equipment,
     RecordTemperature: inventory.record_temperature,
     ScheduleMaintenance: inventory.schedule_maintenance,

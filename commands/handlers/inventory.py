@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from commands.handlers.known import known_item, known_store
 from commands.runtime import Writer
 from commands.types import (
     AdjustStock,
@@ -15,12 +16,17 @@ from commands.types import (
     ScheduleMaintenance,
     TransferStock,
 )
-from domain import equipment, inventory, stock
+from domain import day_close, equipment, inventory, stock
+from domain.errors import InvalidValue
 from domain.events import EquipmentRegistered, Event, StockTransferredIn
 from domain.streams import equipment_stream, stock_stream
 
 
 async def receive_stock(cmd: ReceiveStock, w: Writer) -> None:
+    await known_store(w, cmd.store_id)
+    item = await known_item(w, cmd.item_id)
+    if item.kind is not cmd.item_kind:
+        raise InvalidValue("item_kind", f"{cmd.item_id!r} is a {item.kind.value}")
     await w.decide(
         stock_stream(cmd.store_id, cmd.item_id),
         stock.fold,
@@ -42,6 +48,9 @@ async def receive_stock(cmd: ReceiveStock, w: Writer) -> None:
 
 
 async def record_waste(cmd: RecordWaste, w: Writer) -> None:
+    store = await known_store(w, cmd.store_id)
+    await known_item(w, cmd.item_id)
+    day = day_close.local_day(w.now, store.timezone)
     await w.decide(
         stock_stream(cmd.store_id, cmd.item_id),
         stock.fold,
@@ -55,6 +64,7 @@ async def record_waste(cmd: RecordWaste, w: Writer) -> None:
                 lot_id=cmd.lot_id,
                 note=cmd.note,
                 at=w.now,
+                day=day,
             )
         ],
         retry=True,  # re-checked against the fresh lots
@@ -62,6 +72,8 @@ async def record_waste(cmd: RecordWaste, w: Writer) -> None:
 
 
 async def adjust_stock(cmd: AdjustStock, w: Writer) -> None:
+    await known_store(w, cmd.store_id)
+    await known_item(w, cmd.item_id)
     await w.decide(
         stock_stream(cmd.store_id, cmd.item_id),
         stock.fold,
@@ -83,6 +95,11 @@ async def adjust_stock(cmd: AdjustStock, w: Writer) -> None:
 
 async def transfer_stock(cmd: TransferStock, w: Writer) -> None:
     """Out of the source first (the decision), then into the destination (re-driven)."""
+    await known_store(w, cmd.store_id)
+    await known_store(w, cmd.to_store_id, "to_store_id")
+    item = await known_item(w, cmd.item_id)
+    if item.kind is not cmd.item_kind:
+        raise InvalidValue("item_kind", f"{cmd.item_id!r} is a {item.kind.value}")
     source = stock_stream(cmd.store_id, cmd.item_id)
 
     def take(st: stock.StockState) -> list[Event]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
+from commands.handlers.known import known_product, unknown_sale
 from commands.runtime import Appended, Writer
 from commands.types import RecordSale, RefundSale, VoidSale
 from domain import inventory, sales, stock
@@ -45,7 +46,9 @@ async def record_sale(cmd: RecordSale, w: Writer) -> None:
         await w.decide(
             stock_stream(cmd.store_id, sku),
             stock.fold,
-            _consumer(cmd.store_id, sku, quantity, stream, sold_at),
+            _consumer(cmd.store_id, sku, quantity, stream, sold_at)
+            if await known_product(w, sku)
+            else unknown_sale(cmd.store_id, sku, quantity, stream, sold_at),
             retry=True,  # FIFO allocation is simply re-decided on the fresh lots
         )
 
@@ -54,7 +57,7 @@ def _consumer(
     store_id: str, sku: str, quantity: Decimal, ref: str, at: datetime
 ) -> Callable[[stock.StockState], list[Event]]:
     def decide(st: stock.StockState) -> list[Event]:
-        if ref in st.consumptions:
+        if ref in st.consumptions or ref in st.unknown_sold:
             return []
         return [
             inventory.consume(

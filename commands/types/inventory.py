@@ -6,9 +6,11 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
+import msgspec
+
 from commands.types.base import Command, Text
 from domain.access import Permission
-from domain.events.base import Id
+from domain.events.base import Id, Timestamp
 from domain.events.inventory import ItemKind, WasteReason
 
 
@@ -88,3 +90,41 @@ class RecordMaintenance(Command, frozen=True, kw_only=True):
     equipment_id: Id
     performed_on: date
     note: Text | None = None
+
+
+class CloseLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One item at closing: what remained (``counted``, default the sum) and what became of it."""
+
+    item_id: Id
+    counted: Decimal | None = None
+    waste: Decimal = Decimal(0)
+    donation: Decimal = Decimal(0)
+    markdown: Decimal = Decimal(0)
+    carried: Decimal = Decimal(0)
+
+
+class CloseDay(Command, frozen=True, kw_only=True):
+    """A store's end of day as confirmed by a person (counts may differ from the books)."""
+
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_STOCK
+    store_id: Id
+    day: date
+    lines: tuple[CloseLine, ...]
+
+
+class CloseDayFromBooks(Command, frozen=True, kw_only=True):
+    """The automatic close of unconfirmed items, from the books (the scheduler sends it)."""
+
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_STOCK
+    store_id: Id
+    day: date
+    item_ids: tuple[Id, ...]
+
+
+class ExpireStock(Command, frozen=True, kw_only=True):
+    """A clock tick: lots whose expiry passed by ``as_of`` (store-local day) leave the books."""
+
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_STOCK
+    store_id: Id
+    as_of: Timestamp
+    item_ids: tuple[Id, ...]

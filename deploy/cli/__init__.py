@@ -26,6 +26,7 @@ from deploy.cli import (
     pos,
     schema,
     stack,
+    stock,
     streaming,
     tenant,
 )
@@ -71,7 +72,19 @@ def cli(
     logs.configure(settings.log_format, settings.log_level)
 
 
-for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, schema, tenant):
+for module in (
+    stack,
+    pos,
+    importing,
+    streaming,
+    api,
+    forecast,
+    bench,
+    chaos,
+    schema,
+    tenant,
+    stock,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 

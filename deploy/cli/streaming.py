@@ -137,19 +137,28 @@ def verify(name: str) -> int:
 
 @with_stack(nats=False, quiet=True)
 async def _verify(urls: StackUrls, model: Any) -> int:
+    from projections.invariants import inventory_breaches
     from projections.rebuild import check
     from streams.store import EventStore
 
     async with await EventStore.open(urls.database_url) as store:
         with working(f"verify {model.name}: rebuilding to compare", show_progress()):
             report = await check(store, model)
+        breaches = []
+        if model.name == "inventory":
+            async with store.pool.connection() as conn:
+                breaches = await inventory_breaches(conn)
     for table, (live_only, rebuilt_only) in report.differences.items():
         verdict = "identical" if live_only == rebuilt_only == 0 else "DIFFERENT"
         print(f"{table:32} {verdict}: {live_only} rows only live, {rebuilt_only} only rebuilt")
     for position, tenant, event_type, error in report.parked:
         print(f"PARKED position {position} ({event_type}, tenant {tenant}): {error}")
     print(f"{len(report.parked)} events parked")
-    return 0 if report.identical and not report.parked else 1
+    for b in breaches:
+        print(f"BROKEN {b.rule}: {b.tenant_id}/{b.store_id}/{b.item_id} {b.detail}")
+    if model.name == "inventory":
+        print(f"books add up: {'yes' if not breaches else f'NO ({len(breaches)} rows)'}")
+    return 0 if report.identical and not report.parked and not breaches else 1
 
 
 COMMANDS = [relay, projector, projections]

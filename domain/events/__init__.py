@@ -26,13 +26,16 @@ from domain.events.catalogue import (
 )
 from domain.events.forecasting import ForecastPublished
 from domain.events.inventory import (
+    DayClosed,
     StockAdjusted,
     StockConsumed,
+    StockExpired,
     StockReceived,
     StockReturned,
     StockTransferredIn,
     StockTransferredOut,
     TemperatureRecorded,
+    UnknownItemSaleRecorded,
     WasteRecorded,
 )
 from domain.events.organisation import (
@@ -94,6 +97,9 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     StockTransferredIn,
     StockAdjusted,
     WasteRecorded,
+    StockExpired,
+    DayClosed,
+    UnknownItemSaleRecorded,
     TemperatureRecorded,
     ManufacturingOrderSuggested,
     ManufacturingOrderConfirmed,
@@ -132,6 +138,7 @@ __all__ = [
     "AlertSnoozed",
     "BatchCompleted",
     "ClockTicked",
+    "DayClosed",
     "DomainEvent",
     "EquipmentMaintenancePerformed",
     "EquipmentMaintenanceScheduled",
@@ -163,6 +170,7 @@ __all__ = [
     "SessionStarted",
     "StockAdjusted",
     "StockConsumed",
+    "StockExpired",
     "StockReceived",
     "StockReturned",
     "StockTransferredIn",
@@ -173,6 +181,7 @@ __all__ = [
     "SupplierRegistered",
     "TemperatureRecorded",
     "TenantCreated",
+    "UnknownItemSaleRecorded",
     "UserPasswordSet",
     "UserRegistered",
     "UserRoleChanged",

@@ -128,6 +128,75 @@ class WasteRecorded(DomainEvent, frozen=True, kw_only=True):
     reason: WasteReason
     allocations: tuple[LotAllocation, ...]
     note: str | None = None
+    #: Cost of what was wasted (sum of quantity x lot unit cost); None in older events.
+    value: NonNegative | None = None
+    #: The store-local day it happened; None in older events (then the UTC day of occurred_at).
+    day: date | None = None
+
+
+class StockExpired(DomainEvent, frozen=True, kw_only=True):
+    """Lots whose expiry passed leave the books, as of a clock reading (time is an input).
+
+    A lot with ``expires_on`` = D is sellable through the end of D in the store's
+    time zone; from the store-local day ``day`` > D on it has expired.
+    """
+
+    store_id: Id
+    item_id: Id
+    day: date
+    allocations: tuple[LotAllocation, ...]
+    value: NonNegative  # sum of quantity x lot unit cost
+
+
+class CloseOutcome(StrEnum):
+    WASTE = "waste"  # thrown away
+    DONATION = "donation"  # given to a food bank
+    MARKDOWN = "markdown"  # sold off at a reduced price at closing
+    CARRIED = "carried"  # kept for tomorrow (only lots that keep past the day)
+
+
+class ClosedQuantity(Value, frozen=True, kw_only=True):
+    """What became of part of the stock left at closing."""
+
+    outcome: CloseOutcome
+    quantity: Positive
+    #: Lots it was taken from (FIFO by expiry); empty for what is carried over.
+    allocations: tuple[LotAllocation, ...] = ()
+    value: NonNegative = Decimal(0)  # cost of the lots taken
+
+
+class DayClosed(DomainEvent, frozen=True, kw_only=True):
+    """A store's end of day for one item: what remained and what became of it.
+
+    A confirmed close carries a count: the lots are first made to hold exactly
+    ``counted_quantity`` (``discrepancy`` = counted - book, lots reduced FIFO or a
+    surplus lot added, any shortfall settled), then each outcome takes its lots.
+    An ``automatic`` close was made from the books (no count): nothing is
+    adjusted, whatever expires by the end of the day is wasted, the rest carried.
+    """
+
+    store_id: Id
+    item_id: Id
+    day: date
+    automatic: bool = False
+    book_quantity: Decimal
+    counted_quantity: NonNegative
+    discrepancy: Decimal = Decimal(0)
+    discrepancy_allocations: tuple[LotAllocation, ...] = ()
+    discrepancy_value: NonNegative = Decimal(0)
+    surplus_lot_id: Id | None = None
+    surplus_quantity: NonNegative = Decimal(0)
+    surplus_expires_on: date | None = None
+    outcomes: tuple[ClosedQuantity, ...] = ()
+
+
+class UnknownItemSaleRecorded(DomainEvent, frozen=True, kw_only=True):
+    """A ticket sold an item the catalogue does not know: kept out of the lots until it is."""
+
+    store_id: Id
+    item_id: Id
+    quantity: Positive
+    reference: str  # the sale stream
 
 
 class TemperatureRecorded(DomainEvent, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ from projections.models.inventory import InventoryModel
 from projections.models.production_orders import ProductionOrdersModel
 from projections.models.purchase_orders import PurchaseOrdersModel
 from projections.models.sales import SalesModel
+from projections.models.waste import WasteModel
 
 ALL_MODELS: tuple[ReadModel, ...] = (
     InventoryModel(),
@@ -21,6 +22,7 @@ ALL_MODELS: tuple[ReadModel, ...] = (
     PurchaseOrdersModel(),
     ForecastsModel(),
     AlertsModel(),
+    WasteModel(),
 )
 
 
@@ -41,5 +43,6 @@ __all__ = [
     "ProductionOrdersModel",
     "PurchaseOrdersModel",
     "SalesModel",
+    "WasteModel",
     "model_by_name",
 ]

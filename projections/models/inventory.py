@@ -28,13 +28,16 @@ from decimal import Decimal
 from typing import ClassVar
 
 from domain.events import (
+    DayClosed,
     DomainEvent,
     StockAdjusted,
     StockConsumed,
+    StockExpired,
     StockReceived,
     StockReturned,
     StockTransferredIn,
     StockTransferredOut,
+    UnknownItemSaleRecorded,
     WasteRecorded,
 )
 from domain.events.inventory import ConsumptionCause, ItemKind, LotAllocation
@@ -44,6 +47,8 @@ from projections.models.inventory_rows import (
     LOTS,
     STOCK,
     STOCK_EVENTS,
+    UNKNOWN_SALE,
+    UNKNOWN_SALES,
     LotKey,
     LotMove,
     StockKey,
@@ -71,9 +76,11 @@ class _Fold:
             (r[0], r[1], r[2]): StockRow(r[3], r[5], r[6], r[7], r[9], r[11], r[12]) for r in stocks
         }
         self.moves: dict[LotKey, LotMove] = {}
+        #: what this batch adds to the unknown-sales rows (units, tickets, position, sold at)
+        self.unknown: dict[StockKey, tuple[Decimal, int, int, datetime]] = {}
         self.rec: RecordedEvent | None = None
 
-    def apply(self, rec: RecordedEvent, ev: DomainEvent) -> None:  # noqa: PLR0912
+    def apply(self, rec: RecordedEvent, ev: DomainEvent) -> None:  # noqa: PLR0912, PLR0915 - one case per event
         self.rec = rec
         match ev:
             case StockConsumed():  # the most frequent: sales
@@ -123,9 +130,14 @@ class _Fold:
                 st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
                 taken = [LotAllocation(lot_id=m.lot_id, quantity=m.quantity) for m in ev.lots]
                 self._take(st, (rec.tenant_id, ev.store_id, ev.item_id), taken)
-            case WasteRecorded():
+            case WasteRecorded() | StockExpired():
                 st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
                 self._take(st, (rec.tenant_id, ev.store_id, ev.item_id), ev.allocations)
+            case DayClosed():
+                self._close(rec, ev)
+            case UnknownItemSaleRecorded():
+                self._unknown(rec, ev)
+
             case StockAdjusted():
                 st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
                 key = (rec.tenant_id, ev.store_id, ev.item_id)
@@ -134,6 +146,26 @@ class _Fold:
                     surplus = ev.surplus_quantity
                     self._put(st, key, ev.surplus_lot_id, surplus, origin="count_surplus")
                 st.shortfall = ZERO
+
+    def _unknown(self, rec: RecordedEvent, ev: UnknownItemSaleRecorded) -> None:
+        key = (rec.tenant_id, ev.store_id, ev.item_id)
+        units, tickets, _, _ = self.unknown.get(key, (ZERO, 0, 0, ev.occurred_at))
+        self.unknown[key] = (units + ev.quantity, tickets + 1, rec.position, ev.occurred_at)
+
+    def _close(self, rec: RecordedEvent, ev: DayClosed) -> None:
+        """The count first (lots reduced or a surplus lot), then what each outcome took."""
+        st = self._stock(rec, ev.store_id, ev.item_id, ev.occurred_at)
+        key = (rec.tenant_id, ev.store_id, ev.item_id)
+        self._take(st, key, ev.discrepancy_allocations)
+        if ev.surplus_lot_id is not None and ev.surplus_quantity > 0:
+            self._put(
+                st, key, ev.surplus_lot_id, ev.surplus_quantity,
+                expires_on=ev.surplus_expires_on, origin="count_surplus",
+            )  # fmt: skip
+        if not ev.automatic:
+            st.shortfall = ZERO
+        for outcome in ev.outcomes:
+            self._take(st, key, outcome.allocations)
 
     def _stock(self, rec: RecordedEvent, store_id: str, item_id: str, at: datetime) -> StockRow:
         key = (rec.tenant_id, store_id, item_id)
@@ -213,7 +245,7 @@ def _stock_keys(events: Sequence[Decoded]) -> set[StockKey]:
     return {
         (rec.tenant_id, ev.store_id, ev.item_id)  # type: ignore[attr-defined]
         for rec, ev in events
-        if rec.event_type in STOCK_EVENTS
+        if rec.event_type in STOCK_EVENTS and rec.event_type != UNKNOWN_SALE
     }
 
 
@@ -222,6 +254,7 @@ class InventoryModel:
     tables: ClassVar[tuple[str, ...]] = (
         STOCK.name,
         LOTS.name,
+        UNKNOWN_SALES.name,
         RECIPE_LINES.name,
         ORDERS.name,
         RESERVATIONS.name,
@@ -252,4 +285,10 @@ class InventoryModel:
                 fold.moves[(t, store, item, lot_id)].delta * unit_cost
             )
         await STOCK.upsert(conn, tables, (st.row(k) for k, st in fold.stocks.items()))
+        await UNKNOWN_SALES.upsert(
+            conn,
+            tables,
+            ((*k, *v) for k, v in fold.unknown.items()),
+            add=("units", "tickets"),
+        )
         await reservations.write(conn, tables, STOCK)

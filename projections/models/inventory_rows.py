@@ -41,9 +41,26 @@ LOTS = spec(
     "origin_id text",
 )
 
+#: Sales of items the catalogue did not know: counted here, never taken from the lots.
+UNKNOWN_SALES = spec(
+    "rm_inventory_unknown_sales",
+    3,
+    "tenant_id text",
+    "store_id text",
+    "item_id text",
+    "units numeric",
+    "tickets bigint",
+    "last_position bigint",
+    "last_sold_at timestamptz",
+)
+
+UNKNOWN_SALE = "UnknownItemSaleRecorded"
 STOCK_EVENTS = frozenset(
     {
+        UNKNOWN_SALE,
         "StockReceived",
+        "StockExpired",
+        "DayClosed",
         "StockConsumed",
         "StockReturned",
         "StockTransferredOut",

@@ -13,7 +13,14 @@ from commands_kit import AT, OWNER, Run, Store, set_up_chain, stock_of
 
 from commands.handlers import handle
 from commands.runtime import ConcurrencyConflict
-from commands.types import AdjustStock, ReceiveStock, RecordSale, RegisterUser, TransferStock
+from commands.types import (
+    AdjustStock,
+    DefineIngredient,
+    ReceiveStock,
+    RecordSale,
+    RegisterUser,
+    TransferStock,
+)
 from commands.validation import InvalidCommand, parse_command
 from domain.access import Actor
 from domain.codec import decode_event, encode_event
@@ -69,6 +76,7 @@ class TestConflicts:
     async def test_a_sale_racing_a_receipt_is_re_decided_on_the_fresh_lots(
         self, run: Run, any_store: Store, tenant: str
     ) -> None:
+        await set_up_chain(run)
         racing = RacingStore(any_store, tenant, "stock-born-baguette", lot("late-delivery", 10))
         sale = RecordSale(
             store_id="born",
@@ -83,8 +91,9 @@ class TestConflicts:
         assert stock.shortfall == D(0)  # allocated from the lot that arrived meanwhile
 
     async def test_a_count_racing_a_receipt_is_not_replayed(
-        self, any_store: Store, tenant: str
+        self, run: Run, any_store: Store, tenant: str
     ) -> None:
+        await set_up_chain(run)
         racing = RacingStore(any_store, tenant, "stock-born-baguette", lot("late-delivery", 10))
         count = AdjustStock(
             store_id="born", item_id="baguette", counted_quantity=D(3), reason="evening count"
@@ -96,6 +105,7 @@ class TestConflicts:
     async def test_a_transfer_moves_lots_out_of_central_and_into_the_outlet(
         self, run: Run, any_store: Store, tenant: str
     ) -> None:
+        await set_up_chain(run)
         await run(
             ReceiveStock(
                 store_id="central",
@@ -226,6 +236,17 @@ class TestUpcastingThroughTheStore:
 
 async def test_a_store_manager_is_scoped_to_their_stores(run: Run) -> None:
     await set_up_chain(run)
+    await run(
+        DefineIngredient(
+            ingredient_id="flour",
+            name="Flour",
+            unit="kg",
+            unit_cost=D(1),
+            shelf_life_days=180,
+            reorder_point=D(0),
+            reorder_quantity=D(0),
+        )
+    )
     manager = Actor(user_id="mar", role=Role.STORE_MANAGER, store_ids=frozenset({"born"}))
     receipt = ReceiveStock(
         store_id="central",

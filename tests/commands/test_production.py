@@ -210,6 +210,17 @@ async def with_recipe_and_flour(run: Run, flour_kg: int) -> None:
         )
     )
     await run(
+        DefineIngredient(
+            ingredient_id="salt",
+            name="Salt",
+            unit="kg",
+            unit_cost=D("0.30"),
+            shelf_life_days=720,
+            reorder_point=D(1),
+            reorder_quantity=D(10),
+        )
+    )
+    await run(
         VersionRecipe(
             sku="baguette",
             yield_quantity=D(40),

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from commands_kit import AT, Run, Store, events_of, stock_of
+from commands_kit import AT, Run, Store, events_of, set_up_chain, stock_of
 
 from commands.types import ReceiveStock, RecordSale, RefundSale, VoidSale
 from domain.access import Actor
@@ -63,6 +63,7 @@ class TestRecordSale:
     async def test_takes_stock_from_the_lot_that_expires_first(
         self, run: Run, any_store: Store, tenant: str
     ) -> None:
+        await set_up_chain(run)
         await receive(run, "fresh", 10, date(2026, 1, 7))
         await receive(run, "yesterday", 2, date(2026, 1, 5))
         await run(ticket(qty=3), actor=TILL)
@@ -72,6 +73,7 @@ class TestRecordSale:
     async def test_a_sale_with_no_book_stock_is_kept_and_shows_negative_stock(
         self, run: Run, any_store: Store, tenant: str
     ) -> None:
+        await set_up_chain(run)
         await run(ticket(qty=3), actor=TILL)
         stock = await stock_of(any_store, tenant, "born", "baguette")
         assert stock.on_hand == D(-3)
@@ -120,6 +122,7 @@ class TestCorrections:
     async def test_a_void_gives_the_stock_back(
         self, run: Run, any_store: Store, tenant: str
     ) -> None:
+        await set_up_chain(run)
         await receive(run, "fresh", 10, date(2026, 1, 7))
         await run(ticket(qty=4), actor=TILL)
         await run(VoidSale(store_id="born", pos_txn_id="T-0001", reason="wrong key"))

@@ -7,11 +7,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from commands_kit import AT, OWNER, Store, stock_of
+from commands_kit import AT, OWNER, Store, set_up_chain, stock_of
 
 from commands.handlers import handle
+from commands.runtime import CommandResult
 from commands.state_cache import CachedState, StateCache
 from commands.types import (
+    Command,
     ConfirmManufacturingOrder,
     ReceiveStock,
     RecordSale,
@@ -54,6 +56,11 @@ def sale(txn: str) -> RecordSale:
 
 async def test_later_sales_read_only_the_new_stock_events(any_store: Store, tenant: str) -> None:
     counting, cache = CountingStore(any_store), StateCache()
+
+    async def run(command: Command) -> CommandResult:
+        return await handle(command, any_store, tenant_id=tenant, actor=OWNER, now=AT)
+
+    await set_up_chain(run)
     receipt = ReceiveStock(
         store_id="born",
         item_id="baguette",

@@ -11,7 +11,9 @@ from commands.handlers import handle
 from commands.types import (
     AcknowledgeAlert,
     ConfirmManufacturingOrder,
+    CreateTenant,
     DefineProduct,
+    OpenStore,
     ReceiveStock,
     RecordTemperature,
     RegisterEquipment,
@@ -21,7 +23,7 @@ from commands.types import (
 )
 from domain.access import Actor
 from domain.events.inventory import ItemKind
-from domain.events.organisation import Role
+from domain.events.organisation import Role, StoreKind, TenantKind
 from projections.apply import decode_for
 from projections.models import AlertsModel
 from read_api.app import create_app
@@ -49,6 +51,13 @@ async def test_open_alerts_most_important_first_for_their_tenant_only(pg_url: st
             async def run(command: object, tenant: str = tenant) -> None:
                 await handle(command, store, tenant_id=tenant, actor=OWNER, now=AT)  # type: ignore[arg-type]
 
+            await run(CreateTenant(name=tenant.title(), kind=TenantKind.SINGLE_SHOP))
+            await run(
+                OpenStore(
+                    store_id="centro", name="Centro", kind=StoreKind.SHOP,
+                    timezone="Europe/Madrid", region="ES-MD",
+                )
+            )  # fmt: skip
             await run(
                 DefineProduct(
                     sku="barra",

@@ -25,6 +25,7 @@ OPERATIONS = {
     "listPurchaseOrders",
     "getDashboardSummary",
     "listParkedEvents",
+    "listWaste",
     "listAlerts",
     "login",
     "refreshToken",
