@@ -1,0 +1,182 @@
+"""The per-stream hash chain: the encoding, the link, and the checks (no I/O).
+
+Every stored event carries ``hash = sha256(previous event's hash || canonical(event))``
+where "previous" is the event before it *in its stream* (version - 1) and the first
+event of a stream links to :data:`GENESIS`. The database computes the same bytes
+(``obrador_event_canonical``, migration 0026): keep the two identical.
+Guarantees and limits: ``docs/adr/0007-hash-chain.md``; offline use: ``docs/audit.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from streams.envelope import RecordedEvent
+
+GENESIS = bytes(32)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+Kind = Literal["edited", "deleted", "inserted", "reordered"]
+
+
+@dataclass(frozen=True)
+class ChainedEvent:
+    """A stored event with its chain link, as the history export carries it."""
+
+    event: RecordedEvent
+    hash: bytes
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One place where the stored history differs from what was appended."""
+
+    kind: Kind
+    tenant_id: str
+    stream_id: str
+    stream_version: int
+    position: int  # where it happened in the global log (the nearest known one for deletions)
+    detail: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.kind} at position {self.position}: tenant {self.tenant_id!r} stream "
+            f"{self.stream_id!r} version {self.stream_version}: {self.detail}"
+        )
+
+
+def _text(value: str | None) -> bytes:
+    if value is None:
+        return struct.pack(">i", -1)
+    raw = value.encode()
+    return struct.pack(">i", len(raw)) + raw
+
+
+def _optional_uuid(value: UUID | None) -> bytes:
+    return b"\x00" if value is None else b"\x01" + value.bytes
+
+
+def canonical(event: RecordedEvent) -> bytes:
+    """The bytes the chain hashes for ``event`` (every stored field but the transaction id)."""
+    micros = (event.recorded_at - _EPOCH) // _MICROSECOND
+    return (
+        struct.pack(">qqiq", event.position, event.stream_version, event.schema_version, micros)
+        + event.event_id.bytes
+        + _optional_uuid(event.causation_id)
+        + _optional_uuid(event.correlation_id)
+        + _text(event.tenant_id)
+        + _text(event.stream_id)
+        + _text(event.event_type)
+        + _text(event.actor)
+        + struct.pack(">i", len(event.payload))
+        + bytes(event.payload)
+    )
+
+
+def link(previous: bytes, event: RecordedEvent) -> bytes:
+    """The hash ``event`` must carry when the event before it in its stream carries ``previous``."""
+    return hashlib.sha256(previous + canonical(event)).digest()
+
+
+def check_stream(events: Iterable[ChainedEvent], recorded_version: int | None) -> list[Finding]:
+    """Check one stream's events, given in stream-version order.
+
+    ``recorded_version`` is the stream's version in the store's ``streams`` gate
+    (``None``: the gate has no row for it). Returns every finding, in stream order.
+    """
+    found: list[Finding] = []
+    expected, previous, last_position = 1, GENESIS, 0
+    last: RecordedEvent | None = None
+    for item in events:
+        e = item.event
+        if e.stream_version != expected:
+            found.append(
+                _at(
+                    "deleted",
+                    e,
+                    e.position,
+                    f"versions {expected}..{e.stream_version - 1} are missing "
+                    f"(between positions {last_position} and {e.position})",
+                )
+            )
+        elif e.position <= last_position:
+            found.append(
+                _at("reordered", e, e.position, f"comes before position {last_position}")
+            )
+        elif link(previous, e) != item.hash:
+            found.append(
+                _at(
+                    "edited",
+                    e,
+                    e.position,
+                    "its content (or the hash of the version before it) does not match its hash",
+                )
+            )
+        expected, previous, last = e.stream_version + 1, item.hash, e
+        last_position = max(last_position, e.position)
+    if last is None:
+        return found
+    if recorded_version is None:
+        found.append(_at("inserted", last, last.position, "stream unknown to the store's gate"))
+    elif last.stream_version < recorded_version:
+        found.append(
+            _at(
+                "deleted",
+                last,
+                last.position,
+                f"versions {last.stream_version + 1}..{recorded_version} after this one "
+                "are missing",
+            )
+        )
+    elif last.stream_version > recorded_version:
+        found.append(
+            _at(
+                "inserted",
+                last,
+                last.position,
+                f"the store's gate stopped at version {recorded_version}",
+            )
+        )
+    return found
+
+
+def check_events(events: Iterable[ChainedEvent]) -> list[Finding]:
+    """Offline check of an export (any order): every stream's chain, findings by position.
+
+    Without the store's gate and seals this finds edits, reorders and deletions
+    inside a stream, not a deleted stream tail (compare heads with a kept seal).
+    """
+    streams: dict[tuple[str, str], list[ChainedEvent]] = {}
+    for item in events:
+        streams.setdefault((item.event.tenant_id, item.event.stream_id), []).append(item)
+    found: list[Finding] = []
+    for items in streams.values():
+        items.sort(key=lambda c: c.event.stream_version)
+        found.extend(check_stream(items, items[-1].event.stream_version))
+    return sorted(found, key=lambda f: f.position)
+
+
+def by_stream(rows: Iterable[tuple[ChainedEvent, int | None]]) -> Iterator[list[Finding]]:
+    """Group rows ordered by (stream, version) — each with its gate version — and check each."""
+    current: list[ChainedEvent] = []
+    key: tuple[str, str] | None = None
+    recorded: int | None = None
+    for item, version in rows:
+        here = (item.event.tenant_id, item.event.stream_id)
+        if here != key:
+            if current:
+                yield check_stream(current, recorded)
+            current, key, recorded = [], here, version
+        current.append(item)
+    if current:
+        yield check_stream(current, recorded)
+
+
+def _at(kind: Kind, e: RecordedEvent, position: int, detail: str) -> Finding:
+    return Finding(kind, e.tenant_id, e.stream_id, e.stream_version, position, detail)
