@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -106,9 +106,7 @@ def check_stream(events: Iterable[ChainedEvent], recorded_version: int | None) -
                 )
             )
         elif e.position <= last_position:
-            found.append(
-                _at("reordered", e, e.position, f"comes before position {last_position}")
-            )
+            found.append(_at("reordered", e, e.position, f"comes before position {last_position}"))
         elif link(previous, e) != item.hash:
             found.append(
                 _at(
@@ -160,22 +158,6 @@ def check_events(events: Iterable[ChainedEvent]) -> list[Finding]:
         items.sort(key=lambda c: c.event.stream_version)
         found.extend(check_stream(items, items[-1].event.stream_version))
     return sorted(found, key=lambda f: f.position)
-
-
-def by_stream(rows: Iterable[tuple[ChainedEvent, int | None]]) -> Iterator[list[Finding]]:
-    """Group rows ordered by (stream, version) — each with its gate version — and check each."""
-    current: list[ChainedEvent] = []
-    key: tuple[str, str] | None = None
-    recorded: int | None = None
-    for item, version in rows:
-        here = (item.event.tenant_id, item.event.stream_id)
-        if here != key:
-            if current:
-                yield check_stream(current, recorded)
-            current, key, recorded = [], here, version
-        current.append(item)
-    if current:
-        yield check_stream(current, recorded)
 
 
 def _at(kind: Kind, e: RecordedEvent, position: int, detail: str) -> Finding:
