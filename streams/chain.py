@@ -43,6 +43,9 @@ class Finding:
     stream_version: int
     position: int  # where it happened in the global log (the nearest known one for deletions)
     detail: str
+    #: for a deletion found inside a stream: the positions of the events around the hole
+    #: (the upper one ``None`` for a cut tail) — the store can then name the lost positions
+    between: tuple[int, int | None] | None = None
 
     def describe(self) -> str:
         return (
@@ -103,6 +106,7 @@ def check_stream(events: Iterable[ChainedEvent], recorded_version: int | None) -
                     e.position,
                     f"versions {expected}..{e.stream_version - 1} are missing "
                     f"(between positions {last_position} and {e.position})",
+                    between=(last_position, e.position),
                 )
             )
         elif e.position <= last_position:
@@ -130,6 +134,7 @@ def check_stream(events: Iterable[ChainedEvent], recorded_version: int | None) -
                 last.position,
                 f"versions {last.stream_version + 1}..{recorded_version} after this one "
                 "are missing",
+                between=(last.position, None),
             )
         )
     elif last.stream_version > recorded_version:
@@ -160,5 +165,11 @@ def check_events(events: Iterable[ChainedEvent]) -> list[Finding]:
     return sorted(found, key=lambda f: f.position)
 
 
-def _at(kind: Kind, e: RecordedEvent, position: int, detail: str) -> Finding:
-    return Finding(kind, e.tenant_id, e.stream_id, e.stream_version, position, detail)
+def _at(
+    kind: Kind,
+    e: RecordedEvent,
+    position: int,
+    detail: str,
+    between: tuple[int, int | None] | None = None,
+) -> Finding:
+    return Finding(kind, e.tenant_id, e.stream_id, e.stream_version, position, detail, between)

@@ -8,6 +8,7 @@ chain and against the store's stream gate, in one snapshot.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -111,8 +112,30 @@ async def walk_tenant(conn: Conn, tenant_id: str) -> tuple[int, int, list[Findin
     if current:
         found.extend(check_stream(current, recorded))
         streams += 1
+    found = [await _locate(conn, f) if f.between else f for f in found]
     found.extend(await _emptied_streams(conn, tenant_id))
     return events, streams, sorted(found, key=lambda f: f.position)
+
+
+async def _locate(conn: Conn, finding: Finding) -> Finding:
+    """Name the first lost position of a hole: appends' idempotency keys record the
+    positions each append took, so a recorded position with no event is a deleted one."""
+    assert finding.between is not None
+    low, high = finding.between
+    cur = await conn.execute(
+        "SELECT min(p) FROM idempotency_keys k,"
+        " generate_series(greatest(k.first_position, %s::bigint + 1),"
+        "                 least(k.last_position, coalesce(%s::bigint - 1, k.last_position))) AS p"
+        " WHERE k.tenant_id = %s AND k.stream_id = %s AND k.last_position > %s::bigint"
+        "   AND (%s::bigint IS NULL OR k.first_position < %s::bigint)"
+        "   AND NOT EXISTS (SELECT 1 FROM events e WHERE e.position = p)",
+        (low, high, finding.tenant_id, finding.stream_id, low, high, high),
+    )
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        return finding
+    lost = int(row[0])
+    return replace(finding, position=lost, detail=f"{finding.detail}; first lost: position {lost}")
 
 
 async def _emptied_streams(conn: Conn, tenant_id: str) -> list[Finding]:
