@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
+import msgspec
+
 from streams.envelope import RecordedEvent
 
 GENESIS = bytes(32)
@@ -43,9 +45,8 @@ class Finding:
     stream_version: int
     position: int  # where it happened in the global log (the nearest known one for deletions)
     detail: str
-    #: for a deletion found inside a stream: the positions of the events around the hole
-    #: (the upper one ``None`` for a cut tail) — the store can then name the lost positions
-    between: tuple[int, int | None] | None = None
+    #: a deletion whose lost position the store can still name (from the appends' keys)
+    locatable: bool = False
 
     def describe(self) -> str:
         return (
@@ -94,9 +95,10 @@ def check_stream(events: Iterable[ChainedEvent], recorded_version: int | None) -
     (``None``: the gate has no row for it). Returns every finding, in stream order.
     """
     found: list[Finding] = []
-    expected, previous, last_position = 1, GENESIS, 0
+    items = list(events)
+    expected, previous = 1, GENESIS
     last: RecordedEvent | None = None
-    for item in events:
+    for index, item in enumerate(items):
         e = item.event
         if e.stream_version != expected:
             found.append(
@@ -104,24 +106,25 @@ def check_stream(events: Iterable[ChainedEvent], recorded_version: int | None) -
                     "deleted",
                     e,
                     e.position,
-                    f"versions {expected}..{e.stream_version - 1} are missing "
-                    f"(between positions {last_position} and {e.position})",
-                    between=(last_position, e.position),
+                    f"versions {expected}..{e.stream_version - 1} are missing before this one",
+                    locatable=True,
                 )
             )
-        elif e.position <= last_position:
-            found.append(_at("reordered", e, e.position, f"comes before position {last_position}"))
         elif link(previous, e) != item.hash:
-            found.append(
-                _at(
-                    "edited",
-                    e,
-                    e.position,
-                    "its content (or the hash of the version before it) does not match its hash",
+            moved = _moved_from(previous, item, items, index)
+            if moved is not None:
+                found.append(_at("reordered", e, e.position, f"it was stored at position {moved}"))
+            else:
+                found.append(
+                    _at(
+                        "edited",
+                        e,
+                        e.position,
+                        "its content (or the hash of the version before it) does not match "
+                        "its hash",
+                    )
                 )
-            )
         expected, previous, last = e.stream_version + 1, item.hash, e
-        last_position = max(last_position, e.position)
     if last is None:
         return found
     if recorded_version is None:
@@ -134,7 +137,7 @@ def check_stream(events: Iterable[ChainedEvent], recorded_version: int | None) -
                 last.position,
                 f"versions {last.stream_version + 1}..{recorded_version} after this one "
                 "are missing",
-                between=(last.position, None),
+                locatable=True,
             )
         )
     elif last.stream_version > recorded_version:
@@ -165,11 +168,30 @@ def check_events(events: Iterable[ChainedEvent]) -> list[Finding]:
     return sorted(found, key=lambda f: f.position)
 
 
+def _moved_from(
+    previous: bytes, item: ChainedEvent, items: list[ChainedEvent], index: int
+) -> int | None:
+    """The position the event was chained at, when it now sits at another event's position.
+
+    Positions are not monotonic along a stream (concurrent appends with ``expected
+    version = ANY`` take positions before the stream's lock), so a swap is recognised
+    by the hash, not by the order: only nearby events of the stream are tried.
+    """
+    nearby = items[max(0, index - 32) : index + 33]
+    for other in nearby:
+        position = other.event.position
+        if position != item.event.position:
+            candidate = msgspec.structs.replace(item.event, position=position)
+            if link(previous, candidate) == item.hash:
+                return position
+    return None
+
+
 def _at(
     kind: Kind,
     e: RecordedEvent,
     position: int,
     detail: str,
-    between: tuple[int, int | None] | None = None,
+    locatable: bool = False,
 ) -> Finding:
-    return Finding(kind, e.tenant_id, e.stream_id, e.stream_version, position, detail, between)
+    return Finding(kind, e.tenant_id, e.stream_id, e.stream_version, position, detail, locatable)

@@ -112,24 +112,20 @@ async def walk_tenant(conn: Conn, tenant_id: str) -> tuple[int, int, list[Findin
     if current:
         found.extend(check_stream(current, recorded))
         streams += 1
-    found = [await _locate(conn, f) if f.between else f for f in found]
+    found = [await _locate(conn, f) if f.locatable else f for f in found]
     found.extend(await _emptied_streams(conn, tenant_id))
     return events, streams, sorted(found, key=lambda f: f.position)
 
 
 async def _locate(conn: Conn, finding: Finding) -> Finding:
-    """Name the first lost position of a hole: appends' idempotency keys record the
+    """Name the first lost position of a stream: appends' idempotency keys record the
     positions each append took, so a recorded position with no event is a deleted one."""
-    assert finding.between is not None
-    low, high = finding.between
     cur = await conn.execute(
         "SELECT min(p) FROM idempotency_keys k,"
-        " generate_series(greatest(k.first_position, %s::bigint + 1),"
-        "                 least(k.last_position, coalesce(%s::bigint - 1, k.last_position))) AS p"
-        " WHERE k.tenant_id = %s AND k.stream_id = %s AND k.last_position > %s::bigint"
-        "   AND (%s::bigint IS NULL OR k.first_position < %s::bigint)"
+        " generate_series(k.first_position, k.last_position) AS p"
+        " WHERE k.tenant_id = %s AND k.stream_id = %s"
         "   AND NOT EXISTS (SELECT 1 FROM events e WHERE e.position = p)",
-        (low, high, finding.tenant_id, finding.stream_id, low, high, high),
+        (finding.tenant_id, finding.stream_id),
     )
     row = await cur.fetchone()
     if row is None or row[0] is None:

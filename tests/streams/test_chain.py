@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
 
-from deploy.audit import verify
+from deploy.audit import seal_tenants, verify
 from deploy.cli import main
+from deploy.scratch import scratch_schema
+from deploy.stack import StackUrls
 from streams.chain import check_events, link
 from streams.chain_read import iter_chained
 from streams.envelope import AppendRequest, NewEvent
@@ -36,33 +39,61 @@ def events(n: int, tag: str = "x") -> list[NewEvent]:
     ]
 
 
-async def fill(store: EventStore) -> None:
-    """Small group-committed appends, a large batch, an atomic group and a bulk import."""
+async def fill(store: EventStore, tenant: str = T, *, big: bool = False) -> None:
+    """Small group-committed appends, an atomic group and a bulk import (with ``big``,
+    chunks past ``SMALL_BATCH`` appends, which take the other append function)."""
     for i in range(3):
-        await store.append(T, "sale-a", events(2, f"a{i}"), expected_version=2 * i)
-    await asyncio.gather(*(store.append(T, f"sale-g{i}", events(3)) for i in range(40)))
+        await store.append(tenant, "sale-a", events(2, f"a{i}"), expected_version=2 * i)
+    await asyncio.gather(*(store.append(tenant, f"sale-g{i}", events(3)) for i in range(10)))
     await store.append_many(
         [
-            AppendRequest(tenant_id=T, stream_id="stock-1", events=tuple(events(2))),
-            AppendRequest(tenant_id=T, stream_id="stock-2", events=tuple(events(1))),
+            AppendRequest(tenant_id=tenant, stream_id="stock-1", events=tuple(events(2))),
+            AppendRequest(tenant_id=tenant, stream_id="stock-2", events=tuple(events(1))),
         ],
         atomic=True,
     )
+    count = 500 if big else 60
     await store.bulk_append(
         (
             AppendRequest(
-                tenant_id=T, stream_id=f"import-{i % 250}", events=tuple(events(2, f"b{i}"))
+                tenant_id=tenant,
+                stream_id=f"import-{i % (count // 2)}",
+                events=tuple(events(2, f"b{i}")),
             )
-            for i in range(500)
+            for i in range(count)
         ),
-        chunk_events=400,
+        chunk_events=(count // 2) * 2 if big else 50,
     )
-    await store.append("other-tenant", "sale-a", events(2))
 
 
-async def report(pg_url: str) -> list[tuple[str, int, str, int]]:
-    (tenant,) = await verify(pg_url, tenant=T)
-    return [(f.kind, f.position, f.stream_id, f.stream_version) for f in tenant.findings]
+#: events and streams ``fill`` writes without ``big``
+FILLED = (6 + 30 + 3 + 120, 1 + 10 + 2 + 30)
+
+
+@pytest.fixture(scope="module")
+def shared_url(stack: StackUrls) -> Iterator[str]:
+    """One schema for the module; each test writes and tampers with a tenant of its own."""
+    with scratch_schema(stack.database_url, "chain") as conninfo:
+        yield conninfo
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"forn-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def store(shared_url: str) -> AsyncIterator[EventStore]:
+    opened = await EventStore.open(shared_url, min_size=1, max_size=4)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def report(url: str, tenant: str = T) -> list[tuple[str, int, str, int]]:
+    (found,) = await verify(url, tenant=tenant)
+    return [(f.kind, f.position, f.stream_id, f.stream_version) for f in found.findings]
 
 
 async def sql(pg_url: str, statement: str, *params: object) -> None:
@@ -70,8 +101,8 @@ async def sql(pg_url: str, statement: str, *params: object) -> None:
         await conn.execute(statement, params)
 
 
-async def position_of(store: EventStore, stream: str, version: int) -> int:
-    (event,) = await store.read_stream(T, stream, from_version=version, limit=1)
+async def position_of(store: EventStore, tenant: str, stream: str, version: int) -> int:
+    (event,) = await store.read_stream(tenant, stream, from_version=version, limit=1)
     return event.position
 
 
@@ -79,160 +110,171 @@ class TestAnUntouchedHistoryVerifies:
     async def test_every_write_path_chains_what_python_computes(
         self, pg_store: EventStore, pg_url: str
     ) -> None:
-        await fill(pg_store)
+        await fill(pg_store, big=True)
+        await pg_store.append("other-tenant", "sale-a", events(2))
         reports = await verify(pg_url)
         assert {r.tenant_id: (r.events, r.findings) for r in reports} == {
-            T: (6 + 120 + 3 + 1000, []),
+            T: (6 + 30 + 3 + 1000, []),
             "other-tenant": (2, []),
         }
 
     async def test_concurrent_writers_of_one_stream_keep_one_chain(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
         async def writer(w: int) -> None:
-            for i in range(15):
-                await pg_store.append(T, f"shared-{w % 3}", events(1 + i % 3, f"{w}-{i}"))
+            for i in range(10):
+                await store.append(tenant, f"shared-{w % 3}", events(1 + i % 3, f"{w}-{i}"))
 
-        await asyncio.gather(*(writer(w) for w in range(12)))
-        assert await report(pg_url) == []
+        await asyncio.gather(*(writer(w) for w in range(9)))
+        assert await report(shared_url, tenant) == []
 
     async def test_the_export_feed_verifies_offline(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        await fill(pg_store)
-        async with await psycopg.AsyncConnection.connect(pg_url) as conn:
-            exported = [item async for item in iter_chained(conn, T, page=97)]
+        await fill(store, tenant)
+        async with await psycopg.AsyncConnection.connect(shared_url) as conn:
+            exported = [item async for item in iter_chained(conn, tenant, page=37)]
         assert [c.event.position for c in exported] == sorted(c.event.position for c in exported)
-        assert len(exported) == 1129
+        assert len(exported) == FILLED[0]
         assert check_events(exported) == []
         first = exported[0]
         assert first.hash == link(bytes(32), first.event)
 
     async def test_a_writer_that_leaves_the_hash_out_gets_it_from_the_database(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        await pg_store.append(T, "es-1", events(2))
-        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
-            await conn.execute(
-                "SELECT obrador_reserve_positions(1)"
-            )  # the eventsourcing recorder's path: its own INSERT, no hash column
-            await conn.execute(
-                "INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version,"
-                " event_type, payload) SELECT nextval('event_position_seq'), gen_random_uuid(),"
-                " %s, 'es-1', 3, 'SaleRecorded', '{}'",
-                (T,),
-            )
-            await conn.execute("UPDATE streams SET version = 3 WHERE stream_id = 'es-1'")
-        assert await report(pg_url) == []
+        await store.append(tenant, "es-1", events(2))
+        # the eventsourcing recorder's path: its own INSERT, no hash column
+        await sql(
+            shared_url,
+            "INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version,"
+            " event_type, payload) SELECT obrador_reserve_positions(1), gen_random_uuid(),"
+            " %s, 'es-1', 3, 'SaleRecorded', '{}'",
+            tenant,
+        )
+        await sql(shared_url, "UPDATE streams SET version = 3 WHERE tenant_id = %s", tenant)
+        assert await report(shared_url, tenant) == []
 
 
 class TestTamperingIsFound:
     async def test_an_edited_payload_is_reported_at_its_position(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        await fill(pg_store)
-        target = await position_of(pg_store, "sale-a", 3)
-        await sql(pg_url, "UPDATE events SET payload = '{\"n\":99}' WHERE position = %s", target)
-        assert (await report(pg_url))[0] == ("edited", target, "sale-a", 3)
+        await fill(store, tenant)
+        target = await position_of(store, tenant, "sale-a", 3)
+        await sql(shared_url, "UPDATE events SET payload = '{}' WHERE position = %s", target)
+        assert (await report(shared_url, tenant))[0] == ("edited", target, "sale-a", 3)
 
     async def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        await fill(pg_store)
-        target = await position_of(pg_store, "sale-a", 2)
+        await fill(store, tenant)
+        target = await position_of(store, tenant, "sale-a", 2)
         await sql(
-            pg_url,
+            shared_url,
             "UPDATE events SET actor = 'someone', hash = sha256(hash) WHERE position = %s",
             target,
         )
-        found = await report(pg_url)
-        assert found[0] == ("edited", target, "sale-a", 2)
+        assert (await report(shared_url, tenant))[0] == ("edited", target, "sale-a", 2)
 
     async def test_a_deleted_event_is_reported_with_the_position_it_had(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        await fill(pg_store)
-        target = await position_of(pg_store, "sale-a", 4)
-        await sql(pg_url, "DELETE FROM events WHERE position = %s", target)
-        assert (await report(pg_url))[0] == ("deleted", target, "sale-a", 5)
+        await fill(store, tenant)
+        target = await position_of(store, tenant, "sale-a", 4)
+        await sql(shared_url, "DELETE FROM events WHERE position = %s", target)
+        assert (await report(shared_url, tenant))[0] == ("deleted", target, "sale-a", 5)
 
     async def test_a_cut_tail_is_reported_against_the_stream_gate(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        await fill(pg_store)
-        target = await position_of(pg_store, "sale-a", 6)
-        await sql(pg_url, "DELETE FROM events WHERE position = %s", target)
-        assert (await report(pg_url))[0] == ("deleted", target, "sale-a", 5)
+        await fill(store, tenant)
+        target = await position_of(store, tenant, "sale-a", 6)
+        await sql(shared_url, "DELETE FROM events WHERE position = %s", target)
+        assert (await report(shared_url, tenant))[0] == ("deleted", target, "sale-a", 5)
 
     async def test_an_inserted_event_is_reported_at_its_position(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        await fill(pg_store)
-        await sql(
-            pg_url,
-            "INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version,"
-            " event_type, payload) VALUES (1000000, gen_random_uuid(), %s, 'sale-a', 7,"
-            " 'SaleVoided', '{}')",
-            T,
-        )
-        assert (await report(pg_url))[0] == ("inserted", 1000000, "sale-a", 7)
-
-    async def test_reordered_events_are_reported(self, pg_store: EventStore, pg_url: str) -> None:
-        await fill(pg_store)
-        second = await position_of(pg_store, "sale-a", 2)
-        third = await position_of(pg_store, "sale-a", 3)
-        async with await psycopg.AsyncConnection.connect(pg_url) as conn:
-            await conn.execute("UPDATE events SET position = -1 WHERE position = %s", (second,))
-            await conn.execute(
-                "UPDATE events SET position = %s WHERE position = %s", (second, third)
+        await fill(store, tenant)
+        async with await psycopg.AsyncConnection.connect(shared_url, autocommit=True) as conn:
+            cur = await conn.execute(
+                "INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version,"
+                " event_type, payload) VALUES (nextval('event_position_seq'), gen_random_uuid(),"
+                " %s, 'sale-a', 7, 'SaleVoided', '{}') RETURNING position",
+                (tenant,),
             )
-            await conn.execute("UPDATE events SET position = %s WHERE position = -1", (third,))
+            row = await cur.fetchone()
+        assert row is not None
+        assert (await report(shared_url, tenant))[0] == ("inserted", row[0], "sale-a", 7)
+
+    async def test_reordered_events_are_reported(
+        self, store: EventStore, shared_url: str, tenant: str
+    ) -> None:
+        await fill(store, tenant)
+        second = await position_of(store, tenant, "sale-a", 2)
+        third = await position_of(store, tenant, "sale-a", 3)
+        async with await psycopg.AsyncConnection.connect(shared_url) as conn:
+            swap = "UPDATE events SET position = %s WHERE position = %s"
+            await conn.execute(swap, (-1, second))
+            await conn.execute(swap, (second, third))
+            await conn.execute(swap, (third, -1))
             await conn.commit()
-        assert (await report(pg_url))[0] == ("reordered", second, "sale-a", 3)
+        assert (await report(shared_url, tenant))[:2] == [
+            ("reordered", second, "sale-a", 3),
+            ("reordered", third, "sale-a", 2),
+        ]
 
 
 class TestSealsCoverWhatChainsCannot:
     async def test_a_sealed_history_verifies_and_a_cut_tail_with_its_gate_is_found(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        from deploy.audit import seal_tenants
+        await fill(store, tenant)
+        (made,) = await seal_tenants(shared_url, tenant=tenant)
+        assert (made.event_count, made.stream_count) == FILLED
+        await store.append(tenant, "sale-a", events(1), expected_version=6)
+        assert await report(shared_url, tenant) == []
+        target = await position_of(store, tenant, "sale-g7", 3)
+        await sql(shared_url, "DELETE FROM events WHERE position = %s", target)
+        await sql(
+            shared_url,
+            "UPDATE streams SET version = 2 WHERE tenant_id = %s AND stream_id = 'sale-g7'",
+            tenant,
+        )
+        assert (await report(shared_url, tenant))[0] == ("deleted", target, "sale-g7", 3)
 
-        await fill(pg_store)
-        (made,) = await seal_tenants(pg_url, tenant=T)
-        assert made.event_count == 1129 and made.stream_count == 293
-        await pg_store.append(T, "sale-a", events(1), expected_version=6)
-        assert await report(pg_url) == []
-        target = await position_of(pg_store, "sale-g7", 3)
-        await sql(pg_url, "DELETE FROM events WHERE position = %s", target)
-        await sql(pg_url, "UPDATE streams SET version = 2 WHERE stream_id = 'sale-g7'")
-        assert (await report(pg_url))[0] == ("deleted", target, "sale-g7", 3)
-
-    async def test_a_whole_deleted_stream_is_found(self, pg_store: EventStore, pg_url: str) -> None:
-        from deploy.audit import seal_tenants
-
-        await fill(pg_store)
-        await seal_tenants(pg_url, tenant=T)
-        last = await position_of(pg_store, "stock-2", 1)
-        await sql(pg_url, "DELETE FROM events WHERE stream_id = 'stock-2'")
-        await sql(pg_url, "DELETE FROM streams WHERE stream_id = 'stock-2'")
-        assert (await report(pg_url))[0] == ("deleted", last, "stock-2", 1)
+    async def test_a_whole_deleted_stream_is_found(
+        self, store: EventStore, shared_url: str, tenant: str
+    ) -> None:
+        await fill(store, tenant)
+        await seal_tenants(shared_url, tenant=tenant)
+        last = await position_of(store, tenant, "stock-2", 1)
+        for table in ("events", "streams"):
+            await sql(
+                shared_url,
+                f"DELETE FROM {table} WHERE tenant_id = %s AND stream_id = 'stock-2'",
+                tenant,
+            )
+        assert (await report(shared_url, tenant))[0] == ("deleted", last, "stock-2", 1)
 
     async def test_an_altered_seal_and_a_missing_kept_seal_are_found(
-        self, pg_store: EventStore, pg_url: str
+        self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
-        from deploy.audit import seal_tenants
-
-        await fill(pg_store)
-        (first,) = await seal_tenants(pg_url, tenant=T)
+        await fill(store, tenant)
+        (first,) = await seal_tenants(shared_url, tenant=tenant)
         await sql(
-            pg_url, "UPDATE audit_seal_heads SET stream_version = 1 WHERE stream_id = 'sale-a'"
+            shared_url,
+            "UPDATE audit_seal_heads SET stream_version = 1"
+            " WHERE tenant_id = %s AND stream_id = 'sale-a'",
+            tenant,
         )
-        assert ("edited", first.through_position, "$seal", 1) in await report(pg_url)
-        await sql(pg_url, "DELETE FROM audit_seal_heads")
-        await sql(pg_url, "DELETE FROM audit_seals")
-        (tenant,) = await verify(pg_url, tenant=T, kept_seals=frozenset({first.seal_hash}))
-        assert [f.kind for f in tenant.findings] == ["deleted"]
-        assert first.seal_hash.hex() in tenant.findings[0].detail
+        assert ("edited", first.through_position, "$seal", 1) in await report(shared_url, tenant)
+        for table in ("audit_seal_heads", "audit_seals"):
+            await sql(shared_url, f"DELETE FROM {table} WHERE tenant_id = %s", tenant)
+        (found,) = await verify(shared_url, tenant=tenant, kept_seals=frozenset({first.seal_hash}))
+        assert [f.kind for f in found.findings] == ["deleted"]
+        assert first.seal_hash.hex() in found.findings[0].detail
 
 
 @pytest.mark.parametrize("tampered", [False, True])
