@@ -10,6 +10,7 @@ not be older than the server). docs/backup.md.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,17 +26,40 @@ class BackupError(RuntimeError):
     """A backup or restore could not be done; the message says why."""
 
 
-def tool(name: str, *, external: bool) -> str:
-    """The path of ``pg_dump`` / ``pg_restore``: the server's own when external, else embedded."""
-    on_path = shutil.which(name)
+def tool(name: str, database_url: str, *, external: bool) -> str:
+    """``pg_dump`` / ``pg_restore`` able to talk to this server (major version not older).
+
+    With an external server the tools on the PATH come first, then the embedded
+    ones; with the embedded server, its own binaries.
+    """
     embedded = POSTGRES_BIN_PATH / name
-    if external and on_path:
-        return on_path
-    if embedded.exists():
-        return str(embedded)
-    if on_path:
-        return on_path
-    raise BackupError(f"{name} not found: install the pgserver wheel or PostgreSQL's client tools")
+    candidates = [shutil.which(name), str(embedded) if embedded.exists() else None]
+    if not external:
+        candidates.reverse()
+    server = _server_major(database_url)
+    found = [c for c in candidates if c is not None]
+    for candidate in found:
+        if _tool_major(candidate) >= server:
+            return candidate
+    if not found:
+        raise BackupError(
+            f"{name} not found: install the pgserver wheel or PostgreSQL's client tools"
+        )
+    raise BackupError(
+        f"no {name} for PostgreSQL {server}: "
+        + ", ".join(f"{c} is {_tool_major(c)}" for c in found)
+    )
+
+
+def _server_major(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.info.server_version // 10000
+
+
+def _tool_major(path: str) -> int:
+    done = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"(\d+)(?:\.\d+)?", done.stdout)
+    return int(match.group(1)) if match else 0
 
 
 def _schema_of(database_url: str) -> str | None:
@@ -58,7 +82,7 @@ def backup(database_url: str, file: Path, *, external: bool = False) -> int:
     """Dump the database (or the schema the URL pins) to ``file``; return its size in bytes."""
     schema = _schema_of(database_url)
     args = [
-        tool("pg_dump", external=external),
+        tool("pg_dump", database_url, external=external),
         "--format=custom",
         "--no-owner",
         "--file",
@@ -87,7 +111,12 @@ def restore(database_url: str, file: Path, *, external: bool = False, replace: b
                 f"the target already holds {held} events; restore into an empty store "
                 "(a fresh OBRADOR_DATA_DIR or database), or pass --replace"
             )
-    args = [tool("pg_restore", external=external), "--clean", "--if-exists", "--no-owner"]
+    args = [
+        tool("pg_restore", database_url, external=external),
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+    ]
     args += ["--exit-on-error", "--single-transaction"]
     if schema is not None:
         args += ["--schema", schema]
