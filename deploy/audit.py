@@ -83,5 +83,6 @@ def seal_dict(s: Seal) -> dict[str, Any]:
         "through_position": s.through_position,
         "streams": s.stream_count,
         "events": s.event_count,
+        "digest": s.digest.hex(),
         "seal_hash": s.seal_hash.hex(),
     }

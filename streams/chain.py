@@ -9,6 +9,7 @@ Guarantees and limits: ``docs/adr/0007-hash-chain.md``; offline use: ``docs/audi
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import struct
 from collections.abc import Iterable
@@ -64,6 +65,30 @@ def _text(value: str | None) -> bytes:
 
 def _optional_uuid(value: UUID | None) -> bytes:
     return b"\x00" if value is None else b"\x01" + value.bytes
+
+
+def export_record(item: ChainedEvent) -> dict[str, object]:
+    """One event of a history export as JSON-ready values (docs/audit.md, offline check).
+
+    The payload travels as base64 so the exact bytes are kept; ``recorded_at`` as
+    ISO 8601 with microseconds; the hash as hex.
+    """
+    e = item.event
+    return {
+        "position": e.position,
+        "event_id": str(e.event_id),
+        "tenant_id": e.tenant_id,
+        "stream_id": e.stream_id,
+        "stream_version": e.stream_version,
+        "event_type": e.event_type,
+        "schema_version": e.schema_version,
+        "payload": base64.b64encode(e.payload).decode(),
+        "recorded_at": e.recorded_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "causation_id": None if e.causation_id is None else str(e.causation_id),
+        "correlation_id": None if e.correlation_id is None else str(e.correlation_id),
+        "actor": e.actor,
+        "hash": item.hash.hex(),
+    }
 
 
 def canonical(event: RecordedEvent) -> bytes:
