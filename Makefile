@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench chaos clean
+.PHONY: install demo test lint bench chaos fuzz clean
 
 install: $(STAMP)
 
@@ -32,6 +32,14 @@ bench: install
 
 chaos: install
 	$(BIN)/obrador chaos --events 100000 --cycles 20
+
+# schemathesis over the read API (>= 5,000 requests) and random/boundary POS messages through
+# real NATS; both run, and the target fails if either reports a 5xx, a lost message or a sick
+# component (docs/benchmarks.md gets their rows).
+fuzz: install
+	@$(BIN)/python -m deploy.fuzz_api; api=$$?; \
+	$(BIN)/python -m deploy.fuzz_pos; pos=$$?; \
+	echo "fuzz: read API exit $$api, POS exit $$pos"; test $$api -eq 0 && test $$pos -eq 0
 
 clean:
 	rm -rf $(VENV) .obrador .pytest_cache .mypy_cache .ruff_cache

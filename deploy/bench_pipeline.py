@@ -30,6 +30,7 @@ import psycopg
 
 from deploy.chaos import caught_up
 from deploy.scratch import scratch, scratch_schema
+from deploy.settings import Settings
 from domain.codec import encode_event
 from domain.events import DomainEvent
 from domain.events.inventory import (
@@ -230,14 +231,13 @@ async def bench_rebuild(conninfo: str, events: int) -> float:
         await store.close()
 
 
-def main(what: str, *, json_output: bool, quick: bool) -> int:
+def main(what: str, *, json_output: bool, quick: bool, settings: Settings | None = None) -> int:
     from deploy.bench_store import machine
-    from deploy.settings import Settings
     from deploy.stack import running_stack
 
     runs = 1 if quick else 3
     out: dict[str, Any] = {"benchmark": what, "machine": machine(), "runs": runs}
-    with running_stack(Settings.from_env(), need_nats=False, log=None) as urls:
+    with running_stack(settings or Settings.from_env(), need_nats=False, log=None) as urls:
         if what == "relay":
             n = 10_000 if quick else 100_000
             figures = []

@@ -215,8 +215,8 @@ def machine() -> str:
     )
 
 
-def main(*, json_output: bool, quick: bool) -> int:
-    settings = Settings.from_env()
+def main(*, json_output: bool, quick: bool, settings: Settings | None = None) -> int:
+    settings = settings or Settings.from_env()
     seconds, runs, bulk_events = (2.0, 1, 20_000) if quick else (10.0, 3, 1_000_000)
     with running_stack(settings, need_nats=False, log=None) as urls:
         figures = run(urls.database_url, seconds=seconds, runs=runs, bulk_events=bulk_events)

@@ -12,6 +12,10 @@ from domain.events import Event, SaleRecorded, SaleRefunded, SaleVoided
 from domain.events.sales import RefundLine, SaleLine
 
 
+class ConflictingTicket(AlreadyExists):
+    """The transaction id is already recorded with other lines or another time."""
+
+
 @dataclass
 class SaleState:
     sale: SaleRecorded | None = None
@@ -65,6 +69,7 @@ def check_lines(lines: tuple[SaleLine, ...]) -> Decimal:
 def record(state: SaleState, sale: SaleRecorded) -> list[Event]:
     """A reported sale is a fact: only its shape is checked, never the stock."""
     if state.sale is not None:
+        check_resend(state.sale, lines=sale.lines, sold_at=sale.sold_at)
         raise AlreadyExists("pos_txn_id", f"ticket {sale.pos_txn_id!r} is already recorded")
     if check_lines(sale.lines) != sale.total:
         raise InvalidValue("total", f"lines add up to {check_lines(sale.lines)}, not {sale.total}")
@@ -74,7 +79,7 @@ def record(state: SaleState, sale: SaleRecorded) -> list[Event]:
 def check_resend(recorded: SaleRecorded, *, lines: tuple[SaleLine, ...], sold_at: datetime) -> None:
     """A resent ticket must be the same ticket; a reused transaction id is refused."""
     if recorded.lines != lines or recorded.sold_at != sold_at:
-        raise AlreadyExists(
+        raise ConflictingTicket(
             "pos_txn_id",
             f"ticket {recorded.pos_txn_id!r} is already recorded with different lines or time",
         )

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -35,7 +36,9 @@ from read_api.controllers import (
     PurchaseOrdersController,
     SalesController,
 )
-from read_api.errors import problem_details_plugin
+from read_api.edges import Cors, HeadAsGet
+from read_api.errors import document_problems, problem_details_plugin
+from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
 from read_api.schemas import HealthCheck
@@ -56,7 +59,11 @@ class HealthController(Controller):
     path = "/health"
     tags = ["system"]
 
-    @get("/", operation_id="getHealth", summary="Is the database reachable (no key needed)")
+    @get(
+        "/",
+        operation_id="getHealth",
+        summary="Is the database reachable (no key needed)",
+    )
     async def health(self, state: State) -> HealthCheck:
         try:
             async with state.pool.connection(timeout=2.0) as conn:
@@ -66,8 +73,27 @@ class HealthController(Controller):
         return HealthCheck(status="ok", database="ok")
 
 
-def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
-    """The read API on ``database_url`` (``clock`` gives "now" for the dashboard)."""
+class MetricsController(PrometheusController):
+    """``/metrics``: every Prometheus series of this process (API, store, projectors, …)."""
+
+    path = "/metrics"
+    include_in_schema = False
+
+
+#: Requests, latency and errors by route template (``/v1/inventory/{store}``, not the raw path).
+_REQUEST_METRICS = PrometheusConfig(
+    app_name="obrador", prefix="obrador_api", group_path=True, exclude=["/metrics"]
+)
+
+
+def create_app(
+    database_url: str, *, clock: Clock = _utc_now, cors_origins: Iterable[str] = ()
+) -> Litestar:
+    """The read API on ``database_url`` (``clock`` gives "now" for the dashboard).
+
+    ``cors_origins``: browser origins (``https://shop.example``) allowed to read
+    the API from their pages; none by default (docs/api.md, "CORS").
+    """
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -79,6 +105,9 @@ def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
             open=False,
             kwargs={"autocommit": True},
             configure=_read_only,
+            # A connection cut under the pool (server restart, failover, idle kill) is
+            # noticed when lent out and replaced, instead of failing the request.
+            check=AsyncConnectionPool.check_connection,
         )
         await pool.open()
         app.state.pool = pool
@@ -100,11 +129,13 @@ def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
     )
-    return Litestar(
-        route_handlers=[HealthController, DashboardPageController, v1],
+    app = Litestar(
+        route_handlers=[HealthController, DashboardPageController, MetricsController, v1],
         lifespan=[database],
         state=State({"clock": clock}),
         plugins=[problem_details_plugin()],
+        request_max_body_size=MAX_BODY_BYTES,
+        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",
@@ -118,6 +149,11 @@ def create_app(database_url: str, *, clock: Clock = _utc_now) -> Litestar:
             ),
         ),
     )
+    document_problems(app)
+    document_string_rules(app)  # builds the OpenAPI document: every route is in by now
+    # HEAD and CORS wrap the whole router (before routing decides a 405), see edges.py.
+    app.asgi_handler = Cors(HeadAsGet(app.asgi_handler), cors_origins)
+    return app
 
 
 class _KeyRedaction(logging.Filter):
@@ -141,7 +177,13 @@ class _Server(uvicorn.Server):
 
 
 async def serve_api(
-    database_url: str, host: str, port: int, stop: asyncio.Event, *, clock: Clock = _utc_now
+    database_url: str,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    *,
+    clock: Clock = _utc_now,
+    cors_origins: Iterable[str] = (),
 ) -> None:
     """Serve the read API on ``host:port`` until ``stop`` is set (OSError if the port is taken)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -152,7 +194,8 @@ async def serve_api(
     except OSError:
         sock.close()
         raise
-    config = uvicorn.Config(create_app(database_url, clock=clock), lifespan="on", log_level="info")
+    app = create_app(database_url, clock=clock, cors_origins=cors_origins)
+    config = uvicorn.Config(app, lifespan="on", log_level="info")
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _KeyRedaction) for f in access.filters):
         access.addFilter(_KeyRedaction())

@@ -15,13 +15,14 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
 from read_api import queries
 from read_api.auth import can_read
 from read_api.dashboard import dashboard_summary
 from read_api.errors import InvalidQuery, NotFound
 from read_api.keys import Principal
+from read_api.limits import SkuFilter, StoreFilter, check_dates, path_id, query_date, query_id
 from read_api.queries import Conn
 from read_api.schemas import (
     DailySalesPage,
@@ -40,8 +41,10 @@ Limit = Annotated[
 ]
 AsOf = Annotated[
     date | None,
-    QueryParameter(name="date", description="business date to show (default: each store's today)"),
+    query_date("business date to show (default: each store's today)", name="date"),
 ]
+First = Annotated[date | None, query_date("first day (inclusive)", name="from")]
+Last = Annotated[date | None, query_date("last day (inclusive)")]
 
 
 async def provide_principal(request: Request[Principal, Any, Any]) -> Principal:
@@ -59,6 +62,7 @@ async def provide_clock(state: State) -> Callable[[], datetime]:
 
 
 def _check_range(first: date | None, last: date | None) -> None:
+    check_dates(from_=first, to=last)
     if first is not None and last is not None and first > last:
         raise InvalidQuery("from", f"{first} is after to={last}")
 
@@ -83,20 +87,24 @@ class InventoryController(ReadController):
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
-        store: FromQuery[str | None] = None,
+        store: StoreFilter = None,
         limit: Limit = 1000,
     ) -> StockPage:
         rows = await queries.stock(conn, principal.tenant_id, store=store, limit=limit)
         return StockPage(items=rows[:limit], has_more=len(rows) > limit)
 
-    @get("/{store:str}/{item:str}/lots", operation_id="listLots", summary="Lots in FIFO order")
+    @get(
+        "/{store:str}/{item:str}/lots",
+        operation_id="listLots",
+        summary="Lots in FIFO order",
+    )
     async def list_lots(
         self,
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
-        store: FromPath[str],
-        item: FromPath[str],
+        store: Annotated[str, path_id("the store", "madrid-centro")],
+        item: Annotated[str, path_id("the item (product or ingredient)", "barra")],
     ) -> ItemLots:
         found = await queries.lots(conn, principal.tenant_id, store, item)
         if found is None:
@@ -108,16 +116,20 @@ class SalesController(ReadController):
     path = "/sales"
     tags = ["sales"]
 
-    @get("/daily", operation_id="listDailySales", summary="Net daily sales per store × product")
+    @get(
+        "/daily",
+        operation_id="listDailySales",
+        summary="Net daily sales per store × product",
+    )
     async def daily(
         self,
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
-        store: FromQuery[str | None] = None,
-        sku: FromQuery[str | None] = None,
-        from_: Annotated[date | None, QueryParameter(name="from")] = None,
-        to: FromQuery[date | None] = None,
+        store: StoreFilter = None,
+        sku: SkuFilter = None,
+        from_: First = None,
+        to: Last = None,
         limit: Limit = 1000,
     ) -> DailySalesPage:
         _check_range(from_, to)
@@ -131,16 +143,20 @@ class ForecastsController(ReadController):
     path = "/forecasts"
     tags = ["forecasting"]
 
-    @get("/", operation_id="listForecasts", summary="Latest published forecast per day")
+    @get(
+        "/",
+        operation_id="listForecasts",
+        summary="Latest published forecast per day",
+    )
     async def list_forecasts(
         self,
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
-        store: FromQuery[str | None] = None,
-        sku: FromQuery[str | None] = None,
-        from_: Annotated[date | None, QueryParameter(name="from")] = None,
-        to: FromQuery[date | None] = None,
+        store: StoreFilter = None,
+        sku: SkuFilter = None,
+        from_: First = None,
+        to: Last = None,
         limit: Limit = 1000,
     ) -> ForecastPage:
         _check_range(from_, to)
@@ -154,17 +170,19 @@ class ProductionOrdersController(ReadController):
     path = "/production-orders"
     tags = ["production"]
 
-    @get("/", operation_id="listProductionOrders", summary="Manufacturing orders, latest first")
+    @get(
+        "/",
+        operation_id="listProductionOrders",
+        summary="Manufacturing orders, latest first",
+    )
     async def list_orders(
         self,
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
         status: FromQuery[ProductionStatus | None] = None,
-        store: Annotated[
-            str | None, QueryParameter(description="producing or destination store")
-        ] = None,
-        sku: FromQuery[str | None] = None,
+        store: Annotated[str | None, query_id("producing or destination store", "alcala")] = None,
+        sku: SkuFilter = None,
         limit: Limit = 1000,
     ) -> ProductionOrderPage:
         rows = await queries.production_orders(
@@ -177,7 +195,11 @@ class PurchaseOrdersController(ReadController):
     path = "/purchase-orders"
     tags = ["purchasing"]
 
-    @get("/", operation_id="listPurchaseOrders", summary="Purchase orders by expected delivery")
+    @get(
+        "/",
+        operation_id="listPurchaseOrders",
+        summary="Purchase orders by expected delivery",
+    )
     async def list_orders(
         self,
         *,
@@ -194,7 +216,11 @@ class DashboardController(ReadController):
     path = "/dashboard"
     tags = ["dashboard"]
 
-    @get("/summary", operation_id="getDashboardSummary", summary="Health of every store")
+    @get(
+        "/summary",
+        operation_id="getDashboardSummary",
+        summary="Health of every store",
+    )
     async def summary(
         self,
         *,
@@ -203,4 +229,5 @@ class DashboardController(ReadController):
         clock: NamedDependency[Callable[[], datetime]],
         date_: AsOf = None,
     ) -> DashboardSummary:
+        check_dates(date=date_)
         return await dashboard_summary(conn, principal.tenant_id, now=clock(), as_of=date_)

@@ -17,6 +17,8 @@ from domain.events.organisation import Role
 from streams.store import AsyncPool
 
 KEY_PREFIX: Final = "obrkey_"
+#: Longer presented keys are not looked up (a real one has 63 characters).
+MAX_KEY_LENGTH: Final = 200
 # Roles that may read everything of their tenant. A store manager is scoped to
 # stores and a POS device only writes sales: neither gets a read key until
 # store scoping exists.
@@ -55,7 +57,7 @@ def create_api_key(conninfo: str, tenant_id: str, role: str, label: str = "") ->
 
 async def find_principal(pool: AsyncPool, key: str | None) -> Principal | None:
     """The holder of ``key``, or None (missing, unknown or revoked)."""
-    if not key or not key.startswith(KEY_PREFIX):
+    if not key or len(key) > MAX_KEY_LENGTH or not key.startswith(KEY_PREFIX):
         return None
     async with pool.connection() as conn:
         cur = await conn.execute(

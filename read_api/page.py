@@ -19,6 +19,7 @@ from litestar.response import Redirect
 
 from read_api.dashboard import dashboard_summary
 from read_api.keys import Principal, find_principal
+from read_api.limits import check_dates, query_date
 from read_api.schemas import DashboardSummary, StoreSummary
 
 COOKIE = "obrador_key"
@@ -94,8 +95,9 @@ class DashboardPageController(Controller):
         self,
         state: State,
         key: KeyCookie = None,
-        date_: Annotated[date | None, QueryParameter(name="date")] = None,
+        date_: Annotated[date | None, query_date("business date to show", name="date")] = None,
     ) -> Response[str]:
+        check_dates(date=date_)
         principal = await find_principal(state.pool, key)
         if principal is None:
             return _login_form("Sign in with an API key of your bakery.", 401)

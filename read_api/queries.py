@@ -39,9 +39,7 @@ def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     return "".join(f" AND {column} = %s" for column in given), list(given.values())
 
 
-def _between(
-    column: str, first: date | None, last: date | None
-) -> tuple[str, list[Any]]:
+def _between(column: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
     """``col >= %s`` / ``col <= %s`` for the bounds that were given (inclusive)."""
     bounds = [(op, value) for op, value in ((">=", first), ("<=", last)) if value is not None]
     return "".join(f" AND {column} {op} %s" for op, _ in bounds), [v for _, v in bounds]

@@ -167,3 +167,21 @@ class DashboardSummary(Out, frozen=True, kw_only=True):
 class HealthCheck(Out, frozen=True, kw_only=True):
     status: Literal["ok"]
     database: Literal["ok"]
+
+
+class FieldError(Out, frozen=True, kw_only=True):
+    """One refused input: which one, where it was, and why."""
+
+    field: str  # the parameter's name as the client sends it (``from``, not ``from_``)
+    source: Literal["query", "path", "header", "cookie", "body"]
+    reason: str
+
+
+class Problem(Out, frozen=True, kw_only=True):
+    """An RFC 9457 / 7807 problem document (``application/problem+json``); every error."""
+
+    type: str  # ``urn:obrador:problem:<kind>`` (docs/api.md lists them), else ``about:blank``
+    title: str  # the HTTP reason phrase
+    status: int
+    detail: str  # what went wrong, for a person; never internals
+    errors: list[FieldError] = msgspec.field(default_factory=list)  # refused inputs, if any

@@ -8,7 +8,9 @@ from the body. ``docs/pos.md`` documents the schema with an example.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -17,6 +19,7 @@ from commands.types import RecordSale
 from commands.validation import InvalidCommand, check
 from domain.events.base import Id, Timestamp
 from domain.events.sales import Channel, SaleLine, SaleSource
+from domain.limits import MAX_JSON_DEPTH, MAX_LINES_PER_TICKET, MAX_MESSAGE_BYTES
 
 SUBJECT_ROOT: Final = "pos"
 SALES_TOKEN: Final = "sales"
@@ -61,36 +64,74 @@ class TicketV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     schema_version: Literal[1]
     pos_txn_id: Id
     sold_at: Timestamp
-    lines: tuple[TicketLineV1, ...]
+    lines: Annotated[tuple[TicketLineV1, ...], msgspec.Meta(max_length=MAX_LINES_PER_TICKET)]
     channel: Channel = Channel.COUNTER
     #: Optional; when present it must equal the store of the subject.
     store_id: Id | None = None
 
 
-def ticket_to_command(raw: bytes, *, store_id: str, device_id: str) -> RecordSale:
-    """Decode and check a ticket body; raise ``InvalidCommand(field, reason)`` when it is wrong."""
+class MessageTooLarge(InvalidCommand):
+    """The body is larger than ``MAX_MESSAGE_BYTES``: refused before it is read."""
+
+
+class MessageTooDeep(InvalidCommand):
+    """The JSON nests deeper than ``MAX_JSON_DEPTH``: refused before it is decoded."""
+
+
+def check_size_and_depth(raw: bytes) -> None:
+    """The cheap checks that run before any decoding."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge("$", f"{len(raw)} bytes; at most {MAX_MESSAGE_BYTES}")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise MessageTooDeep("$", f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+
+
+#: Escaped pairs, quotes and brackets: all a depth count needs to look at.
+_TOKEN: Final = re.compile(rb'\\.|["\[\]{}]', re.S)
+
+
+def json_depth(raw: bytes, stop_above: int = MAX_JSON_DEPTH) -> int:
+    """Deepest nesting of arrays and objects outside strings (one linear pass, no decoding).
+
+    Stops counting once past ``stop_above``: the answer is then only "too deep".
+    """
+    depth = deepest = 0
+    in_string = False
+    for match in _TOKEN.finditer(raw):
+        token = match.group()
+        if token == b'"':
+            in_string = not in_string
+        elif in_string or len(token) == 2:
+            continue
+        elif token in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_above:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def ticket_to_command(
+    raw: bytes, *, store_id: str, device_id: str, now: datetime | None = None
+) -> RecordSale:
+    """Decode and check a ticket body; raise ``InvalidCommand(field, reason)`` when it is wrong.
+
+    ``sold_at`` must be within the live window around ``now`` (default: the clock).
+    """
+    check_size_and_depth(raw)
     try:
-        body: Any = msgspec.json.decode(raw)
+        ticket = _TICKET_DECODER.decode(raw)  # typed: exact decimals, errors name the field
+    except msgspec.ValidationError as exc:
+        raise _explained(raw, exc) from exc
     except msgspec.DecodeError as exc:
         raise InvalidCommand("$", f"not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidCommand("$", "a ticket is a JSON object")
-    version = body.get("schema_version")
-    if version is None:
-        raise InvalidCommand("schema_version", "required")
-    if version not in SUPPORTED_VERSIONS:
+    if ticket.store_id is not None and ticket.store_id != store_id:
         raise InvalidCommand(
-            "schema_version",
-            f"unsupported version {version!r}; supported: {sorted(SUPPORTED_VERSIONS)}",
+            "store_id", f"{ticket.store_id!r} does not match the subject's store {store_id!r}"
         )
-    if "tenant_id" in body:
-        raise InvalidCommand("tenant_id", "the tenant comes from the subject, not the body")
-    ticket_store = body.get("store_id")
-    if ticket_store is not None and ticket_store != store_id:
-        raise InvalidCommand(
-            "store_id", f"{ticket_store!r} does not match the subject's store {store_id!r}"
-        )
-    ticket = parse_ticket_fields(body)
     command = RecordSale(
         store_id=store_id,
         pos_txn_id=ticket.pos_txn_id,
@@ -109,16 +150,27 @@ def ticket_to_command(raw: bytes, *, store_id: str, device_id: str) -> RecordSal
         source=SaleSource.POS,
         device_id=device_id,
     )
-    return check(command)
+    return check(command, now=now, window="live")
 
 
-def parse_ticket_fields(body: dict[str, Any]) -> TicketV1:
-    """Shape and types of a v1 ticket, field-level errors in the commands' form."""
+def _explained(raw: bytes, exc: msgspec.ValidationError) -> InvalidCommand:
+    """The typed decoder's error, unless the envelope says something more useful."""
     try:
-        return msgspec.convert(body, TicketV1)
-    except msgspec.ValidationError as exc:
-        field, reason = field_of(exc)
-        raise InvalidCommand(field, reason) from exc
+        body: Any = _DECODER.decode(raw)
+    except msgspec.DecodeError:
+        body = {}
+    if not isinstance(body, dict):
+        return InvalidCommand("$", "a ticket is a JSON object")
+    version = body.get("schema_version")
+    if "schema_version" in body and version not in SUPPORTED_VERSIONS:
+        return InvalidCommand(
+            "schema_version",
+            f"unsupported version {version!r}; supported: {sorted(SUPPORTED_VERSIONS)}",
+        )
+    if "tenant_id" in body:
+        return InvalidCommand("tenant_id", "the tenant comes from the subject, not the body")
+    field, reason = field_of(exc)
+    return InvalidCommand(field, reason)
 
 
 def field_of(exc: msgspec.ValidationError) -> tuple[str, str]:
@@ -138,6 +190,20 @@ def encode_ticket(ticket: TicketV1) -> bytes:
 
 
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="string")
+
+
+def _exact(text: str) -> Decimal:
+    """Numbers of the untyped decoding (only used to explain an error), never ``inf``."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # an exponent beyond what a decimal holds (1e99999999999999999999)
+        return Decimal("NaN")
+
+
+_DECODER: Final = msgspec.json.Decoder(float_hook=_exact)
+#: The ticket decoder reads JSON numbers into its Decimal fields from their text, exactly:
+#: ``1E+999999`` stays a finite (refused) value instead of becoming ``inf``.
+_TICKET_DECODER: Final = msgspec.json.Decoder(TicketV1)
 
 
 def ticket_json_schema() -> dict[str, Any]:

@@ -32,6 +32,8 @@ class Command(
     PERMISSION: ClassVar[Permission]
     #: True when the store is only known once the stream is loaded (the handler checks it).
     SCOPE_FROM_STATE: ClassVar[bool] = False
+    #: Fields holding when it happened in the bakery: checked against the entry's window.
+    BUSINESS_TIME: ClassVar[tuple[str, ...]] = ("occurred_at",)
 
     idempotency_key: IdempotencyKey | None = None
     occurred_at: Timestamp | None = None

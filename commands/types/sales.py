@@ -14,6 +14,7 @@ class RecordSale(Command, frozen=True, kw_only=True):
     """Idempotent by (store, POS transaction id) whatever ``idempotency_key`` says."""
 
     PERMISSION: ClassVar[Permission] = Permission.RECORD_SALE
+    BUSINESS_TIME: ClassVar[tuple[str, ...]] = ("occurred_at", "sold_at")
     store_id: Id
     pos_txn_id: Id
     sold_at: Timestamp

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from deploy.cli.common import emit, json_option, with_stack
+from deploy.cli.common import current_settings, emit, json_option, with_stack
 from deploy.stack import StackUrls
 
 DDOP_CSV = "/work/shared/data/ddop-bakery/bakery_merged.csv"
@@ -32,11 +32,11 @@ def bench(what: str, as_json: bool, quick: bool) -> int:
     if what == "store":
         from deploy.bench_store import main as bench_store
 
-        return bench_store(json_output=as_json, quick=quick)
+        return bench_store(json_output=as_json, quick=quick, settings=current_settings())
     if what in ("relay", "freshness", "rebuild"):
         from deploy.bench_pipeline import main as bench_pipeline
 
-        return bench_pipeline(what, json_output=as_json, quick=quick)
+        return bench_pipeline(what, json_output=as_json, quick=quick, settings=current_settings())
     if what == "forecast":
         bench_forecast(as_json)
         return 0

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import nats
@@ -43,6 +44,8 @@ class Pos:
     processor: TicketProcessor
     tokens: dict[str, str]
     nats_url: str
+    ingest: asyncio.Task[TicketProcessor]
+    stop: asyncio.Event
 
     async def publish(self, store_id: str, body: bytes, token: str | None, **extra: str) -> None:
         headers = {H_TOKEN: token} if token is not None else {}
@@ -86,11 +89,17 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float) -> No
             await asyncio.sleep(0.05)
 
 
+def recent(hours: float = 1.0) -> str:
+    """A ``sold_at`` inside the live window: ``hours`` before now, in Madrid's offset."""
+    when = datetime.now(UTC) - timedelta(hours=hours)
+    return when.astimezone(timezone(timedelta(hours=1))).isoformat(timespec="seconds")
+
+
 def ticket(txn: str, **changes: Any) -> bytes:
     body: dict[str, Any] = {
         "schema_version": 1,
         "pos_txn_id": txn,
-        "sold_at": "2026-01-05T08:15:00+01:00",
+        "sold_at": recent(),
         "channel": "counter",
         "lines": [
             {"sku": "baguette", "quantity": "2", "unit_price": "1.20"},
@@ -102,8 +111,13 @@ def ticket(txn: str, **changes: Any) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def running_pos(pg_url: str, nats_url: str) -> AsyncIterator[Pos]:
-    """A tenant with stores born and gracia, a till registered in each, the ingest running."""
+async def running_pos(
+    pg_url: str, nats_url: str, *, ingest_url: str | None = None
+) -> AsyncIterator[Pos]:
+    """A tenant with stores born and gracia, a till registered in each, the ingest running.
+
+    ``ingest_url``: where the ingest connects (a proxy in front of ``nats_url``).
+    """
     tenant = f"forn-{uuid.uuid4().hex[:8]}"
     store = await EventStore.open(pg_url)
     await handle(
@@ -131,13 +145,16 @@ async def running_pos(pg_url: str, nats_url: str) -> AsyncIterator[Pos]:
     }
     ready: asyncio.Future[TicketProcessor] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
-    task = asyncio.create_task(serve_ingest(pg_url, nats_url, stop=stop, ready=ready.set_result))
+    task = asyncio.create_task(
+        serve_ingest(pg_url, ingest_url or nats_url, stop=stop, ready=ready.set_result)
+    )
     processor = await asyncio.wait_for(asyncio.shield(ready), 30)
     nc: Client = await nats.connect(nats_url)
     try:
-        yield Pos(tenant, store, nc.jetstream(), processor, tokens, nats_url)
+        yield Pos(tenant, store, nc.jetstream(), processor, tokens, nats_url, task, stop)
     finally:
         await nc.close()
         stop.set()
-        await asyncio.wait_for(task, 30)
+        if not task.done():
+            await asyncio.wait_for(task, 30)
         await store.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pos_kit import Pos, ticket
 
-from commands.pos.ingest import DLQ_STREAM_NAME, H_DLQ_FIELD, H_DLQ_REASON, H_DLQ_RULE
+from commands.pos.deadletter import H_DLQ_FIELD, H_DLQ_REASON, H_DLQ_RULE
+from commands.pos.ingest import DLQ_STREAM_NAME
 from commands.pos.schema import H_TOKEN, dlq_subject, sales_subject
 
 

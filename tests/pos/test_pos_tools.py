@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pos_kit import Pos, ticket
@@ -17,11 +18,12 @@ from domain.access import Actor
 from domain.events.organisation import Role
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "pos.md"
-REPLAY_CSV = """ticket,sold_at,sku,quantity,unit_price,discount,channel
-R-1,2026-01-05T08:00:00+01:00,baguette,2,1.20,,counter
-R-2,2026-01-05T08:01:10+01:00,croissant,1,1.50,0.10,counter
-R-1,2026-01-05T08:00:00+01:00,croissant,3,1.50,,counter
-R-3,2026-01-05T08:03:00+01:00,baguette,1,1.20,,delivery
+TODAY = (datetime.now(UTC) - timedelta(hours=1)).date().isoformat()
+REPLAY_CSV = f"""ticket,sold_at,sku,quantity,unit_price,discount,channel
+R-1,{TODAY}T08:00:00+01:00,baguette,2,1.20,,counter
+R-2,{TODAY}T08:01:10+01:00,croissant,1,1.50,0.10,counter
+R-1,{TODAY}T08:00:00+01:00,croissant,3,1.50,,counter
+R-3,{TODAY}T08:03:00+01:00,baguette,1,1.20,,delivery
 """
 
 
@@ -104,6 +106,9 @@ def test_the_asyncapi_document_describes_tickets_and_dead_letters() -> None:
 def test_the_example_in_docs_pos_md_is_a_valid_ticket() -> None:
     blocks = re.findall(r"```json\n(.*?)```", DOCS.read_text(), re.S)
     example = next(b for b in blocks if '"schema_version"' in b)
-    command = ticket_to_command(example.encode(), store_id="born", device_id="till-3")
+    sold_at = datetime.fromisoformat(json.loads(example)["sold_at"])
+    command = ticket_to_command(
+        example.encode(), store_id="born", device_id="till-3", now=sold_at + timedelta(hours=1)
+    )
     assert command.pos_txn_id == json.loads(example)["pos_txn_id"]
     assert command.store_id == "born" and command.device_id == "till-3"

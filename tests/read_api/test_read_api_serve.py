@@ -10,6 +10,7 @@ import httpx
 import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
+from psycopg.conninfo import make_conninfo
 
 from read_api.app import _KeyRedaction, create_app, serve_api
 from read_api.keys import create_api_key
@@ -88,18 +89,35 @@ async def test_openapi_names_every_operation(pg_url: str) -> None:
     assert {"store", "sku", "from", "to", "limit"} <= params
 
 
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 async def test_an_unexpected_failure_is_a_500_problem_without_internals(pg_url: str) -> None:
+    kept = _Kept()  # on the logger itself: Litestar reconfigures the root's handlers
+    logging.getLogger("read_api").addHandler(kept)
     key = create_api_key(pg_url, "t1", "owner", "")
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("DROP TABLE rm_purchase_orders CASCADE")
-    async with AsyncTestClient(app=create_app(pg_url)) as client:
-        response = await client.get(
-            "/v1/purchase-orders", headers={"Authorization": f"Bearer {key}"}
-        )
+    try:
+        async with AsyncTestClient(app=create_app(pg_url)) as client:
+            response = await client.get(
+                "/v1/purchase-orders", headers={"Authorization": f"Bearer {key}"}
+            )
+    finally:
+        logging.getLogger("read_api").removeHandler(kept)
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["title"] == "Internal Server Error" and "rm_purchase_orders" not in response.text
+    assert body["type"] == "urn:obrador:problem:internal-error" and body["detail"]
+    [logged] = kept.records
+    assert logged.exc_info is not None and "rm_purchase_orders" in str(logged.exc_info[1])
 
 
 async def test_health_says_503_when_the_database_is_unreachable() -> None:
@@ -108,3 +126,22 @@ async def test_health_says_503_when_the_database_is_unreachable() -> None:
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"] == "database unreachable"
+
+
+async def test_the_api_answers_again_after_its_database_connections_are_cut(pg_url: str) -> None:
+    url = make_conninfo(pg_url, application_name="read-api-blip")
+    key = create_api_key(pg_url, "t1", "owner", "")
+    auth = {"Authorization": f"Bearer {key}"}
+    async with AsyncTestClient(app=create_app(url)) as client:
+        assert (await client.get("/v1/inventory", headers=auth)).status_code == 200
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            cut = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'read-api-blip'"
+            ).fetchone()
+        assert cut is not None and cut[0] >= 1
+        for _ in range(3):  # every pooled connection was cut: none may answer a 500
+            response = await client.get("/v1/inventory", headers=auth)
+            assert response.status_code in {200, 503}, response.text
+        assert (await client.get("/v1/inventory", headers=auth)).status_code == 200
+        assert (await client.get("/health")).status_code == 200
