@@ -144,15 +144,16 @@ class TestAnUntouchedHistoryVerifies:
         self, store: EventStore, shared_url: str, tenant: str
     ) -> None:
         await store.append(tenant, "es-1", events(2))
-        # the eventsourcing recorder's path: its own INSERT, no hash column
+        # the eventsourcing recorder's path: its own multi-row INSERT, no hash column
         await sql(
             shared_url,
-            "INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version,"
-            " event_type, payload) SELECT obrador_reserve_positions(1), gen_random_uuid(),"
-            " %s, 'es-1', 3, 'SaleRecorded', '{}'",
+            "WITH r AS (SELECT obrador_reserve_positions(2) AS base)"
+            " INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version,"
+            " event_type, payload) SELECT r.base + v - 3, gen_random_uuid(), %s, 'es-1', v,"
+            " 'SaleRecorded', '{}' FROM r, unnest(ARRAY[3, 4]) AS v",
             tenant,
         )
-        await sql(shared_url, "UPDATE streams SET version = 3 WHERE tenant_id = %s", tenant)
+        await sql(shared_url, "UPDATE streams SET version = 4 WHERE tenant_id = %s", tenant)
         assert await report(shared_url, tenant) == []
 
 
