@@ -1,9 +1,10 @@
 """What the hash chain costs appends: the same workloads on two schemas of one server,
 one migrated without the chain (migrations below 0026) and one with it, runs alternated.
 
-``python -m deploy.bench_chain [--runs N] [--seconds S] [--bulk EVENTS]`` prints the median
-of each side and the ratio. Uses the store benchmark's workloads (``deploy.bench_store``):
-32 concurrent group-committed writers, and the bulk import path.
+``python -m deploy.bench_chain [--runs N] [--seconds S] [--bulk EVENTS] [--verify EVENTS]``
+prints the median of each side and the ratio (and how fast ``audit verify`` walks N events).
+Uses the store benchmark's workloads (``deploy.bench_store``): 32 concurrent
+group-committed writers, and the bulk import path.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import shutil
 import statistics
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,14 +73,34 @@ def measure(url: str, *, runs: int, seconds: float, bulk: int) -> dict[str, obje
     }
 
 
+def verify_rate(url: str, events: int) -> dict[str, float]:
+    """Events per second of ``audit verify`` and ``audit seal`` over a bulk-imported tenant."""
+    from deploy.audit import seal_tenants, verify
+
+    with _schema(url, chained=True) as conninfo:
+        asyncio.run(_bulk(conninfo, events))
+        started = time.perf_counter()
+        (report,) = asyncio.run(verify(conninfo, tenant="bench"))
+        verified = time.perf_counter() - started
+        if report.findings or report.events != events:
+            raise RuntimeError(f"verify found {report.findings[:3]} in {report.events} events")
+        started = time.perf_counter()
+        asyncio.run(seal_tenants(conninfo, tenant="bench"))
+        sealed = time.perf_counter() - started
+    return {"verify_events_per_s": round(events / verified), "seal_seconds": round(sealed, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--bulk", type=int, default=40_000)
+    parser.add_argument("--verify", type=int, default=0, help="also time audit verify on N events")
     args = parser.parse_args()
     with running_stack(Settings.from_env(), need_nats=False, log=None) as urls:
         result = measure(urls.database_url, runs=args.runs, seconds=args.seconds, bulk=args.bulk)
+        if args.verify:
+            result["verify"] = verify_rate(urls.database_url, args.verify)
     print(json.dumps(result, indent=1))
 
 
