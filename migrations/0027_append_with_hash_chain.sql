@@ -4,6 +4,34 @@
 -- probe per append for the stream's previous head, no lock beyond the stream
 -- gate the append already holds. docs/adr/0007-hash-chain.md.
 
+-- obrador_event_canonical (0026) with the tenant and stream already encoded
+-- (`p_where`): they are the same for every event of an append, so the append
+-- functions encode them once per append. Same bytes, in the same order.
+CREATE FUNCTION obrador_event_canonical_in(
+    p_position bigint, p_version bigint, p_schema integer, p_recorded_at timestamptz,
+    p_event_id uuid, p_causation uuid, p_correlation uuid, p_where bytea, p_type text,
+    p_actor text, p_payload bytea
+) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT int8send(p_position) || int8send(p_version) || int4send(p_schema)
+        || int8send((extract(epoch FROM p_recorded_at) * 1000000)::bigint)
+        || uuid_send(p_event_id)
+        || coalesce('\x01'::bytea || uuid_send(p_causation), '\x00'::bytea)
+        || coalesce('\x01'::bytea || uuid_send(p_correlation), '\x00'::bytea)
+        || p_where
+        || int4send(octet_length(convert_to(p_type, 'UTF8'))) || convert_to(p_type, 'UTF8')
+        || coalesce(int4send(octet_length(convert_to(p_actor, 'UTF8')))
+                    || convert_to(p_actor, 'UTF8'), int4send(-1))
+        || int4send(octet_length(p_payload)) || p_payload;
+$$;
+
+-- The encoded (tenant, stream) pair of obrador_event_canonical.
+CREATE FUNCTION obrador_event_where(p_tenant text, p_stream text) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT int4send(octet_length(convert_to(p_tenant, 'UTF8'))) || convert_to(p_tenant, 'UTF8')
+        || int4send(octet_length(convert_to(p_stream, 'UTF8'))) || convert_to(p_stream, 'UTF8');
+$$;
+
 CREATE OR REPLACE FUNCTION obrador_append(
     p_tenants text[], p_streams text[], p_expected bigint[], p_counts integer[], p_keys text[],
     e_request integer[], e_offset integer[], e_ids uuid[], e_types text[], e_schema integer[],
@@ -85,17 +113,18 @@ BEGIN
                         recorded_at, hash)
     SELECT x.pos, x.id, x.tenant_id, x.stream_id, x.ver, x.typ, x.sv, x.payload, x.cause,
            x.corr, x.actor, ts,
-           obrador_chain(x.prev, obrador_event_canonical(x.pos, x.tenant_id, x.stream_id, x.ver,
-               x.id, x.typ, x.sv, x.payload, x.cause, x.corr, x.actor, ts))
+           obrador_chain(x.prev, obrador_event_canonical_in(x.pos, x.ver, x.sv, ts, x.id,
+               x.cause, x.corr, x.place, x.typ, x.actor, x.payload))
                OVER (PARTITION BY x.req ORDER BY x.off ROWS UNBOUNDED PRECEDING)
     FROM (
         SELECT ev.req, ev.off, q.pos0 + ev.off AS pos, ev.id, q.tenant_id, q.stream_id,
                q.ver - q.n + 1 + ev.off AS ver, ev.typ, ev.sv, ev.payload, ev.cause, ev.corr,
-               ev.actor, q.prev
+               ev.actor, q.prev, q.place
         FROM unnest(e_request, e_offset, e_ids, e_types, e_schema, e_payloads, e_causation,
                     e_correlation, e_actors) AS ev(req, off, id, typ, sv, payload, cause, corr, actor)
         JOIN (
             SELECT r.i, r.tenant_id, r.stream_id, r.pos0, r.ver, r.n,
+                   obrador_event_where(r.tenant_id, r.stream_id) AS place,
                    coalesce(h.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) AS prev
             FROM obrador_append_req r
             LEFT JOIN events h ON h.tenant_id = r.tenant_id AND h.stream_id = r.stream_id
@@ -209,17 +238,18 @@ BEGIN
                         schema_version, payload, causation_id, correlation_id, actor,
                         recorded_at, hash)
     SELECT x.pos, x.id, x.t, x.s, x.ver, x.typ, x.sv, x.payload, x.cause, x.corr, x.actor, ts,
-           obrador_chain(x.prev, obrador_event_canonical(x.pos, x.t, x.s, x.ver, x.id, x.typ,
-               x.sv, x.payload, x.cause, x.corr, x.actor, ts))
+           obrador_chain(x.prev, obrador_event_canonical_in(x.pos, x.ver, x.sv, ts, x.id,
+               x.cause, x.corr, x.place, x.typ, x.actor, x.payload))
                OVER (PARTITION BY x.req ORDER BY x.off ROWS UNBOUNDED PRECEDING)
     FROM (
         SELECT ev.req, ev.off, pos0[ev.req] + ev.off AS pos, ev.id, p.t, p.s,
                p.ver - p.n + 1 + ev.off AS ver, ev.typ, ev.sv, ev.payload, ev.cause, ev.corr,
-               ev.actor, p.prev
+               ev.actor, p.prev, p.place
         FROM unnest(e_request, e_offset, e_ids, e_types, e_schema, e_payloads, e_causation,
                     e_correlation, e_actors) AS ev(req, off, id, typ, sv, payload, cause, corr, actor)
         JOIN (
             SELECT o.i, o.ver, p_tenants[o.i] AS t, p_streams[o.i] AS s, p_counts[o.i] AS n,
+                   obrador_event_where(p_tenants[o.i], p_streams[o.i]) AS place,
                    coalesce(h.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) AS prev
             FROM unnest(ok_idx, ok_ver) AS o(i, ver)
             LEFT JOIN events h ON h.tenant_id = p_tenants[o.i] AND h.stream_id = p_streams[o.i]
