@@ -150,6 +150,50 @@ BEGIN
 END;
 $$;
 
+-- The insert of obrador_append_small, on its own so that it alone keeps one
+-- generic plan per session: with the chain's window and encoding, planning it
+-- afresh for every call (PL/pgSQL's custom plans) cost more than running it,
+-- while the rest of the function keeps the plans it always had.
+CREATE FUNCTION obrador_insert_small(
+    p_tenants text[], p_streams text[], p_counts integer[],
+    e_request integer[], e_offset integer[], e_ids uuid[], e_types text[], e_schema integer[],
+    e_payloads bytea[], e_causation uuid[], e_correlation uuid[], e_actors text[],
+    pos0 bigint[], ok_idx integer[], ok_ver bigint[]
+) RETURNS void
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    ts timestamptz;
+BEGIN
+    ts := clock_timestamp();
+    INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version, event_type,
+                        schema_version, payload, causation_id, correlation_id, actor,
+                        recorded_at, hash)
+    SELECT x.pos, x.id, x.t, x.s, x.ver, x.typ, x.sv, x.payload, x.cause, x.corr, x.actor, ts,
+           obrador_chain(x.prev, obrador_event_canonical_in(x.pos, x.ver, x.sv, ts, x.id,
+               x.cause, x.corr, x.place, x.typ, x.actor, x.payload))
+               OVER (PARTITION BY x.req ORDER BY x.off ROWS UNBOUNDED PRECEDING)
+    FROM (
+        SELECT ev.req, ev.off, pos0[ev.req] + ev.off AS pos, ev.id, p.t, p.s,
+               p.ver - p.n + 1 + ev.off AS ver, ev.typ, ev.sv, ev.payload, ev.cause, ev.corr,
+               ev.actor, p.prev, p.place
+        FROM unnest(e_request, e_offset, e_ids, e_types, e_schema, e_payloads, e_causation,
+                    e_correlation, e_actors) AS ev(req, off, id, typ, sv, payload, cause, corr, actor)
+        JOIN (
+            SELECT o.i, o.ver, p_tenants[o.i] AS t, p_streams[o.i] AS s, p_counts[o.i] AS n,
+                   obrador_event_where(p_tenants[o.i], p_streams[o.i]) AS place,
+                   coalesce(h.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) AS prev
+            FROM unnest(ok_idx, ok_ver) AS o(i, ver)
+            LEFT JOIN events h ON h.tenant_id = p_tenants[o.i] AND h.stream_id = p_streams[o.i]
+                              AND h.stream_version = o.ver - p_counts[o.i]
+            OFFSET 0  -- one probe per append, not per event
+        ) AS p ON p.i = ev.req
+    ) AS x;
+
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION obrador_append_small(
     p_tenants text[], p_streams text[], p_expected bigint[], p_counts integer[], p_keys text[],
     e_request integer[], e_offset integer[], e_ids uuid[], e_types text[], e_schema integer[],
@@ -158,12 +202,7 @@ CREATE OR REPLACE FUNCTION obrador_append_small(
     idx integer, outcome text, first_version bigint, last_version bigint,
     first_position bigint, last_position bigint
 )
-LANGUAGE plpgsql
--- Planned once per session: with the chain's window and encoding in the insert,
--- planning it afresh for every call (PL/pgSQL's custom plans) cost more than
--- running it. Batches here are small, which is what a generic plan assumes.
-SET plan_cache_mode = force_generic_plan
-AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     base bigint;
     pos0 bigint[];
@@ -173,7 +212,6 @@ DECLARE
     more_idx integer[];
     more_ver bigint[];
     last_pos bigint;
-    ts timestamptz;
 BEGIN
     base := obrador_reserve_positions(coalesce(array_length(e_ids, 1), 0));
     SELECT array_agg(base + x.running - x.n ORDER BY x.i) INTO pos0
@@ -233,30 +271,8 @@ BEGIN
       AND k.tenant_id = u.t AND k.key = u.key;
 
     -- the events, each with its chain link (see obrador_append)
-    ts := clock_timestamp();
-    INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version, event_type,
-                        schema_version, payload, causation_id, correlation_id, actor,
-                        recorded_at, hash)
-    SELECT x.pos, x.id, x.t, x.s, x.ver, x.typ, x.sv, x.payload, x.cause, x.corr, x.actor, ts,
-           obrador_chain(x.prev, obrador_event_canonical_in(x.pos, x.ver, x.sv, ts, x.id,
-               x.cause, x.corr, x.place, x.typ, x.actor, x.payload))
-               OVER (PARTITION BY x.req ORDER BY x.off ROWS UNBOUNDED PRECEDING)
-    FROM (
-        SELECT ev.req, ev.off, pos0[ev.req] + ev.off AS pos, ev.id, p.t, p.s,
-               p.ver - p.n + 1 + ev.off AS ver, ev.typ, ev.sv, ev.payload, ev.cause, ev.corr,
-               ev.actor, p.prev, p.place
-        FROM unnest(e_request, e_offset, e_ids, e_types, e_schema, e_payloads, e_causation,
-                    e_correlation, e_actors) AS ev(req, off, id, typ, sv, payload, cause, corr, actor)
-        JOIN (
-            SELECT o.i, o.ver, p_tenants[o.i] AS t, p_streams[o.i] AS s, p_counts[o.i] AS n,
-                   obrador_event_where(p_tenants[o.i], p_streams[o.i]) AS place,
-                   coalesce(h.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) AS prev
-            FROM unnest(ok_idx, ok_ver) AS o(i, ver)
-            LEFT JOIN events h ON h.tenant_id = p_tenants[o.i] AND h.stream_id = p_streams[o.i]
-                              AND h.stream_version = o.ver - p_counts[o.i]
-            OFFSET 0  -- one probe per append, not per event
-        ) AS p ON p.i = ev.req
-    ) AS x;
+    PERFORM obrador_insert_small(p_tenants, p_streams, p_counts, e_request, e_offset, e_ids,
+        e_types, e_schema, e_payloads, e_causation, e_correlation, e_actors, pos0, ok_idx, ok_ver);
 
     SELECT max(pos0[p.i] + p_counts[p.i] - 1) INTO last_pos FROM unnest(ok_idx) AS p(i);
     IF last_pos IS NOT NULL THEN
