@@ -52,16 +52,28 @@ def parse_only(text: str | None) -> list[str]:
 
 def check_api_port(settings: Settings) -> None:
     """Raise :class:`PortBusy` (one line naming the setting) when the API port is taken."""
-    family = socket.AF_INET6 if ":" in settings.api_host else socket.AF_INET
+    check_port(settings.api_host, settings.api_port, "OBRADOR_API_PORT")
+
+
+def check_ports(names: Sequence[str], settings: Settings) -> None:
+    """The ports this node will listen on: the API's, or the metrics port without it."""
+    if "api" in names:
+        check_api_port(settings)
+    else:
+        check_port(settings.api_host, settings.metrics_port, "OBRADOR_METRICS_PORT")
+
+
+def check_port(host: str, port: int, setting: str) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((settings.api_host, settings.api_port))
+            sock.bind((host, port))
         except OSError as exc:
             reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used: {exc}"
             raise PortBusy(
-                f"OBRADOR_API_PORT: port {settings.api_port} on {settings.api_host} {reason};"
-                " set OBRADOR_API_PORT to a free port (or stop what listens there)"
+                f"{setting}: port {port} on {host} {reason};"
+                f" set {setting} to a free port (or stop what listens there)"
             ) from None
 
 
@@ -76,7 +88,19 @@ def components(
         "scheduler": lambda: scheduler(database_url, nats_url),
         "worker": lambda: _worker(database_url, nats_url),
     }
-    return [build[name]() for name in names]
+    built = [build[name]() for name in names]
+    if "api" not in names:  # the API serves /metrics itself; other nodes get a small port
+        built.append(_metrics(settings))
+    return built
+
+
+def _metrics(settings: Settings) -> Component:
+    from deploy.metrics import serve_metrics
+
+    async def run(stop: asyncio.Event) -> None:
+        await serve_metrics(settings.api_host, settings.metrics_port, stop)
+
+    return Component("metrics", run)
 
 
 # Each builder imports its component's code when the node is assembled, before the

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="address the read API listens on")
     api_port: int = Field(default=8000, ge=0, le=65535, description="port of the read API")
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics of a node without the API (the API serves its own)",
+    )
     log_format: LogFormat = Field(
         default="auto", description="human | json | auto (human on a terminal, else json)"
     )

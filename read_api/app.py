@@ -20,14 +20,15 @@ import uvicorn
 from litestar import Controller, Litestar, Router, get
 from litestar.datastructures import State
 from litestar.exceptions import ServiceUnavailableException
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from read_api.auth import ApiKeyAuthentication
+from read_api.alerts import AlertsController
+from read_api.auth import SECURITY_SCHEME, jwt_auth
 from read_api.controllers import (
     DashboardController,
     ForecastsController,
@@ -39,9 +40,13 @@ from read_api.controllers import (
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
+from read_api.login import AuthController
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
+from read_api.ratelimit import RateLimits, address_limits, caller_limits
 from read_api.schemas import HealthCheck
+from read_api.tokens import AuthConfig, Sessions
+from streams.store import EventStore
 
 Clock = Callable[[], datetime]
 
@@ -87,13 +92,22 @@ _REQUEST_METRICS = PrometheusConfig(
 
 
 def create_app(
-    database_url: str, *, clock: Clock = _utc_now, cors_origins: Iterable[str] = ()
+    database_url: str,
+    *,
+    clock: Clock = _utc_now,
+    cors_origins: Iterable[str] = (),
+    auth: AuthConfig | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> Litestar:
     """The read API on ``database_url`` (``clock`` gives "now" for the dashboard).
 
     ``cors_origins``: browser origins (``https://shop.example``) allowed to read
     the API from their pages; none by default (docs/api.md, "CORS").
+    ``auth``: token lifetimes and signing key; ``rate_limits``: docs/auth.md.
     """
+    auth = auth or AuthConfig()
+    limits = rate_limits or RateLimits()
+    jwt = jwt_auth(auth)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -111,9 +125,22 @@ def create_app(
         )
         await pool.open()
         app.state.pool = pool
+        # Logins write (sessions, refresh tokens, their events): a small pool of its own.
+        writer: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            database_url,
+            min_size=1,
+            max_size=4,
+            timeout=5.0,
+            open=False,
+            kwargs={"row_factory": tuple_row},
+            check=AsyncConnectionPool.check_connection,
+        )
+        await writer.open()
+        app.state.sessions = Sessions(jwt, EventStore(writer), auth)
         try:
             yield
         finally:
+            await app.state.sessions.store.close()
             await pool.close()
 
     v1 = Router(
@@ -126,8 +153,10 @@ def create_app(
             PurchaseOrdersController,
             DashboardController,
             ProjectionsStatusController,
+            AuthController,
+            AlertsController,
         ],
-        middleware=[DefineMiddleware(ApiKeyAuthentication)],
+        middleware=[jwt.middleware, *caller_limits(limits)],
     )
     app = Litestar(
         route_handlers=[HealthController, DashboardPageController, MetricsController, v1],
@@ -135,15 +164,25 @@ def create_app(
         state=State({"clock": clock}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings],
+        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings, *address_limits(limits)],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",
-            description="Read models of one bakery tenant; the tenant comes from the API key.",
+            description=(
+                "Read models of one bakery tenant; the tenant comes from the credential"
+                " (an access token from POST /v1/auth/login, or an API key)."
+            ),
             components=Components(
                 security_schemes={
-                    "apiKey": SecurityScheme(
-                        type="http", scheme="bearer", description="obrador api-key create"
+                    SECURITY_SCHEME: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT access token or obrkey_ API key",
+                        description=(
+                            "People: the access_token of POST /v1/auth/login (15 minutes;"
+                            " POST /v1/auth/refresh for a new one). Machines: an API key"
+                            " from `obrador api-key create`."
+                        ),
                     )
                 }
             ),
@@ -184,6 +223,8 @@ async def serve_api(
     *,
     clock: Clock = _utc_now,
     cors_origins: Iterable[str] = (),
+    auth: AuthConfig | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> None:
     """Serve the read API on ``host:port`` until ``stop`` is set (OSError if the port is taken)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -194,7 +235,9 @@ async def serve_api(
     except OSError:
         sock.close()
         raise
-    app = create_app(database_url, clock=clock, cors_origins=cors_origins)
+    app = create_app(
+        database_url, clock=clock, cors_origins=cors_origins, auth=auth, rate_limits=rate_limits
+    )
     config = uvicorn.Config(app, lifespan="on", log_level="info")
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _KeyRedaction) for f in access.filters):

@@ -29,6 +29,7 @@ from deploy.cli import (
     schema,
     stack,
     streaming,
+    tenant,
 )
 from deploy.settings import Settings, SettingsError
 
@@ -73,7 +74,7 @@ def cli(
 
 
 for module in (
-    *(stack, pos, importing, streaming, api, forecast, bench, chaos, schema),
+    *(stack, pos, importing, streaming, api, forecast, bench, chaos, schema, tenant),
     *(audit, backup),
 ):
     for command in module.COMMANDS:

@@ -28,10 +28,12 @@ def run_node(
 
             what = ", ".join(m.name for m in all_models()) or "none yet"
         if name == "api":
-            what = (
-                f"http://{settings.api_host}:{settings.api_port}/  (OpenAPI: /schema; docs/api.md)"
-            )
+            base = f"http://{settings.api_host}:{settings.api_port}"
+            what = f"{base}/  (OpenAPI: /schema, metrics: /metrics; docs/api.md)"
         lines.append(f"  {name:11} {what}")
+    if "api" not in names:
+        metrics = f"http://{settings.api_host}:{settings.metrics_port}/metrics"
+        lines.append(f"  {'metrics':11} {metrics}")
 
     def ready() -> None:
         print("Obrador is up")
@@ -49,12 +51,11 @@ def start_node(
     names: list[str], banner: Callable[[StackUrls, Settings], list[str]] | None = None
 ) -> int:
     """Checks first (a second node on this data folder, a busy API port), then the stack."""
-    from deploy.node import check_api_port
+    from deploy.node import check_ports
 
     settings = current_settings()
     refuse_second_node(settings)
-    if "api" in names:
-        check_api_port(settings)
+    check_ports(names, settings)
     with running_stack(settings, exclusive=True) as urls:
         run_node(urls, settings, names, banner(urls, settings) if banner else None)
     return 0

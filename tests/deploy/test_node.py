@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ OBRADOR = [sys.executable, "-m", "deploy.cli"]
 def node_env(data_dir: Path, port: int | None = None) -> dict[str, str]:
     env = {**os.environ, "OBRADOR_DATA_DIR": str(data_dir)}
     env["OBRADOR_API_PORT"] = str(port or free_port())
+    env["OBRADOR_METRICS_PORT"] = str(free_port())
     env.pop("DATABASE_URL", None)
     env.pop("NATS_URL", None)
     return env
@@ -79,6 +81,9 @@ def test_only_a_subset_one_node_per_folder_and_sigterm_stops_it_quickly(tmp_path
         assert "  relay " in banner and "  projector " in banner
         for absent in ("ingest", "api ", "scheduler", "worker"):
             assert f"  {absent}" not in banner, banner
+        series = scrape(int(env["OBRADOR_METRICS_PORT"]))  # no API here: the metrics port
+        assert "obrador_relay_published_events_total" in series
+        assert "# TYPE obrador_projector_applied_events_total counter" in series
 
         second = run(["up"], env)
         assert second.returncode == 1
@@ -101,11 +106,33 @@ def test_only_a_subset_one_node_per_folder_and_sigterm_stops_it_quickly(tmp_path
     assert not (tmp_path / "nats.pid").exists()
 
 
+def scrape(port: int, timeout: float = 30.0) -> str:
+    """``/metrics`` once the component serving it listens (it starts just after the banner)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+                return str(answer.read().decode())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_a_whole_node_cleanly_in_seconds(tmp_path: Path) -> None:
-    node = Node(["up"], node_env(tmp_path))
+    env = node_env(tmp_path)
+    node = Node(["up"], env)
     try:
         assert node.ready.wait(120), node.text
+        series = scrape(int(env["OBRADOR_API_PORT"]))  # every component's, on the API
+        for name in (
+            "obrador_relay_published_events_total",
+            "# TYPE obrador_projector_applied_events_total counter",
+            "obrador_ingest_accepted_tickets_total",
+            "# TYPE obrador_store_append_seconds histogram",
+        ):
+            assert name in series, name
     finally:
         code, seconds = node.stop(signal.SIGINT)
     assert code == 0 and seconds < 10, (seconds, node.text)

@@ -25,6 +25,11 @@ OPERATIONS = {
     "listPurchaseOrders",
     "getDashboardSummary",
     "listParkedEvents",
+    "listAlerts",
+    "login",
+    "refreshToken",
+    "logout",
+    "whoAmI",
 }
 
 
