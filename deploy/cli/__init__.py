@@ -19,6 +19,8 @@ import click
 from deploy import logs
 from deploy.cli import (
     api,
+    audit,
+    backup,
     bench,
     chaos,
     forecast,
@@ -84,6 +86,8 @@ for module in (
     schema,
     tenant,
     stock,
+    audit,
+    backup,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)
