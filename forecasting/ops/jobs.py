@@ -42,6 +42,7 @@ from forecasting.ops.keys import RegistryError
 from forecasting.ops.publish import publish_tenant
 from forecasting.ops.readport import list_series, stores_in_timezone, tenant_timezones
 from forecasting.ops.registry import train_and_register
+from forecasting.ops.telemetry import observed
 from forecasting.ops.workqueue import enqueue
 
 TABLE = "forecast_scheduler_jobs"
@@ -179,6 +180,7 @@ def _ctx() -> Context:
 # ---------------------------------------------------------- scheduled jobs
 
 
+@observed("retrain")
 def retrain_job(tenant_id: str, timezone: str) -> int:
     """Nightly: one training job per series of the stores in ``timezone``.
 
@@ -210,6 +212,7 @@ def retrain_job(tenant_id: str, timezone: str) -> int:
     return trained
 
 
+@observed("publish")
 def publish_job(tenant_id: str, timezone: str, day: str | None = None) -> int:
     """Before 06:00 local: forecasts and suggested orders of the stores in ``timezone``.
 

@@ -36,6 +36,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from forecasting.ops.keys import RegistryError, SeriesKey
 from forecasting.ops.readport import list_series
 from forecasting.ops.registry import ModelVersion, train_and_register
+from forecasting.ops.telemetry import TRAINING
 from streams.jetstream import (
     FORECAST_JOB_PARTITIONS,
     FORECAST_JOBS_STREAM,
@@ -187,14 +188,17 @@ async def run_worker(
                 except RegistryError as exc:  # nothing to train: do not retry
                     log.warning("%s: %s", job.job_id, exc)
                     stats.failed.append(job.job_id)
+                    TRAINING.labels("nothing_to_train").inc()
                     await msg.term()
                     continue
                 except Exception:
                     log.exception("%s: training failed, will be redelivered", job.job_id)
                     stats.failed.append(job.job_id)
+                    TRAINING.labels("failed").inc()
                     await msg.nak(delay=retry_delay)
                     continue
                 await msg.ack_sync()
+                TRAINING.labels("skipped" if version is None else "trained").inc()
                 if version is None:
                     stats.skipped.append(job.job_id)
                 else:

@@ -131,6 +131,8 @@ def test_ctrl_c_stops_a_whole_node_cleanly_in_seconds(tmp_path: Path) -> None:
             "# TYPE obrador_projector_applied_events_total counter",
             "obrador_ingest_accepted_tickets_total",
             "# TYPE obrador_store_append_seconds histogram",
+            "# TYPE obrador_forecast_jobs_total counter",
+            "# TYPE obrador_forecast_training_jobs_total counter",
         ):
             assert name in series, name
     finally:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import psycopg
+from prometheus_client import REGISTRY
 
 from commands.handlers import handle
 from commands.types import DefineProduct
@@ -71,8 +72,11 @@ async def test_publish_job_appends_forecasts_and_orders(
 
     # the scheduled job itself (run in a thread, as the scheduler's executor does)
     jobs.configure(pg_url, None)
+    runs = {"job": "publish", "outcome": "ok"}
+    before = REGISTRY.get_sample_value("obrador_forecast_jobs_total", runs) or 0.0
     count = await asyncio.to_thread(jobs.publish_job, "ddop", "Europe/Berlin", day.isoformat())
     assert count == 2
+    assert REGISTRY.get_sample_value("obrador_forecast_jobs_total", runs) == before + 1
 
     for key in (bread, other):
         (fc,) = await _events(pg_store, forecast_stream(key.store_id, key.sku))
