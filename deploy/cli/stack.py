@@ -139,11 +139,30 @@ def _demo_banner(urls: StackUrls, settings: Settings) -> list[str]:
         key_file.chmod(0o600)
     base = f"http://{settings.api_host}:{settings.api_port}"
     key = key_file.read_text().strip()
+    password = _demo_password(urls, settings)
     return [
         f"  dashboard   {base}/login?key={key}",
         f"              then {base}/?date={last_day()} (the demo's last day)",
         f"  API key     {key}  (curl -H 'Authorization: Bearer {key}' {base}/v1/inventory)",
+        f"  log in      {DEMO_OWNER} / {password}  (POST {base}/v1/auth/login; docs/auth.md)",
     ]
+
+
+#: The demo tenant's owner: a person's login beside the machine key.
+DEMO_OWNER = "owner@demo-obrador.example"
+
+
+def _demo_password(urls: StackUrls, settings: Settings) -> str:
+    """Created once (the store keeps only its hash); the plain one is kept in the data folder."""
+    from deploy.demo import TENANT
+    from read_api.users import create_login
+
+    login_file = settings.data_dir / "demo-login"
+    if not login_file.exists():
+        user = create_login(urls.database_url, tenant_id=TENANT, email=DEMO_OWNER, name="Demo")
+        login_file.write_text(user.password)
+        login_file.chmod(0o600)
+    return login_file.read_text().strip()
 
 
 @click.command()
