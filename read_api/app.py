@@ -26,7 +26,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from commands.state_cache import StateCache
 from read_api.auth import ApiKeyAuthentication
+from read_api.commands_http import command_handlers
 from read_api.controllers import (
     DashboardController,
     ForecastsController,
@@ -41,6 +43,7 @@ from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostil
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
 from read_api.schemas import HealthCheck
+from streams.store import EventStore
 
 Clock = Callable[[], datetime]
 
@@ -97,9 +100,13 @@ def create_app(
         )
         await pool.open()
         app.state.pool = pool
+        # The write side (command routes, idempotency answers): its own read-write pool.
+        app.state.store = await EventStore.open(database_url, min_size=1, max_size=8)
+        app.state.command_cache = StateCache()
         try:
             yield
         finally:
+            await app.state.store.close()
             await pool.close()
 
     v1 = Router(
@@ -112,6 +119,7 @@ def create_app(
             PurchaseOrdersController,
             DashboardController,
             ProjectionsStatusController,
+            *command_handlers(),
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
     )
