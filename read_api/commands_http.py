@@ -412,7 +412,7 @@ def _endpoint(spec: CommandRoute) -> HTTPRouteHandler:
     endpoint.__annotations__ = {
         "request": Request[Principal, Any, Any],
         "state": State,
-        "data": JSONBody[spec.command],  # type: ignore[misc]
+        "data": JSONBody[spec.command],  # type: ignore[misc,name-defined]
         "idempotency_key": IdempotencyKeyHeader,
         "return": Response[bytes],
     }
