@@ -15,20 +15,19 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import uvicorn
-from litestar import Controller, Litestar, Router, get
+from litestar import Litestar, Router
 from litestar.datastructures import State
-from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from commands.state_cache import StateCache
 from read_api.auth import ApiKeyAuthentication
 from read_api.commands_http import command_handlers
+from read_api.consistency import document_min_position, read_your_writes
 from read_api.controllers import (
     DashboardController,
     ForecastsController,
@@ -39,10 +38,10 @@ from read_api.controllers import (
 )
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
+from read_api.health import DEFAULT_MAX_LAG_SECONDS, HealthController
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
-from read_api.schemas import HealthCheck
 from streams.store import EventStore
 
 Clock = Callable[[], datetime]
@@ -57,28 +56,18 @@ async def _read_only(conn: AsyncConnection[Any]) -> None:
     await conn.execute("SET default_transaction_read_only = on")
 
 
-class HealthController(Controller):
-    path = "/health"
-    tags = ["system"]
-
-    @get(
-        "/",
-        operation_id="getHealth",
-        summary="Is the database reachable (no key needed)",
-    )
-    async def health(self, state: State) -> HealthCheck:
-        try:
-            async with state.pool.connection(timeout=2.0) as conn:
-                await conn.execute("SELECT 1")
-        except (PoolTimeout, psycopg.OperationalError, OSError) as exc:
-            raise ServiceUnavailableException("database unreachable") from exc
-        return HealthCheck(status="ok", database="ok")
-
-
 def create_app(
-    database_url: str, *, clock: Clock = _utc_now, cors_origins: Iterable[str] = ()
+    database_url: str,
+    *,
+    clock: Clock = _utc_now,
+    cors_origins: Iterable[str] = (),
+    nats_url: str | None = None,
+    max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
 ) -> Litestar:
-    """The read API on ``database_url`` (``clock`` gives "now" for the dashboard).
+    """The API on ``database_url`` (``clock`` gives "now" for the dashboard).
+
+    ``nats_url``, when given, is checked by ``/ready``, as is every projector's lag
+    against ``max_lag_seconds`` (read_api/health.py).
 
     ``cors_origins``: browser origins (``https://shop.example``) allowed to read
     the API from their pages; none by default (docs/api.md, "CORS").
@@ -122,11 +111,12 @@ def create_app(
             *command_handlers(),
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
+        guards=[read_your_writes],
     )
     app = Litestar(
         route_handlers=[HealthController, DashboardPageController, v1],
         lifespan=[database],
-        state=State({"clock": clock}),
+        state=State({"clock": clock, "nats_url": nats_url, "max_lag_seconds": max_lag_seconds}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
         middleware=[refuse_hostile_strings],
@@ -145,6 +135,7 @@ def create_app(
     )
     document_problems(app)
     document_string_rules(app)  # builds the OpenAPI document: every route is in by now
+    document_min_position(app)
     # HEAD and CORS wrap the whole router (before routing decides a 405), see edges.py.
     app.asgi_handler = Cors(HeadAsGet(app.asgi_handler), cors_origins)
     return app
@@ -178,6 +169,7 @@ async def serve_api(
     *,
     clock: Clock = _utc_now,
     cors_origins: Iterable[str] = (),
+    nats_url: str | None = None,
 ) -> None:
     """Serve the read API on ``host:port`` until ``stop`` is set (OSError if the port is taken)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -188,7 +180,7 @@ async def serve_api(
     except OSError:
         sock.close()
         raise
-    app = create_app(database_url, clock=clock, cors_origins=cors_origins)
+    app = create_app(database_url, clock=clock, cors_origins=cors_origins, nats_url=nats_url)
     config = uvicorn.Config(app, lifespan="on", log_level="info")
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _KeyRedaction) for f in access.filters):
