@@ -38,6 +38,7 @@ from read_api.controllers import (
 )
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
+from read_api.export import export_history
 from read_api.health import DEFAULT_MAX_LAG_SECONDS, HealthController
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
 from read_api.page import DashboardPageController
@@ -108,6 +109,7 @@ def create_app(
             PurchaseOrdersController,
             DashboardController,
             ProjectionsStatusController,
+            export_history,
             *command_handlers(),
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],

@@ -41,6 +41,7 @@ READ_MODELS_OF: Final[dict[str, tuple[str, ...]]] = {
     "/v1/forecasts": ("forecasts",),
     "/v1/production-orders": ("production_orders",),
     "/v1/purchase-orders": ("purchase_orders",),
+    "/v1/history": (),  # the event log itself: nothing to wait for
 }
 _POLL_FIRST: Final = 0.02
 _POLL_MOST: Final = 0.25
@@ -113,6 +114,8 @@ async def read_your_writes(
     if position == 0:
         return
     models = read_models_of(connection.scope["path"])
+    if not models:
+        return
     pool = connection.app.state.pool
     if not await wait_until_read_models_passed(
         pool, user.tenant_id, position, models, MAX_WAIT_SECONDS
@@ -127,7 +130,7 @@ async def read_your_writes(
 def document_min_position(app: Litestar) -> None:
     """State ``min_position`` on every GET under /v1 of the (already built) OpenAPI document."""
     for path, item in (app.openapi_schema.paths or {}).items():
-        if not path.startswith("/v1/") or item.get is None:
+        if not path.startswith("/v1/") or item.get is None or not read_models_of(path):
             continue
         parameters = list(item.get.parameters or [])
         parameters.append(

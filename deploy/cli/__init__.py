@@ -15,7 +15,18 @@ from types import FrameType
 
 import click
 
-from deploy.cli import api, bench, chaos, forecast, importing, pos, schema, stack, streaming
+from deploy.cli import (
+    api,
+    bench,
+    chaos,
+    forecast,
+    history,
+    importing,
+    pos,
+    schema,
+    stack,
+    streaming,
+)
 from deploy.settings import Settings
 
 
@@ -29,7 +40,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = Settings.from_env()
 
 
-for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, schema):
+for module in (stack, pos, importing, streaming, api, forecast, bench, chaos, schema, history):
     for command in module.COMMANDS:
         cli.add_command(command)
 
