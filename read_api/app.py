@@ -22,6 +22,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from commands.state_cache import StateCache
@@ -91,7 +92,19 @@ def create_app(
         await pool.open()
         app.state.pool = pool
         # The write side (command routes, idempotency answers): its own read-write pool.
-        app.state.store = await EventStore.open(database_url, min_size=1, max_size=8)
+        # Opened without waiting, like the read pool: a database that is down at start
+        # makes requests answer 503 until it is back, not the process fail to start.
+        store_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            database_url,
+            min_size=1,
+            max_size=8,
+            timeout=5.0,
+            open=False,
+            kwargs={"row_factory": tuple_row},
+            check=AsyncConnectionPool.check_connection,
+        )
+        await store_pool.open()
+        app.state.store = EventStore(store_pool)
         app.state.command_cache = StateCache()
         try:
             yield

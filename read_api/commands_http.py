@@ -119,7 +119,9 @@ ROUTES: Final[tuple[CommandRoute, ...]] = (
         ScheduleMaintenance, "/equipment/maintenance/schedule", "stock", "Schedule maintenance"
     ),
     CommandRoute(RecordMaintenance, "/equipment/maintenance", "stock", "Record maintenance done"),
-    CommandRoute(SuggestManufacturingOrder, "/production-orders", "production", "Suggest an order"),
+    CommandRoute(
+        SuggestManufacturingOrder, "/production-orders/suggest", "production", "Suggest an order"
+    ),
     CommandRoute(
         ConfirmManufacturingOrder, "/production-orders/confirm", "production", "Confirm an order"
     ),
@@ -150,7 +152,9 @@ ROUTES: Final[tuple[CommandRoute, ...]] = (
     ),
     CommandRoute(RegisterSupplier, "/suppliers", "procurement", "Register a supplier"),
     CommandRoute(UpdateSupplierPrices, "/suppliers/prices", "procurement", "Update prices"),
-    CommandRoute(DraftPurchaseOrder, "/purchase-orders", "procurement", "Draft a purchase order"),
+    CommandRoute(
+        DraftPurchaseOrder, "/purchase-orders/draft", "procurement", "Draft a purchase order"
+    ),
     CommandRoute(ApprovePurchaseOrder, "/purchase-orders/approve", "procurement", "Approve"),
     CommandRoute(SendPurchaseOrder, "/purchase-orders/send", "procurement", "Send to supplier"),
     CommandRoute(
@@ -172,7 +176,7 @@ ROUTES: Final[tuple[CommandRoute, ...]] = (
     CommandRoute(AcknowledgeAlert, "/alerts/acknowledge", "alerts", "Acknowledge an alert"),
     CommandRoute(SnoozeAlert, "/alerts/snooze", "alerts", "Snooze an alert"),
     CommandRoute(ResolveAlert, "/alerts/resolve", "alerts", "Resolve an alert"),
-    CommandRoute(PublishForecast, "/forecasts", "forecasting", "Publish a forecast"),
+    CommandRoute(PublishForecast, "/forecasts/publish", "forecasting", "Publish a forecast"),
 )
 
 

@@ -147,7 +147,7 @@ async def test_a_version_conflict_is_a_409_naming_the_current_version(
         "producing_store_id": "norte-1",
         "destination_store_id": "norte-1",
     }
-    made = await client.post("/v1/production-orders", json=order, headers=tenants.north)
+    made = await client.post("/v1/production-orders/suggest", json=order, headers=tenants.north)
     assert made.status_code == 200, made.text
     version = made.json()["streams"][0]["last_version"]
     stale = {"order_id": "mo-1", "quantity": "60", "expected_version": version + 3}
@@ -172,7 +172,7 @@ async def test_another_tenants_ids_are_404_as_if_they_did_not_exist(
         "destination_store_id": "norte-1",
     }
     assert (
-        await client.post("/v1/production-orders", json=order, headers=tenants.north)
+        await client.post("/v1/production-orders/suggest", json=order, headers=tenants.north)
     ).status_code == 200
     theirs = await client.post(
         "/v1/production-orders/confirm", json={"order_id": "mo-north-only"}, headers=tenants.south

@@ -113,12 +113,12 @@ async def test_min_position_past_the_tenants_newest_event_is_a_422_and_garbage_a
 async def test_min_position_is_in_the_openapi_document_of_every_read(client: Client) -> None:
     doc = (await client.get("/schema/openapi.json")).json()
     reads = [
-        item["get"]
+        (path, item["get"])
         for path, item in doc["paths"].items()
-        if "get" in item and path.startswith("/v1/")
+        if "get" in item and path.startswith("/v1/") and path != "/v1/history"
     ]
     assert reads
-    for operation in reads:
+    for _, operation in reads:
         assert "min_position" in [p["name"] for p in operation["parameters"]]
 
 
