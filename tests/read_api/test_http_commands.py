@@ -213,3 +213,77 @@ async def test_every_command_route_is_in_the_openapi_document_with_its_body_sche
         ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         assert ref.endswith(f"/{route.command.__name__}")
         assert {"200", "409", "422", "401", "403"} <= set(operation["responses"])
+
+
+NORTH_ONLY: list[tuple[str, dict[str, Any]]] = [
+    (
+        "/v1/suppliers",
+        {"supplier_id": "harinera", "name": "Harinera", "lead_time_days": 2},
+    ),
+    (
+        "/v1/equipment",
+        {
+            "equipment_id": "horno-1",
+            "store_id": "norte-1",
+            "name": "Horno",
+            "kind": "oven",
+            "maintenance_interval_days": 30,
+        },
+    ),
+    (
+        "/v1/sales",
+        {
+            "store_id": "norte-1",
+            "pos_txn_id": "ticket-9",
+            "sold_at": "2026-11-29T08:00:00Z",
+            "lines": [{"sku": "barra", "quantity": "1", "unit_price": "1.20"}],
+        },
+    ),
+]
+#: (route, body on a north id, the same body on an id nobody has)
+ACTING_ON_IDS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    (
+        "/v1/suppliers/prices",
+        {"supplier_id": "harinera", "prices": []},
+        {"supplier_id": "nobody", "prices": []},
+    ),
+    (
+        "/v1/equipment/temperatures",
+        {"equipment_id": "horno-1", "celsius": "4"},
+        {"equipment_id": "nobody", "celsius": "4"},
+    ),
+    (
+        "/v1/sales/void",
+        {"store_id": "norte-1", "pos_txn_id": "ticket-9", "reason": "x"},
+        {"store_id": "norte-1", "pos_txn_id": "nobody", "reason": "x"},
+    ),
+    (
+        "/v1/production-orders/cancel",
+        {"order_id": "mo-north-only", "reason": "x"},
+        {"order_id": "nobody", "reason": "x"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("route", "theirs", "nobodys"), ACTING_ON_IDS)
+async def test_isolation_matrix_another_tenants_ids_answer_like_ids_nobody_has(
+    client: Client,
+    tenants: Tenants,
+    route: str,
+    theirs: dict[str, Any],
+    nobodys: dict[str, Any],
+) -> None:
+    for path, body in NORTH_ONLY:
+        once = {**tenants.north, "Idempotency-Key": f"setup{path.replace('/', '-')}"}
+        made = await client.post(path, json=body, headers=once)  # a resend replays: 200
+        assert made.status_code == 200, made.text
+    async with await EventStore.open(tenants.url, min_size=1, max_size=1) as store:
+        before = await store.read_all(tenant_id="south-bakery", limit=1000)
+    on_theirs = await client.post(route, json=theirs, headers=tenants.south)
+    on_nobodys = await client.post(route, json=nobodys, headers=tenants.south)
+    assert on_theirs.status_code == on_nobodys.status_code, (on_theirs.text, on_nobodys.text)
+    assert on_theirs.status_code in {403, 404, 409, 422}
+    assert "north" not in on_theirs.text.lower()
+    async with await EventStore.open(tenants.url, min_size=1, max_size=1) as store:
+        after = await store.read_all(tenant_id="south-bakery", limit=1000)
+    assert after == before  # the refusals wrote nothing
