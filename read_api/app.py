@@ -42,6 +42,7 @@ from read_api.errors import document_problems, problem_details_plugin
 from read_api.export import export_history
 from read_api.health import DEFAULT_MAX_LAG_SECONDS, HealthController
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
+from read_api.live import stream_events
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
 from streams.store import EventStore
@@ -123,6 +124,7 @@ def create_app(
             DashboardController,
             ProjectionsStatusController,
             export_history,
+            stream_events,
             *command_handlers(),
         ],
         middleware=[DefineMiddleware(ApiKeyAuthentication)],
