@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/obrador bench relay
 	$(BIN)/obrador bench freshness
 	$(BIN)/obrador bench rebuild
+	$(BIN)/obrador bench import
 
 chaos: install
 	$(BIN)/obrador chaos --events 100000 --cycles 20

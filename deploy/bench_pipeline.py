@@ -13,11 +13,14 @@ Every run uses a private database schema and a private nats-server.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -28,8 +31,10 @@ from typing import Any
 import nats
 import psycopg
 
-from deploy.chaos import caught_up
+from deploy.bench_store import machine, record_rows
+from deploy.ceilings import cursor_scan_rows_per_s, ratio, raw_publish_per_s
 from deploy.scratch import scratch, scratch_schema
+from deploy.settings import Settings
 from domain.codec import encode_event
 from domain.events import DomainEvent
 from domain.events.inventory import (
@@ -42,7 +47,9 @@ from domain.events.inventory import (
 from domain.streams import sale_stream, stock_stream
 from projections.models import model_by_name
 from projections.rebuild import rebuild
+from projections.runtime import Projector
 from streams.envelope import AppendRequest, NewEvent
+from streams.hoptrace import HopTrace, read_trace
 from streams.jetstream import STREAM_NAME, partition_of
 from streams.relay import Relay
 from streams.store import EventStore
@@ -101,10 +108,13 @@ def lot_requests(
         )
 
 
-async def bench_relay(conninfo: str, nats_url: str, events: int) -> float:
+async def bench_relay(conninfo: str, nats_url: str, events: int) -> tuple[float, float]:
+    """(relay events/s, raw publish+ack msg/s of the same payloads on the same server)."""
     store = await EventStore.open(conninfo)
     try:
         await store.bulk_append(lot_requests(events))
+        payloads = [e.payload for r in lot_requests(events) for e in r.events]
+        raw = await raw_publish_per_s(nats_url, payloads, window=Relay(store, nats_url).window)
         stop = asyncio.Event()
         relay = Relay(store, nats_url)
         started = time.perf_counter()
@@ -119,149 +129,272 @@ async def bench_relay(conninfo: str, nats_url: str, events: int) -> float:
         await nc.close()
         if held != events:
             raise RuntimeError(f"JetStream holds {held} messages, expected {events}")
-        return events / elapsed
+        return events / elapsed, raw
     finally:
         await store.close()
 
 
+Commits = dict[int, tuple[int, float]]  # last position of an append -> (partition, commit time)
+
+
 async def bench_freshness(
-    conninfo: str, nats_url: str, rate: int, seconds: float
-) -> dict[str, float]:
+    conninfo: str, nats_url: str, *, rate: int, seconds: float, backlog: int, folder: Path
+) -> dict[str, Any]:
+    """Latency from commit to the inventory checkpoint, at ``rate`` and at half the max.
+
+    The relay and the projector run as processes of their own with a hop trace
+    (``streams.hoptrace``); every latency is read from it: the projector's
+    ``committed`` record of the partition covering the append, minus the
+    append's commit time in this process (both ``time.time()``).
+    """
+    trace_relay, trace_projector = folder / "relay.jsonl", folder / "projector.jsonl"
     env = {**os.environ, "DATABASE_URL": conninfo, "NATS_URL": nats_url}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli", *args],
+            [sys.executable, "-m", "deploy.bench_pipeline", role, str(path)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
         )
-        for args in (["relay"], ["projector", "--models", "inventory"])
+        for role, path in (("relay", trace_relay), ("projector", trace_projector))
     ]
     store = await EventStore.open(conninfo, max_size=8)
-    committed: dict[int, tuple[int, float]] = {}  # position -> (partition, commit time)
-    waiting: dict[int, tuple[int, float]] = {}  # committed, not yet visible
-    visible: dict[int, float] = {}
+    lot = 10**6
     try:
-        warm = list(lot_requests(600, per_lot=1))
-        await store.append_many(warm)
-        await caught_up(store, conninfo, 0, timeout=60, names=["inventory"])
-        requests = list(
-            lot_requests(int(rate * seconds), per_lot=1, seed_day=date(2026, 3, 1), first_lot=10**6)
+        await store.append_many(list(lot_requests(600, per_lot=1)))
+        await _covered(conninfo, await _partition_heads(conninfo), timeout=120)
+        # the maximum: a backlog appended at once, drained by relay + projector
+        cpu = [_cpu_seconds(proc.pid) for proc in procs]
+        started = time.time()
+        await store.bulk_append(lot_requests(backlog, per_lot=1, first_lot=lot))
+        lot += backlog
+        await _covered(conninfo, await _partition_heads(conninfo), timeout=300)
+        ends = [r["t"] for r in read_trace(trace_projector) if r["hop"] == "committed"]
+        max_rate = backlog / (max(ends) - started)
+        relay_cpu, projector_cpu = (
+            (_cpu_seconds(proc.pid) - before) * 1e6 / backlog
+            for proc, before in zip(procs, cpu, strict=True)
         )
-        done = asyncio.Event()
-        poller = asyncio.create_task(_poll(conninfo, waiting, visible, done))
-        tick, per_tick = 0.01, max(1, rate // 100)
-        writers: set[asyncio.Task[None]] = set()
-        started = time.perf_counter()
-        for i in range(0, len(requests), per_tick):
-            target = started + (i // per_tick) * tick
-            await asyncio.sleep(max(0.0, target - time.perf_counter()))
-            task = asyncio.create_task(
-                _append_timed(store, requests[i : i + per_tick], committed, waiting)
-            )
-            writers.add(task)
-            task.add_done_callback(writers.discard)
-        while len(visible) < len(requests):
-            await asyncio.sleep(0.05)
-            if time.perf_counter() - started > seconds + 60:
-                break
-        done.set()
-        await poller
+        out: dict[str, Any] = {
+            "max_events_per_s": round(max_rate),
+            "backlog_events": backlog,
+            "relay_cpu_us_per_event": round(relay_cpu),
+            "projector_cpu_us_per_event": round(projector_cpu),
+        }
+        half = max(1, int(max_rate / 2))
+        for label, at in (("", rate), ("_at_half_max", half)):
+            commits = await _steady(store, at, seconds, lot)
+            lot += int(at * seconds) + 1
+            await _covered(conninfo, await _partition_heads(conninfo), timeout=300)
+            figures = _latencies(commits, read_trace(trace_relay), read_trace(trace_projector))
+            out |= {f"{key}{label}": value for key, value in figures.items()}
+        out["half_max_rate_per_s"] = half
+        out["rate_per_s"] = rate
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=30)
         await store.close()
-    latencies = sorted((visible[p] - t) * 1000 for p, (_, t) in committed.items() if p in visible)
-    return {
-        "p50_ms": round(statistics.median(latencies), 1),
-        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
-        "max_ms": round(latencies[-1], 1),
-        "events": len(latencies),
-        "rate_per_s": rate,
-    }
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _steady(store: EventStore, rate: int, seconds: float, first_lot: int) -> Commits:
+    """Append one-event lots at a steady ``rate`` for ``seconds``; the commit times."""
+    requests = list(
+        lot_requests(int(rate * seconds), per_lot=1, seed_day=date(2026, 3, 1), first_lot=first_lot)
+    )
+    per_tick = max(1, round(rate / 100))
+    tick = per_tick / rate
+    committed: Commits = {}
+    writers: set[asyncio.Task[None]] = set()
+    started = time.perf_counter()
+    for n, i in enumerate(range(0, len(requests), per_tick)):
+        await asyncio.sleep(max(0.0, started + n * tick - time.perf_counter()))
+        task = asyncio.create_task(_append_timed(store, requests[i : i + per_tick], committed))
+        writers.add(task)
+        task.add_done_callback(writers.discard)
+    await asyncio.gather(*writers)
+    return committed
 
 
 async def _append_timed(
-    store: EventStore,
-    requests: list[AppendRequest],
-    committed: dict[int, tuple[int, float]],
-    waiting: dict[int, tuple[int, float]],
+    store: EventStore, requests: list[AppendRequest], committed: Commits
 ) -> None:
     for outcome in await store.append_many(requests):
         if isinstance(outcome, Exception):
             raise outcome
-        entry = (partition_of(outcome.tenant_id), time.perf_counter())
-        committed[outcome.last_position] = entry
-        waiting[outcome.last_position] = entry
+        committed[outcome.last_position] = (partition_of(outcome.tenant_id), time.time())
 
 
-async def _poll(
-    conninfo: str,
-    waiting: dict[int, tuple[int, float]],
-    visible: dict[int, float],
-    done: asyncio.Event,
-) -> None:
-    """Every millisecond: which committed events does the inventory checkpoint cover now?"""
+async def _partition_heads(conninfo: str) -> dict[int, int]:
+    """The last position of every partition that has events."""
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn:
+        cur = await conn.execute("SELECT tenant_id, max(position) FROM events GROUP BY tenant_id")
+        heads: dict[int, int] = {}
+        for tenant, position in await cur.fetchall():
+            part = partition_of(str(tenant))
+            heads[part] = max(heads.get(part, 0), int(position))
+    return heads
+
+
+async def _covered(conninfo: str, heads: dict[int, int], timeout: float) -> None:
+    """Wait until the inventory checkpoint of every partition reaches its head."""
+    deadline = time.monotonic() + timeout
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        while not done.is_set():
+        while time.monotonic() < deadline:
             cur = await conn.execute(
                 "SELECT partition, position FROM projection_checkpoints"
                 " WHERE projection = 'inventory'"
             )
-            now = time.perf_counter()
-            checkpoints = {int(p): int(pos) for p, pos in await cur.fetchall()}
-            for position, (partition, _) in list(waiting.items()):
-                if checkpoints.get(partition, 0) >= position:
-                    visible[position] = now
-                    del waiting[position]
-            await asyncio.sleep(0.001)
+            have = {int(p): int(pos) for p, pos in await cur.fetchall()}
+            if all(have.get(p, 0) >= pos for p, pos in heads.items()):
+                return
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"the inventory projector did not reach {heads} in {timeout:.0f} s")
 
 
-async def bench_rebuild(conninfo: str, events: int) -> float:
+class _FirstCovering:
+    """When did a trace first cover a position? (records in time order, ``last`` may repeat)."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        records = sorted(records, key=lambda r: r["t"])
+        self.times = [float(r["t"]) for r in records]
+        self.tops: list[int] = []
+        top = 0
+        for record in records:
+            top = max(top, int(record["last"]))
+            self.tops.append(top)
+
+    def at(self, position: int) -> float | None:
+        i = bisect.bisect_left(self.tops, position)
+        return self.times[i] if i < len(self.times) else None
+
+
+def _latencies(
+    commits: Commits, relay: list[dict[str, Any]], projector: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """p50/p99 commit → visible, and the median of each hop (ms)."""
+    read = _FirstCovering([r for r in relay if r["hop"] == "read"])
+    acked = _FirstCovering([r for r in relay if r["hop"] == "acked"])
+    by_part: dict[int, dict[str, _FirstCovering]] = {}
+    for part in {p for p, _ in commits.values()}:
+        mine = [r for r in projector if r.get("partition") == part]
+        by_part[part] = {
+            hop: _FirstCovering([r for r in mine if r["hop"] == hop])
+            for hop in ("fetched", "committed")
+        }
+    totals: list[float] = []
+    hops: dict[str, list[float]] = {k: [] for k in ("relay_read", "publish_ack", "pull", "apply")}
+    for position, (part, committed_at) in commits.items():
+        marks = [
+            committed_at,
+            read.at(position),
+            acked.at(position),
+            by_part[part]["fetched"].at(position),
+            by_part[part]["committed"].at(position),
+        ]
+        if any(m is None for m in marks):
+            continue
+        t = [float(m) for m in marks if m is not None]
+        totals.append((t[4] - t[0]) * 1000)
+        hops["relay_read"].append((t[1] - t[0]) * 1000)  # commit → relay has read it
+        hops["publish_ack"].append((t[2] - t[1]) * 1000)  # read → JetStream acked
+        hops["pull"].append((t[3] - t[1]) * 1000)  # read → projector has fetched it
+        hops["apply"].append((t[4] - t[3]) * 1000)  # fetched → checkpoint committed
+    totals.sort()
+    if not totals:
+        raise RuntimeError("no append was traced end to end")
+    return {
+        "p50_ms": round(statistics.median(totals), 1),
+        "p99_ms": round(totals[int(0.99 * (len(totals) - 1))], 1),
+        "max_ms": round(totals[-1], 1),
+        "events": len(totals),
+        "hops_p50_ms": {k: round(statistics.median(v), 1) for k, v in hops.items()},
+    }
+
+
+async def bench_rebuild(conninfo: str, events: int) -> tuple[float, float]:
+    """(rebuild events/s, raw server-side cursor scan rows/s of the same events)."""
     store = await EventStore.open(conninfo)
     try:
         await store.bulk_append(lot_requests(events), chunk_events=50_000)
+        _, scan = await asyncio.to_thread(cursor_scan_rows_per_s, conninfo)
         started = time.perf_counter()
         result = await rebuild(store, model_by_name("inventory"))
         elapsed = time.perf_counter() - started
-        return result.events / elapsed
+        return result.events / elapsed, scan
     finally:
         await store.close()
 
 
-def main(what: str, *, json_output: bool, quick: bool) -> int:
-    from deploy.bench_store import machine
-    from deploy.settings import Settings
+def main(what: str, *, json_output: bool, quick: bool, settings: Settings | None = None) -> int:
     from deploy.stack import running_stack
 
     runs = 1 if quick else 3
     out: dict[str, Any] = {"benchmark": what, "machine": machine(), "runs": runs}
-    with running_stack(Settings.from_env(), need_nats=False, log=None) as urls:
+    with running_stack(settings or Settings.from_env(), need_nats=False, log=None) as urls:
         if what == "relay":
-            n = 10_000 if quick else 100_000
-            figures = []
+            n = 5_000 if quick else 100_000
+            pairs = []
             for _ in range(runs):
                 with scratch(urls.database_url) as (conninfo, nats_url):
-                    figures.append(asyncio.run(bench_relay(conninfo, nats_url, n)))
-            out |= {"events": n, "events_per_s": round(statistics.median(figures))}
+                    pairs.append(asyncio.run(bench_relay(conninfo, nats_url, n)))
+            ours, raw = (
+                statistics.median(p[0] for p in pairs),
+                statistics.median(p[1] for p in pairs),
+            )
+            out |= {
+                "events": n,
+                "events_per_s": round(ours),
+                "raw_publish_per_s": round(raw),
+                "ratio_vs_raw": ratio(ours, raw),
+            }
         elif what == "freshness":
-            seconds = 5.0 if quick else 20.0
+            seconds, backlog = (1.0, 1_000) if quick else (20.0, 20_000)
             results = []
             for _ in range(runs):
-                with scratch(urls.database_url) as (conninfo, nats_url):
-                    results.append(asyncio.run(bench_freshness(conninfo, nats_url, 1000, seconds)))
-            out |= {k: statistics.median(r[k] for r in results) for k in results[0]}
+                with (
+                    scratch(urls.database_url) as (conninfo, nats_url),
+                    tempfile.TemporaryDirectory(prefix="obrador-trace-") as tmp,
+                ):
+                    folder = os.environ.get("OBRADOR_BENCH_TRACE_DIR") or tmp  # keep to study
+                    results.append(
+                        asyncio.run(
+                            bench_freshness(
+                                conninfo,
+                                nats_url,
+                                rate=1000,
+                                seconds=seconds,
+                                backlog=backlog,
+                                folder=Path(folder),
+                            )
+                        )
+                    )
+            out |= _median_of(results)
         elif what == "rebuild":
-            n = 50_000 if quick else 1_000_000
-            figures = []
+            n = 10_000 if quick else 1_000_000
+            pairs = []
             for _ in range(runs if quick else 1):
                 with scratch_schema(urls.database_url, "bench") as conninfo:
-                    figures.append(asyncio.run(bench_rebuild(conninfo, n)))
+                    pairs.append(asyncio.run(bench_rebuild(conninfo, n)))
+            ours, scan = (
+                statistics.median(p[0] for p in pairs),
+                statistics.median(p[1] for p in pairs),
+            )
             out |= {
-                "runs": len(figures),
+                "runs": len(pairs),
                 "events": n,
-                "events_per_s": round(statistics.median(figures)),
+                "events_per_s": round(ours),
+                "cursor_scan_rows_per_s": round(scan),
+                "ratio_vs_scan": ratio(ours, scan),
             }
         else:
             raise SystemExit(f"unknown benchmark {what!r}")
@@ -271,13 +404,66 @@ def main(what: str, *, json_output: bool, quick: bool) -> int:
     return 0
 
 
+def _median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Field by field median of the runs (nested dicts too)."""
+    out: dict[str, Any] = {}
+    for key, first in results[0].items():
+        if isinstance(first, dict):
+            out[key] = _median_of([r[key] for r in results])
+        else:
+            out[key] = statistics.median(r[key] for r in results)
+    return out
+
+
 def _record(out: dict[str, Any]) -> None:
-    path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-    marker = "<!-- bench-pipeline-rows -->"
-    if not path.exists() or marker not in path.read_text():
-        return
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    figures = ", ".join(f"{k}={v}" for k, v in out.items() if k not in ("benchmark", "machine"))
-    line = f"| {stamp} | {out['machine']} | `obrador bench {out['benchmark']}` | {figures} |"
-    text = path.read_text()
-    path.write_text(text.replace(marker, marker + "\n" + line, 1))
+    """Add the figures to the table of docs/benchmarks.md."""
+    what = out["benchmark"]
+    if what == "relay":
+        row = (
+            f"relay {out['events']:,} events",
+            f"{out['events_per_s']:,} events/s",
+            f"raw publish+ack {out['raw_publish_per_s']:,} msg/s",
+            f"{out['ratio_vs_raw']}×",
+        )
+    elif what == "rebuild":
+        row = (
+            f"rebuild inventory, {out['events']:,} events",
+            f"{out['events_per_s']:,} events/s",
+            f"cursor scan {out['cursor_scan_rows_per_s']:,} rows/s",
+            f"{out['ratio_vs_scan']}×",
+        )
+    else:
+        row = (
+            f"freshness at {out['rate_per_s']:,} events/s",
+            f"p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms",
+            f"projector max {out['max_events_per_s']:,} events/s; at half of it"
+            f" p50 {out['p50_ms_at_half_max']} ms, p99 {out['p99_ms_at_half_max']} ms",
+            "(latency)",
+        )
+    record_rows([row], out["machine"], f"`obrador bench {what}`, median of {out['runs']}")
+
+
+async def _serve_traced(role: str, trace_path: Path) -> None:
+    """``obrador relay`` / ``obrador projector --models inventory``, with a hop trace."""
+    conninfo, nats_url = os.environ["DATABASE_URL"], os.environ["NATS_URL"]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    trace = HopTrace(trace_path)
+    try:
+        if role == "relay":
+            store = await EventStore.open(conninfo)
+            try:
+                await Relay(store, nats_url, trace=trace).run(stop)
+            finally:
+                await store.close()
+        else:
+            projector = Projector(conninfo, nats_url, [model_by_name("inventory")], trace=trace)
+            await projector.run(stop)
+    finally:
+        trace.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve_traced(sys.argv[1], Path(sys.argv[2])))

@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from deploy.ceilings import copy_rows_per_s, event_rows, executemany_rows_per_s, ratio
 from deploy.scratch import scratch_schema
 from deploy.settings import Settings
 from deploy.stack import running_stack
@@ -44,8 +45,12 @@ class Figures:
     baseline_appends_per_s: float
     baseline_p99_ms: float
     ratio_vs_baseline: float
+    executemany_rows_per_s: float
+    ratio_vs_executemany: float
     bulk_events: int
     bulk_events_per_s: float
+    copy_rows_per_s: float
+    bulk_ratio_vs_copy: float
     seconds_per_run: float
     runs: int
     writers: int
@@ -176,18 +181,24 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run(url: str, *, seconds: float, runs: int, bulk_events: int) -> Figures:
-    ours, base, bulk = [], [], []
+    ours, base, raw, bulk, copy = [], [], [], [], []
     for _ in range(runs):
         with scratch_schema(url, "bench") as conninfo:
             appends, events, lat = asyncio.run(_ours(conninfo, seconds))
+            raw.append(asyncio.run(executemany_rows_per_s(conninfo, PAYLOAD, seconds=seconds)))
         ours.append((appends / seconds, events / seconds, _pct(lat, 0.5), _pct(lat, 0.99)))
         b_appends, b_events, b_lat = _baseline(url, seconds)
         base.append((b_appends / seconds, b_events / seconds, _pct(b_lat, 0.99)))
+    rows = event_rows(bulk_events, PAYLOAD)
     with scratch_schema(url, "bench") as conninfo:
         bulk.append(asyncio.run(_bulk(conninfo, bulk_events)))
+        copy.append(copy_rows_per_s(conninfo, rows))
+    del rows
     med = statistics.median
     events_per_s = med(o[1] for o in ours)
     baseline_events = med(b[1] for b in base)
+    executemany = med(raw)
+    bulk_per_s, copy_per_s = med(bulk), med(copy)
     return Figures(
         events_per_s=round(events_per_s),
         appends_per_s=round(med(o[0] for o in ours)),
@@ -197,8 +208,12 @@ def run(url: str, *, seconds: float, runs: int, bulk_events: int) -> Figures:
         baseline_appends_per_s=round(med(b[0] for b in base)),
         baseline_p99_ms=round(med(b[2] for b in base), 2),
         ratio_vs_baseline=round(events_per_s / baseline_events, 2) if baseline_events else 0.0,
+        executemany_rows_per_s=round(executemany),
+        ratio_vs_executemany=ratio(events_per_s, executemany),
         bulk_events=bulk_events,
-        bulk_events_per_s=round(med(bulk)),
+        bulk_events_per_s=round(bulk_per_s),
+        copy_rows_per_s=round(copy_per_s),
+        bulk_ratio_vs_copy=ratio(bulk_per_s, copy_per_s),
         seconds_per_run=seconds,
         runs=runs,
         writers=WRITERS,
@@ -215,9 +230,9 @@ def machine() -> str:
     )
 
 
-def main(*, json_output: bool, quick: bool) -> int:
-    settings = Settings.from_env()
-    seconds, runs, bulk_events = (2.0, 1, 20_000) if quick else (10.0, 3, 1_000_000)
+def main(*, json_output: bool, quick: bool, settings: Settings | None = None) -> int:
+    settings = settings or Settings.from_env()
+    seconds, runs, bulk_events = (0.5, 1, 5_000) if quick else (10.0, 3, 1_000_000)
     with running_stack(settings, need_nats=False, log=None) as urls:
         figures = run(urls.database_url, seconds=seconds, runs=runs, bulk_events=bulk_events)
     data: dict[str, Any] = asdict(figures)
@@ -232,17 +247,38 @@ def main(*, json_output: bool, quick: bool) -> int:
 
 
 def record(data: dict[str, Any]) -> None:
-    """Append the figures to docs/benchmarks.md (date, machine, command)."""
+    """Add the store's rows to the table of docs/benchmarks.md."""
+    record_rows(
+        [
+            (
+                f"store append, {data['writers']} writers, 1–5 events",
+                f"{data['events_per_s']:,} events/s",
+                f"recorder {data['baseline_events_per_s']:,} events/s;"
+                f" executemany {data['executemany_rows_per_s']:,} rows/s",
+                f"{data['ratio_vs_baseline']}× / {data['ratio_vs_executemany']}×",
+            ),
+            (
+                f"bulk append {data['bulk_events']:,} events",
+                f"{data['bulk_events_per_s']:,} events/s",
+                f"COPY {data['copy_rows_per_s']:,} rows/s",
+                f"{data['bulk_ratio_vs_copy']}×",
+            ),
+        ],
+        data["machine"],
+        f"`obrador bench store`, median of {data['runs']}",
+    )
+
+
+def record_rows(rows: list[tuple[str, str, str, str]], machine: str, command: str) -> None:
+    """Append rows (bench, figure, reference, ratio) to the table of docs/benchmarks.md."""
     path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-    if not path.exists():
+    marker = "<!-- bench-rows -->"
+    if not path.exists() or marker not in path.read_text():
         return
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    line = (
-        f"| {stamp} | {data['machine']} | {data['events_per_s']:,} | {data['appends_per_s']:,} "
-        f"| {data['p99_ms']} | {data['baseline_events_per_s']:,} | {data['ratio_vs_baseline']}× "
-        f"| {data['bulk_events_per_s']:,} |\n"
+    lines = "".join(
+        f"\n| {bench} | {figure} | {reference} | {ratio} | {machine} | {command}, {stamp} |"
+        for bench, figure, reference, ratio in rows
     )
     text = path.read_text()
-    marker = "<!-- bench-store-rows -->"
-    if marker in text:
-        path.write_text(text.replace(marker, marker + "\n" + line.rstrip("\n"), 1))
+    path.write_text(text.replace(marker, marker + lines, 1))

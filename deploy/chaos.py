@@ -30,6 +30,7 @@ from typing import Any
 import nats
 import psycopg
 
+from deploy.settings import Settings
 from domain.codec import encode_event
 from domain.events import DomainEvent
 from domain.events.inventory import ItemKind, StockReceived
@@ -244,16 +245,17 @@ async def _check_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]
         await nc.close()
 
 
-def main(*, events: int, cycles: int, json_output: bool) -> int:
+def main(*, events: int, cycles: int, json_output: bool, settings: Settings | None = None) -> int:
     import tempfile
 
-    from deploy.settings import Settings
     from deploy.stack import running_stack
 
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     with tempfile.TemporaryDirectory(prefix="obrador-chaos-") as scratch:
         if not settings.database_url:  # a private stack: chaos never touches your data
-            settings = Settings(None, settings.nats_url, Path(scratch) / "stack")
+            settings = Settings(
+                database_url=None, nats_url=settings.nats_url, data_dir=Path(scratch) / "stack"
+            )
         with running_stack(settings, log=None) as urls:
             report = asyncio.run(
                 run_chaos(

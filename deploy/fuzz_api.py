@@ -200,6 +200,11 @@ def _schemathesis(
     config.write_text(
         "[checks.positive_data_acceptance]\n"
         f"expected-statuses = {json.dumps(list(ACCEPTED_FOR_VALID))}\n"
+        # A well-formed login with made-up credentials is refused (401), and login is
+        # rate-limited per address (429): both are right answers to valid data there.
+        "[[operations]]\n"
+        'include-path-regex = "^/v1/auth/(login|refresh|logout)$"\n'
+        'checks.positive_data_acceptance.expected-statuses = ["200", "204", "401", "429"]\n'
     )
     command = [
         sys.executable,
@@ -217,8 +222,11 @@ def _schemathesis(
         str(examples),
         "--seed",
         str(seed),
+        # One worker: with two, hypothesis describes its JSON-body strategies from two
+        # threads at once and CPython 3.11.7's ast.parse is not thread-safe ("AST
+        # constructor recursion depth mismatch", a Runtime Error in the report).
         "--workers",
-        "2",
+        "1",
         "--no-shrink",
         "--report",
         "json",

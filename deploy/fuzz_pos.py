@@ -327,7 +327,7 @@ def main(
     settings = Settings.from_env()
     with tempfile.TemporaryDirectory(prefix="obrador-fuzz-") as folder:
         if not settings.database_url:
-            settings = Settings(None, None, Path(folder) / "stack")
+            settings = Settings(database_url=None, nats_url=None, data_dir=Path(folder) / "stack")
         with (
             running_stack(settings, log=None) as urls,
             scratch(urls.database_url) as (db, nats_url),

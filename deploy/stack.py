@@ -20,12 +20,17 @@ from typing import IO
 
 from deploy.embedded.nats import EmbeddedNats
 from deploy.embedded.postgres import EmbeddedPostgres
+from deploy.embedded.process import process_cmdline
 from deploy.settings import Settings
 from migrations.runner import migrate
 
 
 class DataDirBusy(RuntimeError):
     """Another process owns the data folder but published no running stack."""
+
+
+class StackInUse(RuntimeError):
+    """``exclusive=True`` and another obrador process already runs this data folder's stack."""
 
 
 @dataclass(frozen=True)
@@ -37,15 +42,25 @@ class StackUrls:
 
 @contextlib.contextmanager
 def running_stack(
-    settings: Settings, *, need_nats: bool = True, log: IO[str] | None = sys.stderr
+    settings: Settings,
+    *,
+    need_nats: bool = True,
+    log: IO[str] | None = sys.stderr,
+    exclusive: bool = False,
 ) -> Iterator[StackUrls]:
-    """Yield the addresses of a migrated database and (optionally) a NATS server."""
+    """Yield the addresses of a migrated database and (optionally) a NATS server.
+
+    ``exclusive=True`` (``up``, ``demo``) refuses with :class:`StackInUse` when another
+    obrador process already runs the stack of this data folder, instead of reusing it.
+    """
     if settings.database_url and (settings.nats_url or not need_nats):
         migrate(settings.database_url)
         yield StackUrls(settings.database_url, settings.nats_url or "", owned=False)
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock = _try_lock(settings.data_dir)
+    if lock is None and exclusive:
+        raise StackInUse(_in_use_message(settings.data_dir))
     if lock is None:
         shared = _published(settings.data_dir)
         if shared is None:
@@ -63,6 +78,22 @@ def running_stack(
         return
     with lock, _owned_servers(settings, need_nats, log) as urls:
         yield urls
+
+
+def refuse_second_node(settings: Settings) -> None:
+    """Raise :class:`StackInUse` when another obrador already runs this data folder's stack.
+
+    Nothing to check when the settings name both servers: nodes on shared servers are
+    how a deployment scales out.
+    """
+    if settings.database_url and settings.nats_url:
+        return
+    if not settings.data_dir.is_dir():
+        return
+    lock = _try_lock(settings.data_dir)
+    if lock is None:
+        raise StackInUse(_in_use_message(settings.data_dir))
+    lock.close()
 
 
 @contextlib.contextmanager
@@ -103,6 +134,26 @@ def _try_lock(data_dir: Path) -> IO[str] | None:
         handle.close()
         return None
     return handle
+
+
+def _in_use_message(data_dir: Path) -> str:
+    pid = _published_pid(data_dir)
+    who = "a process that is still starting"
+    if pid is not None:
+        command = " ".join(process_cmdline(pid).split()[-3:])
+        who = f"pid {pid}" + (f": …{command}" if command else "")
+    return (
+        f"OBRADOR_DATA_DIR: {data_dir} is already run by another obrador ({who}); stop it first"
+        " or set OBRADOR_DATA_DIR to another folder (one-shot commands such as"
+        " `obrador pos status` work beside it)"
+    )
+
+
+def _published_pid(data_dir: Path) -> int | None:
+    try:
+        return int(json.loads((data_dir / "stack.json").read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _published(data_dir: Path) -> StackUrls | None:

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     HANDLE_ALERTS = "handle_alerts"
     PUBLISH_FORECAST = "publish_forecast"
     READ_HISTORY = "read_history"
+    USE_SESSION = "use_session"  # log in, refresh, log out: one's own sessions
 
 
 _ALL = frozenset(Permission)
@@ -44,6 +45,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _ALL,
     Role.PLANNER: frozenset(
         {
+            Permission.USE_SESSION,
             Permission.PLAN_PRODUCTION,
             Permission.PUBLISH_FORECAST,
             Permission.MANAGE_PURCHASING,
@@ -53,6 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.PRODUCTION_MANAGER: frozenset(
         {
+            Permission.USE_SESSION,
             Permission.PLAN_PRODUCTION,
             Permission.RUN_PRODUCTION,
             Permission.MANAGE_STOCK,
@@ -61,13 +64,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_HISTORY,
         }
     ),
-    Role.STORE_MANAGER: _STORE_WORK,
-    Role.AUDITOR: frozenset({Permission.READ_HISTORY}),
+    Role.STORE_MANAGER: _STORE_WORK | {Permission.USE_SESSION},
+    Role.AUDITOR: frozenset({Permission.READ_HISTORY, Permission.USE_SESSION}),
     Role.POS_DEVICE: frozenset({Permission.RECORD_SALE}),
 }
 
 #: Roles that must name the stores they act on; the others act tenant-wide.
 STORE_SCOPED_ROLES = frozenset({Role.STORE_MANAGER, Role.POS_DEVICE})
+#: Permissions about the actor itself, not about a store: granted without a store.
+NOT_STORE_BOUND = frozenset({Permission.USE_SESSION})
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,7 +87,7 @@ def can(actor: Actor, permission: Permission, store_id: str | None = None) -> bo
     """True when ``actor``'s role grants ``permission`` (in ``store_id``, if scoped)."""
     if permission not in ROLE_PERMISSIONS[actor.role]:
         return False
-    if actor.role in STORE_SCOPED_ROLES:
+    if actor.role in STORE_SCOPED_ROLES and permission not in NOT_STORE_BOUND:
         return store_id is not None and store_id in actor.store_ids
     return True
 

@@ -10,9 +10,12 @@ from domain.access import STORE_SCOPED_ROLES
 from domain.errors import AlreadyExists, IllegalTransition, InvalidValue, NotFound
 from domain.events import (
     Event,
+    SessionRevoked,
+    SessionStarted,
     StoreClosed,
     StoreOpened,
     TenantCreated,
+    UserPasswordSet,
     UserRegistered,
     UserRoleChanged,
 )
@@ -21,6 +24,9 @@ from domain.events.organisation import Role
 #: "Area/City" IANA names or UTC; the command edge also checks the zone exists.
 _TIMEZONE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+#: Deliberately loose: one "@" with something on both sides, no spaces, lower case.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL_LENGTH = 254
 
 
 @dataclass
@@ -29,6 +35,7 @@ class TenantState:
     stores: dict[str, StoreOpened] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
     users: dict[str, tuple[Role, tuple[str, ...]]] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)  # email -> user id
     version: int = 0
 
     def open_store_ids(self) -> set[str]:
@@ -45,6 +52,8 @@ class TenantState:
                 self.closed.add(event.store_id)
             case UserRegistered() | UserRoleChanged():
                 self.users[event.user_id] = (event.role, event.store_ids)
+                if isinstance(event, UserRegistered) and event.email:
+                    self.emails[event.email] = event.user_id
 
 
 def fold(events: Iterable[Event]) -> TenantState:
@@ -96,11 +105,31 @@ def _check_scope(state: TenantState, role: Role, store_ids: tuple[str, ...]) -> 
         raise NotFound("store_ids", f"no open store {', '.join(unknown)}")
 
 
+def check_email(email: str) -> str:
+    """The login name as stored: lower case; InvalidValue when it is not an address."""
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
+        raise InvalidValue("email", f"{email[:60]!r} is not an e-mail address")
+    if email != email.lower():
+        raise InvalidValue("email", "must be lower case")
+    return email
+
+
 def register_user(state: TenantState, event: UserRegistered) -> list[Event]:
     _created(state)
     if event.user_id in state.users:
         raise AlreadyExists("user_id", f"user {event.user_id!r} already exists")
+    if event.email:
+        check_email(event.email)
+        if event.email in state.emails:
+            raise AlreadyExists("email", f"{event.email!r} already belongs to a user")
     _check_scope(state, event.role, event.store_ids)
+    return [event]
+
+
+def set_password(state: TenantState, event: UserPasswordSet) -> list[Event]:
+    _created(state)
+    if event.user_id not in state.users:
+        raise NotFound("user_id", f"no user {event.user_id!r}")
     return [event]
 
 
@@ -112,4 +141,44 @@ def change_role(state: TenantState, event: UserRoleChanged) -> list[Event]:
     owners = [u for u, (role, _) in state.users.items() if role is Role.OWNER]
     if owners == [event.user_id] and event.role is not Role.OWNER:
         raise InvalidValue("role", "the last owner cannot give up the owner role")
+    return [event]
+
+
+# --- sessions (stream ``session-<user>``): a refresh-token family per login ----
+
+
+@dataclass
+class SessionsState:
+    started: set[str] = field(default_factory=set)
+    revoked: set[str] = field(default_factory=set)
+
+    def apply(self, event: Event) -> None:
+        match event:
+            case SessionStarted():
+                self.started.add(event.session_id)
+            case SessionRevoked():
+                self.revoked.add(event.session_id)
+
+
+def fold_sessions(events: Iterable[Event]) -> SessionsState:
+    state = SessionsState()
+    for event in events:
+        state.apply(event)
+    return state
+
+
+def start_session(tenant: TenantState, state: SessionsState, event: SessionStarted) -> list[Event]:
+    if event.user_id not in tenant.users:
+        raise NotFound("user_id", f"no user {event.user_id!r}")
+    if event.session_id in state.started:
+        raise AlreadyExists("session_id", f"session {event.session_id!r} already started")
+    return [event]
+
+
+def revoke_session(state: SessionsState, event: SessionRevoked) -> list[Event]:
+    """Revoking twice is a no-op (two tabs logging out, a reuse after a logout)."""
+    if event.session_id not in state.started:
+        raise NotFound("session_id", f"no session {event.session_id!r}")
+    if event.session_id in state.revoked:
+        return []
     return [event]

@@ -7,7 +7,7 @@ strings are part of the stored history: never change what a function returns.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Final
 
 TENANT_STREAM: Final = "tenant"
@@ -55,12 +55,26 @@ def alert_stream(alert_id: str) -> str:
     return f"alert-{alert_id}"
 
 
+def clock_stream(day: date) -> str:
+    """The scheduler's clock ticks of one UTC day: ``clock-<yyyymmdd>``."""
+    return f"clock-{day:%Y%m%d}"
+
+
+ALERT_SETTINGS_STREAM: Final = "alert-settings"
+"""The tenant's alert thresholds (never an alert id: those start with ``al-``)."""
+
+
 def equipment_stream(equipment_id: str) -> str:
     return f"equipment-{equipment_id}"
 
 
 def forecast_stream(store_id: str, sku: str) -> str:
     return f"forecast-{store_id}-{sku}"
+
+
+def session_stream(user_id: str) -> str:
+    """A person's logins and revocations (one refresh-token family per session)."""
+    return f"session-{user_id}"
 
 
 def stream_type(stream_id: str) -> str:
@@ -107,6 +121,11 @@ def sale_key(store_id: str, pos_txn_id: str) -> str:
 def command_key(command_type: str, key: str) -> str:
     """A command's own key, scoped by its type."""
     return f"{command_type}:{key}"
+
+
+def tick_key(at: datetime) -> str:
+    """One clock tick per tenant and instant, however often the scheduler retries."""
+    return f"tick:{at.astimezone(UTC).isoformat()}"
 
 
 def forecast_key(store_id: str, sku: str, day: date) -> str:

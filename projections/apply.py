@@ -151,33 +151,74 @@ async def apply_with_checkpoint(
     model and the checkpoint untouched. An event that cannot be applied is parked
     in the same transaction (see :func:`apply_events`).
     """
-    cur = await conn.execute(  # create-or-lock the checkpoint row in one round trip
-        "INSERT INTO projection_checkpoints AS c (projection, partition) VALUES (%s, %s)"
+    return (await apply_partitions(conn, model, {partition: batch}, tables))[partition]
+
+
+async def apply_partitions(
+    conn: Conn,
+    model: ReadModel,
+    batches: Mapping[int, Sequence[Delivery | RecordedEvent]],
+    tables: Mapping[str, str] | None = None,
+) -> dict[int, Applied]:
+    """:func:`apply_with_checkpoint` for several partitions at once, in the caller's transaction.
+
+    Every partition keeps its own checkpoint row, duplicate and gap rules; the
+    new events of all of them go through one ``model.apply`` (partitions hold
+    disjoint tenants, and the order within each is kept), so small batches of
+    many partitions cost one transaction and one set of statements.
+    """
+    partitions = sorted(batches)  # rows locked in one order: no deadlock between projectors
+    cur = await conn.execute(  # create-or-lock the checkpoint rows in one round trip
+        "INSERT INTO projection_checkpoints AS c (projection, partition)"
+        " SELECT %s, p FROM unnest(%s::integer[]) AS p ORDER BY p"
         " ON CONFLICT (projection, partition) DO UPDATE SET position = c.position"
-        " RETURNING position, stream_seq",
-        (model.name, partition),
+        " RETURNING partition, position, stream_seq",
+        (model.name, partitions),
     )
-    row = await cur.fetchone()
-    checkpoint, seq = (int(row[0]), int(row[1])) if row else (0, 0)
+    rows = {int(p): (int(pos), int(seq)) for p, pos, seq in await cur.fetchall()}
     fresh: list[RecordedEvent] = []
-    processed, gap = 0, False
-    for item in batch:
-        delivery = item if isinstance(item, Delivery) else Delivery(item)
-        event = delivery.event
-        if event.position > checkpoint:
-            if delivery.partition_prev is not None and delivery.partition_prev > checkpoint:
-                gap = True
-                break
-            fresh.append(event)
-            checkpoint = event.position
-            seq = delivery.stream_seq or seq
-        processed += 1
+    owner: dict[int, int] = {}  # position of a fresh event -> its partition
+    moved: dict[int, tuple[int, int, int, bool]] = {}  # checkpoint, seq, processed, gap
+    for partition in partitions:
+        checkpoint, seq = rows.get(partition, (0, 0))
+        processed, gap = 0, False
+        for item in batches[partition]:
+            delivery = item if isinstance(item, Delivery) else Delivery(item)
+            event = delivery.event
+            if event.position > checkpoint:
+                if delivery.partition_prev is not None and delivery.partition_prev > checkpoint:
+                    gap = True
+                    break
+                fresh.append(event)
+                owner[event.position] = partition
+                checkpoint = event.position
+                seq = delivery.stream_seq or seq
+            processed += 1
+        moved[partition] = (checkpoint, seq, processed, gap)
     parked: list[Parked] = []
     if fresh:
+        fresh.sort(key=lambda e: e.position)
         parked = await apply_events(conn, model, fresh, tables or live_tables(model))
+        changed = sorted({owner[e.position] for e in fresh})
         await conn.execute(
-            "UPDATE projection_checkpoints SET position = %s, stream_seq = %s, updated_at = now()"
-            " WHERE projection = %s AND partition = %s",
-            (checkpoint, seq, model.name, partition),
+            "UPDATE projection_checkpoints AS c"
+            " SET position = v.position, stream_seq = v.seq, updated_at = now()"
+            " FROM unnest(%s::integer[], %s::bigint[], %s::bigint[]) AS v(partition, position, seq)"
+            " WHERE c.projection = %s AND c.partition = v.partition",
+            (
+                changed,
+                [moved[p][0] for p in changed],
+                [moved[p][1] for p in changed],
+                model.name,
+            ),
         )
-    return Applied(checkpoint, seq, processed, gap, tuple(parked))
+    return {
+        partition: Applied(
+            checkpoint,
+            seq,
+            processed,
+            gap,
+            tuple(p for p in parked if owner.get(p.position) == partition),
+        )
+        for partition, (checkpoint, seq, processed, gap) in moved.items()
+    }

@@ -28,14 +28,16 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from psycopg_pool import AsyncConnectionPool
 
-from projections.apply import Delivery, apply_with_checkpoint
+from projections.apply import Applied, Delivery, apply_partitions
 from projections.leases import Leases
 from projections.model import ReadModel
 from projections.status import mark
 from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
 from streams.envelope import RecordedEvent
+from streams.hoptrace import HopTrace
 from streams.jetstream import (
     H_PARTITION_PREV,
+    H_POSITION,
     PARTITIONS,
     STREAM_NAME,
     ensure_event_stream,
@@ -62,10 +64,20 @@ class PartitionWorker:
     """
 
     def __init__(
-        self, pool: Pool, js: JetStreamContext, model: ReadModel, partition: int, batch: int
+        self,
+        pool: Pool,
+        js: JetStreamContext,
+        model: ReadModel,
+        partition: int,
+        batch: int,
+        *,
+        trace: HopTrace | None = None,
+        applier: SharedApplier | None = None,
     ) -> None:
         self.pool, self.js, self.model = pool, js, model
         self.partition, self.batch = partition, batch
+        self.trace = trace
+        self.applier = applier or SharedApplier(pool, model)
         self.applied = 0
         self.repositions = 0
 
@@ -77,6 +89,8 @@ class PartitionWorker:
             msgs = await self._next_batch(sub)
             if not msgs:
                 continue
+            if self.trace is not None:
+                self._trace("fetched", msgs[-1], stored=msgs[-1].metadata.timestamp.timestamp())
             if not await self._apply(msgs):
                 await sub.unsubscribe()
                 sub = await self._reposition()
@@ -140,8 +154,7 @@ class PartitionWorker:
             )
             for m in msgs
         ]
-        async with self.pool.connection() as conn, conn.transaction():
-            result = await apply_with_checkpoint(conn, self.model, self.partition, deliveries)
+        result = await self.applier.apply(self.partition, deliveries)
         for parked in result.parked:
             PARKED_EVENTS.labels(self.model.name, str(self.partition)).inc()
             log.error(
@@ -155,17 +168,94 @@ class PartitionWorker:
                 parked.error_class,
                 parked.error,
             )
+        if self.trace is not None and result.processed:
+            self._trace("committed", msgs[result.processed - 1])
         if result.processed:
             await msgs[result.processed - 1].ack()  # ack-all: covers everything before it
             self.applied += result.processed
             self._observe(deliveries[result.processed - 1].event, result.processed)
         return not result.gap
 
+    def _trace(self, hop: str, last: Msg, **fields: float) -> None:
+        position = int((last.headers or {}).get(H_POSITION, 0))
+        assert self.trace is not None
+        self.trace.record(
+            hop, model=self.model.name, partition=self.partition, last=position, **fields
+        )
+
     def _observe(self, newest: RecordedEvent, applied: int) -> None:
         labels = (self.model.name, str(self.partition))
         APPLIED_EVENTS.labels(*labels).inc(applied)
         CHECKPOINT.labels(*labels).set(newest.position)
         LAG_SECONDS.labels(*labels).set(max(0.0, time.time() - newest.recorded_at.timestamp()))
+
+
+class SharedApplier:
+    """One model's batches from several partitions, sharing transactions when they queue.
+
+    Each partition worker hands its fetched batch over and waits for its own
+    outcome. Up to ``max_inflight`` transactions run at once (on 2 busy cores a
+    transaction is mostly waiting for its round trips, so a few in parallel
+    keep the latency down); batches that arrive while every slot is taken wait
+    and then all go into the next one (``apply_partitions``), so under heavy
+    traffic partitions share transactions instead of queueing behind each
+    other's commits. Every partition's rows and checkpoint commit together; a
+    failure rolls back that transaction's partitions and their workers retry.
+    (Not in pipeline mode: the models' staging tables are filled with COPY,
+    which a pipeline refuses; every large batch would fall back to one event at
+    a time.)
+    """
+
+    def __init__(self, pool: Pool, model: ReadModel, *, max_inflight: int = 4) -> None:
+        self.pool, self.model, self.max_inflight = pool, model, max_inflight
+        self._waiting: dict[int, tuple[list[Delivery], asyncio.Future[Applied]]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def apply(self, partition: int, deliveries: list[Delivery]) -> Applied:
+        waiting = self._waiting.get(partition)
+        if waiting is not None and not waiting[1].done():  # a cancelled worker's is dropped
+            raise RuntimeError(f"partition {partition} already has a batch waiting")
+        future: asyncio.Future[Applied] = asyncio.get_running_loop().create_future()
+        self._waiting[partition] = (deliveries, future)
+        self._start()
+        return await future
+
+    async def close(self) -> None:
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _start(self) -> None:
+        if not self._waiting or len(self._running) >= self.max_inflight:
+            return
+        taken, self._waiting = self._waiting, {}
+        task = asyncio.create_task(self._apply(taken))
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._start()  # whatever queued meanwhile goes together
+
+    async def _apply(
+        self, taken: dict[int, tuple[list[Delivery], asyncio.Future[Applied]]]
+    ) -> None:
+        taken = {p: item for p, item in taken.items() if not item[1].done()}
+        if not taken:
+            return
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                results = await apply_partitions(
+                    conn, self.model, {p: batch for p, (batch, _) in taken.items()}
+                )
+        except Exception as exc:
+            for _, future in taken.values():
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for partition, (_, future) in taken.items():
+            if not future.done():
+                future.set_result(results[partition])
 
 
 async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -192,7 +282,9 @@ class Projector:
         batch: int = 1000,
         lease_ttl: float = 6.0,
         owner: str | None = None,
+        trace: HopTrace | None = None,
     ) -> None:
+        self.trace = trace  # per-hop timestamps (the freshness bench), off by default
         self.conninfo, self.nats_url, self.models = conninfo, nats_url, list(models)
         self.partitions, self.batch, self.lease_ttl = partitions, batch, lease_ttl
         self.owner = owner or f"projector-{uuid.uuid4().hex[:8]}"
@@ -213,15 +305,18 @@ class Projector:
         js = nc.jetstream()
         await ensure_event_stream(js)
         leases = [Leases(m.name, self.owner, self.partitions, self.lease_ttl) for m in self.models]
+        appliers = {m.name: SharedApplier(pool, m) for m in self.models}
         try:
             while not stop.is_set():
-                await self._balance(pool, js, leases)
+                await self._balance(pool, js, leases, appliers)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.lease_ttl / 3)
         finally:
             for task in self.workers.values():
                 task.cancel()
             await asyncio.gather(*self.workers.values(), return_exceptions=True)
+            for applier in appliers.values():
+                await applier.close()
             with contextlib.suppress(Exception):
                 async with pool.connection() as conn:
                     for lease in leases:
@@ -229,7 +324,13 @@ class Projector:
             await nc.close()
             await pool.close()
 
-    async def _balance(self, pool: Pool, js: JetStreamContext, leases: list[Leases]) -> None:
+    async def _balance(
+        self,
+        pool: Pool,
+        js: JetStreamContext,
+        leases: list[Leases],
+        appliers: dict[str, SharedApplier],
+    ) -> None:
         for model, lease in zip(self.models, leases, strict=True):
             async with pool.connection() as conn:
                 held = await lease.refresh(conn)
@@ -238,7 +339,11 @@ class Projector:
                 task = self.workers.get(key)
                 if partition in held and (task is None or task.done()):
                     self.workers[key] = asyncio.create_task(
-                        self._supervise(PartitionWorker(pool, js, model, partition, self.batch))
+                        self._supervise(
+                            PartitionWorker(
+                                pool, js, model, partition, self.batch, trace=self.trace
+                            )
+                        )
                     )
                 elif partition not in held and task is not None and not task.done():
                     task.cancel()

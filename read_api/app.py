@@ -18,15 +18,16 @@ from typing import Any
 import uvicorn
 from litestar import Litestar, Router
 from litestar.datastructures import State
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from commands.state_cache import StateCache
-from read_api.auth import ApiKeyAuthentication
+from read_api.alerts import AlertsController
+from read_api.auth import SECURITY_SCHEME, jwt_auth
 from read_api.commands_http import command_handlers
 from read_api.consistency import document_min_position, read_your_writes
 from read_api.controllers import (
@@ -43,8 +44,11 @@ from read_api.export import export_history
 from read_api.health import DEFAULT_MAX_LAG_SECONDS, HealthController
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
 from read_api.live import stream_events
+from read_api.login import AuthController
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
+from read_api.ratelimit import RateLimits, address_limits, caller_limits
+from read_api.tokens import AuthConfig, Sessions
 from streams.store import EventStore
 
 Clock = Callable[[], datetime]
@@ -59,22 +63,40 @@ async def _read_only(conn: AsyncConnection[Any]) -> None:
     await conn.execute("SET default_transaction_read_only = on")
 
 
+class MetricsController(PrometheusController):
+    """``/metrics``: every Prometheus series of this process (API, store, projectors, …)."""
+
+    path = "/metrics"
+    include_in_schema = False
+
+
+#: Requests, latency and errors by route template (``/v1/inventory/{store}``, not the raw path).
+_REQUEST_METRICS = PrometheusConfig(
+    app_name="obrador", prefix="obrador_api", group_path=True, exclude=["/metrics"]
+)
+
+
 def create_app(
     database_url: str,
     *,
     clock: Clock = _utc_now,
     cors_origins: Iterable[str] = (),
+    auth: AuthConfig | None = None,
+    rate_limits: RateLimits | None = None,
     nats_url: str | None = None,
     max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
 ) -> Litestar:
-    """The API on ``database_url`` (``clock`` gives "now" for the dashboard).
-
-    ``nats_url``, when given, is checked by ``/ready``, as is every projector's lag
-    against ``max_lag_seconds`` (read_api/health.py).
+    """The read API on ``database_url`` (``clock`` gives "now" for the dashboard).
 
     ``cors_origins``: browser origins (``https://shop.example``) allowed to read
     the API from their pages; none by default (docs/api.md, "CORS").
+    ``auth``: token lifetimes and signing key; ``rate_limits``: docs/auth.md.
+    ``nats_url``, when given, is checked by ``/ready``, as is every projector's lag
+    against ``max_lag_seconds`` (read_api/health.py).
     """
+    auth = auth or AuthConfig()
+    limits = rate_limits or RateLimits()
+    jwt = jwt_auth(auth)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -92,10 +114,10 @@ def create_app(
         )
         await pool.open()
         app.state.pool = pool
-        # The write side (command routes, idempotency answers): its own read-write pool.
-        # Opened without waiting, like the read pool: a database that is down at start
-        # makes requests answer 503 until it is back, not the process fail to start.
-        store_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        # The write side (commands, idempotency answers, logins' sessions and their
+        # events): one read-write pool. Opened without waiting, like the read pool: a
+        # database down at start makes requests answer 503, not the process fail.
+        writer: AsyncConnectionPool[Any] = AsyncConnectionPool(
             database_url,
             min_size=1,
             max_size=8,
@@ -104,9 +126,10 @@ def create_app(
             kwargs={"row_factory": tuple_row},
             check=AsyncConnectionPool.check_connection,
         )
-        await store_pool.open()
-        app.state.store = EventStore(store_pool)
+        await writer.open()
+        app.state.store = EventStore(writer)
         app.state.command_cache = StateCache()
+        app.state.sessions = Sessions(jwt, app.state.store, auth)
         try:
             yield
         finally:
@@ -123,28 +146,40 @@ def create_app(
             PurchaseOrdersController,
             DashboardController,
             ProjectionsStatusController,
+            AuthController,
+            AlertsController,
             export_history,
             stream_events,
             *command_handlers(),
         ],
-        middleware=[DefineMiddleware(ApiKeyAuthentication)],
+        middleware=[jwt.middleware, *caller_limits(limits)],
         guards=[read_your_writes],
     )
     app = Litestar(
-        route_handlers=[HealthController, DashboardPageController, v1],
+        route_handlers=[HealthController, DashboardPageController, MetricsController, v1],
         lifespan=[database],
         state=State({"clock": clock, "nats_url": nats_url, "max_lag_seconds": max_lag_seconds}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[refuse_hostile_strings],
+        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings, *address_limits(limits)],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",
-            description="Read models of one bakery tenant; the tenant comes from the API key.",
+            description=(
+                "Read models of one bakery tenant; the tenant comes from the credential"
+                " (an access token from POST /v1/auth/login, or an API key)."
+            ),
             components=Components(
                 security_schemes={
-                    "apiKey": SecurityScheme(
-                        type="http", scheme="bearer", description="obrador api-key create"
+                    SECURITY_SCHEME: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT access token or obrkey_ API key",
+                        description=(
+                            "People: the access_token of POST /v1/auth/login (15 minutes;"
+                            " POST /v1/auth/refresh for a new one). Machines: an API key"
+                            " from `obrador api-key create`."
+                        ),
                     )
                 }
             ),
@@ -186,6 +221,8 @@ async def serve_api(
     *,
     clock: Clock = _utc_now,
     cors_origins: Iterable[str] = (),
+    auth: AuthConfig | None = None,
+    rate_limits: RateLimits | None = None,
     nats_url: str | None = None,
 ) -> None:
     """Serve the read API on ``host:port`` until ``stop`` is set (OSError if the port is taken)."""
@@ -197,7 +234,14 @@ async def serve_api(
     except OSError:
         sock.close()
         raise
-    app = create_app(database_url, clock=clock, cors_origins=cors_origins, nats_url=nats_url)
+    app = create_app(
+        database_url,
+        clock=clock,
+        cors_origins=cors_origins,
+        auth=auth,
+        rate_limits=rate_limits,
+        nats_url=nats_url,
+    )
     config = uvicorn.Config(app, lifespan="on", log_level="info")
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _KeyRedaction) for f in access.filters):

@@ -77,7 +77,6 @@ from commands.types import (
 )
 from commands.validation import InvalidCommand, check
 from domain.errors import DomainError, InvalidValue, NotFound, PermissionDenied
-from read_api.actor import actor_of
 from read_api.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES
 from read_api.idempotency import (
     KEY_PATTERN,
@@ -87,7 +86,7 @@ from read_api.idempotency import (
     fingerprint,
     keep_first_answer,
 )
-from read_api.keys import Principal
+from read_api.keys import Principal, actor_of
 from read_api.schemas import Out, Problem
 from streams.store import EventStore
 

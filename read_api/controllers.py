@@ -18,7 +18,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
 from read_api import queries
-from read_api.auth import can_read
+from read_api.auth import can_read, store_scope
 from read_api.dashboard import dashboard_summary
 from read_api.errors import InvalidQuery, NotFound
 from read_api.keys import Principal
@@ -90,7 +90,8 @@ class InventoryController(ReadController):
         store: StoreFilter = None,
         limit: Limit = 1000,
     ) -> StockPage:
-        rows = await queries.stock(conn, principal.tenant_id, store=store, limit=limit)
+        scope = store_scope(principal, store)
+        rows = await queries.stock(conn, principal.tenant_id, store=scope, limit=limit)
         return StockPage(items=rows[:limit], has_more=len(rows) > limit)
 
     @get(
@@ -106,6 +107,7 @@ class InventoryController(ReadController):
         store: Annotated[str, path_id("the store", "madrid-centro")],
         item: Annotated[str, path_id("the item (product or ingredient)", "barra")],
     ) -> ItemLots:
+        store_scope(principal, store)
         found = await queries.lots(conn, principal.tenant_id, store, item)
         if found is None:
             raise NotFound(f"no stock of item {item!r} in store {store!r}")
@@ -134,7 +136,13 @@ class SalesController(ReadController):
     ) -> DailySalesPage:
         _check_range(from_, to)
         rows = await queries.daily_sales(
-            conn, principal.tenant_id, store=store, sku=sku, first=from_, last=to, limit=limit
+            conn,
+            principal.tenant_id,
+            store=store_scope(principal, store),
+            sku=sku,
+            first=from_,
+            last=to,
+            limit=limit,
         )
         return DailySalesPage(items=rows[:limit], has_more=len(rows) > limit)
 
@@ -161,7 +169,13 @@ class ForecastsController(ReadController):
     ) -> ForecastPage:
         _check_range(from_, to)
         rows = await queries.forecasts(
-            conn, principal.tenant_id, store=store, sku=sku, first=from_, last=to, limit=limit
+            conn,
+            principal.tenant_id,
+            store=store_scope(principal, store),
+            sku=sku,
+            first=from_,
+            last=to,
+            limit=limit,
         )
         return ForecastPage(items=rows[:limit], has_more=len(rows) > limit)
 
@@ -185,8 +199,9 @@ class ProductionOrdersController(ReadController):
         sku: SkuFilter = None,
         limit: Limit = 1000,
     ) -> ProductionOrderPage:
+        scope = store_scope(principal, store)
         rows = await queries.production_orders(
-            conn, principal.tenant_id, status=status, store=store, sku=sku, limit=limit
+            conn, principal.tenant_id, status=status, store=scope, sku=sku, limit=limit
         )
         return ProductionOrderPage(items=rows[:limit], has_more=len(rows) > limit)
 
@@ -208,7 +223,13 @@ class PurchaseOrdersController(ReadController):
         status: FromQuery[PurchaseStatus | None] = None,
         limit: Limit = 1000,
     ) -> PurchaseOrderPage:
-        rows = await queries.purchase_orders(conn, principal.tenant_id, status=status, limit=limit)
+        rows = await queries.purchase_orders(
+            conn,
+            principal.tenant_id,
+            status=status,
+            limit=limit,
+            store=store_scope(principal, None),
+        )
         return PurchaseOrderPage(items=rows[:limit], has_more=len(rows) > limit)
 
 
@@ -230,4 +251,8 @@ class DashboardController(ReadController):
         date_: AsOf = None,
     ) -> DashboardSummary:
         check_dates(date=date_)
-        return await dashboard_summary(conn, principal.tenant_id, now=clock(), as_of=date_)
+        scope = store_scope(principal, None)
+        stores = None if scope is None else frozenset(scope)
+        return await dashboard_summary(
+            conn, principal.tenant_id, now=clock(), as_of=date_, only_stores=stores
+        )

@@ -97,6 +97,8 @@ async def _load_stock(conn: Conn, tenant_id: str, stores: dict[str, _Store]) -> 
         (tenant_id,),
     )
     for store_id, item_id, negative in await cur.fetchall():
+        if store_id not in stores:
+            continue  # outside a store manager's stores
         store = stores[store_id]
         (store.negative if negative else store.short).append(item_id)
 
@@ -108,6 +110,8 @@ async def _load_orders(conn: Conn, tenant_id: str, stores: dict[str, _Store]) ->
         (tenant_id,),
     )
     for store_id, status, day in await cur.fetchall():
+        if store_id not in stores:
+            continue  # outside a store manager's stores
         store = stores[store_id]
         store.open_orders += 1
         if status == "suggested" and day <= store.today:
@@ -173,9 +177,16 @@ def _summary(store: _Store) -> StoreSummary:
 
 
 async def dashboard_summary(
-    conn: Conn, tenant_id: str, *, now: datetime, as_of: date | None = None
+    conn: Conn,
+    tenant_id: str,
+    *,
+    now: datetime,
+    as_of: date | None = None,
+    only_stores: frozenset[str] | None = None,
 ) -> DashboardSummary:
-    stores = {s.store_id: s for s in await _stores(conn, tenant_id, now, as_of)}
+    """``only_stores``: a store manager's stores (the others are not shown, nor counted)."""
+    found = await _stores(conn, tenant_id, now, as_of)
+    stores = {s.store_id: s for s in found if only_stores is None or s.store_id in only_stores}
     await _load_sales(conn, tenant_id, stores)
     await _load_stock(conn, tenant_id, stores)
     await _load_orders(conn, tenant_id, stores)

@@ -43,18 +43,20 @@ PROBLEM_TYPES: Final[dict[int, str]] = {
     409: "urn:obrador:problem:conflict",
     413: "urn:obrador:problem:body-too-large",
     422: "urn:obrador:problem:invalid-query",
+    429: "urn:obrador:problem:rate-limited",
     500: "urn:obrador:problem:internal-error",
     503: "urn:obrador:problem:unavailable",
 }
 _WHEN: Final[dict[int, str]] = {
     400: "a parameter is malformed, out of range or not allowed (`errors` names it)",
-    401: "no, unknown or revoked API key",
-    403: "the key's role may not read",
+    401: "no, unknown, expired or revoked credential (API key or access token)",
+    403: "the credential's role may not do this (or not in this store)",
     404: "no such route, or nothing of the key's tenant with that id",
     405: "the route does not take this method (`Allow` lists those it takes)",
     409: "the command conflicts with the current state (`current_version` on a version conflict)",
     413: "the request body is larger than the limit",
     422: "parameters that parse but contradict each other (`errors` names them)",
+    429: "too many requests from this address or caller; retry after `Retry-After` seconds",
     500: "an unexpected failure: logged, answered without internals",
     503: "the database did not answer in time; retry after `Retry-After` seconds",
 }
@@ -221,6 +223,6 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 #: Every operation can answer these (a route with no parameter still gets a 400 for a
 #: hostile path, and a 405/422 from the edges).
-COMMON_PROBLEMS: Final = (400, 404, 405, 422, 500, 503)
+COMMON_PROBLEMS: Final = (400, 404, 405, 422, 429, 500, 503)
 #: Operations behind the API key add these.
 KEY_PROBLEMS: Final = (401, 403)

@@ -31,10 +31,9 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 from psycopg import sql
 
-from domain.access import Permission, can
-from read_api.actor import actor_of
+from domain.access import STORE_SCOPED_ROLES, Permission, can
 from read_api.errors import InvalidQuery, problem
-from read_api.keys import Principal
+from read_api.keys import Principal, actor_of
 from read_api.limits import ID_PATTERN, MAX_ID_LENGTH
 
 NDJSON: Final = "application/x-ndjson"
@@ -191,8 +190,10 @@ async def export_history(
     ] = None,
 ) -> Stream:
     principal = request.user
-    if not can(actor_of(principal), Permission.READ_HISTORY):
-        raise problem(403, "this key's role may not read the history")
+    actor = actor_of(principal)
+    if actor.role in STORE_SCOPED_ROLES or not can(actor, Permission.READ_HISTORY):
+        # The history is tenant-wide: a store-scoped role would see other stores' events.
+        raise problem(403, "this credential's role may not read the tenant's history")
     for name, moment in (("recorded_from", recorded_from), ("recorded_to", recorded_to)):
         if moment is not None and moment.tzinfo is None:
             raise InvalidQuery(name, "needs a time zone (e.g. 2026-01-01T00:00:00Z)")

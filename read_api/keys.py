@@ -13,6 +13,7 @@ from typing import Final
 import msgspec
 import psycopg
 
+from domain.access import Actor
 from domain.events.organisation import Role
 from streams.store import AsyncPool
 
@@ -26,11 +27,35 @@ READ_ROLES: Final = frozenset({Role.OWNER, Role.PLANNER, Role.PRODUCTION_MANAGER
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is calling: everything a request may know about its caller."""
+    """Who is calling, from an API key or a person's access token (``request.user``).
+
+    Everything a request may know about its caller: the tenant (only ever from
+    the credential), the role, who (``user_id`` for people, ``key_id`` for
+    machines) and, for store-scoped roles, the stores they may see and act on.
+    """
 
     tenant_id: str
     role: str
-    key_id: str
+    key_id: str = ""
+    user_id: str = ""
+    #: Stores a store-scoped role (store manager, POS device) is limited to.
+    store_ids: tuple[str, ...] = ()
+    #: The login session an access token belongs to (empty for API keys).
+    session_id: str = ""
+
+    @property
+    def subject(self) -> str:
+        """``user:<id>`` or ``key:<id>``: who, for logs and rate limits."""
+        return f"user:{self.user_id}" if self.user_id else f"key:{self.key_id}"
+
+
+def actor_of(principal: Principal) -> Actor:
+    """The domain's view of the caller, for ``commands.handle`` (HTTP command routes)."""
+    return Actor(
+        user_id=principal.user_id or principal.key_id,
+        role=Role(principal.role),
+        store_ids=frozenset(principal.store_ids),
+    )
 
 
 def key_digest(key: str) -> bytes:

@@ -20,11 +20,10 @@ from litestar import Request, get
 from litestar.datastructures import State
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from domain.access import Permission, can
-from read_api.actor import actor_of
+from domain.access import STORE_SCOPED_ROLES, Permission, can
 from read_api.errors import InvalidParameter, problem
 from read_api.export import HistoryLine
-from read_api.keys import Principal
+from read_api.keys import Principal, actor_of
 from streams.store import EventStore
 
 KEEP_ALIVE_SECONDS: Final = 15.0
@@ -91,8 +90,10 @@ async def live_messages(
 )
 async def stream_events(request: Request[Principal, Any, Any], state: State) -> ServerSentEvent:
     principal = request.user
-    if not can(actor_of(principal), Permission.READ_HISTORY):
-        raise problem(403, "this key's role may not read the history")
+    actor = actor_of(principal)
+    if actor.role in STORE_SCOPED_ROLES or not can(actor, Permission.READ_HISTORY):
+        # The history is tenant-wide: a store-scoped role would see other stores' events.
+        raise problem(403, "this credential's role may not read the tenant's history")
     start = _start(request.headers.get("last-event-id"), request.query_params.get("after"))
     store: EventStore = state.store
     if start is None:

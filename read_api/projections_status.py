@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
 from projections.status import parked_counts, parked_events
+from read_api.auth import can_read, tenant_wide
 from read_api.controllers import Limit, ReadController
 from read_api.keys import Principal
 from read_api.queries import Conn
@@ -48,6 +49,7 @@ After = Annotated[
 class ProjectionsStatusController(ReadController):
     path = "/projections"
     tags = ["projections"]
+    guards = [can_read, tenant_wide]  # stream ids and errors of every store
 
     @get(
         "/parked",

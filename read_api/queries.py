@@ -25,6 +25,8 @@ from read_api.schemas import (
 
 Conn = AsyncConnection[tuple[Any, ...]]
 R = TypeVar("R")
+#: One store asked for, the stores a store-scoped caller may see (a tuple), or all (None).
+Stores = str | tuple[str, ...] | None
 
 
 async def _rows(conn: Conn, cls: type[R], query: str, params: Sequence[Any]) -> list[R]:
@@ -34,9 +36,16 @@ async def _rows(conn: Conn, cls: type[R], query: str, params: Sequence[Any]) -> 
 
 
 def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
-    """``col = %s AND …`` for the filters that were given (names are ours, never the caller's)."""
+    """``col = %s AND …`` for the filters that were given (names are ours, never the caller's).
+
+    A tuple value is a set to pick from (``col = ANY(%s)``): a store manager's stores.
+    """
     given = {column: value for column, value in filters.items() if value is not None}
-    return "".join(f" AND {column} = %s" for column in given), list(given.values())
+    clauses = (
+        f" AND {column} = ANY(%s)" if isinstance(value, tuple) else f" AND {column} = %s"
+        for column, value in given.items()
+    )
+    return "".join(clauses), [list(v) if isinstance(v, tuple) else v for v in given.values()]
 
 
 def _between(column: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
@@ -45,7 +54,7 @@ def _between(column: str, first: date | None, last: date | None) -> tuple[str, l
     return "".join(f" AND {column} {op} %s" for op, _ in bounds), [v for _, v in bounds]
 
 
-async def stock(conn: Conn, tenant_id: str, *, store: str | None, limit: int) -> list[StockRow]:
+async def stock(conn: Conn, tenant_id: str, *, store: Stores, limit: int) -> list[StockRow]:
     extra, params = _where({"store_id": store})
     return await _rows(
         conn,
@@ -83,7 +92,7 @@ async def daily_sales(
     conn: Conn,
     tenant_id: str,
     *,
-    store: str | None,
+    store: Stores,
     sku: str | None,
     first: date | None,
     last: date | None,
@@ -106,14 +115,15 @@ async def production_orders(
     tenant_id: str,
     *,
     status: str | None,
-    store: str | None,
+    store: Stores,
     sku: str | None,
     limit: int,
 ) -> list[ProductionOrder]:
     extra, params = _where({"status": status, "sku": sku})
     if store is not None:
-        extra += " AND (producing_store_id = %s OR destination_store_id = %s)"
-        params += [store, store]
+        stores = list(store) if isinstance(store, tuple) else [store]
+        extra += " AND (producing_store_id = ANY(%s) OR destination_store_id = ANY(%s))"
+        params += [stores, stores]
     return await _rows(
         conn,
         ProductionOrder,
@@ -131,7 +141,7 @@ async def forecasts(
     conn: Conn,
     tenant_id: str,
     *,
-    store: str | None,
+    store: Stores,
     sku: str | None,
     first: date | None,
     last: date | None,
@@ -151,9 +161,9 @@ async def forecasts(
 
 
 async def purchase_orders(
-    conn: Conn, tenant_id: str, *, status: str | None, limit: int
+    conn: Conn, tenant_id: str, *, status: str | None, limit: int, store: Stores = None
 ) -> list[PurchaseOrder]:
-    extra, params = _where({"o.status": status})
+    extra, params = _where({"o.status": status, "o.store_id": store})
     return await _rows(
         conn,
         PurchaseOrder,

@@ -23,6 +23,7 @@ from nats.js import api as js_api
 from nats.js.errors import APIError
 
 from streams.envelope import RecordedEvent
+from streams.hoptrace import HopTrace
 from streams.jetstream import (
     H_PARTITION_PREV,
     STREAM_NAME,
@@ -50,9 +51,16 @@ class RelayStats:
 
 class Relay:
     def __init__(
-        self, store: EventStore, nats_url: str, *, batch: int = 2000, window: int = 4000
+        self,
+        store: EventStore,
+        nats_url: str,
+        *,
+        batch: int = 2000,
+        window: int = 4000,
+        trace: HopTrace | None = None,
     ) -> None:
         self.store = store
+        self.trace = trace  # per-hop timestamps (the freshness bench), off by default
         self.nats_url = nats_url
         self.batch = batch
         self.window = window  # publishes awaiting their ack at most
@@ -98,21 +106,27 @@ class Relay:
         while not stop.is_set():
             events = await self.store.read_all(after=position, limit=self.batch)
             if not events:
-                await self._settle(pending)
+                await self._settle(pending, position)
                 pending = []
                 self.stats.lag_seconds = 0.0
                 RELAY_LAG_SECONDS.set(0.0)
                 await self.store.wait_for_events(position, 0.5)
                 continue
+            if self.trace is not None:
+                self.trace.record("read", first=events[0].position, last=events[-1].position)
             for event in events:
                 pending.append(await self._publish(js, event, last_id))
                 last_id = str(event.event_id)
             position = events[-1].position
-            if len(pending) >= self.window // 2:
-                await self._settle(pending)
-                pending = []
             self._note(events[-1])
-        await self._settle(pending)
+            if len(events) < self.batch:  # caught up: settle now, not after one more read
+                await self._settle(pending, position)
+                pending = []
+                await self.store.wait_for_events(position, 0.5)
+            elif len(pending) >= self.window // 2:
+                await self._settle(pending, position)
+                pending = []
+        await self._settle(pending, position)
 
     async def _publish(
         self, js: JetStreamContext, event: RecordedEvent, expected_last_id: str | None
@@ -129,8 +143,11 @@ class Relay:
             subject_for(event), event.payload, headers=headers, stream=STREAM_NAME
         )
 
-    async def _settle(self, pending: list[asyncio.Future[js_api.PubAck]]) -> None:
-        """Wait for acks; raise on the first refused publish (the relay then restarts)."""
+    async def _settle(self, pending: list[asyncio.Future[js_api.PubAck]], upto: int) -> None:
+        """Wait for acks up to position ``upto``; raise on the first refused publish.
+
+        (The relay then restarts from JetStream's tail.)
+        """
         if not pending:
             return
         results = await asyncio.gather(*pending, return_exceptions=True)
@@ -139,6 +156,8 @@ class Relay:
                 raise result if isinstance(result, Exception) else RuntimeError(str(result))
         self.stats.published += len(results)
         RELAY_PUBLISHED.inc(len(results))
+        if self.trace is not None:
+            self.trace.record("acked", last=upto)
 
     def _note(self, newest: RecordedEvent) -> None:
         self.stats.position = newest.position

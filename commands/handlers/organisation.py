@@ -13,19 +13,26 @@ from commands.types import (
     DefineProduct,
     DiscontinueProduct,
     OpenStore,
+    RecordPasswordSet,
     RegisterUser,
     RepriceProduct,
+    RevokeSession,
     SetProductStockPolicy,
+    StartSession,
     VersionRecipe,
 )
 from domain import catalogue, organisation
+from domain.access import Permission
 from domain.events import (
     Event,
     IngredientDefined,
     ProductDefined,
+    SessionRevoked,
+    SessionStarted,
     StoreClosed,
     StoreOpened,
     TenantCreated,
+    UserPasswordSet,
     UserRegistered,
     UserRoleChanged,
 )
@@ -34,6 +41,7 @@ from domain.streams import (
     ingredient_stream,
     product_stream,
     recipe_stream,
+    session_stream,
 )
 
 
@@ -76,10 +84,49 @@ async def register_user(cmd: RegisterUser, w: Writer) -> None:
         name=cmd.name,
         role=cmd.role,
         store_ids=cmd.store_ids,
+        email=cmd.email,
     )
     await w.decide(
         TENANT_STREAM, organisation.fold, lambda s: organisation.register_user(s, event), retry=True
     )
+
+
+async def record_password_set(cmd: RecordPasswordSet, w: Writer) -> None:
+    event = UserPasswordSet(occurred_at=w.now, user_id=cmd.user_id)
+    await w.decide(
+        TENANT_STREAM, organisation.fold, lambda s: organisation.set_password(s, event), retry=True
+    )
+
+
+async def start_session(cmd: StartSession, w: Writer) -> None:
+    _own_session(cmd.user_id, w)
+    tenant = await w.load(TENANT_STREAM, organisation.fold)
+    event = SessionStarted(occurred_at=w.now, user_id=cmd.user_id, session_id=cmd.session_id)
+    await w.decide(
+        session_stream(cmd.user_id),
+        organisation.fold_sessions,
+        lambda s: organisation.start_session(tenant, s, event),
+        retry=True,
+    )
+
+
+async def revoke_session(cmd: RevokeSession, w: Writer) -> None:
+    _own_session(cmd.user_id, w)
+    event = SessionRevoked(
+        occurred_at=w.now, user_id=cmd.user_id, session_id=cmd.session_id, reason=cmd.reason
+    )
+    await w.decide(
+        session_stream(cmd.user_id),
+        organisation.fold_sessions,
+        lambda s: organisation.revoke_session(s, event),
+        retry=True,
+    )
+
+
+def _own_session(user_id: str, w: Writer) -> None:
+    """A person starts and ends only their own sessions; an owner may end anyone's."""
+    if w.actor.user_id != user_id:
+        w.authorize(Permission.MANAGE_TENANT, None)
 
 
 async def change_user_role(cmd: ChangeUserRole, w: Writer) -> None:

@@ -18,8 +18,10 @@ import resource
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from queue import Empty
 from typing import Any, Final
 
 import numpy as np
@@ -170,12 +172,32 @@ def _import_in_child(
         args=(conninfo, str(path), str(mapping) if mapping else None, report, queue),
     )
     child.start()
-    figures: dict[str, Any] = queue.get()
+    while True:  # a child that dies (killed, out of memory) must not leave us waiting
+        try:
+            figures: dict[str, Any] = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not child.is_alive():
+                raise RuntimeError(
+                    f"the import process died (exit code {child.exitcode})"
+                ) from None
     child.join()
     return figures
 
 
-def run_bench(database_url: str, *, lines: int = LINES, with_ddop: bool = True) -> dict[str, Any]:
+def run_bench(
+    database_url: str,
+    *,
+    lines: int = LINES,
+    with_ddop: bool = True,
+    copy_reference: Callable[[str], tuple[int, float]] | None = None,
+) -> dict[str, Any]:
+    """Import ``lines`` generated lines (and the ddop file); the figures.
+
+    ``copy_reference(conninfo)``, when given, is called on the imported schema
+    and returns (rows, seconds) of a raw COPY of the very events the import
+    wrote; ``ratio_vs_copy`` is then COPY's time over the import's time.
+    """
     out: dict[str, Any] = {"lines": lines}
     with tempfile.TemporaryDirectory(prefix="obrador-bench-import-") as tmp:
         folder = Path(tmp)
@@ -191,6 +213,12 @@ def run_bench(database_url: str, *, lines: int = LINES, with_ddop: bool = True) 
                 _setup(conninfo, stores, [f"p{i}" for i in range(PRODUCTS)], "Europe/Madrid")
             )
             figures = _import_in_child(conninfo, csv_path, None, folder)
+            if copy_reference is not None:
+                copy_rows, copy_seconds = copy_reference(conninfo)
+                out["copy_rows"] = copy_rows
+                out["copy_seconds"] = round(copy_seconds, 3)
+                out["copy_rows_per_s"] = round(copy_rows / copy_seconds) if copy_seconds else 0
+                out["ratio_vs_copy"] = round(copy_seconds / figures["seconds"], 3)
         finally:
             _drop_schema(database_url, schema)
         if figures["aborted"] or figures["written"] != out["tickets"]:
@@ -239,4 +267,8 @@ def _drop_schema(url: str, schema: str) -> None:
 
 def machine() -> str:
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {mem_gb:.0f} GB, {platform.system()} {platform.machine()}"
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores, {mem_gb:.0f} GB, {platform.system()} {platform.machine()}, "
+        f"load {load:.1f} at end"
+    )

@@ -9,7 +9,7 @@ from commands.types.base import Command, Text
 from domain.access import Permission
 from domain.events.base import Id
 from domain.events.catalogue import RecipeLine
-from domain.events.organisation import Role, StoreKind, TenantKind
+from domain.events.organisation import Role, SessionRevocationReason, StoreKind, TenantKind
 
 
 class CreateTenant(Command, frozen=True, kw_only=True):
@@ -39,6 +39,27 @@ class RegisterUser(Command, frozen=True, kw_only=True):
     name: Text
     role: Role
     store_ids: tuple[Id, ...] = ()
+    email: str = ""  # the login name (lower case); empty: a user who cannot log in
+
+
+class RecordPasswordSet(Command, frozen=True, kw_only=True):
+    """Note in the history that ``user_id``'s password changed (the hash is kept apart)."""
+
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    user_id: Id
+
+
+class StartSession(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.USE_SESSION
+    user_id: Id
+    session_id: Id
+
+
+class RevokeSession(Command, frozen=True, kw_only=True):
+    PERMISSION: ClassVar[Permission] = Permission.USE_SESSION
+    user_id: Id
+    session_id: Id
+    reason: SessionRevocationReason
 
 
 class ChangeUserRole(Command, frozen=True, kw_only=True):

@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 
 import click
 
-from deploy.cli.common import tenant_option, with_stack
+from deploy.cli.common import current_settings, tenant_option, with_stack
 from deploy.stack import StackUrls
 from read_api.keys import READ_ROLES
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--host", help="default: $OBRADOR_API_HOST or 127.0.0.1")
+@click.option("--port", type=int, help="default: $OBRADOR_API_PORT or 8000")
 @with_stack(nats=False)
-def api(urls: StackUrls, host: str, port: int) -> None:
+def api(urls: StackUrls, host: str | None, port: int | None) -> None:
     """Serve the read API and dashboard, until Ctrl-C."""
     from read_api.app import serve_api
 
+    settings = current_settings()
+    host = host or settings.api_host
+    port = settings.api_port if port is None else port
+
+    from deploy.node import check_api_port
+    from deploy.supervisor import Component, Supervisor
+
+    settings = settings.model_copy(update={"api_host": host, "api_port": port})
+    check_api_port(settings)
+
+    async def run(stop: asyncio.Event) -> None:
+        await serve_api(urls.database_url, host, port, stop)
+
     print(f"read API on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_api(urls.database_url, host, port, asyncio.Event()))
+    asyncio.run(Supervisor([Component("api", run)]).run())
 
 
 @click.group("api-key")

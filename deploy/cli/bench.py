@@ -7,7 +7,7 @@ import os
 
 import click
 
-from deploy.cli.common import emit, json_option, with_stack
+from deploy.cli.common import current_settings, emit, json_option, with_stack
 from deploy.stack import StackUrls
 
 DDOP_CSV = "/work/shared/data/ddop-bakery/bakery_merged.csv"
@@ -32,25 +32,46 @@ def bench(what: str, as_json: bool, quick: bool) -> int:
     if what == "store":
         from deploy.bench_store import main as bench_store
 
-        return bench_store(json_output=as_json, quick=quick)
+        return bench_store(json_output=as_json, quick=quick, settings=current_settings())
     if what in ("relay", "freshness", "rebuild"):
         from deploy.bench_pipeline import main as bench_pipeline
 
-        return bench_pipeline(what, json_output=as_json, quick=quick)
+        return bench_pipeline(what, json_output=as_json, quick=quick, settings=current_settings())
     if what == "forecast":
         bench_forecast(as_json)
         return 0
-    return _bench_import(as_json)
+    return _bench_import(as_json, quick)
 
 
 @with_stack(nats=False, quiet=True)
-def _bench_import(urls: StackUrls, as_json: bool) -> None:
-    """1,000,000 generated lines (``OBRADOR_BENCH_IMPORT_LINES``), then the whole ddop file."""
-    from commands.importer.bench import run_bench
+def _bench_import(urls: StackUrls, as_json: bool, quick: bool) -> None:
+    """1,000,000 generated lines (``OBRADOR_BENCH_IMPORT_LINES``), then the whole ddop file.
 
-    lines = int(os.environ.get("OBRADOR_BENCH_IMPORT_LINES", "1000000"))
-    figures = run_bench(urls.database_url, lines=lines)
+    ``--quick``: 20,000 lines and no ddop file.
+    """
+    from commands.importer.bench import run_bench
+    from deploy.ceilings import copy_stored_events
+
+    lines = int(os.environ.get("OBRADOR_BENCH_IMPORT_LINES", "20000" if quick else "1000000"))
+    figures = run_bench(
+        urls.database_url, lines=lines, with_ddop=not quick, copy_reference=copy_stored_events
+    )
     emit(figures, as_json, lambda: "\n".join(f"{k:20} {v}" for k, v in figures.items()))
+    if not quick:
+        from deploy.bench_store import record_rows
+
+        record_rows(
+            [
+                (
+                    f"import {figures['lines']:,} lines",
+                    f"{figures['lines_per_s']:,} lines/s, {figures['peak_rss_mb']} MB peak",
+                    f"COPY of its {figures['copy_rows']:,} events: {figures['copy_seconds']} s",
+                    f"{figures['ratio_vs_copy']}×",
+                )
+            ],
+            str(figures["machine"]),
+            "`obrador bench import`",
+        )
 
 
 def bench_forecast(as_json: bool, csv_path: str = DDOP_CSV, workers: int = 2) -> dict[str, object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from deploy.cli.common import json_option
+from deploy.cli.common import current_settings, json_option, show_progress, working
 
 
 @click.command()
@@ -15,7 +15,10 @@ def chaos(events: int, cycles: int, as_json: bool) -> int:
     """Kill -9 relay/projector under load, then verify."""
     from deploy.chaos import main
 
-    return main(events=events, cycles=cycles, json_output=as_json)
+    with working(
+        f"chaos: {cycles} kills under {events:,} events, then verify", show_progress(as_json)
+    ):
+        return main(events=events, cycles=cycles, json_output=as_json, settings=current_settings())
 
 
 COMMANDS = [chaos]

@@ -8,11 +8,13 @@ the stack is up) and returns an exit code (``None`` means 0).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec
 
 import click
@@ -83,3 +85,33 @@ def fail(message: str, code: int = 1) -> int:
     """One line on stderr; the exit code to return."""
     print(message, file=sys.stderr)
     return code
+
+
+def show_progress(as_json: bool = False) -> bool:
+    """Progress bars only for a person: on a terminal, and never under ``--json``."""
+    return sys.stderr.isatty() and not as_json
+
+
+@contextlib.contextmanager
+def working(description: str, enabled: bool) -> Iterator[None]:
+    """A ticking "description… 1:23" line on stderr while long work without steps runs."""
+    if not enabled:
+        yield
+        return
+    from tqdm import tqdm
+
+    done = threading.Event()
+    bar = tqdm(desc=description, file=sys.stderr, bar_format="{desc}… {elapsed}", leave=False)
+
+    def tick() -> None:
+        while not done.wait(0.5):
+            bar.refresh()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+        bar.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import logging
 import math
 import signal
 import sys
@@ -26,9 +25,11 @@ from deploy.cli.common import (
     emit,
     fail,
     json_option,
+    show_progress,
     store_option,
     tenant_option,
     with_stack,
+    working,
 )
 from deploy.stack import StackUrls
 
@@ -40,7 +41,7 @@ METRIC_ORDER = ("wape", "mae", "rmse", "mase", "bias")
 
 @click.group()
 def forecast() -> None:
-    """Demand forecasts: backtest, simulate, train, queue, publish, registry, schedule."""
+    """Demand forecasts: model, train, publish plans, registry, schedule."""
 
 
 # -- shared options and output ------------------------------------------------------------
@@ -107,16 +108,23 @@ def _data_options(fn: Command) -> Command:
     return fn
 
 
+NOT_SCORED = "not scored"
+
+
+def scored(value: Any, spec: str = ".4f") -> str:
+    """A metric as text; "not scored" where nothing was scored (None, NaN, missing)."""
+    if isinstance(value, int | float) and math.isfinite(value):
+        return format(value, spec)
+    return NOT_SCORED
+
+
 def format_table(result: dict[str, Any]) -> str:
     lines = []
     for h, models in result["horizons"].items():
         lines.append(f"D+{h}")
-        lines.append(f"  {'model':<16}" + "".join(f"{m:>10}" for m in METRIC_ORDER))
+        lines.append(f"  {'model':<16}" + "".join(f"{m:>11}" for m in METRIC_ORDER))
         for name, met in models.items():
-            cells = "".join(
-                f"{met[m]:>10.4f}" if met[m] is not None and math.isfinite(met[m]) else f"{'-':>10}"
-                for m in METRIC_ORDER
-            )
+            cells = "".join(f"{scored(met.get(m)):>11}" for m in METRIC_ORDER)
             lines.append(f"  {name:<16}{cells}")
     lines.append(
         f"series={result['series']} origins={result['origins']} seconds={result['seconds']}"
@@ -148,7 +156,9 @@ def format_table(result: dict[str, Any]) -> str:
     help="use the observed weather of the target day (labelled, not honest)",
 )
 @click.option("--details", is_flag=True, help="add a details object to --json")
-@click.option("--plot", type=click.Path(dir_okay=False), help="PNG path (without --json)")
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), help="write a PNG of actual vs forecast here"
+)
 @click.option(
     "--forecast-out",
     type=click.Path(dir_okay=False),
@@ -177,33 +187,36 @@ def backtest(
     forecast_out: str | None,
     as_json: bool,
 ) -> None:
-    """Rolling-origin backtest with daily origins."""
+    """Rolling-origin backtest with daily origins (--plot FILE: a PNG)."""
     from forecasting.backtest import final_forecast_frame, run_backtest
     from forecasting.plot import plot_backtest
 
-    out = run_backtest(
-        csv,
-        date_col,
-        list(series_cols),
-        value_col,
-        list(exog_cols),
-        horizons=horizons,
-        origins=origins,
-        workers=workers,
-        holiday_col=holiday_col,
-        country=country,
-        subdiv=subdiv,
-        prophet_series=prophet_series,
-        prophet_origin_step=prophet_origin_step,
-        refit_every=refit_every,
-        oracle_weather=oracle_weather,
-        details=details or not as_json,
-        return_result=not as_json,
-    )
+    with working(f"backtest of {Path(csv).name}", show_progress(as_json)):
+        out = run_backtest(
+            csv,
+            date_col,
+            list(series_cols),
+            value_col,
+            list(exog_cols),
+            horizons=horizons,
+            origins=origins,
+            workers=workers,
+            holiday_col=holiday_col,
+            country=country,
+            subdiv=subdiv,
+            prophet_series=prophet_series,
+            prophet_origin_step=prophet_origin_step,
+            refit_every=refit_every,
+            oracle_weather=oracle_weather,
+            details=details or not as_json,
+            return_result=not as_json or plot is not None,
+        )
+    raw = out.pop("_result", None)
+    if plot is not None:
+        plot_backtest(raw, Path(plot))
     if as_json:
         print(json.dumps(clean_json(out)))
         return
-    raw = out.pop("_result")
     print(format_table(out))
     sub = out["details"]["prophet_subset"]
     print(
@@ -211,7 +224,7 @@ def backtest(
         f"{len(sub['series'])} series; like-for-like on that subset (WAPE):"
     )
     for h, models in sub["horizons"].items():
-        print(f"  D+{h}: " + "  ".join(f"{m}={v['wape']:.4f}" for m, v in models.items()))
+        print(f"  D+{h}: " + "  ".join(f"{m}={scored(v.get('wape'))}" for m, v in models.items()))
     if oracle_weather:
         print(
             "\nORACLE WEATHER: observed weather of the target day was used; "
@@ -223,9 +236,8 @@ def backtest(
             frame.write_csv(forecast_out)
             hmax = int(frame.height / max(out["series"], 1))
             print(f"\nD+1..D+{hmax} forecast with quantiles: {forecast_out}")
-    path = Path(plot or f"backtest-{Path(csv).stem}.png")
-    plot_backtest(raw, path)
-    print(f"\nplot: {path}")
+    if plot is not None:
+        print(f"\nplot: {plot}")
 
 
 @forecast.command()
@@ -309,8 +321,8 @@ def _version_line(v: registry.ModelVersion) -> str:
     m = v.metrics
     return (
         f"{v.key.store_id}/{v.key.sku} v{v.version} {v.kind:<13} "
-        f"{v.train_start}..{v.train_end} wape {m.get('wape')} "
-        f"(snaive {m.get('seasonal_naive_wape')}){'  PROMOTED' if v.promoted else ''}"
+        f"{v.train_start}..{v.train_end} wape {scored(m.get('wape'))} "
+        f"(snaive {scored(m.get('seasonal_naive_wape'))}){'  PROMOTED' if v.promoted else ''}"
         f"{'  rolled back' if v.rolled_back_at else ''}"
     )
 
@@ -332,6 +344,8 @@ def train(
     as_json: bool,
 ) -> None:
     """Train + backtest + register series in this process."""
+    from tqdm import tqdm
+
     from forecasting import registry
     from forecasting.registry import RegistryError
 
@@ -339,16 +353,17 @@ def train(
     if sku:
         keys = [k for k in keys if k.sku == sku]
     out = []
-    for key in keys:
+    bar = tqdm(keys, desc="train", unit="series", disable=not show_progress(as_json))
+    for key in bar:
         try:
             v = registry.train_and_register(urls.database_url, key, through=through)
         except RegistryError as exc:
-            print(f"{key.label()}: {exc}", file=sys.stderr)
+            bar.write(f"{key.label()}: {exc}", file=sys.stderr)
             continue
         assert v is not None
         out.append(v.as_dict())
         if not as_json:
-            print(_version_line(v))
+            bar.write(_version_line(v), file=sys.stdout)
     if as_json:
         print(json.dumps(out, default=str))
 
@@ -387,7 +402,6 @@ async def worker(urls: StackUrls, name: str | None, drain: bool, as_json: bool) 
     """Consume training jobs (any number of workers)."""
     from forecasting.workqueue import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -408,7 +422,11 @@ async def worker(urls: StackUrls, name: str | None, drain: bool, as_json: bool) 
 
 @forecast.command()
 @tenant_option()
-@click.option("--day", callback=_day, help="store-local run day (default: today)")
+@click.option(
+    "--day",
+    callback=_day,
+    help="the day to plan (default: the day after the tenant's last sales day, printed)",
+)
 @click.option("--batch", type=int, default=1, show_default=True, help="batch size to round up to")
 @click.option("--price", type=float, help="override catalogue economics")
 @click.option("--unit-cost", type=float)
@@ -425,11 +443,19 @@ async def publish(
     unit_cost: float | None,
     waste_cost: float | None,
     as_json: bool,
-) -> None:
-    """Publish forecasts + suggested orders now."""
+) -> int:
+    """Publish forecasts + suggested orders for a day (default: after the last sale)."""
     from forecasting.plan import Economics
     from forecasting.publish import publish_tenant
 
+    if day is None:
+        day = _day_after_last_sale(urls.database_url, tenant)
+        if day is None:
+            return fail(f"--tenant {tenant}: no sales recorded, nothing to plan from", 1)
+        print(
+            f"planning {day}, the day after {tenant}'s last sales day (pass --day to choose)",
+            file=sys.stderr,
+        )
     economics = None
     if price is not None:
         cost = unit_cost if unit_cost is not None else 0.0
@@ -447,6 +473,24 @@ async def publish(
             for r in results
         ),
     )
+    return 0
+
+
+def _day_after_last_sale(database_url: str, tenant: str) -> dt.date | None:
+    """The day after the last day any store of the tenant sold something."""
+    from forecasting import registry
+
+    last: dt.date | None = None
+    seen: set[str] = set()
+    for key in registry.list_series(database_url, tenant):
+        if key.store_id in seen:  # one series per store: its frame runs to the store's last day
+            continue
+        seen.add(key.store_id)
+        frame = registry.load_series(database_url, key)
+        if frame.height:
+            day = frame["date"][-1]
+            last = day if last is None or day > last else last
+    return None if last is None else last + dt.timedelta(days=1)
 
 
 @forecast.command()
@@ -533,7 +577,7 @@ def schedule(
     no_queue: bool,
     as_json: bool,
 ) -> int:
-    """Persistent schedule: add/list/remove jobs, or run them."""
+    """Persistent schedule: add/list/remove jobs, or run them (= up --only scheduler)."""
     if action == "add" and not tenant:
         return fail("schedule add needs --tenant", 2)
     run = _run_schedule if action == "run" else _edit_schedule
@@ -560,20 +604,12 @@ def _run_schedule(
 ) -> int:
     @with_stack(nats=not no_queue)
     def run(urls: StackUrls) -> None:
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        from deploy.node import scheduler
+        from deploy.supervisor import Supervisor
 
-        from forecasting.jobs import PostgresJobStore, configure
-
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        configure(urls.database_url, None if no_queue else urls.nats_url)
-        blocking = BlockingScheduler(
-            jobstores={"default": PostgresJobStore(urls.database_url)}, timezone=dt.UTC
-        )
+        component = scheduler(urls.database_url, "" if no_queue else urls.nats_url)
         print("forecast scheduler running (Ctrl-C to stop)", flush=True)
-        try:
-            blocking.start()
-        except (KeyboardInterrupt, SystemExit):
-            blocking.shutdown(wait=False)
+        asyncio.run(Supervisor([component]).run())
 
     return run()
 

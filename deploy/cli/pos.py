@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -18,21 +16,20 @@ from deploy.stack import StackUrls
 @click.option("--batch", type=int, default=64, show_default=True, help="tickets fetched per pull")
 @with_stack()
 def ingest(urls: StackUrls, batch: int) -> None:
-    """Run the POS ingest (JetStream → commands) until Ctrl-C."""
+    """Run the POS ingest alone (JetStream → commands) until Ctrl-C."""
     import asyncio
 
     from commands.pos.service import serve_ingest
+    from deploy.supervisor import Component, Supervisor
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-
-    def ready(_: object) -> None:
-        print(f"ingest: pos.*.*.sales on {urls.nats_url} → {urls.database_url}", flush=True)
-
-    with contextlib.suppress(KeyboardInterrupt):
-        processor = asyncio.run(
-            serve_ingest(urls.database_url, urls.nats_url, ready=ready, batch_size=batch)
+    async def run(stop: asyncio.Event) -> None:
+        processor = await serve_ingest(
+            urls.database_url, urls.nats_url, stop=stop, batch_size=batch
         )
         print(f"ingest stopped: {processor.counters}")
+
+    print(f"ingest: pos.*.*.sales on {urls.nats_url} → {urls.database_url}", flush=True)
+    asyncio.run(Supervisor([Component("ingest", run)]).run())
 
 
 @click.group()

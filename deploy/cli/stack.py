@@ -3,59 +3,89 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
+from collections.abc import Callable
 
 import click
 
-from deploy.cli.common import current_settings, with_stack
-from deploy.settings import Settings
-from deploy.stack import StackUrls, running_stack
+from deploy.cli.common import current_settings, emit, json_option, with_stack
+from deploy.node import NAMES
+from deploy.settings import Settings, mask_secrets
+from deploy.stack import StackUrls, refuse_second_node, running_stack
 
 
-def _serve_foreground(urls: StackUrls, settings: Settings, banner: list[str] | None = None) -> None:
-    """Relay, every projector, the POS ingest and the API until Ctrl-C / SIGTERM."""
-    from commands.pos.service import serve_ingest
-    from deploy.services import serve
-    from projections.registry import all_models
-    from read_api.app import serve_api
+def run_node(
+    urls: StackUrls, settings: Settings, names: list[str], banner: list[str] | None = None
+) -> None:
+    """Run the named components under one supervisor until Ctrl-C / SIGTERM."""
+    from deploy.node import DESCRIPTIONS, components
+    from deploy.supervisor import Supervisor
 
-    models = all_models()
-    lines = ["  relay       store → JetStream"]
-    lines.append("  projectors  " + (", ".join(m.name for m in models) or "none yet"))
-    port = int(os.environ.get("OBRADOR_API_PORT", "8000"))
+    lines = []
+    for name in names:
+        what = DESCRIPTIONS[name]
+        if name == "projector":
+            from projections.registry import all_models
 
-    async def ingest(stop: asyncio.Event) -> None:
-        await serve_ingest(urls.database_url, urls.nats_url, stop=stop)
-
-    async def api(stop: asyncio.Event) -> None:
-        await serve_api(urls.database_url, "127.0.0.1", port, stop)
-
-    lines.append("  POS ingest  pos.<tenant>.<store>.sales → commands (docs/pos.md)")
-    lines.append(f"  read API    http://127.0.0.1:{port}/  (OpenAPI: /schema; docs/api.md)")
+            what = ", ".join(m.name for m in all_models()) or "none yet"
+        if name == "api":
+            base = f"http://{settings.api_host}:{settings.api_port}"
+            what = f"{base}/  (OpenAPI: /schema, metrics: /metrics; docs/api.md)"
+        lines.append(f"  {name:11} {what}")
+    if "api" not in names:
+        metrics = f"http://{settings.api_host}:{settings.metrics_port}/metrics"
+        lines.append(f"  {'metrics':11} {metrics}")
 
     def ready() -> None:
         print("Obrador is up")
-        print(f"  PostgreSQL  {urls.database_url}")
-        print(f"  NATS        {urls.nats_url}")
+        print(f"  PostgreSQL  {mask_secrets(urls.database_url)}")
+        print(f"  NATS        {mask_secrets(urls.nats_url)}")
         print(f"  data folder {settings.data_dir}")
         print("\n".join(lines + (banner or [])))
         print("Ctrl-C stops everything.", flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve(urls.database_url, urls.nats_url, models=models, ready=ready, extra=[ingest, api])
-        )
-    print("stopping…", flush=True)
+    supervisor = Supervisor(components(names, urls.database_url, urls.nats_url, settings))
+    asyncio.run(supervisor.run(ready))
+
+
+def start_node(
+    names: list[str], banner: Callable[[StackUrls, Settings], list[str]] | None = None
+) -> int:
+    """Checks first (a second node on this data folder, a busy API port), then the stack."""
+    from deploy.node import check_ports
+
+    settings = current_settings()
+    refuse_second_node(settings)
+    check_ports(names, settings)
+    with running_stack(settings, exclusive=True) as urls:
+        run_node(urls, settings, names, banner(urls, settings) if banner else None)
+    return 0
 
 
 @click.command()
-def up() -> int:
-    """Start PostgreSQL + NATS (embedded unless the settings name them), migrate, run a node."""
-    settings = current_settings()
-    with running_stack(settings) as urls:
-        _serve_foreground(urls, settings)
-    return 0
+@click.option(
+    "--only",
+    metavar="NAMES",
+    help="comma-separated subset of: relay, projector, ingest, api, scheduler, worker"
+    " (default: all of them)",
+)
+def up(only: str | None) -> int:
+    """Run a node: the servers, then relay, projectors, POS ingest, API, forecast jobs.
+
+    PostgreSQL and NATS are embedded in the data folder unless the settings name them;
+    migrations are applied first.
+
+    A node runs the relay, the projectors, the POS ingest, the read API, the forecast
+    scheduler and a forecast worker under one supervisor that restarts a crashed
+    component with backoff. Scale out by starting `obrador up --only ...` on more
+    machines with DATABASE_URL/NATS_URL naming shared servers.
+    """
+    from deploy.node import parse_only
+
+    try:
+        names = parse_only(only)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    return start_node(names)
 
 
 @click.command()
@@ -75,18 +105,27 @@ def migrate() -> int:
 
 @click.command()
 @click.option("--check", is_flag=True, help="load, verify and exit 0 (non-zero on any mismatch)")
+def demo(check: bool) -> int:
+    """Up, with a demo bakery chain loaded (--check: load, verify and exit)."""
+    if check:
+        return _demo_check()
+    return start_node(list(NAMES), banner=_load_demo)
+
+
 @with_stack()
-def demo(urls: StackUrls, check: bool) -> int:
-    """Up + load a demo bakery chain through the store."""
+def _demo_check(urls: StackUrls) -> int:
     from deploy.demo import run_demo
 
-    ok = asyncio.run(run_demo(urls.database_url, check=check))
-    if check or not ok:
-        return 0 if ok else 1
+    return 0 if asyncio.run(run_demo(urls.database_url, check=True)) else 1
+
+
+def _load_demo(urls: StackUrls, settings: Settings) -> list[str]:
+    from deploy.demo import run_demo
+
+    if not asyncio.run(run_demo(urls.database_url, check=False)):
+        raise click.ClickException("the demo did not load; see the lines above")
     print()
-    settings = current_settings()
-    _serve_foreground(urls, settings, banner=_demo_banner(urls, settings))
-    return 0
+    return _demo_banner(urls, settings)
 
 
 def _demo_banner(urls: StackUrls, settings: Settings) -> list[str]:
@@ -98,14 +137,30 @@ def _demo_banner(urls: StackUrls, settings: Settings) -> list[str]:
     if not key_file.exists():  # keys are stored hashed: keep the plain one for the next demo
         key_file.write_text(create_api_key(urls.database_url, TENANT, "owner", "demo"))
         key_file.chmod(0o600)
-    port = os.environ.get("OBRADOR_API_PORT", "8000")
+    base = f"http://{settings.api_host}:{settings.api_port}"
     key = key_file.read_text().strip()
     return [
-        f"  dashboard   http://127.0.0.1:{port}/login?key={key}",
-        f"              then http://127.0.0.1:{port}/?date={last_day()} (the demo's last day)",
-        f"  API key     {key}  (curl -H 'Authorization: Bearer {key}' "
-        f"http://127.0.0.1:{port}/v1/inventory)",
+        f"  dashboard   {base}/login?key={key}",
+        f"              then {base}/?date={last_day()} (the demo's last day)",
+        f"  API key     {key}  (curl -H 'Authorization: Bearer {key}' {base}/v1/inventory)",
     ]
 
 
-COMMANDS = [up, migrate, demo]
+@click.command()
+@json_option
+def config(as_json: bool) -> None:
+    """Print the effective settings (env, --config file, defaults), secrets masked."""
+    from deploy.settings import env_name
+
+    values = current_settings().masked()
+    emit(
+        values,
+        as_json,
+        lambda: "\n".join(
+            f"{name:13} {'(unset)' if value is None else value!s:50} {env_name(name)}"
+            for name, value in values.items()
+        ),
+    )
+
+
+COMMANDS = [up, migrate, demo, config]

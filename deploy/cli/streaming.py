@@ -7,35 +7,45 @@ from typing import Any
 
 import click
 
-from deploy.cli.common import emit, json_option, with_stack
+from deploy.cli.common import (
+    current_settings,
+    emit,
+    json_option,
+    show_progress,
+    with_stack,
+    working,
+)
 from deploy.stack import StackUrls
 
 
 @click.command()
 @with_stack()
-async def relay(urls: StackUrls) -> None:
-    """Publish the store's log to JetStream, until Ctrl-C."""
-    from deploy.services import serve
+def relay(urls: StackUrls) -> None:
+    """Run the relay alone (store → JetStream) until Ctrl-C."""
+    from deploy.cli.stack import run_node
 
-    print(f"relay: {urls.database_url} → {urls.nats_url}", flush=True)
-    await serve(urls.database_url, urls.nats_url, relay=True)
+    run_node(urls, current_settings(), ["relay"])
 
 
 @click.command()
 @click.option("--models", help="comma-separated names (default: all)")
 def projector(models: str | None) -> int:
-    """Run read-model projectors, until Ctrl-C."""
+    """Run projectors alone (all or --models) until Ctrl-C."""
     from projections.registry import select
 
-    return _project(select(models))
+    return _project([m.name for m in select(models)])
 
 
 @with_stack()
-async def _project(urls: StackUrls, models: list[Any]) -> None:
-    from deploy.services import serve
+def _project(urls: StackUrls, models: list[str]) -> None:
+    import asyncio
 
-    print("projector: " + ", ".join(m.name for m in models), flush=True)
-    await serve(urls.database_url, urls.nats_url, relay=False, models=models)
+    from deploy.node import projector
+    from deploy.supervisor import Supervisor
+
+    print("projector: " + ", ".join(models), flush=True)
+    component = projector(urls.database_url, urls.nats_url, models)
+    asyncio.run(Supervisor([component]).run())
 
 
 @click.group()
@@ -104,7 +114,7 @@ async def _rebuild(urls: StackUrls, model: Any) -> None:
             unit="pos",
             desc=f"rebuild {model.name}",
             file=sys.stderr,
-            disable=not sys.stderr.isatty(),
+            disable=not show_progress(),
         )
         try:
             result = await run(store, model, progress=lambda n, p: bar.update(p - bar.n))
@@ -131,7 +141,8 @@ async def _verify(urls: StackUrls, model: Any) -> int:
     from streams.store import EventStore
 
     async with await EventStore.open(urls.database_url) as store:
-        report = await check(store, model)
+        with working(f"verify {model.name}: rebuilding to compare", show_progress()):
+            report = await check(store, model)
     for table, (live_only, rebuilt_only) in report.differences.items():
         verdict = "identical" if live_only == rebuilt_only == 0 else "DIFFERENT"
         print(f"{table:32} {verdict}: {live_only} rows only live, {rebuilt_only} only rebuilt")

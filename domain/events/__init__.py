@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Union, get_args
 
-from domain.events.alerts import AlertAcknowledged, AlertResolved, AlertSnoozed
+from domain.events.alerts import (
+    AlertAcknowledged,
+    AlertResolved,
+    AlertSettingsChanged,
+    AlertSnoozed,
+    ClockTicked,
+)
 from domain.events.base import DomainEvent
 from domain.events.catalogue import (
     IngredientDefined,
@@ -30,9 +36,12 @@ from domain.events.inventory import (
     WasteRecorded,
 )
 from domain.events.organisation import (
+    SessionRevoked,
+    SessionStarted,
     StoreClosed,
     StoreOpened,
     TenantCreated,
+    UserPasswordSet,
     UserRegistered,
     UserRoleChanged,
 )
@@ -64,6 +73,9 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     TenantCreated,
     StoreOpened,
     StoreClosed,
+    SessionRevoked,
+    SessionStarted,
+    UserPasswordSet,
     UserRegistered,
     UserRoleChanged,
     ProductDefined,
@@ -105,6 +117,8 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     AlertSnoozed,
     AlertResolved,
     ForecastPublished,
+    ClockTicked,
+    AlertSettingsChanged,
 ]
 
 #: Event type name (the ``type`` tag) -> class.
@@ -114,8 +128,10 @@ __all__ = [
     "EVENT_TYPES",
     "AlertAcknowledged",
     "AlertResolved",
+    "AlertSettingsChanged",
     "AlertSnoozed",
     "BatchCompleted",
+    "ClockTicked",
     "DomainEvent",
     "EquipmentMaintenancePerformed",
     "EquipmentMaintenanceScheduled",
@@ -143,6 +159,8 @@ __all__ = [
     "SaleRecorded",
     "SaleRefunded",
     "SaleVoided",
+    "SessionRevoked",
+    "SessionStarted",
     "StockAdjusted",
     "StockConsumed",
     "StockReceived",
@@ -155,6 +173,7 @@ __all__ = [
     "SupplierRegistered",
     "TemperatureRecorded",
     "TenantCreated",
+    "UserPasswordSet",
     "UserRegistered",
     "UserRoleChanged",
     "WasteRecorded",

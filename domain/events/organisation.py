@@ -57,9 +57,38 @@ class UserRegistered(DomainEvent, frozen=True, kw_only=True):
     role: Role
     #: Stores a store manager or POS device may act on; empty means the whole tenant.
     store_ids: tuple[Id, ...] = ()
+    #: The login name (lower case); empty for users registered before people could log in.
+    email: str = ""
 
 
 class UserRoleChanged(DomainEvent, frozen=True, kw_only=True):
     user_id: Id
     role: Role
     store_ids: tuple[Id, ...] = ()
+
+
+class SessionRevocationReason(StrEnum):
+    LOGOUT = "logout"
+    REFRESH_REUSED = "refresh_reused"  # a spent refresh token came back: the family is burnt
+    PASSWORD_CHANGED = "password_changed"
+
+
+class UserPasswordSet(DomainEvent, frozen=True, kw_only=True):
+    """The user's password was set or changed (the hash itself is never in the history)."""
+
+    user_id: Id
+
+
+class SessionStarted(DomainEvent, frozen=True, kw_only=True):
+    """A person logged in: a refresh-token family ``session_id`` began (stream ``session-…``)."""
+
+    user_id: Id
+    session_id: Id
+
+
+class SessionRevoked(DomainEvent, frozen=True, kw_only=True):
+    """The session's refresh tokens and access tokens stopped working."""
+
+    user_id: Id
+    session_id: Id
+    reason: SessionRevocationReason

@@ -7,6 +7,7 @@ column); their tables are created by ``migrations/0004_read_models.sql``.
 from __future__ import annotations
 
 from projections.model import ReadModel
+from projections.models.alerts import AlertsModel
 from projections.models.forecasts import ForecastsModel
 from projections.models.inventory import InventoryModel
 from projections.models.production_orders import ProductionOrdersModel
@@ -19,6 +20,7 @@ ALL_MODELS: tuple[ReadModel, ...] = (
     ProductionOrdersModel(),
     PurchaseOrdersModel(),
     ForecastsModel(),
+    AlertsModel(),
 )
 
 
@@ -33,6 +35,7 @@ def model_by_name(name: str) -> ReadModel:
 
 __all__ = [
     "ALL_MODELS",
+    "AlertsModel",
     "ForecastsModel",
     "InventoryModel",
     "ProductionOrdersModel",

@@ -49,7 +49,9 @@ def test_migrate_reports_nothing_to_do_on_a_migrated_database(pg_url: str) -> No
 
 @pytest.mark.slow
 def test_up_serves_until_sigterm_then_stops_its_servers(tmp_path: Path) -> None:
-    env = {**os.environ, "OBRADOR_DATA_DIR": str(tmp_path)}
+    from deploy.embedded.process import free_port
+
+    env = {**os.environ, "OBRADOR_DATA_DIR": str(tmp_path), "OBRADOR_API_PORT": str(free_port())}
     env.pop("DATABASE_URL", None)
     env.pop("NATS_URL", None)
     proc = subprocess.Popen(

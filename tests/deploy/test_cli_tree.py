@@ -57,3 +57,17 @@ def test_no_package_imports_deploy() -> None:
         if pattern.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_readme_lists_every_command_as_generated() -> None:
+    from deploy.cli.table import END, START, command_table
+
+    readme = (ROOT / "README.md").read_text()
+    assert START in readme and END in readme, "README.md lost its command table markers"
+    current = readme[readme.index(START) : readme.index(END) + len(END)]
+    assert current == command_table(cli), (
+        "README.md's command table is out of date: run `obrador help-table` and paste it"
+    )
+    for path, command in leaves(cli):
+        if not command.hidden:
+            assert f"| `obrador {path}" in current, path

@@ -23,7 +23,8 @@ OWNER = textwrap.dedent(
     from pathlib import Path
     from deploy.settings import Settings
     from deploy.stack import running_stack
-    with running_stack(Settings(None, None, Path(sys.argv[1])), log=None) as urls:
+    settings = Settings(database_url=None, nats_url=None, data_dir=Path(sys.argv[1]))
+    with running_stack(settings, log=None) as urls:
         print(urls.database_url, urls.nats_url, flush=True)
         time.sleep(600)
     """
@@ -52,7 +53,9 @@ def wait_gone(pid: int, timeout: float = 30) -> None:
 
 @pytest.mark.slow
 def test_starts_real_servers_and_stops_them(tmp_path: Path) -> None:
-    with running_stack(Settings(None, None, tmp_path), log=None) as urls:
+    with running_stack(
+        Settings(database_url=None, nats_url=None, data_dir=tmp_path), log=None
+    ) as urls:
         with psycopg.connect(urls.database_url) as conn:
             version = conn.execute("SHOW server_version").fetchone()
             tables = conn.execute("SELECT to_regclass('events')").fetchone()
@@ -82,7 +85,9 @@ def test_kill_9_of_the_owner_leaves_nothing_that_blocks_the_next_start(tmp_path:
     owner.wait(timeout=10)
     # the stale pid files, lock and stack.json are still there; a new run must cope
     assert (tmp_path / "stack.json").exists()
-    with running_stack(Settings(None, None, tmp_path), log=None) as urls:
+    with running_stack(
+        Settings(database_url=None, nats_url=None, data_dir=tmp_path), log=None
+    ) as urls:
         assert urls.owned
         with psycopg.connect(urls.database_url) as conn:
             assert conn.execute("SELECT n FROM survived").fetchone() == (42,)
@@ -91,7 +96,7 @@ def test_kill_9_of_the_owner_leaves_nothing_that_blocks_the_next_start(tmp_path:
 
 @pytest.mark.slow
 def test_second_process_reuses_the_running_stack(tmp_path: Path) -> None:
-    settings = Settings(None, None, tmp_path)
+    settings = Settings(database_url=None, nats_url=None, data_dir=tmp_path)
     with running_stack(settings, log=None) as first, running_stack(settings, log=None) as second:
         assert not second.owned
         assert (second.database_url, second.nats_url) == (first.database_url, first.nats_url)
@@ -104,6 +109,6 @@ def test_busy_data_dir_without_published_stack_is_reported(tmp_path: Path) -> No
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with (
             pytest.raises(DataDirBusy, match=str(tmp_path)),
-            running_stack(Settings(None, None, tmp_path), log=None),
+            running_stack(Settings(database_url=None, nats_url=None, data_dir=tmp_path), log=None),
         ):
             pass

@@ -78,6 +78,59 @@ def test_cli_backtest_json(one_store_csv: Path, capsys: pytest.CaptureFixture[st
     assert out["seconds"] > 0
 
 
+def test_text_backtest_writes_a_png_only_when_asked_and_never_prints_nan(
+    one_store_csv: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = [
+        *("forecast", "backtest", str(one_store_csv), "--date-col", "date"),
+        *("--series-col", "store", "--series-col", "product", "--value-col", "demand"),
+        *("--horizons", "1", "--origins", "14", "--workers", "1"),
+        *("--prophet-series", "1", "--prophet-origin-step", "14"),
+    ]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert list(tmp_path.glob("*.png")) == []  # nothing written unasked
+    assert "nan" not in out.lower() and "None" not in out
+    assert "obrador" in out and "plot:" not in out
+    assert "backtest of" not in err  # no progress line when stderr is not a terminal
+    picture = tmp_path / "pictures" / "bt.png"
+    picture.parent.mkdir()
+    assert main([*args, "--json", "--plot", str(picture)]) == 0
+    assert picture.stat().st_size > 1000
+    json.loads(capsys.readouterr().out)  # --json output stays one JSON document
+
+
+def test_unscored_metrics_read_not_scored() -> None:
+    from deploy.cli.forecast import format_table, scored
+
+    assert scored(float("nan")) == scored(None) == "not scored"
+    assert scored(0.12345) == "0.1235"
+    table = format_table(
+        {
+            "horizons": {"1": {"prophet": {"wape": float("nan"), "mae": None}}},
+            "series": 1,
+            "origins": 2,
+            "seconds": 0.1,
+        }
+    )
+    assert "not scored" in table and "nan" not in table and "None" not in table
+
+
+def test_progress_ticks_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from deploy.cli.common import working
+
+    with working("backtest of x.csv", enabled=True):
+        pass
+    assert "backtest of x.csv…" in capsys.readouterr().err
+    with working("backtest of x.csv", enabled=False):
+        pass
+    assert capsys.readouterr().err == ""
+
+
 def test_train_series_and_forecast_quantiles(ddop_frame: pl.DataFrame) -> None:
     frame = (
         ddop_frame.filter((pl.col("store") == 2) & (pl.col("product") == 101))

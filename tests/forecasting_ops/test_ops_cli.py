@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from deploy.cli import main as obrador
+from forecasting import registry
 from forecasting.registry import SeriesKey
 
 OBRADOR = [sys.executable, "-m", "deploy.cli"]
@@ -64,6 +66,16 @@ def test_cli_queue_with_two_worker_processes_then_publish_and_schedule(
     published = json.loads(capsys.readouterr().out)
     assert len(published) == 3 and all(p["forecast_appended"] for p in published)
     assert all(p["quantity"] % 10 == 0 for p in published)
+
+    # without --day: the day after the last sales day, said out loud (not today's date)
+    last = max(registry.load_series(pg_url, key)["date"][-1] for key in keys)
+    planned = last + dt.timedelta(days=1)
+    assert main(["publish", "--tenant", "ddop", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert {p["day"] for p in json.loads(out)} == {planned.isoformat()}
+    assert f"planning {planned}, the day after ddop's last sales day" in err
+    assert main(["publish", "--tenant", "nobody", "--json"]) == 1
+    assert "no sales recorded" in capsys.readouterr().err
 
     assert main(["schedule", "add", "--tenant", "ddop", "--json"]) == 0
     scheduled = json.loads(capsys.readouterr().out)

@@ -90,6 +90,8 @@ async def test_options_is_answered_on_every_route_without_cors_by_default(
             assert response.status_code == 204, (path, response.text)
             allowed = {m.strip() for m in response.headers["allow"].split(",")}
             assert {*expected, "OPTIONS"} <= allowed, path
+            assert "OPTIONS" in allowed and allowed & {"GET", "POST"}, path
+            assert "HEAD" in allowed or "GET" not in allowed, path  # a GET answers HEAD too
             assert "access-control-allow-origin" not in response.headers
 
 

@@ -26,6 +26,11 @@ OPERATIONS = {
     "listPurchaseOrders",
     "getDashboardSummary",
     "listParkedEvents",
+    "listAlerts",
+    "login",
+    "refreshToken",
+    "logout",
+    "whoAmI",
     "exportHistory",
     # One per command route (read_api/commands_http.py), named after the command.
     *(r.command.__name__[0].lower() + r.command.__name__[1:] for r in ROUTES),
