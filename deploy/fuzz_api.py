@@ -149,21 +149,20 @@ def serving(conninfo: str, tally: Tally) -> Any:
 
 
 async def load_demo(conninfo: str) -> int:
-    """The demo chain's events in the store and every read model rebuilt; events appended."""
-    from deploy.demo import demo_requests, real_sales
+    """The demo chain loaded through the handlers and every read model rebuilt; commands run."""
+    from deploy.demo import load_demo as load_demo_chain
     from projections.rebuild import rebuild
     from projections.registry import all_models
     from streams.store import EventStore
 
     store = await EventStore.open(conninfo)
     try:
-        outcomes = await store.bulk_append(list(demo_requests(real_sales())))
-        failed = [o for o in outcomes if isinstance(o, Exception)]
-        if failed:
-            raise RuntimeError(f"demo data refused: {failed[0]}")
+        report = await load_demo_chain(store)
+        if report.failed:
+            raise RuntimeError(f"demo data refused: {report.failed[0]}")
         for model in all_models():
             await rebuild(store, model)
-        return len(outcomes)
+        return report.commands
     finally:
         await store.close()
 

@@ -166,7 +166,7 @@ def scheduler(database_url: str, nats_url: str, check_every: float = 15.0) -> Co
     import psycopg
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from forecasting.jobs import PostgresJobStore, configure
+    from forecasting.ops.jobs import PostgresJobStore, configure
 
     async def run(stop: asyncio.Event) -> None:
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
@@ -206,7 +206,7 @@ async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
 
 
 def _worker(database_url: str, nats_url: str) -> Component:
-    from forecasting.workqueue import run_worker
+    from forecasting.ops.workqueue import run_worker
 
     async def run(stop: asyncio.Event) -> None:
         name = f"{socket.gethostname()}-{os.getpid()}"

@@ -145,3 +145,49 @@ async def last_relayed(js: JetStreamContext) -> tuple[int, str | None]:
     message = await js.get_msg(STREAM_NAME, seq=last_seq)
     headers = message.headers or {}
     return int(headers[H_POSITION]), headers.get(H_MSG_ID)
+
+
+# -- the forecast training work queue (consumed by ``forecasting.ops.workqueue``) --------
+
+FORECAST_JOBS_STREAM: Final = "OBRADOR_FORECAST_JOBS"
+FORECAST_JOBS_ROOT: Final = "forecast.jobs"
+FORECAST_TRAIN_SUBJECT: Final = f"{FORECAST_JOBS_ROOT}.train"
+#: the one durable consumer every forecast worker pulls from
+FORECAST_WORKERS: Final = "forecast-workers"
+FORECAST_JOB_PARTITIONS: Final = 8
+FORECAST_ACK_WAIT_S: Final = 600.0
+FORECAST_MAX_DELIVER: Final = 5
+
+
+async def ensure_forecast_jobs_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
+    """Create the work-queue stream and the shared durable consumer if missing.
+
+    Retention WORK_QUEUE: a message is gone once a worker acks it. The hour-long
+    duplicate window makes enqueueing the same run twice publish each job once.
+    """
+    try:
+        await js.stream_info(FORECAST_JOBS_STREAM)
+    except NotFoundError:
+        await js.add_stream(
+            js_api.StreamConfig(
+                name=FORECAST_JOBS_STREAM,
+                subjects=[f"{FORECAST_JOBS_ROOT}.>"],
+                retention=js_api.RetentionPolicy.WORK_QUEUE,
+                storage=js_api.StorageType.FILE,
+                num_replicas=replicas,
+                duplicate_window=3600.0,
+            )
+        )
+    try:
+        await js.consumer_info(FORECAST_JOBS_STREAM, FORECAST_WORKERS)
+    except NotFoundError:
+        await js.add_consumer(
+            FORECAST_JOBS_STREAM,
+            js_api.ConsumerConfig(
+                durable_name=FORECAST_WORKERS,
+                ack_policy=js_api.AckPolicy.EXPLICIT,
+                ack_wait=FORECAST_ACK_WAIT_S,
+                max_deliver=FORECAST_MAX_DELIVER,
+                filter_subject=f"{FORECAST_JOBS_ROOT}.>",
+            ),
+        )

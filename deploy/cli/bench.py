@@ -8,18 +8,9 @@ import os
 import click
 
 from deploy.cli.common import current_settings, emit, json_option, with_stack
+from deploy.sample_data import DDOP_EXOG, ddop_csv
 from deploy.stack import StackUrls
 
-DDOP_CSV = "/work/shared/data/ddop-bakery/bakery_merged.csv"
-DDOP_EXOG = (
-    "is_schoolholiday",
-    "is_holiday",
-    "is_holiday_next2days",
-    "rain",
-    "temperature",
-    "promotion_currentweek",
-    "promotion_lastweek",
-)
 WHAT = ["store", "relay", "freshness", "rebuild", "import", "forecast"]
 
 
@@ -74,13 +65,15 @@ def _bench_import(urls: StackUrls, as_json: bool, quick: bool) -> None:
         )
 
 
-def bench_forecast(as_json: bool, csv_path: str = DDOP_CSV, workers: int = 2) -> dict[str, object]:
-    """The full ddop backtest, timed (field ``seconds``)."""
+def bench_forecast(
+    as_json: bool, csv_path: str | None = None, workers: int = 2
+) -> dict[str, object]:
+    """The full ddop backtest (the repository's copy unless ``csv_path``), timed (``seconds``)."""
     from deploy.cli.forecast import clean_json, format_table
     from forecasting.backtest import run_backtest
 
     out: dict[str, object] = run_backtest(
-        csv_path,
+        csv_path or str(ddop_csv()),
         "date",
         ["store", "product"],
         "demand",

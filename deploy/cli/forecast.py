@@ -34,7 +34,7 @@ from deploy.cli.common import (
 from deploy.stack import StackUrls
 
 if TYPE_CHECKING:
-    from forecasting import registry
+    from forecasting.ops import registry
 
 METRIC_ORDER = ("wape", "mae", "rmse", "mase", "bias")
 
@@ -346,8 +346,8 @@ def train(
     """Train + backtest + register series in this process."""
     from tqdm import tqdm
 
-    from forecasting import registry
-    from forecasting.registry import RegistryError
+    from forecasting.ops import registry
+    from forecasting.ops.registry import RegistryError
 
     keys = registry.list_series(urls.database_url, tenant, store)
     if sku:
@@ -385,7 +385,7 @@ async def enqueue(
     as_json: bool,
 ) -> None:
     """One training job per series on the JetStream queue."""
-    from forecasting.workqueue import enqueue as put
+    from forecasting.ops.workqueue import enqueue as put
 
     jobs = await put(
         urls.nats_url, urls.database_url, tenant, store_id=store, through=through, run_id=run_id
@@ -400,7 +400,7 @@ async def enqueue(
 @with_stack()
 async def worker(urls: StackUrls, name: str | None, drain: bool, as_json: bool) -> None:
     """Consume training jobs (any number of workers)."""
-    from forecasting.workqueue import run_worker
+    from forecasting.ops.workqueue import run_worker
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -445,8 +445,8 @@ async def publish(
     as_json: bool,
 ) -> int:
     """Publish forecasts + suggested orders for a day (default: after the last sale)."""
+    from forecasting.ops.publish import publish_tenant
     from forecasting.plan import Economics
-    from forecasting.publish import publish_tenant
 
     if day is None:
         day = _day_after_last_sale(urls.database_url, tenant)
@@ -478,7 +478,7 @@ async def publish(
 
 def _day_after_last_sale(database_url: str, tenant: str) -> dt.date | None:
     """The day after the last day any store of the tenant sold something."""
-    from forecasting import registry
+    from forecasting.ops import registry
 
     last: dt.date | None = None
     seen: set[str] = set()
@@ -503,7 +503,7 @@ def models(
     urls: StackUrls, *, tenant: str, store: str | None, sku: str | None, as_json: bool
 ) -> None:
     """List model versions."""
-    from forecasting import registry
+    from forecasting.ops import registry
 
     rows = registry.versions(urls.database_url, tenant, store, sku)
     emit([v.as_dict() for v in rows], as_json, lambda: "\n".join(_version_line(v) for v in rows))
@@ -524,7 +524,7 @@ def promote(
     urls: StackUrls, *, tenant: str, store: str, sku: str, version: int, as_json: bool
 ) -> int:
     """Promote one version of a series."""
-    from forecasting import registry
+    from forecasting.ops import registry
 
     return _registry_change(
         lambda: registry.promote(
@@ -540,7 +540,7 @@ def promote(
 @with_stack(nats=False, quiet=True)
 def rollback(urls: StackUrls, *, tenant: str, store: str, sku: str, as_json: bool) -> int:
     """Re-promote the previously promoted version."""
-    from forecasting import registry
+    from forecasting.ops import registry
 
     return _registry_change(
         lambda: registry.rollback(urls.database_url, registry.SeriesKey(tenant, store, sku)),
@@ -549,7 +549,7 @@ def rollback(urls: StackUrls, *, tenant: str, store: str, sku: str, as_json: boo
 
 
 def _registry_change(change: Callable[[], registry.ModelVersion], as_json: bool) -> int:
-    from forecasting.registry import RegistryError
+    from forecasting.ops.registry import RegistryError
 
     try:
         v = change()
@@ -628,7 +628,7 @@ def _edit_schedule(
     def edit(urls: StackUrls) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        from forecasting.jobs import PostgresJobStore, schedule_tenant, tenant_timezones
+        from forecasting.ops.jobs import PostgresJobStore, schedule_tenant, tenant_timezones
 
         sched = BackgroundScheduler(
             jobstores={"default": PostgresJobStore(urls.database_url)}, timezone=dt.UTC

@@ -92,7 +92,10 @@ def test_demo_serves_the_dashboard_and_the_api_with_its_key(tmp_path: Path) -> N
     import urllib.error
     import urllib.request
 
+    from deploy.demo import plan_day, real_sales
     from deploy.embedded.process import free_port
+
+    expected = sum(s.units for s in real_sales())
 
     port = free_port()
     env = {**os.environ, "OBRADOR_DATA_DIR": str(tmp_path), "OBRADOR_API_PORT": str(port)}
@@ -110,21 +113,30 @@ def test_demo_serves_the_dashboard_and_the_api_with_its_key(tmp_path: Path) -> N
                 break
         key = re.search(r"Bearer (obrkey_\S+)'", text)
         assert key is not None, text
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v1/sales/daily?limit=5000",
-            headers={"Authorization": f"Bearer {key.group(1)}"},
-        )
-        deadline = time.monotonic() + 60  # the projectors fill the read model in the background
-        units = 0
-        while time.monotonic() < deadline and units < 11_735:
+        headers = {"Authorization": f"Bearer {key.group(1)}"}
+
+        def items(path: str) -> list[dict[str, str]]:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
-                    items = json.loads(response.read())["items"]
+                    found: list[dict[str, str]] = json.loads(response.read())["items"]
             except urllib.error.URLError:  # the API binds its port a moment after the banner
-                items = []
-            units = sum(int(float(i["units"])) for i in items)
+                return []
+            return found
+
+        day = plan_day().isoformat()
+        deadline = time.monotonic() + 60  # the projectors fill the read models in the background
+        units = forecasts = planned = 0
+        while time.monotonic() < deadline:
+            units = sum(int(float(i["units"])) for i in items("/v1/sales/daily?limit=5000"))
+            forecasts = len(items(f"/v1/forecasts?from={day}&to={day}"))
+            planned = sum(o["production_date"] == day for o in items("/v1/production-orders"))
+            if (units, forecasts) == (expected, 9) and planned:
+                break
             time.sleep(0.2)
-        assert units == 11_735  # every real unit of the demo, through relay → projector → API
+        assert units == expected  # every real unit of the demo, through relay → projector → API
+        # the plan for the day after the last sales day is there when the dashboard opens
+        assert forecasts == 9 and planned > 0
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0

@@ -101,7 +101,7 @@ def test_only_a_subset_one_node_per_folder_and_sigterm_stops_it_quickly(tmp_path
     finally:
         code, seconds = node.stop()
     assert code == 0, node.text
-    assert seconds < 10, f"stopping took {seconds:.1f} s"
+    assert seconds < 10, f"stopping took {seconds:.1f} s\n{node.text}"
     assert "Traceback" not in node.text
     assert not (tmp_path / "nats.pid").exists()
 

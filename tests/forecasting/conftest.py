@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
+from deploy.sample_data import DDOP_EXOG, ddop_frame
 from forecasting.series import Panel, panel_from_frame
 
-DDOP = Path("/work/shared/data/ddop-bakery/bakery_merged.csv")
-EXOG = [
-    "is_schoolholiday",
-    "is_holiday",
-    "is_holiday_next2days",
-    "rain",
-    "temperature",
-    "promotion_currentweek",
-    "promotion_lastweek",
-]
+EXOG = list(DDOP_EXOG)
 
 
-@pytest.fixture(scope="session")
-def ddop_frame() -> pl.DataFrame:
-    if not DDOP.exists():
-        pytest.skip(f"real ddop data not found at {DDOP}")
-    return pl.read_csv(DDOP, try_parse_dates=True)
+@pytest.fixture(scope="session", name="ddop_frame")
+def ddop_frame_fixture() -> pl.DataFrame:
+    return ddop_frame()
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 
 import polars as pl
 import psycopg
 import pytest
 
-from forecasting.registry import SeriesKey
+from deploy.sample_data import ddop_frame
+from forecasting.ops.registry import SeriesKey
 
-DDOP = Path("/work/shared/data/ddop-bakery/bakery_merged.csv")
 TENANT = "ddop"
 TIMEZONE = "Europe/Berlin"  # the ddop bakery chain is German
 #: days of history per series: enough for the pooled model (>= 176), small enough to be fast
@@ -21,9 +20,7 @@ DAYS = 300
 
 @pytest.fixture(scope="session")
 def ddop() -> pl.DataFrame:
-    if not DDOP.exists():
-        pytest.skip(f"{DDOP} not present")
-    return pl.read_csv(DDOP, try_parse_dates=True)
+    return ddop_frame()
 
 
 LoadSales = Callable[[list[tuple[int, int]]], list[SeriesKey]]

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from deploy.cli import main as obrador
-from forecasting import registry
-from forecasting.registry import SeriesKey
+from forecasting.ops import registry
+from forecasting.ops.registry import SeriesKey
 
 OBRADOR = [sys.executable, "-m", "deploy.cli"]
 

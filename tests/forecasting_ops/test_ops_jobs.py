@@ -11,7 +11,7 @@ from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from forecasting.jobs import PostgresJobStore, schedule_tenant
+from forecasting.ops.jobs import PostgresJobStore, schedule_tenant
 
 
 def _scheduler(pg_url: str) -> BackgroundScheduler:

@@ -17,11 +17,11 @@ from domain.codec import decode_event
 from domain.events import ForecastPublished, ManufacturingOrderSuggested
 from domain.events.organisation import Role
 from domain.streams import forecast_stream
-from forecasting import jobs, registry
 from forecasting.api import forecast
+from forecasting.ops import jobs, registry
+from forecasting.ops.publish import _quantiles
+from forecasting.ops.registry import SeriesKey
 from forecasting.plan import Economics, newsvendor_quantity
-from forecasting.publish import _quantiles
-from forecasting.registry import SeriesKey
 from forecasting.series import panel_from_series_frame
 from streams.store import EventStore
 

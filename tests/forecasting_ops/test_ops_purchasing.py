@@ -12,7 +12,8 @@ from domain.events.catalogue import IngredientDefined, RecipeLine, RecipeVersion
 from domain.events.inventory import ItemKind, StockReceived
 from domain.events.organisation import Role
 from domain.events.procurement import PurchaseOrderDrafted, SupplierPrice, SupplierRegistered
-from forecasting.purchasing import Ingredient, ingredient_needs, suggest, suggest_purchases
+from domain.purchasing import Ingredient, ingredient_needs, suggest
+from forecasting.ops.purchasing import suggest_purchases
 from projections.apply import decode_for
 from projections.models import model_by_name
 from streams.envelope import NewEvent

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from deploy.cli import main as obrador
-from forecasting import registry
-from forecasting.registry import RegistryError, SeriesKey
+from forecasting.ops import registry
+from forecasting.ops.registry import RegistryError, SeriesKey
 
 
 def test_versions_promote_and_rollback(

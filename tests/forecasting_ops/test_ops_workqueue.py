@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import nats
 
-from forecasting import registry
-from forecasting.registry import ModelVersion, SeriesKey
-from forecasting.workqueue import DURABLE, STREAM, enqueue, run_worker
+from forecasting.ops import registry
+from forecasting.ops.registry import ModelVersion, SeriesKey
+from forecasting.ops.workqueue import DURABLE, STREAM, enqueue, run_worker
 
 
 async def test_two_workers_train_every_series_once(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -14,10 +13,11 @@ import xlsxwriter
 from commands.handlers import handle
 from commands.importer.run import ImportRefused
 from commands.types import RecordSale
+from deploy.sample_data import ddop_csv
 from domain.events.sales import SaleLine, SaleSource
 from tests.importer.kit import OWNER, Bakery
 
-DDOP = Path("/work/shared/data/ddop-bakery/bakery_merged.csv")
+DDOP = ddop_csv()  # the repository copy of the real ddop file, as CSV
 
 TRANSACTIONS = """date,time,store,product,quantity,price,ticket
 2026-01-05,08:15,born,baguette,2,1.20,T-1

@@ -12,12 +12,13 @@ import pytest
 from commands.handlers import handle
 from commands.types import CreateTenant, DefineProduct, OpenStore
 from deploy.cli import main
+from deploy.sample_data import ddop_csv
 from domain.access import Actor
 from domain.events.organisation import Role, StoreKind, TenantKind
 from streams.store import EventStore
 
 OWNER = Actor(user_id="olga", role=Role.OWNER)
-DDOP = Path("/work/shared/data/ddop-bakery/bakery_merged.csv")
+DDOP = ddop_csv()  # the repository copy of the real ddop file, as CSV
 
 
 @pytest.fixture

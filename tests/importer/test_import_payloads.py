@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -15,10 +14,11 @@ from commands.importer.fastpath import ticket_payloads
 from commands.importer.mapping import resolve
 from commands.importer.validate import Context, check_rows
 from commands.types import RecordSale
+from deploy.sample_data import ddop_csv
 from domain.codec import encode_event
 from domain.events.sales import SaleLine
 
-DDOP = Path("/work/shared/data/ddop-bakery/bakery_merged.csv")
+DDOP = ddop_csv()  # the repository copy of the real ddop file, as CSV
 CTX = Context(
     store=None,
     store_zones={"born": "Europe/Madrid", "lon": "Europe/London"},

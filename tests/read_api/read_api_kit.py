@@ -15,7 +15,7 @@ from typing import TypeAlias
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from deploy.demo import TENANT, demo_requests, real_sales
+from deploy.demo import TENANT, load_demo
 from domain.codec import encode_event
 from domain.events import DomainEvent
 from domain.events.inventory import ConsumptionCause, ItemKind, StockConsumed, StockReceived
@@ -191,11 +191,12 @@ def rival_requests() -> list[AppendRequest]:
 
 
 async def load_bakeries(conninfo: str) -> None:
-    """Append the demo chain, its extras and the rival, then project every read model."""
+    """Load the demo chain, append its extras and the rival, then project every read model."""
     store = await EventStore.open(conninfo)
     try:
-        requests = [*demo_requests(real_sales()), *demo_extras(), *rival_requests()]
-        outcomes = await store.bulk_append(requests)
+        loaded = await load_demo(store)  # through the handlers, as `obrador demo` does
+        assert not loaded.failed, loaded.failed
+        outcomes = await store.bulk_append([*demo_extras(), *rival_requests()])
         assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
         log, position = [], 0
         while batch := await store.read_all(after=position, limit=5000):

@@ -8,11 +8,12 @@ the same run twice inside the duplicate window publishes each job once.
 
 Every worker pulls from the one durable consumer ``forecast-workers``: a
 message goes to one worker at a time; the worker trains, registers the version
-(``forecasting.registry.train_and_register``) and only then acks. A worker that
+(``forecasting.ops.registry.train_and_register``) and only then acks. A worker that
 dies before the ack leaves the message to be redelivered after ``ack_wait``;
 the registry refuses a second version for the same ``job_id``, so a
 redelivered job is acked without training twice. A job that keeps failing is
-terminated after ``MAX_DELIVER`` attempts.
+terminated after ``FORECAST_MAX_DELIVER`` attempts. The stream and the consumer
+are declared in ``streams.jetstream`` with every other JetStream stream.
 """
 
 from __future__ import annotations
@@ -31,25 +32,21 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js import JetStreamContext
-from nats.js import api as js_api
-from nats.js.errors import NotFoundError
 
-from forecasting.registry import (
-    ModelVersion,
-    RegistryError,
-    SeriesKey,
-    list_series,
-    train_and_register,
+from forecasting.ops.keys import RegistryError, SeriesKey
+from forecasting.ops.readport import list_series
+from forecasting.ops.registry import ModelVersion, train_and_register
+from streams.jetstream import (
+    FORECAST_JOB_PARTITIONS,
+    FORECAST_JOBS_STREAM,
+    FORECAST_TRAIN_SUBJECT,
+    FORECAST_WORKERS,
+    ensure_forecast_jobs_stream,
 )
 
-STREAM: Final = "OBRADOR_FORECAST_JOBS"
-SUBJECT_ROOT: Final = "forecast.jobs"
-TRAIN_SUBJECT: Final = f"{SUBJECT_ROOT}.train"
-DURABLE: Final = "forecast-workers"
-PARTITIONS: Final = 8
-ACK_WAIT_S: Final = 600.0
-MAX_DELIVER: Final = 5
+# the stream and its consumer are declared with every other one in streams.jetstream
+STREAM: Final = FORECAST_JOBS_STREAM
+DURABLE: Final = FORECAST_WORKERS
 
 log = logging.getLogger("obrador.forecast.worker")
 
@@ -84,37 +81,7 @@ class TrainJob:
     @property
     def subject(self) -> str:
         label = f"{self.key.tenant_id}/{self.key.store_id}/{self.key.sku}"
-        return f"{TRAIN_SUBJECT}.p{zlib.crc32(label.encode()) % PARTITIONS}"
-
-
-async def ensure_jobs_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
-    """Create the work-queue stream and the shared durable consumer if missing."""
-    try:
-        await js.stream_info(STREAM)
-    except NotFoundError:
-        await js.add_stream(
-            js_api.StreamConfig(
-                name=STREAM,
-                subjects=[f"{SUBJECT_ROOT}.>"],
-                retention=js_api.RetentionPolicy.WORK_QUEUE,
-                storage=js_api.StorageType.FILE,
-                num_replicas=replicas,
-                duplicate_window=3600.0,
-            )
-        )
-    try:
-        await js.consumer_info(STREAM, DURABLE)
-    except NotFoundError:
-        await js.add_consumer(
-            STREAM,
-            js_api.ConsumerConfig(
-                durable_name=DURABLE,
-                ack_policy=js_api.AckPolicy.EXPLICIT,
-                ack_wait=ACK_WAIT_S,
-                max_deliver=MAX_DELIVER,
-                filter_subject=f"{SUBJECT_ROOT}.>",
-            ),
-        )
+        return f"{FORECAST_TRAIN_SUBJECT}.p{zlib.crc32(label.encode()) % FORECAST_JOB_PARTITIONS}"
 
 
 async def enqueue(
@@ -133,7 +100,7 @@ async def enqueue(
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        await ensure_jobs_stream(js)
+        await ensure_forecast_jobs_stream(js)
         for job in jobs:
             await js.publish(job.subject, job.encode(), headers={"Nats-Msg-Id": job.job_id})
     finally:
@@ -193,7 +160,7 @@ async def run_worker(
     nc: Client = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        await ensure_jobs_stream(js)
+        await ensure_forecast_jobs_stream(js)
         sub = await js.pull_subscribe_bind(DURABLE, STREAM)
         while stop is None or not stop.is_set():
             try:

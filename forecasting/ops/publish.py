@@ -1,6 +1,6 @@
 """Publish the promoted forecasts and the daily plan into the event history.
 
-For each promoted series (``forecasting.registry``) and run day D (store-local):
+For each promoted series (``forecasting.ops.registry``) and run day D (store-local):
 
 * the promoted model, given the sales history up to D-1 (the last complete
   day: D-1 is the forecast origin), forecasts the next 28 days — D..D+27, i.e.
@@ -10,7 +10,7 @@ For each promoted series (``forecasting.registry``) and run day D (store-local):
   series and day: running the job twice the same day appends nothing);
 * the plan for the first day: newsvendor quantity at the critical ratio of the
   product's price and cost (``forecasting.plan``) minus the usable stock (lots
-  in ``rm_inventory_lots`` that are still sellable on the production day, minus
+  in the inventory read model that are still sellable on the production day, minus
   any shortfall), in whole batches, sent as ``SuggestManufacturingOrder``
   (order ``plan-<store>-<sku>-<yyyymmdd>``) with its reasoning in ``reason``.
   Nothing is suggested when the quantity is 0 (the result says why).
@@ -41,21 +41,19 @@ from domain.events.organisation import Role
 from domain.streams import forecast_id as forecast_id_of
 from domain.streams import forecast_key, plan_key, planned_order_id, product_stream
 from forecasting.api import forecast
-from forecasting.plan import Economics, PlanDecision, newsvendor_quantity
-from forecasting.registry import (
-    ModelVersion,
-    SeriesKey,
-    connect,
+from forecasting.ops.keys import SeriesKey
+from forecasting.ops.readport import (
     load_series,
-    promoted,
-    promoted_series,
+    store_timezone,
+    usable_stock,
 )
+from forecasting.ops.registry import ModelVersion, promoted, promoted_series
+from forecasting.plan import Economics, PlanDecision, newsvendor_quantity
 from forecasting.series import panel_from_series_frame
 from streams.store import EventStore
 
 HORIZON = 28
 INTERVAL = (0.1, 0.9)  # published interval: 80 %
-DEFAULT_TIMEZONE = "Europe/Madrid"
 SYSTEM_ACTOR = Actor(user_id="forecast-scheduler", role=Role.PLANNER)
 #: when the product is not in the catalogue: waste = cost, critical ratio 0.65
 DEFAULT_ECONOMICS = Economics(price=1.0, unit_cost=0.35, waste_cost=0.35)
@@ -88,37 +86,8 @@ class PublishResult:
         }
 
 
-def store_timezone(conninfo: str, tenant_id: str, store_id: str) -> str:
-    with connect(conninfo) as conn:
-        row = conn.execute(
-            "SELECT timezone FROM rm_sales_store_timezones WHERE tenant_id = %s AND store_id = %s",
-            (tenant_id, store_id),
-        ).fetchone()
-    return str(row["timezone"]) if row else DEFAULT_TIMEZONE
-
-
 def local_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone)).date()
-
-
-def usable_stock(conninfo: str, key: SeriesKey, on: dt.date) -> float:
-    """Units in lots still sellable on ``on`` (no expiry, or expiring on/after it) - shortfall."""
-    with connect(conninfo) as conn:
-        lots = conn.execute(
-            "SELECT coalesce(sum(quantity), 0) AS q FROM rm_inventory_lots"
-            " WHERE tenant_id = %s AND store_id = %s AND item_id = %s AND quantity > 0"
-            " AND (expires_on IS NULL OR expires_on >= %s)",
-            (key.tenant_id, key.store_id, key.sku, on),
-        ).fetchone()
-        stock = conn.execute(
-            "SELECT shortfall FROM rm_inventory_stock"
-            " WHERE tenant_id = %s AND store_id = %s AND item_id = %s",
-            (key.tenant_id, key.store_id, key.sku),
-        ).fetchone()
-    total = float(lots["q"]) if lots else 0.0
-    if stock:
-        total -= float(stock["shortfall"])
-    return max(total, 0.0)
 
 
 async def product_economics(
@@ -287,7 +256,7 @@ async def _purchases_for(
     store: EventStore, conninfo: str, tenant_id: str, results: list[PublishResult]
 ) -> None:
     """Turn each store's planned bake into ingredient purchase suggestions (purchasing.py)."""
-    from forecasting.purchasing import suggest_purchases  # noqa: PLC0415
+    from forecasting.ops.purchasing import suggest_purchases  # noqa: PLC0415
 
     by_store: dict[tuple[str, dt.date], dict[str, int]] = {}
     for res in results:

@@ -9,13 +9,13 @@ seconds, job_state bytea). Jobs, their triggers and next run times survive a
 scheduler restart; a missed run within ``misfire_grace_time`` still runs once
 (``coalesce``).
 
-Per tenant and store time zone (``rm_sales_store_timezones``), two cron jobs:
+Per tenant and store time zone (from the read port), two cron jobs:
 
 * ``retrain:<tenant>:<tz>`` nightly (default 01:00 local): enqueue one training
-  job per series on the work queue (``forecasting.workqueue``) when NATS is
+  job per series on the work queue (``forecasting.ops.workqueue``) when NATS is
   configured, else train in this process;
 * ``publish:<tenant>:<tz>`` before 06:00 local (default 05:00): publish the
-  promoted forecasts and suggested orders (``forecasting.publish``).
+  promoted forecasts and suggested orders (``forecasting.ops.publish``).
 
 Job arguments are only the tenant and the zone; the database and NATS addresses
 come from :func:`configure` (or ``DATABASE_URL`` / ``NATS_URL``) when the job
@@ -38,9 +38,11 @@ from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLook
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from forecasting.publish import DEFAULT_TIMEZONE, publish_tenant
-from forecasting.registry import RegistryError, connect, list_series, train_and_register
-from forecasting.workqueue import enqueue
+from forecasting.ops.keys import RegistryError
+from forecasting.ops.publish import publish_tenant
+from forecasting.ops.readport import list_series, stores_in_timezone, tenant_timezones
+from forecasting.ops.registry import train_and_register
+from forecasting.ops.workqueue import enqueue
 
 TABLE = "forecast_scheduler_jobs"
 log = logging.getLogger("obrador.forecast.jobs")
@@ -174,28 +176,6 @@ def _ctx() -> Context:
     return Context(url, os.environ.get("NATS_URL") or None)
 
 
-def tenant_timezones(conninfo: str, tenant_id: str) -> list[str]:
-    with connect(conninfo) as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT timezone FROM rm_sales_store_timezones WHERE tenant_id = %s"
-            " ORDER BY timezone",
-            (tenant_id,),
-        ).fetchall()
-    return [str(r["timezone"]) for r in rows] or [DEFAULT_TIMEZONE]
-
-
-def _stores_in(conninfo: str, tenant_id: str, timezone: str) -> set[str] | None:
-    """Stores of the tenant in ``timezone``; None = no zones recorded (every store)."""
-    with connect(conninfo) as conn:
-        rows = conn.execute(
-            "SELECT store_id, timezone FROM rm_sales_store_timezones WHERE tenant_id = %s",
-            (tenant_id,),
-        ).fetchall()
-    if not rows:
-        return None if timezone == DEFAULT_TIMEZONE else set()
-    return {r["store_id"] for r in rows if r["timezone"] == timezone}
-
-
 # ---------------------------------------------------------- scheduled jobs
 
 
@@ -205,7 +185,7 @@ def retrain_job(tenant_id: str, timezone: str) -> int:
     Returns the number of jobs enqueued (or series trained in-process).
     """
     ctx = _ctx()
-    stores = _stores_in(ctx.conninfo, tenant_id, timezone)
+    stores = stores_in_timezone(ctx.conninfo, tenant_id, timezone)
     keys = [
         k for k in list_series(ctx.conninfo, tenant_id) if stores is None or k.store_id in stores
     ]
@@ -282,3 +262,13 @@ def schedule_tenant(
             )
             ids.append(job_id)
     return ids
+
+
+__all__ = [
+    "PostgresJobStore",
+    "configure",
+    "publish_job",
+    "retrain_job",
+    "schedule_tenant",
+    "tenant_timezones",  # from the read port, kept here for the schedule commands
+]

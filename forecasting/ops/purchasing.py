@@ -1,4 +1,4 @@
-"""From tomorrow's bake to purchase suggestions: ingredient needs through recipes.
+"""From tomorrow's bake to drafted purchase orders (the rules are ``domain.purchasing``).
 
 For each store, the planned quantities (the suggested manufacturing orders)
 are turned into ingredient needs with each product's latest recipe
@@ -15,11 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
 from typing import Any
-
-from psycopg import connect
 
 from commands.handlers import handle
 from commands.types import DraftPurchaseOrder
@@ -31,6 +27,7 @@ from domain.events.procurement import (
     SupplierPriceListUpdated,
     SupplierRegistered,
 )
+from domain.purchasing import Ingredient, Suggestion, Supplier, ingredient_needs, suggest
 from domain.streams import (
     ingredient_stream,
     purchase_plan_key,
@@ -38,75 +35,8 @@ from domain.streams import (
     suggested_po_id,
     supplier_stream,
 )
+from forecasting.ops.readport import stock_on_hand
 from streams.store import EventStore
-
-
-@dataclass(frozen=True)
-class Ingredient:
-    ingredient_id: str
-    unit_cost: Decimal
-    reorder_point: Decimal
-    reorder_quantity: Decimal
-    supplier_id: str | None
-
-
-@dataclass(frozen=True)
-class Supplier:
-    supplier_id: str
-    lead_time_days: int
-    prices: Mapping[str, Decimal]
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    store_id: str
-    ingredient_id: str
-    supplier_id: str | None
-    quantity: Decimal
-    reason: str
-
-
-def ingredient_needs(
-    planned: Mapping[str, int], recipes: Mapping[str, RecipeVersioned]
-) -> dict[str, Decimal]:
-    """Ingredient quantities the planned products consume (products without a recipe: none)."""
-    needs: dict[str, Decimal] = defaultdict(Decimal)
-    for sku, quantity in planned.items():
-        recipe = recipes.get(sku)
-        if recipe is None or quantity <= 0:
-            continue
-        for line in recipe.lines:
-            needs[line.ingredient_id] += line.quantity * Decimal(quantity) / recipe.yield_quantity
-    return dict(needs)
-
-
-def suggest(
-    store_id: str,
-    needs: Mapping[str, Decimal],
-    on_hand: Mapping[str, Decimal],
-    ingredients: Mapping[str, Ingredient],
-) -> list[Suggestion]:
-    """Which ingredients to buy, how much, and why (pure)."""
-    out = []
-    for ingredient_id in sorted(needs):
-        info = ingredients.get(ingredient_id)
-        if info is None:
-            continue
-        need = needs[ingredient_id]
-        stock = on_hand.get(ingredient_id, Decimal(0))
-        after = stock - need
-        if after >= info.reorder_point:
-            continue
-        quantity = max(info.reorder_quantity, info.reorder_point - after)
-        quantity = quantity.quantize(Decimal("0.001"), rounding=ROUND_CEILING)
-        reason = (
-            f"plan needs {need.normalize():f} {ingredient_id}, stock {stock.normalize():f} → "
-            f"{after.normalize():f} after baking, below the reorder point "
-            f"{info.reorder_point.normalize():f}; order {quantity.normalize():f} "
-            f"(reorder quantity {info.reorder_quantity.normalize():f})"
-        )
-        out.append(Suggestion(store_id, ingredient_id, info.supplier_id, quantity, reason))
-    return out
 
 
 async def _latest(store: EventStore, tenant_id: str, stream_id: str) -> list[Any]:
@@ -154,16 +84,6 @@ async def _supplier(store: EventStore, tenant_id: str, supplier_id: str) -> Supp
     return None if lead is None else Supplier(supplier_id, lead, prices)
 
 
-def _on_hand(conninfo: str, tenant_id: str, store_id: str, items: list[str]) -> dict[str, Decimal]:
-    with connect(conninfo) as conn:
-        rows = conn.execute(
-            "SELECT item_id, on_hand FROM rm_inventory_stock"
-            " WHERE tenant_id = %s AND store_id = %s AND item_id = ANY(%s)",
-            (tenant_id, store_id, items),
-        ).fetchall()
-    return {str(item): Decimal(str(qty)) for item, qty in rows}
-
-
 async def suggest_purchases(
     store: EventStore,
     conninfo: str,
@@ -178,7 +98,7 @@ async def suggest_purchases(
     recipes = await _recipes(store, tenant_id, sorted(planned))
     needs = ingredient_needs(planned, recipes)
     ingredients = {i: found for i in needs if (found := await _ingredient(store, tenant_id, i))}
-    on_hand = _on_hand(conninfo, tenant_id, store_id, sorted(needs))
+    on_hand = stock_on_hand(conninfo, tenant_id, store_id, sorted(needs))
     suggestions = suggest(store_id, needs, on_hand, ingredients)
     by_supplier: dict[str, list[Suggestion]] = defaultdict(list)
     for s in suggestions:

@@ -13,49 +13,26 @@ seasonal-naive's on the same days. ``promote`` forces a version; ``rollback``
 demotes the promoted version (marking it rolled back) and re-promotes the
 version that was promoted before it.
 
-Sales come from ``rm_sales_daily`` (store-local days). A day on which the store
-sold nothing at all is a closed day: never scored, never a zero target.
+Sales come through ``forecasting.ops.readport`` (store-local days). A day on which
+the store sold nothing at all is a closed day: never scored, never a zero target.
+The promotion backtest itself is pure modelling (``forecasting.gate``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import pickle
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-import polars as pl
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from forecasting.api import FittedForecaster, forecast, train_series
-from forecasting.metrics import bias, mae, wape
-from forecasting.models.baselines import seasonal_naive, weekday_mean4
-from forecasting.series import panel_from_series_frame
-
-#: backtest: this many weekly origins over the last weeks, each forecasting 7 days
-BACKTEST_ORIGINS = 4
-BACKTEST_HORIZON = 7
-#: below this many days of history a series is not trained at all
-MIN_TRAIN_DAYS = 28
-
-
-class RegistryError(Exception):
-    """Nothing to promote, roll back to or train on; the message says which series."""
-
-
-@dataclass(frozen=True, order=True)
-class SeriesKey:
-    tenant_id: str
-    store_id: str
-    sku: str
-
-    def label(self) -> str:
-        return f"{self.tenant_id}/{self.store_id}/{self.sku}"
+from forecasting.api import FittedForecaster, train_series
+from forecasting.gate import MIN_TRAIN_DAYS, backtest, beats_baseline
+from forecasting.ops.keys import RegistryError, SeriesKey
+from forecasting.ops.readport import connect, list_series, load_series
 
 
 @dataclass(frozen=True)
@@ -115,109 +92,6 @@ def _version(row: dict[str, Any]) -> ModelVersion:
     )
 
 
-def connect(conninfo: str) -> psycopg.Connection[dict[str, Any]]:
-    return psycopg.connect(conninfo, row_factory=dict_row)
-
-
-# ---------------------------------------------------------------- sales input
-
-
-def list_series(conninfo: str, tenant_id: str, store_id: str | None = None) -> list[SeriesKey]:
-    """Every store x SKU with sales in ``rm_sales_daily`` for the tenant."""
-    with connect(conninfo) as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT store_id, sku FROM rm_sales_daily WHERE tenant_id = %s"
-            " AND (%s::text IS NULL OR store_id = %s) ORDER BY store_id, sku",
-            (tenant_id, store_id, store_id),
-        ).fetchall()
-    return [SeriesKey(tenant_id, r["store_id"], r["sku"]) for r in rows]
-
-
-def load_series(conninfo: str, key: SeriesKey, through: dt.date | None = None) -> pl.DataFrame:
-    """Daily frame ``date, y, closed`` from the series' first sale to ``through``.
-
-    ``through`` defaults to the last day the store sold anything; days after the
-    last sale up to ``through`` are closed unless the store sold something.
-    """
-    with connect(conninfo) as conn:
-        own = conn.execute(
-            "SELECT sales_date, units FROM rm_sales_daily WHERE tenant_id = %s AND store_id = %s"
-            " AND sku = %s AND (%s::date IS NULL OR sales_date <= %s) ORDER BY sales_date",
-            (key.tenant_id, key.store_id, key.sku, through, through),
-        ).fetchall()
-        open_days = conn.execute(
-            "SELECT sales_date FROM rm_sales_daily WHERE tenant_id = %s AND store_id = %s"
-            " AND (%s::date IS NULL OR sales_date <= %s)"
-            " GROUP BY sales_date HAVING sum(units) > 0",
-            (key.tenant_id, key.store_id, through, through),
-        ).fetchall()
-    if not own:
-        raise RegistryError(f"{key.label()}: no sales in rm_sales_daily")
-    units = {r["sales_date"]: float(r["units"]) for r in own}
-    is_open = {r["sales_date"] for r in open_days}
-    start: dt.date = own[0]["sales_date"]
-    end = through or max(is_open | set(units))
-    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    return pl.DataFrame(
-        {
-            "date": days,
-            "y": [units.get(d, 0.0) for d in days],
-            "closed": [d not in is_open for d in days],
-        },
-        schema={"date": pl.Date, "y": pl.Float64, "closed": pl.Boolean},
-    )
-
-
-# ------------------------------------------------------------------ backtest
-
-
-def _r(x: float) -> float | None:
-    return None if math.isnan(x) else round(x, 4)
-
-
-def backtest(
-    frame: pl.DataFrame, origins: int = BACKTEST_ORIGINS, horizon: int = BACKTEST_HORIZON
-) -> dict[str, Any]:
-    """Cheap rolling-origin backtest on the last ``origins x horizon`` days.
-
-    One fit on the history before the window; forecasts from weekly origins
-    inside it (the model sees the actuals up to each origin, as in production);
-    scored on open days against seasonal-naive and weekday_mean4 on the same
-    days. Empty (``{"origins": 0}``) when the series is too short.
-    """
-    n = frame.height
-    window = origins * horizon
-    if n < window + MIN_TRAIN_DAYS:
-        return {"origins": 0, "reason": f"history of {n} days < {window + MIN_TRAIN_DAYS}"}
-    first = n - window - 1  # index of the first origin = last training day
-    model = train_series(frame.head(first + 1))
-    full = panel_from_series_frame(frame)
-    y_open = full.y_open
-    starts = np.array([first + k * horizon for k in range(origins)], dtype=np.int64)
-    hs = tuple(range(1, horizon + 1))
-    actual = np.full((origins, horizon), np.nan)
-    pred = np.full((origins, horizon), np.nan)
-    for i, o in enumerate(starts):
-        m = replace(model, panel=panel_from_series_frame(frame.head(int(o) + 1)))
-        pred[i] = forecast(m, horizon)["mean"].to_numpy()
-        actual[i] = y_open[0, o + 1 : o + 1 + horizon]
-    snaive = seasonal_naive(y_open, starts, hs)[0]
-    wm4 = weekday_mean4(y_open, starts, hs)[0]
-    return {
-        "origins": origins,
-        "horizon": horizon,
-        "window_start": str(frame["date"][int(starts[0]) + 1]),
-        "window_end": str(frame["date"][n - 1]),
-        "open_days": int(np.isfinite(actual).sum()),
-        "wape": _r(wape(actual, pred)),
-        "mae": _r(mae(actual, pred)),
-        "bias": _r(bias(actual, pred)),
-        "wape_h1": _r(wape(actual[:, :1], pred[:, :1])),
-        "seasonal_naive_wape": _r(wape(actual, snaive)),
-        "weekday_mean4_wape": _r(wape(actual, wm4)),
-    }
-
-
 # ---------------------------------------------------------------- versions
 
 
@@ -234,13 +108,6 @@ def _params(model: FittedForecaster) -> dict[str, Any]:
         params["blend"] = [round(float(w), 3) for w in model.blend]
     # only JSON-safe values (the config may hold tuples, numpy scalars)
     return dict(json.loads(json.dumps(params, default=str)))
-
-
-def _beats_baseline(metrics: dict[str, Any]) -> bool:
-    mine, base = metrics.get("wape"), metrics.get("seasonal_naive_wape")
-    if mine is None or base is None:
-        return False
-    return float(mine) <= float(base)
 
 
 def register(
@@ -273,7 +140,7 @@ def register(
         ).fetchone()
         assert row is not None
         version = int(row["v"])
-        promote_now = promote_if_best and (not row["any_promoted"] or _beats_baseline(metrics))
+        promote_now = promote_if_best and (not row["any_promoted"] or beats_baseline(metrics))
         if promote_now:
             conn.execute(
                 "UPDATE forecast_model_versions SET promoted = false"
@@ -439,3 +306,14 @@ def rollback(conninfo: str, key: SeriesKey) -> ModelVersion:
             (key.tenant_id, key.store_id, key.sku, cur),
         )
         return _promote_locked(conn, key, int(target["version"]))
+
+
+__all__ = [
+    "MIN_TRAIN_DAYS",
+    "ModelVersion",
+    "RegistryError",
+    "SeriesKey",
+    "backtest",
+    "list_series",
+    "load_series",
+]
