@@ -74,6 +74,9 @@ class Appended(msgspec.Struct, frozen=True, kw_only=True):
     last_version: int
     event_types: tuple[str, ...]
     duplicate: bool = False
+    #: Global positions of the first and last event written (0 when not known).
+    first_position: int = 0
+    last_position: int = 0
 
 
 class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -246,6 +249,8 @@ class Writer:
                 last_version=result.last_version,
                 event_types=tuple(type(e).__name__ for e in events),
                 duplicate=result.duplicate,
+                first_position=result.first_position,
+                last_position=result.last_position,
             )
         )
 
@@ -308,5 +313,7 @@ def _already_written(records: list[RecordedEvent], first_ids: list[UUID]) -> App
                 last_version=batch[-1].stream_version,
                 event_types=tuple(r.event_type for r in batch),
                 duplicate=True,
+                first_position=batch[0].position,
+                last_position=batch[-1].position,
             )
     return None

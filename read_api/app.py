@@ -15,20 +15,21 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import uvicorn
-from litestar import Controller, Litestar, Router, get
+from litestar import Litestar, Router
 from litestar.datastructures import State
-from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
+from commands.state_cache import StateCache
 from read_api.alerts import AlertsController
 from read_api.auth import SECURITY_SCHEME, jwt_auth
+from read_api.commands_http import command_handlers
+from read_api.consistency import document_min_position, read_your_writes
 from read_api.controllers import (
     DashboardController,
     ForecastsController,
@@ -39,12 +40,14 @@ from read_api.controllers import (
 )
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
+from read_api.export import export_history
+from read_api.health import DEFAULT_MAX_LAG_SECONDS, HealthController
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
+from read_api.live import stream_events
 from read_api.login import AuthController
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
 from read_api.ratelimit import RateLimits, address_limits, caller_limits
-from read_api.schemas import HealthCheck
 from read_api.tokens import AuthConfig, Sessions
 from read_api.waste import WasteController
 from streams.store import EventStore
@@ -59,24 +62,6 @@ def _utc_now() -> datetime:
 async def _read_only(conn: AsyncConnection[Any]) -> None:
     # The read API only SELECTs; the server refuses anything else on these sessions.
     await conn.execute("SET default_transaction_read_only = on")
-
-
-class HealthController(Controller):
-    path = "/health"
-    tags = ["system"]
-
-    @get(
-        "/",
-        operation_id="getHealth",
-        summary="Is the database reachable (no key needed)",
-    )
-    async def health(self, state: State) -> HealthCheck:
-        try:
-            async with state.pool.connection(timeout=2.0) as conn:
-                await conn.execute("SELECT 1")
-        except (PoolTimeout, psycopg.OperationalError, OSError) as exc:
-            raise ServiceUnavailableException("database unreachable") from exc
-        return HealthCheck(status="ok", database="ok")
 
 
 class MetricsController(PrometheusController):
@@ -99,12 +84,16 @@ def create_app(
     cors_origins: Iterable[str] = (),
     auth: AuthConfig | None = None,
     rate_limits: RateLimits | None = None,
+    nats_url: str | None = None,
+    max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
 ) -> Litestar:
     """The read API on ``database_url`` (``clock`` gives "now" for the dashboard).
 
     ``cors_origins``: browser origins (``https://shop.example``) allowed to read
     the API from their pages; none by default (docs/api.md, "CORS").
     ``auth``: token lifetimes and signing key; ``rate_limits``: docs/auth.md.
+    ``nats_url``, when given, is checked by ``/ready``, as is every projector's lag
+    against ``max_lag_seconds`` (read_api/health.py).
     """
     auth = auth or AuthConfig()
     limits = rate_limits or RateLimits()
@@ -126,22 +115,26 @@ def create_app(
         )
         await pool.open()
         app.state.pool = pool
-        # Logins write (sessions, refresh tokens, their events): a small pool of its own.
+        # The write side (commands, idempotency answers, logins' sessions and their
+        # events): one read-write pool. Opened without waiting, like the read pool: a
+        # database down at start makes requests answer 503, not the process fail.
         writer: AsyncConnectionPool[Any] = AsyncConnectionPool(
             database_url,
             min_size=1,
-            max_size=4,
+            max_size=8,
             timeout=5.0,
             open=False,
             kwargs={"row_factory": tuple_row},
             check=AsyncConnectionPool.check_connection,
         )
         await writer.open()
-        app.state.sessions = Sessions(jwt, EventStore(writer), auth)
+        app.state.store = EventStore(writer)
+        app.state.command_cache = StateCache()
+        app.state.sessions = Sessions(jwt, app.state.store, auth)
         try:
             yield
         finally:
-            await app.state.sessions.store.close()
+            await app.state.store.close()
             await pool.close()
 
     v1 = Router(
@@ -157,13 +150,17 @@ def create_app(
             AuthController,
             AlertsController,
             WasteController,
+            export_history,
+            stream_events,
+            *command_handlers(),
         ],
         middleware=[jwt.middleware, *caller_limits(limits)],
+        guards=[read_your_writes],
     )
     app = Litestar(
         route_handlers=[HealthController, DashboardPageController, MetricsController, v1],
         lifespan=[database],
-        state=State({"clock": clock}),
+        state=State({"clock": clock, "nats_url": nats_url, "max_lag_seconds": max_lag_seconds}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
         middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings, *address_limits(limits)],
@@ -192,6 +189,7 @@ def create_app(
     )
     document_problems(app)
     document_string_rules(app)  # builds the OpenAPI document: every route is in by now
+    document_min_position(app)
     # HEAD and CORS wrap the whole router (before routing decides a 405), see edges.py.
     app.asgi_handler = Cors(HeadAsGet(app.asgi_handler), cors_origins)
     return app
@@ -227,6 +225,7 @@ async def serve_api(
     cors_origins: Iterable[str] = (),
     auth: AuthConfig | None = None,
     rate_limits: RateLimits | None = None,
+    nats_url: str | None = None,
 ) -> None:
     """Serve the read API on ``host:port`` until ``stop`` is set (OSError if the port is taken)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -238,7 +237,12 @@ async def serve_api(
         sock.close()
         raise
     app = create_app(
-        database_url, clock=clock, cors_origins=cors_origins, auth=auth, rate_limits=rate_limits
+        database_url,
+        clock=clock,
+        cors_origins=cors_origins,
+        auth=auth,
+        rate_limits=rate_limits,
+        nats_url=nats_url,
     )
     config = uvicorn.Config(app, lifespan="on", log_level="info")
     access = logging.getLogger("uvicorn.access")

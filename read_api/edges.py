@@ -19,9 +19,9 @@ from typing import Final, cast
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-CORS_METHODS: Final = "GET, HEAD, OPTIONS"
-CORS_HEADERS: Final = "Authorization, Content-Type"
-CORS_EXPOSED: Final = "Retry-After, WWW-Authenticate"
+CORS_METHODS: Final = "GET, HEAD, OPTIONS, POST"
+CORS_HEADERS: Final = "Authorization, Content-Type, Idempotency-Key"
+CORS_EXPOSED: Final = "Retry-After, WWW-Authenticate, Idempotent-Replayed"
 CORS_MAX_AGE: Final = "600"
 
 

@@ -24,6 +24,7 @@ from deploy.cli import (
     bench,
     chaos,
     forecast,
+    history,
     importing,
     pos,
     schema,
@@ -88,6 +89,7 @@ for module in (
     stock,
     audit,
     backup,
+    history,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from psycopg.conninfo import make_conninfo
 
 from read_api.app import _KeyRedaction, create_app, serve_api
+from read_api.commands_http import ROUTES
 from read_api.keys import create_api_key
 
 OPERATIONS = {
@@ -31,6 +32,9 @@ OPERATIONS = {
     "refreshToken",
     "logout",
     "whoAmI",
+    "exportHistory",
+    # One per command route (read_api/commands_http.py), named after the command.
+    *(r.command.__name__[0].lower() + r.command.__name__[1:] for r in ROUTES),
 }
 
 
