@@ -84,7 +84,7 @@ def components(
         "relay": lambda: _relay(database_url, nats_url),
         "projector": lambda: _projector(database_url, nats_url),
         "ingest": lambda: _ingest(database_url, nats_url),
-        "api": lambda: _api(database_url, settings),
+        "api": lambda: _api(database_url, nats_url, settings),
         "scheduler": lambda: scheduler(database_url, nats_url),
         "worker": lambda: _worker(database_url, nats_url),
     }
@@ -146,11 +146,13 @@ def _ingest(database_url: str, nats_url: str) -> Component:
     return Component("ingest", run)
 
 
-def _api(database_url: str, settings: Settings) -> Component:
+def _api(database_url: str, nats_url: str, settings: Settings) -> Component:
     from read_api.app import serve_api
 
     async def run(stop: asyncio.Event) -> None:
-        await serve_api(database_url, settings.api_host, settings.api_port, stop)
+        await serve_api(
+            database_url, settings.api_host, settings.api_port, stop, nats_url=nats_url or None
+        )
 
     return Component("api", run)
 

@@ -31,7 +31,7 @@ def api(urls: StackUrls, host: str | None, port: int | None) -> None:
     check_api_port(settings)
 
     async def run(stop: asyncio.Event) -> None:
-        await serve_api(urls.database_url, host, port, stop)
+        await serve_api(urls.database_url, host, port, stop, nats_url=settings.nats_url)
 
     print(f"read API on http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     asyncio.run(Supervisor([Component("api", run)]).run())
