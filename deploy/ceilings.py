@@ -20,6 +20,7 @@ same columns, defaults, primary key and unique constraints as the real one.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import Sequence
@@ -39,26 +40,31 @@ COLUMNS: Final = (
     "event_type",
     "schema_version",
     "payload",
+    "hash",  # the stream's hash-chain link (docs/audit.md): 32 bytes on every row
 )
-Row = tuple[int, uuid.UUID, str, str, int, str, int, bytes]
+Row = tuple[int, uuid.UUID, str, str, int, str, int, bytes, bytes]
 CEILING_STREAM: Final = "OBRADOR_CEILING"
 
 
 def event_rows(count: int, payload: bytes, *, per_stream: int = 4, first: int = 1) -> list[Row]:
     """``count`` rows shaped like stored events: ``per_stream`` versions per stream."""
-    return [
-        (
-            first + i,
-            uuid.uuid4(),
-            "bench",
-            f"sale-{(first + i) // per_stream}",
-            i % per_stream + 1,
-            "SaleRecorded",
-            1,
-            payload,
+    rows: list[Row] = []
+    for i in range(count):
+        event_id = uuid.uuid4()
+        rows.append(
+            (
+                first + i,
+                event_id,
+                "bench",
+                f"sale-{(first + i) // per_stream}",
+                i % per_stream + 1,
+                "SaleRecorded",
+                1,
+                payload,
+                hashlib.sha256(event_id.bytes).digest(),
+            )
         )
-        for i in range(count)
-    ]
+    return rows
 
 
 def _shaped_table(conn: psycopg.Connection[Any]) -> str:
@@ -77,7 +83,10 @@ def copy_rows_per_s(conninfo: str, rows: Sequence[Row]) -> float:
                 statement = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
                 with cur.copy(statement) as copy:
                     copy.set_types(
-                        ["bigint", "uuid", "text", "text", "bigint", "text", "integer", "bytea"]
+                        [
+                            *("bigint", "uuid", "text", "text", "bigint", "text", "integer"),
+                            *("bytea", "bytea"),
+                        ]
                     )
                     for row in rows:
                         copy.write_row(row)
@@ -110,7 +119,8 @@ async def executemany_rows_per_s(
     rows from a Python client that already batched them (what the store's group
     commit does for its concurrent writers).
     """
-    insert = f"INSERT INTO {{table}} ({', '.join(COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    values = ", ".join(["%s"] * len(COLUMNS))
+    insert = f"INSERT INTO {{table}} ({', '.join(COLUMNS)}) VALUES ({values})"
     written = 0
     async with await psycopg.AsyncConnection.connect(conninfo) as conn:
         async with conn.transaction():
