@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -17,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from psycopg.conninfo import make_conninfo
 
 from commands.handlers import handle
-from commands.types import CreateTenant, OpenStore
+from commands.types import CreateTenant, DefineIngredient, OpenStore
 from domain.access import Actor
 from domain.events.organisation import Role, StoreKind, TenantKind
 from migrations.runner import migrate
@@ -62,6 +63,21 @@ async def bootstrap(url: str) -> None:
                 tenant_id=tenant,
                 actor=OWNER,
             )
+            for ingredient in ("harina", "azucar"):  # the stock the tests receive
+                await handle(
+                    DefineIngredient(
+                        ingredient_id=ingredient,
+                        name=ingredient,
+                        unit="kg",
+                        unit_cost=Decimal("0.80"),
+                        shelf_life_days=180,
+                        reorder_point=Decimal(10),
+                        reorder_quantity=Decimal(50),
+                    ),
+                    store,
+                    tenant_id=tenant,
+                    actor=OWNER,
+                )
 
 
 @dataclass
