@@ -147,24 +147,23 @@ print("stopped", flush=True)
 
 SERVE_SCRIPT = """
 import asyncio, sys
-from commands.pos.service import serve_ingest
-from deploy.services import serve
+from deploy.node import components
+from deploy.settings import Settings
+from deploy.supervisor import Supervisor
 
-async def ingest(stop):
-    await serve_ingest(sys.argv[1], sys.argv[2], stop=stop)
-
-asyncio.run(serve(sys.argv[1], sys.argv[2], relay=True, extra=[ingest],
-                  ready=lambda: print("ready", flush=True)))
+settings = Settings(database_url=sys.argv[1], nats_url=sys.argv[2], metrics_port=0)
+node = Supervisor(components(["relay", "ingest"], sys.argv[1], sys.argv[2], settings))
+asyncio.run(node.run(lambda: print("ready", flush=True)))
 print("stopped", flush=True)
 """
 
 
-@pytest.mark.parametrize("script", [SERVE_SCRIPT, INGEST_SCRIPT], ids=["serve", "ingest-alone"])
+@pytest.mark.parametrize("script", [SERVE_SCRIPT, INGEST_SCRIPT], ids=["node", "ingest-alone"])
 async def test_sigterm_stops_the_process_within_seconds_after_an_oversized_message(
     pos: Pos, pg_url: str, script: str
 ) -> None:
-    """``serve`` (relay + ingest, as ``obrador up``) and ``serve_ingest`` alone (``obrador
-    ingest``) both stop cleanly on SIGTERM."""
+    """A node's supervisor (relay + ingest, as ``obrador up --only relay,ingest``) and
+    ``serve_ingest`` alone (``obrador ingest``) both stop cleanly on SIGTERM."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     child = subprocess.Popen(
         [sys.executable, "-c", script, pg_url, pos.nats_url],
