@@ -40,7 +40,6 @@ from streams.store import EventStore
 LINES: Final = 1_000_000
 STORES: Final = 10
 PRODUCTS: Final = 40
-DDOP: Final = Path(__file__).resolve().parents[3] / "shared/data/ddop-bakery/bakery_merged.csv"
 DDOP_MAPPING: Final = {
     "format": "daily",
     "columns": {"date": "date", "store": "store", "product": "product", "quantity": "demand"},
@@ -189,10 +188,10 @@ def run_bench(
     database_url: str,
     *,
     lines: int = LINES,
-    with_ddop: bool = True,
+    ddop: Path | None = None,
     copy_reference: Callable[[str], tuple[int, float]] | None = None,
 ) -> dict[str, Any]:
-    """Import ``lines`` generated lines (and the ddop file); the figures.
+    """Import ``lines`` generated lines (and the ddop sales CSV ``ddop``, if given); the figures.
 
     ``copy_reference(conninfo)``, when given, is called on the imported schema
     and returns (rows, seconds) of a raw COPY of the very events the import
@@ -228,29 +227,29 @@ def run_bench(
         out["tickets_per_s"] = round(figures["written"] / figures["seconds"])
         out["peak_rss_mb"] = round(figures["peak_rss_mb"], 1)
         out["phases_s"] = figures["phases"]
-        if with_ddop and DDOP.exists():
+        if ddop is not None:
             mapping = folder / "ddop.json"
             mapping.write_text(json.dumps(DDOP_MAPPING))
             conninfo, schema = _fresh_schema(database_url)
             try:
                 asyncio.run(
-                    _setup(conninfo, _ddop_stores(), ["101", "109", "110"], "Europe/Berlin")
+                    _setup(conninfo, _ddop_stores(ddop), ["101", "109", "110"], "Europe/Berlin")
                 )
-                ddop = _import_in_child(conninfo, DDOP, mapping, folder)
+                found = _import_in_child(conninfo, ddop, mapping, folder)
             finally:
                 _drop_schema(database_url, schema)
-            out["ddop_rows"] = ddop["rows"]
-            out["ddop_sales"] = ddop["written"]
-            out["ddop_errors"] = ddop["errors"]
-            out["ddop_seconds"] = round(ddop["seconds"], 2)
-            out["ddop_rows_per_s"] = round(ddop["rows"] / ddop["seconds"])
-            out["ddop_peak_rss_mb"] = round(ddop["peak_rss_mb"], 1)
+            out["ddop_rows"] = found["rows"]
+            out["ddop_sales"] = found["written"]
+            out["ddop_errors"] = found["errors"]
+            out["ddop_seconds"] = round(found["seconds"], 2)
+            out["ddop_rows_per_s"] = round(found["rows"] / found["seconds"])
+            out["ddop_peak_rss_mb"] = round(found["peak_rss_mb"], 1)
     out["machine"] = machine()
     return out
 
 
-def _ddop_stores() -> list[str]:
-    column = pl.scan_csv(DDOP, infer_schema=False).select("store").unique().collect()
+def _ddop_stores(ddop: Path) -> list[str]:
+    column = pl.scan_csv(ddop, infer_schema=False).select("store").unique().collect()
     return sorted(column["store"].to_list())
 
 

@@ -45,7 +45,10 @@ def _bench_import(urls: StackUrls, as_json: bool, quick: bool) -> None:
 
     lines = int(os.environ.get("OBRADOR_BENCH_IMPORT_LINES", "20000" if quick else "1000000"))
     figures = run_bench(
-        urls.database_url, lines=lines, with_ddop=not quick, copy_reference=copy_stored_events
+        urls.database_url,
+        lines=lines,
+        ddop=None if quick else ddop_csv(),
+        copy_reference=copy_stored_events,
     )
     emit(figures, as_json, lambda: "\n".join(f"{k:20} {v}" for k, v in figures.items()))
     if not quick:
