@@ -122,6 +122,42 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
+def projecting(conninfo: str, folder: Path) -> Any:
+    """The relay and every projector on ``conninfo`` (a private nats-server), in a thread.
+
+    The fuzzer's commands then reach the read models as in a running node, so a read
+    with ``min_position`` waits for them instead of answering 503.
+    """
+    from deploy.scratch import scratch_nats
+    from projections.registry import all_models
+    from projections.runtime import Projector
+    from streams.relay import Relay
+    from streams.store import EventStore
+
+    with scratch_nats(folder) as nats_url:
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+
+        async def run() -> None:
+            store = await EventStore.open(conninfo)
+            try:
+                await asyncio.gather(
+                    Relay(store, nats_url).run(stop),
+                    Projector(conninfo, nats_url, all_models()).run(stop),
+                )
+            finally:
+                await store.close()
+
+        thread = threading.Thread(target=loop.run_until_complete, args=(run(),), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(30)
+
+
+@contextlib.contextmanager
 def serving(conninfo: str, tally: Tally) -> Any:
     """The read API on a free local port (uvicorn in a thread), yielding its base URL."""
     port = _free_port()
@@ -292,7 +328,7 @@ def fuzz(database_url: str, *, target: int, max_seconds: int, seed: int = 202611
     ):
         asyncio.run(load_demo(conninfo))
         key = create_api_key(conninfo, TENANT, "owner", "fuzz_api")
-        with serving(conninfo, tally) as base:
+        with projecting(conninfo, Path(folder)), serving(conninfo, tally) as base:
             operations = len(httpx.get(f"{base}/schema/openapi.json").json()["paths"])
             failures: dict[str, int] = {}
             exit_code = 0

@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from commands.state_cache import StateCache
 from read_api.alerts import AlertsController
 from read_api.auth import SECURITY_SCHEME, jwt_auth
-from read_api.commands_http import command_handlers
+from read_api.commands_http import command_handlers, document_optional_tags
 from read_api.consistency import document_min_position, read_your_writes
 from read_api.controllers import (
     DashboardController,
@@ -189,6 +189,7 @@ def create_app(
     )
     document_problems(app)
     document_string_rules(app)  # builds the OpenAPI document: every route is in by now
+    document_optional_tags(app)
     document_min_position(app)
     # HEAD and CORS wrap the whole router (before routing decides a 405), see edges.py.
     app.asgi_handler = Cors(HeadAsGet(app.asgi_handler), cors_origins)

@@ -22,7 +22,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Final
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Litestar, Request, Response, post
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
@@ -454,3 +454,17 @@ def _problem_spec(status: int, description: str) -> ResponseSpec:
 def command_handlers() -> list[HTTPRouteHandler]:
     """Every command route, for the ``/v1`` router (behind its API-key middleware)."""
     return [_endpoint(spec) for spec in ROUTES]
+
+
+def document_optional_tags(app: Litestar) -> None:
+    """A command's ``type`` may be left out of its body: the route already names the command.
+
+    msgspec decodes the body as that one command type, so the tag is optional on
+    the wire; the OpenAPI document says so (a schema that required it would make a
+    body the API accepts look invalid).
+    """
+    schemas = (app.openapi_schema.components.schemas or {}) if app.openapi_schema.components else {}
+    for spec in ROUTES:
+        schema = schemas.get(spec.command.__name__)
+        if schema is not None and schema.required and "type" in schema.required:
+            schema.required = [name for name in schema.required if name != "type"] or None

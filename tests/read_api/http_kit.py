@@ -28,6 +28,10 @@ from streams.store import EventStore
 NORTH = "north-bakery"
 SOUTH = "south-bakery"
 OWNER = Actor(user_id="founder", role=Role.OWNER)
+#: the stock the tests receive (stock commands refuse items the catalogue does not know)
+INGREDIENTS = ("harina", "azucar")
+#: what ``bootstrap`` writes per tenant: its creation, its store, one definition per ingredient
+BOOTSTRAP_EVENTS = ("TenantCreated", "StoreOpened", *("IngredientDefined",) * len(INGREDIENTS))
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ async def bootstrap(url: str) -> None:
                 tenant_id=tenant,
                 actor=OWNER,
             )
-            for ingredient in ("harina", "azucar"):  # the stock the tests receive
+            for ingredient in INGREDIENTS:
                 await handle(
                     DefineIngredient(
                         ingredient_id=ingredient,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from http_kit import NORTH, SOUTH, Tenants, scratch, tenants_on
+from http_kit import BOOTSTRAP_EVENTS, NORTH, SOUTH, Tenants, scratch, tenants_on
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from psycopg_pool import AsyncConnectionPool
@@ -88,7 +88,7 @@ async def test_the_export_is_every_event_of_the_tenant_in_global_order(
     client: Client, tenants: Tenants
 ) -> None:
     north = await lines(client, tenants.north)
-    assert len(north) == 2 + NORTH_APPENDS * PER_APPEND  # bootstrap + appends
+    assert len(north) == len(BOOTSTRAP_EVENTS) + NORTH_APPENDS * PER_APPEND
     assert len(north) > 2 * BATCH
     positions = [e["position"] for e in north]
     assert positions == sorted(positions) and len(set(positions)) == len(positions)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from http_kit import NORTH, SOUTH, Tenants, scratch, tenants_on
+from http_kit import BOOTSTRAP_EVENTS, NORTH, SOUTH, Tenants, scratch, tenants_on
 
 from deploy.stack import StackUrls
 from streams.envelope import NewEvent
@@ -97,9 +97,9 @@ async def append(url: str, tenant: str, note: str) -> None:
 async def test_events_arrive_live_only_the_tenants_and_resume_after_last_event_id(
     server: str, tenants: Tenants
 ) -> None:
-    # From the start of the log: the north bootstrap (tenant created, store opened).
-    first = await messages(server, tenants.north, 2, "?after=0")
-    assert [m["event"] for m in first] == ["TenantCreated", "StoreOpened"]
+    # From the start of the log: the north bootstrap (tenant, store, ingredients).
+    first = await messages(server, tenants.north, len(BOOTSTRAP_EVENTS), "?after=0")
+    assert [m["event"] for m in first] == list(BOOTSTRAP_EVENTS)
     assert all(json.loads(m["data"])["tenant_id"] == NORTH for m in first)
     last_seen = first[-1]["id"]
 
