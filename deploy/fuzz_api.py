@@ -315,7 +315,14 @@ def _healthy(base: str, key: str) -> bool:
     return health.status_code == 200 and read.status_code == 200
 
 
-def fuzz(database_url: str, *, target: int, max_seconds: int, seed: int = 20261129) -> FuzzFigures:
+def fuzz(
+    database_url: str,
+    *,
+    target: int,
+    max_seconds: int,
+    seed: int = 20261129,
+    min_examples: int = 8,
+) -> FuzzFigures:
     """Fuzz the read API over a fresh schema of ``database_url`` until ``target`` requests."""
     from deploy.demo import TENANT
     from deploy.scratch import scratch_schema
@@ -336,7 +343,7 @@ def fuzz(database_url: str, *, target: int, max_seconds: int, seed: int = 202611
             # Each round is a full schemathesis run with its own seed; more until the target.
             while tally.requests < target and time.monotonic() - started < max_seconds:
                 left = max(30, int(max_seconds - (time.monotonic() - started)))
-                examples = max(8, (target - tally.requests) // max(1, operations))
+                examples = max(min_examples, (target - tally.requests) // max(1, operations))
                 code, found = _schemathesis(
                     base,
                     key,
