@@ -48,6 +48,7 @@ from domain.events.organisation import (
     UserRegistered,
     UserRoleChanged,
 )
+from domain.events.personal import SubjectErased
 from domain.events.procurement import (
     PurchaseOrderApproved,
     PurchaseOrderCancelled,
@@ -125,6 +126,7 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     ForecastPublished,
     ClockTicked,
     AlertSettingsChanged,
+    SubjectErased,
 ]
 
 #: Event type name (the ``type`` tag) -> class.
@@ -177,6 +179,7 @@ __all__ = [
     "StockTransferredOut",
     "StoreClosed",
     "StoreOpened",
+    "SubjectErased",
     "SupplierPriceListUpdated",
     "SupplierRegistered",
     "TemperatureRecorded",
