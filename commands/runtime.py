@@ -10,7 +10,7 @@ domain would now refuse it (confirming an order that is already confirmed).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, Protocol, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -27,7 +27,7 @@ from streams.append_batch import AtomicAppendRefused
 from streams.envelope import AppendRequest, AppendResult, NewEvent, RecordedEvent
 from streams.errors import StoreError, WrongExpectedVersion
 from streams.personal import open_records, seal_events
-from streams.subject_keys import Keyring
+from streams.subject_keys import Keyring, Keys
 
 S = TypeVar("S")
 MAX_ATTEMPTS: Final = 5
@@ -293,12 +293,19 @@ class Writer:
 
     async def _opened(self, records: list[RecordedEvent]) -> list[RecordedEvent]:
         """Personal fields readable (or ``[erased]``) before the fold sees them."""
-        return await open_records(self.store.keyring.keys_for_reading, records)
+        return await open_records(self._read_keys, records)
 
     async def _sealed(self, events: Sequence[Event], stream_key: str | None) -> list[NewEvent]:
         """The envelopes, personal fields sealed with their subject's key (docs/gdpr.md)."""
         envelopes = self._envelopes(events, stream_key)
-        return await seal_events(self.store.keyring, self.tenant_id, envelopes)
+        return await seal_events(self._make_keys, self.tenant_id, envelopes)
+
+    # The keyring is looked up only when an event has personal fields.
+    async def _read_keys(self, tenant_id: str, subjects: Collection[str]) -> Keys:
+        return await self.store.keyring.keys_for_reading(tenant_id, subjects)
+
+    async def _make_keys(self, tenant_id: str, subjects: Collection[str]) -> dict[str, bytes]:
+        return await self.store.keyring.keys_for_writing(tenant_id, subjects)
 
     def _envelopes(self, events: Sequence[Event], stream_key: str | None) -> list[NewEvent]:
         ids = self._ids(stream_key, len(events)) if stream_key else [uuid4() for _ in events]

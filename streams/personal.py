@@ -26,12 +26,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.personal import ERASED, PERSONAL_FIELDS, subject_of
 from streams.envelope import NewEvent, RecordedEvent
-from streams.subject_keys import Keyring, Keys
+from streams.subject_keys import Keys
 
 TOKEN_PREFIX: Final = "pii1:"
 NONCE_BYTES: Final = 12
 #: (tenant, subjects) -> their keys (None: erased); ``Keyring.keys_for_reading`` or ``read_keys``
 KeyReader = Callable[[str, Collection[str]], Awaitable[Keys]]
+#: (tenant, subjects) -> their keys, made when new; ``Keyring.keys_for_writing``
+KeyMaker = Callable[[str, Collection[str]], Awaitable[dict[str, bytes]]]
 
 
 class PersonalDataError(ValueError):
@@ -58,7 +60,7 @@ def open_value(key: bytes, token: str, aad: bytes) -> str:
 
 
 async def seal_events(
-    keyring: Keyring, tenant_id: str, events: Sequence[NewEvent]
+    make_keys: KeyMaker, tenant_id: str, events: Sequence[NewEvent]
 ) -> list[NewEvent]:
     """``events`` with their personal fields sealed; events without any pass unchanged."""
     found: list[tuple[int, dict[str, Any], str]] = []
@@ -70,7 +72,7 @@ async def seal_events(
             found.append((index, data, subject))
     if not found:
         return list(events)
-    keys = await keyring.keys_for_writing(tenant_id, {subject for _, _, subject in found})
+    keys = await make_keys(tenant_id, {subject for _, _, subject in found})
     sealed = list(events)
     for index, data, subject in found:
         event_type = events[index].event_type
