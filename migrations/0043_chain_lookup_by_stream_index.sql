@@ -13,6 +13,8 @@
 -- is one backward index probe per append whatever the statistics say (an
 -- equality instead of the range lets the planner drop the ORDER BY and pick
 -- either index again). Same rows, same hashes, same outcomes.
+--
+-- obrador_insert_small also spells out obrador_event_where (see there).
 
 CREATE OR REPLACE FUNCTION obrador_insert_small(
     p_tenants text[], p_streams text[], p_counts integer[],
@@ -42,7 +44,12 @@ BEGIN
                     e_correlation, e_actors) AS ev(req, off, id, typ, sv, payload, cause, corr, actor)
         JOIN (
             SELECT o.i, o.ver, p_tenants[o.i] AS t, p_streams[o.i] AS s, p_counts[o.i] AS n,
-                   obrador_event_where(p_tenants[o.i], p_streams[o.i]) AS place,
+                   -- obrador_event_where, spelled out: with array elements as arguments the
+                   -- planner does not inline it and runs it as a function, per append
+                   int4send(octet_length(convert_to(p_tenants[o.i], 'UTF8')))
+                       || convert_to(p_tenants[o.i], 'UTF8')
+                       || int4send(octet_length(convert_to(p_streams[o.i], 'UTF8')))
+                       || convert_to(p_streams[o.i], 'UTF8') AS place,
                    coalesce(h.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) AS prev
             FROM unnest(ok_idx, ok_ver) AS o(i, ver)
             LEFT JOIN LATERAL (
