@@ -82,5 +82,5 @@ def backoff(attempt: int, base: float, cap: float, rand: Callable[[], float]) ->
     ``base·2^(attempt-1)`` capped at ``cap``, then half of it fixed and half random,
     so retries spread out without ever coming back at once.
     """
-    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    delay = min(cap, base * 2.0 ** max(0, attempt - 1))
     return delay / 2 + rand() * delay / 2
