@@ -76,7 +76,10 @@ def add_webhook(
     state: NotifySettings, *, channel_id: str, url: str, secret: str, by: str, at: datetime
 ) -> list[Event]:
     _new_channel(state, channel_id)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 address)
+        raise InvalidValue("url", f"{url!r} is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidValue("url", f"{url!r} is not an http(s) URL with a host")
     if len(secret) < MIN_SECRET_LENGTH:
@@ -117,7 +120,7 @@ def set_quiet_hours(
 ) -> list[Event]:
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
         raise InvalidValue("timezone", f"{timezone!r} is not an IANA time zone") from None
     wanted = QuietHours(start_hour, end_hour, timezone, digest_hour)
     if wanted == state.quiet:

@@ -66,6 +66,8 @@ async def test_channels_are_added_removed_and_folded_back() -> None:
             InvalidValue,
             "timezone",
         ),
+        (SetQuietHours(start_hour=1, end_hour=5, timezone="Europe"), InvalidValue, "timezone"),
+        (AddWebhookChannel(channel_id="x", url="http://[", secret=SECRET), InvalidValue, "url"),
     ],
 )
 async def test_bad_settings_are_refused_naming_the_field(
