@@ -27,6 +27,7 @@ from domain.events.notify import (
 ChannelKind = Literal["webhook", "email"]
 #: A webhook secret shorter than this is refused (it is an HMAC key).
 MIN_SECRET_LENGTH = 16
+_BLANK = re.compile(r"[\x00-\x20\x7f]")
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -80,7 +81,7 @@ def add_webhook(
         parts = urlsplit(url)
     except ValueError:  # e.g. "http://[" (an unclosed IPv6 address)
         raise InvalidValue("url", f"{url!r} is not a URL") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or _BLANK.search(url):
         raise InvalidValue("url", f"{url!r} is not an http(s) URL with a host")
     if len(secret) < MIN_SECRET_LENGTH:
         raise InvalidValue("secret", f"must be at least {MIN_SECRET_LENGTH} characters")
@@ -95,7 +96,7 @@ def add_email(
     state: NotifySettings, *, channel_id: str, address: str, by: str, at: datetime
 ) -> list[Event]:
     _new_channel(state, channel_id)
-    if not _ADDRESS.match(address):
+    if not _ADDRESS.fullmatch(address):
         raise InvalidValue("address", f"{address!r} is not an e-mail address")
     return [
         EmailRecipientAdded(occurred_at=at, channel_id=channel_id, address=address, added_by=by)

@@ -68,6 +68,13 @@ async def test_channels_are_added_removed_and_folded_back() -> None:
         ),
         (SetQuietHours(start_hour=1, end_hour=5, timezone="Europe"), InvalidValue, "timezone"),
         (AddWebhookChannel(channel_id="x", url="http://[", secret=SECRET), InvalidValue, "url"),
+        (AddWebhookChannel(channel_id="x", url="http://a/ b", secret=SECRET), InvalidValue, "url"),
+        (
+            AddEmailRecipient(channel_id="x", address="a@b.example\nBcc: c@d"),
+            InvalidValue,
+            "address",
+        ),
+        (AddEmailRecipient(channel_id="x", address="a@b.example\n"), InvalidValue, "address"),
     ],
 )
 async def test_bad_settings_are_refused_naming_the_field(
