@@ -71,7 +71,10 @@ async def send_due(
 
 async def _timed(transport: Transport, out: Outgoing) -> tuple[Outcome, int]:
     started = time.perf_counter()
-    outcome = await transport.send(out)
+    try:
+        outcome = await transport.send(out)
+    except Exception as exc:  # one bad message must not block the others: record, retry
+        outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
     return outcome, round((time.perf_counter() - started) * 1000)
 
 
