@@ -214,3 +214,25 @@ async def test_never_twice_to_a_channel_across_restarts_once_more_per_escalation
             " due_at, created_at) VALUES (%s, 'al-1', 'ops', 0, 'urgent', 'now', now(), now())",
             T,
         )
+
+
+async def test_a_retry_pending_at_a_restart_is_sent_by_the_next_notifier(pg_url: str) -> None:
+    clock = Clock(MORNING)
+    with Receiver(failures=1).serving() as hook:
+        await run(pg_url, T, AddWebhookChannel(channel_id="ops", url=hook.url, secret=SECRET))
+        await raise_alert(pg_url, T, "al-1", "urgent")
+        async with notifier(pg_url, clock):
+            await eventually(lambda: _attempt_count(pg_url, 1), timeout=10)
+        clock.now += timedelta(seconds=1)  # past the backoff (at most 50 ms)
+        async with notifier(pg_url, clock):
+            await eventually(lambda: _sent(pg_url), timeout=10)
+    assert await attempts(pg_url) == [
+        ("ops", 1, "failed", 503, True, "sent"),
+        ("ops", 2, "delivered", 200, False, "sent"),
+    ]
+    assert [r.headers["X-Obrador-Delivery"] for r in hook.got] == ["al-1:ops:0"] * 2
+
+
+async def _attempt_count(pg_url: str, count: int) -> bool:
+    rows = await sql(pg_url, "SELECT count(*) FROM notify_attempts")
+    return bool(rows[0][0] == count)
