@@ -1,6 +1,7 @@
 """What the system holds about one data subject (GDPR art. 15), and forgetting their login.
 
-``export_subject`` gathers, for ``user:<id>`` or ``supplier:<id>``: the
+``export_subject`` gathers, for ``user:<id>``, ``supplier:<id>`` or
+``recipient:<channel id>`` (an e-mail recipient of alerts): the
 personal fields (opened with the subject's key; none once erased), the events
 that concern the subject with their personal fields, the login (e-mail) and
 sessions of a user, and how many events they recorded as the actor. The event
@@ -45,6 +46,8 @@ async def export_subject(store: EventStore, tenant_id: str, subject: str) -> dic
     }
     if kind == "user":
         export |= await _login(store.pool, tenant_id, entity)
+    if kind == "recipient":
+        export |= await _messages(store.pool, tenant_id, entity)
     return export
 
 
@@ -63,6 +66,34 @@ async def forget_login(pool: AsyncPool, tenant_id: str, user_id: str) -> int:
         return cur.rowcount
 
 
+async def forget_recipient(pool: AsyncPool, tenant_id: str, channel_id: str) -> int:
+    """Blank the address in the notifier's outbox and drop what was not sent yet; rows touched."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE notify_messages SET target = %s,"
+            " state = CASE WHEN state = 'pending' THEN 'dropped' ELSE state END"
+            " WHERE tenant_id = %s AND channel_id = %s AND channel_kind = 'email'",
+            (ERASED, tenant_id, channel_id),
+        )
+        return cur.rowcount
+
+
+async def _messages(pool: AsyncPool, tenant_id: str, channel_id: str) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT target, state, count(*) FROM notify_messages"
+            " WHERE tenant_id = %s AND channel_id = %s AND channel_kind = 'email'"
+            " GROUP BY target, state ORDER BY target, state",
+            (tenant_id, channel_id),
+        )
+        rows = await cur.fetchall()
+    return {
+        "messages": [
+            {"to": r[0], "state": r[1], "count": int(r[2])} for r in rows if r[0] != ERASED
+        ]
+    }
+
+
 def _concerns(record: RecordedEvent, kind: str, entity: str, subject: str) -> bool:
     data = msgspec.json.decode(record.payload)
     if record.event_type == "SubjectErased":
@@ -70,6 +101,8 @@ def _concerns(record: RecordedEvent, kind: str, entity: str, subject: str) -> bo
     if kind == "user":
         in_tenant = record.event_type in _ABOUT_USER and data.get("user_id") == entity
         return in_tenant or record.stream_id.startswith("session-")
+    if kind == "recipient":  # the tenant's notify-settings stream: this channel's events
+        return bool(data.get("channel_id") == entity)
     return True  # the supplier's own stream
 
 

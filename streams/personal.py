@@ -108,6 +108,27 @@ async def open_records(
     return opened
 
 
+async def open_payloads(
+    read_keys: KeyReader, tenant_id: str, rows: Sequence[tuple[str, bytes]]
+) -> list[bytes]:
+    """:func:`open_records` for bare ``(event_type, payload)`` rows of one tenant."""
+    found = [
+        (i, data, subject)
+        for i, (event_type, payload) in enumerate(rows)
+        if event_type in PERSONAL_FIELDS
+        for data in [msgspec.json.decode(payload)]
+        for subject in [subject_of(event_type, data)]
+        if subject is not None
+    ]
+    opened = [payload for _, payload in rows]
+    if found:
+        keys = await read_keys(tenant_id, {subject for _, _, subject in found})
+        for i, data, subject in found:
+            _open_fields(data, rows[i][0], tenant_id, subject, keys)
+            opened[i] = msgspec.json.encode(data)
+    return opened
+
+
 def _open_fields(
     data: dict[str, Any], event_type: str, tenant_id: str, subject: str, keys: Keys
 ) -> None:

@@ -10,8 +10,6 @@ from deploy.cli import common
 from deploy.cli.common import tenant_option, with_stack
 from deploy.stack import StackUrls
 
-SUBJECT_HELP = "user:<user id> (a person who logs in) or supplier:<supplier id> (its contact)"
-
 
 @click.group()
 def gdpr() -> None:
@@ -23,7 +21,7 @@ def gdpr() -> None:
 @click.argument("subject", metavar="SUBJECT")
 @with_stack(nats=False, quiet=True)
 async def export(urls: StackUrls, *, tenant: str, subject: str) -> None:
-    """Print (JSON) everything held about SUBJECT: user:<id> or supplier:<id>."""
+    """Print (JSON) everything held about SUBJECT: user:, supplier: or recipient:<id>."""
     from read_api.personal import export_subject
     from streams.store import EventStore
 
@@ -41,14 +39,14 @@ async def export(urls: StackUrls, *, tenant: str, subject: str) -> None:
 @common.json_option
 @with_stack(nats=False, quiet=True)
 async def erase(urls: StackUrls, *, tenant: str, subject: str, as_json: bool) -> None:
-    """Erase SUBJECT: delete its key (and a user's login), record SubjectErased.
+    """Erase SUBJECT: delete its key (a user's login too), record SubjectErased.
 
     The events stay as they were (the hash chain still verifies); their
     personal fields read "[erased]" from now on, and read models rebuild so.
     """
     from commands.personal import erase_subject
     from domain.personal import parse_subject
-    from read_api.personal import forget_login
+    from read_api.personal import forget_login, forget_recipient
     from read_api.users import SYSTEM
     from streams.store import EventStore
 
@@ -56,6 +54,8 @@ async def erase(urls: StackUrls, *, tenant: str, subject: str, as_json: bool) ->
     store = await EventStore.open(urls.database_url, min_size=1, max_size=2)
     try:
         ended = await forget_login(store.pool, tenant, entity) if kind == "user" else 0
+        if kind == "recipient":
+            await forget_recipient(store.pool, tenant, entity)
         done = await erase_subject(store, tenant_id=tenant, subject=subject, actor=SYSTEM)
     finally:
         await store.close()

@@ -13,7 +13,7 @@ import pytest
 from commands.handlers import handle
 from commands.personal import erase_subject
 from commands.runtime import Writer
-from commands.types import CreateTenant, RegisterUser
+from commands.types import AddEmailRecipient, CreateTenant, RegisterUser
 from domain.access import Actor
 from domain.codec import encode_event
 from domain.errors import AlreadyExists, NotFound
@@ -21,9 +21,10 @@ from domain.events import UserRegistered
 from domain.events.organisation import Role, TenantKind
 from domain.organisation import fold
 from domain.personal import ERASED
-from domain.streams import TENANT_STREAM
+from domain.streams import NOTIFY_SETTINGS_STREAM, TENANT_STREAM
 from streams.envelope import NewEvent
 from streams.memory import InMemoryEventStore
+from streams.notify.tenants import _fold
 from streams.personal import PersonalDataError, open_records
 from streams.store import EventStore
 from streams.subject_keys import SubjectErasedError
@@ -152,3 +153,22 @@ class TestOlderEvents:
         assert [u.name for u in await _opened_users(any_store)] == ["Ana Puig", "Pere Vell"]
         await erase_subject(any_store, tenant_id=TENANT, subject="user:u-old", actor=OWNER)
         assert [u.name for u in await _opened_users(any_store)] == ["Ana Puig", ERASED]
+
+
+class TestAlertRecipients:
+    async def test_a_recipient_address_is_sealed_and_erasing_it_removes_the_channel(
+        self, pg_store: EventStore
+    ) -> None:
+        await _tenant_with_ana(pg_store)
+        add = AddEmailRecipient(channel_id="jefa", address="jefa@forn.example")
+        await handle(add, pg_store, tenant_id=TENANT, actor=OWNER, now=AT)
+        records = await pg_store.read_stream(TENANT, NOTIFY_SETTINGS_STREAM)
+        assert b"jefa@forn.example" not in b"".join(r.payload for r in records)
+        async with pg_store.pool.connection() as conn:
+            folded = await _fold(conn, TENANT)
+        assert folded.channels["jefa"].target == "jefa@forn.example"  # the notifier reads it
+
+        await erase_subject(pg_store, tenant_id=TENANT, subject="recipient:jefa", actor=OWNER)
+        async with pg_store.pool.connection() as conn:
+            folded = await _fold(conn, TENANT)
+        assert "jefa" not in folded.channels
