@@ -8,8 +8,9 @@ last row's key values and a fingerprint of the filters, base64url) and ``next``
 (the same URL with ``cursor=`` set). Walking the pages sees every row that
 existed before the walk and stayed, exactly once: a row added meanwhile shows
 up once if it sorts after the cursor and not at all otherwise; nothing else
-moves. A cursor from other filters or another list is refused (400,
-``cursor``); a ``limit`` above the list's maximum is a 422 naming ``limit``.
+moves. A cursor from other filters or another list is refused (422,
+``cursor``: it has the cursor's shape, the list cannot use it); a ``limit``
+above the list's maximum is a 422 naming ``limit``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar.params import QueryParameter
 
-from read_api.errors import InvalidParameter, InvalidQuery
+from read_api.errors import InvalidQuery
 
 #: Longest cursor accepted (a key of a few ids and dates stays far below).
 MAX_CURSOR: Final = 1000
@@ -132,7 +133,7 @@ class Order:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def decode(self, cursor: str | None, filters: Mapping[str, Any]) -> list[Any] | None:
-        """The key values of ``cursor`` (None: first page); a 400 when it is not ours."""
+        """The key values of ``cursor`` (None: first page); a 422 when it is not ours."""
         if cursor is None:
             return None
         try:
@@ -145,9 +146,9 @@ class Order:
                 for k, v in zip(self.keys, token.key, strict=True)
             ]
         except (ValueError, binascii.Error, msgspec.ValidationError, msgspec.DecodeError):
-            raise InvalidParameter("cursor", "not a cursor this list gave out") from None
+            raise InvalidQuery("cursor", "not a cursor this list gave out") from None
         if token.filters != self.fingerprint(filters):
-            raise InvalidParameter(
+            raise InvalidQuery(
                 "cursor", "was given out for other filters (keep the filters of the first page)"
             )
         return values
