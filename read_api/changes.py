@@ -23,10 +23,13 @@ model's changes have been sent. ``Last-Event-ID`` (or ``?after=``) resumes there
 changes after it are sent again from the log (at least once: a model that was
 ahead may repeat a change). Without it the stream starts from what each read
 model holds at connection time.
-A stream also re-checks every ``POLL_SECONDS`` without a notification (a lost
-LISTEN connection delays, never loses), sends ``: keep-alive`` every
-``KEEP_ALIVE_SECONDS``, holds no database connection between reads, and
-unsubscribes when the client goes away (``obrador_api_stream_clients``).
+
+A wake-up waits ``COALESCE_SECONDS`` for the other models' commits of the same
+batch, so one read serves them. A stream also re-checks every ``POLL_SECONDS``
+without a notification (a lost LISTEN connection delays, never loses), sends
+``: keep-alive`` every ``KEEP_ALIVE_SECONDS``, holds no database connection
+between reads, and unsubscribes when the client goes away
+(``obrador_api_stream_clients``).
 Store-scoped roles see only the changes and alerts of their stores.
 """
 
@@ -58,6 +61,9 @@ log = logging.getLogger(__name__)
 
 KEEP_ALIVE_SECONDS: Final = 15.0
 POLL_SECONDS: Final = 2.0
+#: After a wake-up, wait this long for the other models' commits of the same batch, so
+#: that one read answers them all (each projector commits and notifies on its own).
+COALESCE_SECONDS: Final = 0.02
 BATCH: Final = 2000
 MAX_KEYS: Final = 100
 #: Payload fields that name what an event changed (the read models' keys).
@@ -408,6 +414,8 @@ async def stream_messages(
                 if quiet >= keep_alive:
                     quiet = 0.0
                     yield ServerSentEventMessage(comment="keep-alive")
+            else:
+                await asyncio.sleep(COALESCE_SECONDS)
 
 
 @get(
