@@ -178,6 +178,9 @@ class PanelFeatures:
         sc = self.mean28[s, t]
         alt = self.mean91[s, t]
         out: FloatArray = np.where(np.isfinite(sc) & (sc > 0), sc, alt)
+        # no positive level (a series that sold nothing lately): no scale — such rows
+        # are not trained on (a 0 scale made inf/NaN targets and broke the whole fit)
+        out = np.where(np.isfinite(out) & (out > 0), out, np.nan)
         return out
 
     def rows(
