@@ -35,7 +35,7 @@ def conformal_level(level: float, n: int) -> float:
         return level
     if level >= 0.5:
         return min(1.0, math.ceil((n + 1) * level) / n)
-    return max(0.0, math.floor((n + 1) * level) / n)
+    return 1.0 - conformal_level(1.0 - level, n)
 
 
 def normalised_quantiles(
