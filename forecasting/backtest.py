@@ -51,7 +51,6 @@ from forecasting.features import holiday_names
 from forecasting.intervals import LEVELS, rolling_quantiles
 from forecasting.metrics import coverage, pinball, score, seasonal_scale
 from forecasting.models.baselines import seasonal_naive, weekday_mean4
-from forecasting.models.peers import PEERS, peers_chunk
 from forecasting.models.gbm import (
     GbmConfig,
     GbmModel,
@@ -60,6 +59,7 @@ from forecasting.models.gbm import (
     ResidualQuantiles,
     fit_gbm,
 )
+from forecasting.models.peers import PEERS, peers_chunk
 from forecasting.models.prophet_model import holiday_frame, prophet_series_backtest
 from forecasting.series import Panel, load_panel
 
@@ -147,7 +147,7 @@ def _gbm_task(
     return out, model
 
 
-def _peers_chunk(
+def _peers_chunk(  # noqa: PLR0917  (a process-pool task: positional)
     y_rows: FloatArray,
     origins: IntArray,
     horizons: tuple[int, ...],
@@ -503,11 +503,12 @@ def selection_options(
     return names, fcs, gw
 
 
-def choose_obrador(  # noqa: PLR0914  (one selection, kept in one place)
+def choose_obrador(
     panel: Panel,
     origins: IntArray,
     horizons: Sequence[int],
     forecasts: dict[str, FloatArray],
+    *,
     window: int = 56,
     margin: float = 0.1,
 ) -> tuple[FloatArray, FloatArray, dict[str, dict[str, float]]]:

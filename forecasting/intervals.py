@@ -46,7 +46,9 @@ def normalised_quantiles(
     ok = np.isfinite(err)
     cnt = ok.sum(axis=1)
     with np.errstate(all="ignore"):
-        sigma = np.where(cnt > 0, np.where(ok, np.abs(err), 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
+        sigma = np.where(
+            cnt > 0, np.where(ok, np.abs(err), 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan
+        )
     good = np.isfinite(sigma) & (sigma > 0)
     fill = float(np.median(sigma[good])) if good.any() else 1.0
     sigma = np.where(good, sigma, fill)
@@ -62,6 +64,7 @@ def rolling_quantiles(
     forecast: FloatArray,
     h: int,
     window: int,
+    *,
     levels: Sequence[float] = LEVELS,
     min_points: int = 7,
 ) -> FloatArray:
@@ -88,3 +91,45 @@ def rolling_quantiles(
     out = np.maximum(out, 0.0)
     out.sort(axis=2)
     return out
+
+
+class ConformalQuantiles:
+    """Production form of the same calibration, fitted once on a calibration window.
+
+    ``fit(actual, forecast)`` with arrays (n_series, n_origins, max_horizon) of
+    out-of-sample forecasts: per series and horizon a scale sigma (its mean
+    absolute error over horizons h-3..h+3), and per horizon the pooled
+    quantiles of error / sigma over every series (same band, conformal level
+    correction). ``apply(point, horizon)`` maps point forecasts (n_series,
+    n_horizons) of the same series to quantiles (..., n_levels).
+    """
+
+    def __init__(self, levels: tuple[float, ...], sigma: FloatArray, z: FloatArray) -> None:
+        self.levels = levels
+        self.sigma = sigma  # (n_series, max_horizon)
+        self.z = z  # (max_horizon, n_levels)
+
+    @classmethod
+    def fit(
+        cls, actual: FloatArray, forecast: FloatArray, levels: Sequence[float], band: int = 3
+    ) -> ConformalQuantiles:
+        n_s, _, hmax = actual.shape
+        err = actual - forecast
+        sigma = np.ones((n_s, hmax))
+        z = np.zeros((hmax, len(levels)))
+        for k in range(hmax):
+            sel = slice(max(0, k - band), min(hmax, k + band + 1))
+            e = err[:, :, sel].reshape(n_s, -1)
+            sig, qs = normalised_quantiles(e, levels)
+            sigma[:, k] = sig
+            z[k] = qs
+        return cls(tuple(levels), sigma, z)
+
+    def apply(self, point: FloatArray, horizon: npt.NDArray[np.int64]) -> FloatArray:
+        idx = np.clip(horizon - 1, 0, self.z.shape[0] - 1)
+        rows = np.arange(point.shape[0])[:, None] if point.ndim == 2 else 0
+        sig = self.sigma[rows, idx] if point.ndim == 2 else self.sigma[0, idx]
+        out: FloatArray = point[..., None] + self.z[idx] * sig[..., None]
+        out = np.maximum(out, 0.0)
+        out.sort(axis=-1)
+        return out

@@ -19,7 +19,8 @@ days only).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,7 +57,9 @@ def _fallback(y: FloatArray, origins: IntArray, horizons: Sequence[int]) -> Floa
     return out
 
 
-def _ets_block(y: FloatArray, cutoff: int, origins: IntArray, horizons: Sequence[int], fit_days: int) -> FloatArray:
+def _ets_block(
+    y: FloatArray, cutoff: int, origins: IntArray, horizons: Sequence[int], fit_days: int
+) -> FloatArray:
     start = max(0, cutoff + 1 - fit_days)
     model = fit_ets(y, start, cutoff)
     states = ets_states(model, y)
@@ -68,7 +71,9 @@ def _ets_block(y: FloatArray, cutoff: int, origins: IntArray, horizons: Sequence
     return out
 
 
-def _theta_block(y: FloatArray, cutoff: int, origins: IntArray, horizons: Sequence[int], fit_days: int) -> FloatArray:
+def _theta_block(
+    y: FloatArray, cutoff: int, origins: IntArray, horizons: Sequence[int], fit_days: int
+) -> FloatArray:
     start = max(0, cutoff + 1 - fit_days)
     model = AutoTheta(season_length=7).fit(np.ascontiguousarray(y[start : cutoff + 1]))
     hmax = max(horizons)
@@ -80,7 +85,7 @@ def _theta_block(y: FloatArray, cutoff: int, origins: IntArray, horizons: Sequen
     return out
 
 
-def refit_backtest(
+def refit_backtest(  # noqa: PLR0917  (a process-pool task: positional)
     kind: str,
     y_open_row: FloatArray,
     origins: IntArray,
@@ -113,7 +118,7 @@ def intermittent_backtest(
     """Forecasts (len(kinds), n_origins, n_horizons): flat over the horizon."""
     y = impute_closed(y_open_row)
     out = np.zeros((len(kinds), len(origins), n_horizons))
-    makers = {
+    makers: dict[str, Callable[[], Any]] = {
         "croston": CrostonOptimized,
         "adida": ADIDA,
         "tsb": lambda: TSB(alpha_d=0.1, alpha_p=0.1),
@@ -133,7 +138,7 @@ def intermittent_backtest(
     return np.maximum(out, 0.0)
 
 
-def peers_chunk(
+def peers_chunk(  # noqa: PLR0917  (a process-pool task: positional)
     y_rows: FloatArray,
     origins: IntArray,
     horizons: tuple[int, ...],
@@ -146,11 +151,16 @@ def peers_chunk(
     for kind in kinds:
         if kind in ("autoets", "autotheta"):
             out[kind] = np.stack(
-                [refit_backtest(kind, row, origins, horizons, refit_every, fit_days) for row in y_rows]
+                [
+                    refit_backtest(kind, row, origins, horizons, refit_every, fit_days)
+                    for row in y_rows
+                ]
             )
     inter = tuple(k for k in kinds if k in INTERMITTENT)
     if inter:
-        res = np.stack([intermittent_backtest(inter, row, origins, len(horizons)) for row in y_rows])
+        res = np.stack(
+            [intermittent_backtest(inter, row, origins, len(horizons)) for row in y_rows]
+        )
         for k, kind in enumerate(inter):
             out[kind] = res[:, k]
     return out

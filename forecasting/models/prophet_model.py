@@ -81,9 +81,7 @@ def prophet_series_backtest(
         hist = pd.DataFrame({"ds": ds[: t + 1], "y": y_open_row[: t + 1]}).dropna()
         if len(hist) < 14:
             continue
-        m = Prophet(
-            holidays=holidays, uncertainty_samples=UNCERTAINTY_SAMPLES, interval_width=0.8
-        )
+        m = Prophet(holidays=holidays, uncertainty_samples=UNCERTAINTY_SAMPLES, interval_width=0.8)
         m.fit(hist)
         fut = pd.DataFrame({"ds": ds[t + 1 : t + 1 + hmax]})
         if len(fut) < hmax:

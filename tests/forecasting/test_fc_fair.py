@@ -136,8 +136,14 @@ def _awkward_panel(ddop_sample: Panel) -> Panel:
     closed |= absence_mask(y, present)
     exog = {k: np.vstack([v[rows], v[rows[:2]]]) for k, v in ddop_sample.exog.items()}
     return Panel(
-        ddop_sample.dates, ddop_sample.series_cols, keys, y, closed,
-        np.zeros(5, dtype=np.int64), exog, ddop_sample.observed,
+        ddop_sample.dates,
+        ddop_sample.series_cols,
+        keys,
+        y,
+        closed,
+        np.zeros(5, dtype=np.int64),
+        exog,
+        ddop_sample.observed,
     )
 
 
@@ -166,3 +172,25 @@ def test_pooled_model_does_not_collapse_on_mixed_scales_and_a_seasonal_series(
     s0 = model.predict(feats, np.zeros(28, np.int64), origins, np.ones(28, np.int64))
     s3 = model.predict(feats, np.full(28, 3, np.int64), origins, np.ones(28, np.int64))
     assert 25 < float(np.median(s3 / np.maximum(s0, 1e-9))) < 50
+
+
+def test_promotion_guard_compares_with_the_promoted_version() -> None:
+    from forecasting.gate import beats_baseline
+
+    base = {"wape": 0.20, "seasonal_naive_wape": 0.30}
+    assert beats_baseline(base)
+    assert beats_baseline({**base, "promoted_wape": 0.21})
+    assert not beats_baseline({**base, "promoted_wape": 0.19})  # the one in use is better
+    assert not beats_baseline({**base, "seasonal_naive_wape": 0.19})
+
+
+def test_score_fitted_scores_a_model_on_the_backtest_window(ddop_sample: Panel) -> None:
+    from forecasting.api import train_series
+    from forecasting.gate import backtest, score_fitted
+    from forecasting.series import series_frame
+
+    frame = series_frame(ddop_sample.head(ddop_sample.n_days).subset([0]), 0).tail(200)
+    first = frame.height - 28 - 1
+    model = train_series(frame.head(first + 1))
+    # the same model as the gate's own backtest trains: the same score
+    assert score_fitted(model, frame) == backtest(frame)["wape"]
