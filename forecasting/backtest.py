@@ -540,7 +540,8 @@ def choose_obrador(
     short = recent < MIN_OPEN_DAYS
     y_open = panel.y_open
     n_s, n_o = len(panel.keys), len(origins)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a series never open yet: NaN
         level = np.nanmean(np.abs(y_open[:, : int(origins[0]) + 1]), axis=1)
     good = np.isfinite(level) & (level > 0)
     level = np.where(good, level, np.median(level[good]) if good.any() else 1.0)
