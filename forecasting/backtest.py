@@ -11,20 +11,20 @@ weather *at the origin* (never the target day's, unless ``oracle_weather``).
 Models:
 
 * ``seasonal_naive`` and ``weekday_mean4``: closed form, every origin.
-* ``autoets``: AutoETS (season 7) per series, parameters estimated on the
-  history up to the first scored origin, state filtered forward daily.
-* ``prophet``: default Prophet, refitted at each origin — on a documented
-  subset of series and origins (every ``prophet_origin_step``-th origin,
-  ``prophet_series`` series spread evenly over the panel).
+* ``autoets``, ``autotheta``: statsforecast per series, re-estimated every
+  ``peer_refit_every`` days, state filtered forward daily; ``croston``,
+  ``adida``, ``tsb``: intermittent methods refitted at each origin
+  (:mod:`forecasting.models.peers`).
+* ``prophet``: Prophet with the data's holidays, refitted at each origin — on a
+  documented subset of series and origins (every ``prophet_origin_step``-th
+  origin, ``prophet_series`` series spread evenly over the panel).
 * ``gbm``: pooled LightGBM, refitted every ``refit_every`` days on targets up
   to the refit day, features computed at each daily origin.
-* ``obrador``: the production choice (:func:`choose_obrador`) — the pooled
-  model blended with ``weekday_mean4`` by a weight chosen at each origin on the
-  trailing ``selection_window`` days of already-known errors, and per-series
-  fallback to ``weekday_mean4`` for series with too little recent history.
-  The pooled model and the weekday mean also run over ``selection_window``
-  warm-up origins before the first scored one, so the first scored origins
-  have errors to choose by; those warm-up origins are never scored.
+* ``obrador``: the production choice (:func:`choose_obrador`) over every
+  candidate above but Prophet, by the errors already known at each origin;
+  every model also runs over ``selection_window`` warm-up origins before the
+  first scored one (never scored) so the first scored origins have errors to
+  choose by and to calibrate quantiles on (:func:`model_quantiles`).
 
 Work fans out over a process pool (``workers``): the LightGBM fits, chunks of
 ETS series and Prophet series are independent single-threaded tasks.

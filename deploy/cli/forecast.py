@@ -229,8 +229,9 @@ def backtest(
     print(format_table(out))
     sub = out["details"]["prophet_subset"]
     print(
-        f"\nprophet: default Prophet refitted at every {sub['origin_step']}th origin on "
-        f"{len(sub['series'])} series; like-for-like on that subset (WAPE):"
+        f"\nprophet: Prophet (with the data's holidays) refitted at every "
+        f"{sub['origin_step']}th origin on {len(sub['series'])} series; "
+        "like-for-like on that subset (WAPE):"
     )
     for h, models in sub["horizons"].items():
         print(f"  D+{h}: " + "  ".join(f"{m}={scored(v.get('wape'))}" for m, v in models.items()))
