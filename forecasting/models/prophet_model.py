@@ -86,6 +86,7 @@ def prophet_series_backtest(
         fut = pd.DataFrame({"ds": ds[t + 1 : t + 1 + hmax]})
         if len(fut) < hmax:
             fut = pd.DataFrame({"ds": pd.date_range(ds[t] + pd.Timedelta(days=1), periods=hmax)})
+        np.random.seed(int(t))  # Prophet samples its interval from the global RNG
         pred = m.predict(fut)
         out[i] = pred["yhat"].to_numpy()[cols]
         for k, col in enumerate(("yhat_lower", "yhat", "yhat_upper")):
