@@ -38,6 +38,7 @@ from read_api.controllers import (
     PurchaseOrdersController,
     SalesController,
 )
+from read_api.dashboard_http import DashboardViewController
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
 from read_api.export import export_history
@@ -146,6 +147,7 @@ def create_app(
             ProductionOrdersController,
             PurchaseOrdersController,
             DashboardController,
+            DashboardViewController,
             ProjectionsStatusController,
             AuthController,
             AlertsController,
