@@ -45,6 +45,7 @@ D = Decimal
 TENANT = "horno-dash"
 STORE = "centro"
 OWNER = Actor(user_id="olga", role=Role.OWNER)
+PLANNER = Actor(user_id="pablo", role=Role.OWNER)  # approves what olga drafted (four eyes)
 NOW = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)  # Monday 05:30 in Madrid
 TODAY = NOW.date()
 
@@ -53,8 +54,10 @@ async def bake_day(url: str, *, tenant: str = TENANT) -> None:
     """Write the day (events at their own times), then rebuild every read model."""
     store = await EventStore.open(url)
 
-    async def run(command: object, at: datetime = NOW - timedelta(days=14)) -> None:
-        await handle(command, store, tenant_id=tenant, actor=OWNER, now=at)  # type: ignore[arg-type]
+    async def run(
+        command: object, at: datetime = NOW - timedelta(days=14), actor: Actor = OWNER
+    ) -> None:
+        await handle(command, store, tenant_id=tenant, actor=actor, now=at)  # type: ignore[arg-type]
 
     try:
         await run(CreateTenant(name="Horno", kind=TenantKind.SINGLE_SHOP))
@@ -130,19 +133,13 @@ async def bake_day(url: str, *, tenant: str = TENANT) -> None:
 
 
 async def _sales_and_waste(run: object) -> None:
-    for weeks in range(5):
-        day = NOW - timedelta(weeks=weeks)
-        sold_at = day.replace(hour=4, minute=10) if weeks == 0 else day.replace(hour=4, minute=0)
-        units = D(3) if weeks == 0 else D(10 + weeks)
-        await run(  # type: ignore[operator]
-            RecordSale(
-                store_id=STORE,
-                pos_txn_id=f"t-{weeks}",
-                sold_at=sold_at,
-                lines=(SaleLine(sku="croissant", quantity=units, unit_price=D("1.50")),),
-            ),
-            sold_at,
-        )
+    await run(  # type: ignore[operator]
+        ReceiveStock(
+            store_id=STORE, item_id="croissant", item_kind=ItemKind.PRODUCT,
+            lot_id="C-stock", quantity=D(100), unit_cost=D("0.40"),
+        ),
+        NOW - timedelta(days=40),
+    )  # fmt: skip
     for lot, qty, days_ago in (("W-this", D(5), 0), ("W-last", D(7), 7)):
         at = NOW - timedelta(days=days_ago, hours=1)
         await run(  # type: ignore[operator]
@@ -159,11 +156,27 @@ async def _sales_and_waste(run: object) -> None:
             ),
             at,
         )  # fmt: skip
+    for weeks in range(5):
+        day = NOW - timedelta(weeks=weeks)
+        sold_at = day.replace(hour=4, minute=10) if weeks == 0 else day.replace(hour=4, minute=0)
+        units = D(3) if weeks == 0 else D(10 + weeks)
+        await run(  # type: ignore[operator]
+            RecordSale(
+                store_id=STORE,
+                pos_txn_id=f"t-{weeks}",
+                sold_at=sold_at,
+                lines=(SaleLine(sku="croissant", quantity=units, unit_price=D("1.50")),),
+            ),
+            sold_at,
+        )
 
 
 async def _purchases(run: object, at: datetime) -> None:
     await run(RegisterSupplier(supplier_id="molino", name="Molino", lead_time_days=1), at)  # type: ignore[operator]
-    for po_id, due in (("PO-draft", NOW + timedelta(hours=30)), ("PO-due", NOW + timedelta(hours=20))):
+    for po_id, due in (
+        ("PO-draft", NOW + timedelta(hours=30)),
+        ("PO-due", NOW + timedelta(hours=20)),
+    ):
         await run(  # type: ignore[operator]
             DraftPurchaseOrder(
                 po_id=po_id, supplier_id="molino", store_id=STORE, expected_delivery_at=due,
@@ -171,4 +184,4 @@ async def _purchases(run: object, at: datetime) -> None:
             ),
             at,
         )  # fmt: skip
-    await run(ApprovePurchaseOrder(po_id="PO-due"), at)  # type: ignore[operator]
+    await run(ApprovePurchaseOrder(po_id="PO-due"), at, PLANNER)  # type: ignore[operator]

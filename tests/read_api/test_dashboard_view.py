@@ -79,7 +79,9 @@ async def test_the_action_queue_puts_today_first_with_buttons(day: Any) -> None:
     low = [i for g in ("urgent", "today", "this_week") for i in queue[g] if i["kind"] == "alert"]
     assert any(i["commands"][0]["path"] == "/v1/alerts/acknowledge" for i in low)
     ranks = [(i["group"], -i["score"]) for g in ("urgent", "today", "this_week") for i in queue[g]]
-    assert ranks == sorted(ranks, key=lambda r: (["urgent", "today", "this_week"].index(r[0]), r[1]))
+    assert ranks == sorted(
+        ranks, key=lambda r: (["urgent", "today", "this_week"].index(r[0]), r[1])
+    )
 
 
 async def test_timeline_overnight_plan_and_insights(day: Any) -> None:
@@ -91,7 +93,9 @@ async def test_timeline_overnight_plan_and_insights(day: Any) -> None:
     assert timeline["plan-barra"]["planned_start"] == "2026-03-02T04:00:00Z"  # 05:00 Madrid
     (plan,) = centro["overnight"]
     assert plan["order_id"] == "plan-barra" and Decimal(plan["forecast_mean"]) == 45
-    assert plan["summary"] == "planned 40 barra for centro: forecast 45 (80 % 36–55), 8 in stock now"
+    assert (
+        plan["summary"] == "planned 40 barra for centro: forecast 45 (80 % 36–55), 8 in stock now"
+    )
     assert "quantile" in plan["reason"]
     insights = centro["insights"]
     sales = insights["sales"]
@@ -103,7 +107,8 @@ async def test_timeline_overnight_plan_and_insights(day: Any) -> None:
     assert waste["week_start"] == "2026-03-02"
     assert (Decimal(waste["units_this_week"]), Decimal(waste["value_this_week"])) == (5, 2)
     assert (Decimal(waste["units_last_week"]), Decimal(waste["value_last_week"])) == (7, D("2.8"))
-    assert Decimal(insights["stock_value"]) == D("2.4")  # 8 barras x 0.30
+    # 8 barras x 0.30 + 47 croissants x 0.40 (100 received, 53 sold)
+    assert Decimal(insights["stock_value"]) == D("21.2")
     assert [d["po_id"] for d in insights["deliveries_due"]] == ["PO-due"]
 
 
