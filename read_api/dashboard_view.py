@@ -149,7 +149,7 @@ async def build_dashboard(
         )
         for s in ids
     ]
-    tenant_alerts = _alert_check(raised, now)
+    tenant_alerts = _alert_check([a for a in raised if a.related.store_id is None], now)
     checks = _chain_checks(stores, tenant_alerts)
     queue = build_queue(
         raised,

@@ -114,6 +114,7 @@ async def test_sign_in_see_the_queue_act_and_see_it_leave(
             await page.fill("input[name=password]", PASSWORD)
             await page.click("form#login button[type=submit]")
 
+            await expect(page.locator("form#login")).to_be_hidden(timeout=WAIT_MS)
             queue = page.locator("#queue")
             await expect(queue).to_contain_text("What needs you", timeout=WAIT_MS)
             plan = page.locator("li.item[data-ref='plan-barra']")
