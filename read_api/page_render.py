@@ -104,6 +104,14 @@ def _time(value: datetime | None, zone: str) -> str:
     return f"{value.astimezone(ZoneInfo(zone)):%H:%M}" if value else "—"
 
 
+def _ran(t: TimelineEntry, zone: str) -> str:
+    if t.started_at is None:
+        return "—"
+    if t.completed_at is None:
+        return f"since {_time(t.started_at, zone)}"
+    return f"{_time(t.started_at, zone)}–{_time(t.completed_at, zone)}"
+
+
 def _timeline(s: StoreDashboard) -> str:
     def row(t: TimelineEntry) -> str:
         late = " <b class=late>late</b>" if t.late else ""
@@ -111,7 +119,7 @@ def _timeline(s: StoreDashboard) -> str:
         return (
             f"<tr><td>{_time(t.planned_start, s.timezone)}</td><td>{_e(t.sku)}</td>"
             f"<td>{t.quantity}</td><td>{_e(t.status)}{late}</td>"
-            f"<td>{_time(t.started_at, s.timezone)}–{_time(t.completed_at, s.timezone)}</td>"
+            f"<td>{_ran(t, s.timezone)}</td>"
             f"<td>{t.batches} ({t.batch_yield})</td><td>{made}</td></tr>"
         )
 
