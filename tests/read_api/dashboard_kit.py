@@ -44,6 +44,7 @@ from streams.store import EventStore
 D = Decimal
 TENANT = "horno-dash"
 STORE = "centro"
+ISLAND = "laguna"  # a second store, an hour behind Madrid, with nothing going on
 OWNER = Actor(user_id="olga", role=Role.OWNER)
 PLANNER = Actor(user_id="pablo", role=Role.OWNER)  # approves what olga drafted (four eyes)
 NOW = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)  # Monday 05:30 in Madrid
@@ -61,12 +62,13 @@ async def bake_day(url: str, *, tenant: str = TENANT) -> None:
 
     try:
         await run(CreateTenant(name="Horno", kind=TenantKind.SINGLE_SHOP))
-        await run(
-            OpenStore(
-                store_id=STORE, name="Centro", kind=StoreKind.SHOP,
-                timezone="Europe/Madrid", region="ES-MD",
-            )
-        )  # fmt: skip
+        for store_id, zone in ((STORE, "Europe/Madrid"), (ISLAND, "Atlantic/Canary")):
+            await run(
+                OpenStore(
+                    store_id=store_id, name=store_id.title(), kind=StoreKind.SHOP,
+                    timezone=zone, region="ES-MD",
+                )
+            )  # fmt: skip
         for sku, price, cost in (("barra", "1.10", "0.30"), ("croissant", "1.50", "0.40")):
             await run(
                 DefineProduct(

@@ -7,14 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from dashboard_kit import NOW, STORE, TENANT, bake_day
+from dashboard_kit import ISLAND, NOW, STORE, TENANT, bake_day
 from http_kit import Scratch, bearer, scratch
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from deploy.stack import StackUrls
+from domain.events.organisation import Role
 from read_api.app import create_app
 from read_api.keys import create_api_key
+from read_api.users import create_user
+from streams.store import EventStore
 
 Client = AsyncTestClient[Litestar]
 
@@ -43,7 +46,14 @@ async def _dashboard(day: tuple[Client, dict[str, str]], **params: str) -> dict[
 async def test_the_health_checklist_says_what_set_the_colour(day: Any) -> None:
     body = await _dashboard(day)
     checks = {c["check"]: c for c in body["checks"]}
-    assert body["scope"] == "chain" and [s["store_id"] for s in body["stores"]] == [STORE]
+    assert body["scope"] == "chain"
+    assert [(s["store_id"], s["business_date"]) for s in body["stores"]] == [
+        (STORE, "2026-03-02"),
+        (ISLAND, "2026-03-02"),
+    ]
+    island = body["stores"][1]
+    assert island["status"] == "green" and island["timezone"] == "Atlantic/Canary"
+    assert island["insights"]["sales"]["through_hour"] == 5  # 04:30 in the Canaries
     # a suggested order for today is unconfirmed; nothing is below zero
     assert checks["plan_confirmed"]["status"] == "yellow"
     assert "centro: 1 suggested order(s)" in checks["plan_confirmed"]["detail"]
@@ -131,3 +141,42 @@ async def test_another_tenant_sees_none_of_it(day: Any, day_db: Scratch) -> None
     body = (await client.get("/v1/dashboard", headers=rival)).json()
     assert body["stores"] == [] and body["action_queue"]["urgent"] == []
     assert body["status"] == "green"
+
+
+async def test_a_store_manager_sees_their_store_only(day: Any, day_db: Scratch) -> None:
+    client, _ = day
+    store = await EventStore.open(day_db.url)
+    try:
+        await create_user(
+            store, store.pool, tenant_id=TENANT, email="ana@horno.example", name="Ana",
+            role=Role.STORE_MANAGER, store_ids=(ISLAND,), password="a long enough secret",
+        )  # fmt: skip
+    finally:
+        await store.close()
+    login = await client.post(
+        "/v1/auth/login", json={"email": "ana@horno.example", "password": "a long enough secret"}
+    )
+    ana = bearer(login.json()["access_token"])
+    mine = (await client.get("/v1/dashboard", headers=ana)).json()
+    assert [s["store_id"] for s in mine["stores"]] == [ISLAND]
+    queue = mine["action_queue"]
+    assert queue["urgent"] == queue["today"] == queue["this_week"] == []  # centro's are not hers
+    other = await client.get("/v1/dashboard", params={"store": STORE}, headers=ana)
+    assert other.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"store": "a b"}, "store"),
+        ({"date": "2026-02-30"}, "date"),
+        ({"date": "0001-01-01"}, "date"),
+    ],
+)
+async def test_bad_parameters_are_400s_naming_them(
+    day: Any, params: dict[str, str], field: str
+) -> None:
+    client, key = day
+    response = await client.get("/v1/dashboard", params=params, headers=key)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == field
