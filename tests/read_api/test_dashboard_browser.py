@@ -142,6 +142,10 @@ async def test_sign_in_see_the_queue_act_and_see_it_leave(
             await plan.get_by_role("button", name="Confirm").click()
             await expect(plan).to_have_count(0, timeout=WAIT_MS)
             await expect(page.locator("#notice")).to_have_text("Confirm: done.")
+            tomorrow = page.locator("li.item[data-ref='mo-croissant']")
+            await tomorrow.locator("input[name=quantity]").fill("35")
+            await tomorrow.get_by_role("button", name="Set quantity").click()
+            await expect(tomorrow).to_contain_text("35 croissant", timeout=WAIT_MS)
             await page.screenshot(path=str(tmp_path / "dashboard-after.png"), full_page=True)
         finally:
             await browser.close()
