@@ -112,11 +112,12 @@ async def timeline(
     return found
 
 
-def _plan_summary(r: tuple[Any, ...]) -> str:
-    store, sku, quantity, mean, lower, upper, level, on_hand = (
-        r[0], r[2], r[3], r[6], r[7], r[8], r[9], r[11],
+def _plan_summary(r: tuple[Any, ...], today: date) -> str:
+    store, sku, quantity, mean, lower, upper, level, on_hand, day = (
+        r[0], r[2], r[3], r[6], r[7], r[8], r[9], r[11], r[12],
     )  # fmt: skip
-    text = f"planned {quantity} {sku} for {store}"
+    when = "today" if day == today else "tomorrow" if day == today + timedelta(days=1) else day
+    text = f"planned {quantity} {sku} for {store} {when}"
     if mean is not None:
         text += f": forecast {mean:.0f} ({level * 100:.0f} % {lower:.0f}–{upper:.0f})"
     if on_hand is not None:
@@ -125,20 +126,21 @@ def _plan_summary(r: tuple[Any, ...]) -> str:
 
 
 async def overnight(conn: Conn, tenant_id: str, days: dict[str, date]) -> dict[str, list[PlanLine]]:
-    """Orders the planner suggested for today, with their forecast and the stock."""
+    """Orders the planner suggested for today and tomorrow, with their forecast and the stock."""
     stores, dates = _keys(days)
     cur = await conn.execute(
         "SELECT o.producing_store_id, o.order_id, o.sku, o.quantity, o.status, o.reason,"
-        " f.mean, f.lower, f.upper, f.interval_level, f.model, s.on_hand"
+        " f.mean, f.lower, f.upper, f.interval_level, f.model, s.on_hand, o.production_date"
         " FROM unnest(%s::text[], %s::date[]) AS k(store_id, day)"
         " JOIN rm_production_orders AS o ON o.tenant_id = %s"
-        " AND o.producing_store_id = k.store_id AND o.production_date = k.day"
+        " AND o.producing_store_id = k.store_id"
+        " AND o.production_date BETWEEN k.day AND k.day + 1"
         " AND o.forecast_id IS NOT NULL"
         " LEFT JOIN rm_forecasts AS f ON f.tenant_id = o.tenant_id"
         " AND f.store_id = o.destination_store_id AND f.sku = o.sku AND f.day = o.production_date"
         " LEFT JOIN rm_inventory_stock AS s ON s.tenant_id = o.tenant_id"
         " AND s.store_id = o.destination_store_id AND s.item_id = o.sku"
-        " ORDER BY o.producing_store_id, o.sku, o.order_id",
+        " ORDER BY o.producing_store_id, o.production_date, o.sku, o.order_id",
         (stores, dates, tenant_id),
     )
     found: dict[str, list[PlanLine]] = defaultdict(list)
@@ -149,13 +151,14 @@ async def overnight(conn: Conn, tenant_id: str, days: dict[str, date]) -> dict[s
                 sku=r[2],
                 quantity=r[3],
                 status=r[4],
+                production_date=r[12],
                 forecast_mean=r[6],
                 forecast_lower=r[7],
                 forecast_upper=r[8],
                 interval_level=r[9],
                 model=r[10],
                 on_hand=r[11],
-                summary=_plan_summary(r),
+                summary=_plan_summary(r, days[r[0]]),
                 reason=r[5],
             )
         )

@@ -76,19 +76,20 @@ class TimelineEntry(Out, frozen=True, kw_only=True):
 
 
 class PlanLine(Out, frozen=True, kw_only=True):
-    """What the planner suggested for the day, and why."""
+    """What the planner suggested for today (or already for tomorrow), and why."""
 
     order_id: str
     sku: str
     quantity: Decimal
     status: str
+    production_date: date
     forecast_mean: Decimal | None
     forecast_lower: Decimal | None
     forecast_upper: Decimal | None
     interval_level: float | None
     model: str | None
     on_hand: Decimal | None
-    summary: str  # "planned 420 barra for centro: forecast 395 (80 % 355-435), 12 in stock"
+    summary: str  # "planned 420 barra for centro today: forecast 395 (80 % 355-435), 12 in stock"
     reason: str  # the planner's own reasoning (quantile, critical ratio, batches)
 
 

@@ -92,7 +92,8 @@ def _chain_checks(stores: list[StoreDashboard], alerts: Check) -> list[Check]:
             per_store.append(("tenant", alerts))
         failing = [f"{store}: {c.detail}" for store, c in per_store if c.status != "green"]
         status = worst(c.status for _, c in per_store)
-        detail = "; ".join(failing) or (per_store[0][1].detail if per_store else "nothing to check")
+        passing = sorted({c.detail for _, c in per_store})
+        detail = "; ".join(failing) or "; ".join(passing) or "nothing to check"
         found.append(Check(check=name, status=status, detail=detail))
     return found
 

@@ -103,8 +103,10 @@ async def test_timeline_overnight_plan_and_insights(day: Any) -> None:
     assert timeline["plan-barra"]["planned_start"] == "2026-03-02T04:00:00Z"  # 05:00 Madrid
     (plan,) = centro["overnight"]
     assert plan["order_id"] == "plan-barra" and Decimal(plan["forecast_mean"]) == 45
+    assert plan["production_date"] == "2026-03-02"  # tomorrow's croissants were no forecast's
     assert (
-        plan["summary"] == "planned 40 barra for centro: forecast 45 (80 % 36–55), 8 in stock now"
+        plan["summary"]
+        == "planned 40 barra for centro today: forecast 45 (80 % 36–55), 8 in stock now"
     )
     assert "quantile" in plan["reason"]
     insights = centro["insights"]
