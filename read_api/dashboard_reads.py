@@ -113,15 +113,14 @@ async def timeline(
 
 
 def _plan_summary(r: tuple[Any, ...], today: date) -> str:
-    store, sku, quantity, mean, lower, upper, level, on_hand, day = (
+    store, sku, quantity, mean, lower, upper, level, usable, day = (
         r[0], r[2], r[3], r[6], r[7], r[8], r[9], r[11], r[12],
     )  # fmt: skip
     when = "today" if day == today else "tomorrow" if day == today + timedelta(days=1) else day
     text = f"planned {quantity} {sku} for {store} {when}"
     if mean is not None:
         text += f": forecast {mean:.0f} ({level * 100:.0f} % {lower:.0f}–{upper:.0f})"
-    if on_hand is not None:
-        text += f", {on_hand:g} in stock now"
+    text += f", {usable:g} usable in stock"
     return text
 
 
@@ -130,7 +129,8 @@ async def overnight(conn: Conn, tenant_id: str, days: dict[str, date]) -> dict[s
     stores, dates = _keys(days)
     cur = await conn.execute(
         "SELECT o.producing_store_id, o.order_id, o.sku, o.quantity, o.status, o.reason,"
-        " f.mean, f.lower, f.upper, f.interval_level, f.model, s.on_hand, o.production_date"
+        " f.mean, f.lower, f.upper, f.interval_level, f.model,"
+        " greatest(coalesce(l.usable, 0) - coalesce(s.shortfall, 0), 0), o.production_date"
         " FROM unnest(%s::text[], %s::date[]) AS k(store_id, day)"
         " JOIN rm_production_orders AS o ON o.tenant_id = %s"
         " AND o.producing_store_id = k.store_id"
@@ -140,6 +140,11 @@ async def overnight(conn: Conn, tenant_id: str, days: dict[str, date]) -> dict[s
         " AND f.store_id = o.destination_store_id AND f.sku = o.sku AND f.day = o.production_date"
         " LEFT JOIN rm_inventory_stock AS s ON s.tenant_id = o.tenant_id"
         " AND s.store_id = o.destination_store_id AND s.item_id = o.sku"
+        # usable as the planner counts it: lots still sellable on the production day
+        " LEFT JOIN LATERAL (SELECT sum(quantity) AS usable FROM rm_inventory_lots AS x"
+        "  WHERE x.tenant_id = o.tenant_id AND x.store_id = o.destination_store_id"
+        "  AND x.item_id = o.sku AND x.quantity > 0"
+        "  AND (x.expires_on IS NULL OR x.expires_on >= o.production_date)) AS l ON true"
         " ORDER BY o.producing_store_id, o.production_date, o.sku, o.order_id",
         (stores, dates, tenant_id),
     )
@@ -157,7 +162,7 @@ async def overnight(conn: Conn, tenant_id: str, days: dict[str, date]) -> dict[s
                 forecast_upper=r[8],
                 interval_level=r[9],
                 model=r[10],
-                on_hand=r[11],
+                usable_stock=r[11],
                 summary=_plan_summary(r, days[r[0]]),
                 reason=r[5],
             )

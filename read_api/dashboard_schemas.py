@@ -88,8 +88,8 @@ class PlanLine(Out, frozen=True, kw_only=True):
     forecast_upper: Decimal | None
     interval_level: float | None
     model: str | None
-    on_hand: Decimal | None
-    summary: str  # "planned 420 barra for centro today: forecast 395 (80 % 355-435), 12 in stock"
+    usable_stock: Decimal  # lots still sellable on the production day, less any shortfall
+    summary: str  # "planned 420 barra for centro today: forecast 395 (80 % 355-435), 12 usable…"
     reason: str  # the planner's own reasoning (quantile, critical ratio, batches)
 
 

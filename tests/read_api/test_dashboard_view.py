@@ -106,7 +106,7 @@ async def test_timeline_overnight_plan_and_insights(day: Any) -> None:
     assert plan["production_date"] == "2026-03-02"  # tomorrow's croissants were no forecast's
     assert (
         plan["summary"]
-        == "planned 40 barra for centro today: forecast 45 (80 % 36–55), 8 in stock now"
+        == "planned 40 barra for centro today: forecast 45 (80 % 36–55), 8 usable in stock"
     )
     assert "quantile" in plan["reason"]
     insights = centro["insights"]
