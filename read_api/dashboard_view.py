@@ -98,6 +98,49 @@ def _chain_checks(stores: list[StoreDashboard], alerts: Check) -> list[Check]:
     return found
 
 
+async def _store_sections(
+    conn: Conn,
+    tenant_id: str,
+    states: dict[str, StoreState],
+    raised: list[Alert],
+    now: datetime,
+) -> list[StoreDashboard]:
+    """Each store's checklist, timeline, overnight plan and insights, on its own day."""
+    ids = sorted(states)
+    days = {s: states[s].today for s in ids}
+    zones = {s: states[s].timezone for s in ids}
+    hour = await reads.start_hour(conn, tenant_id)
+    timeline = await reads.timeline(conn, tenant_id, days, zones=zones, hour=hour, now=now)
+    plans = await reads.overnight(conn, tenant_id, days)
+    hours = {s: states[s].through_hour for s in ids}
+    sales = await reads.weekday_sales(conn, tenant_id, days, hours)
+    waste = await reads.waste_weeks(conn, tenant_id, days)
+    values = await reads.stock_values(conn, tenant_id, ids)
+    cutoffs = {s: reads.local_start(days[s] + timedelta(days=2), 0, zones[s]) for s in ids}
+    deliveries = await reads.deliveries_due(conn, tenant_id, cutoffs, now)
+    sections = []
+    for s in ids:
+        checks = _store_checks(states[s], [a for a in raised if a.related.store_id == s], now)
+        sections.append(
+            StoreDashboard(
+                store_id=s,
+                timezone=zones[s],
+                business_date=days[s],
+                status=worst(c.status for c in checks),
+                checks=checks,
+                timeline=timeline.get(s, []),
+                overnight=plans.get(s, []),
+                insights=Insights(
+                    sales=_sales(days[s], hours[s], sales.get(s, [])),
+                    waste=_waste(days[s], waste.get(s)),
+                    stock_value=values.get(s, _ZERO),
+                    deliveries_due=deliveries.get(s, []),
+                ),
+            )
+        )
+    return sections
+
+
 async def build_dashboard(
     conn: Conn,
     tenant_id: str,
@@ -111,54 +154,22 @@ async def build_dashboard(
     scope = only_stores if store is None else frozenset({store})
     states = await load_stores(conn, tenant_id, now=now, as_of=as_of, only_stores=scope)
     ids = sorted(states)
-    days = {s: states[s].today for s in ids}
-    zones = {s: states[s].timezone for s in ids}
+    # alerts of no store belong to the whole chain: only an unscoped chain view shows them
     alert_scope: str | tuple[str, ...] | None = (
         store if store is not None else None if only_stores is None else tuple(sorted(scope or ()))
     )
     open_alerts = await list_alerts(conn, tenant_id, view="open", store=alert_scope, limit=500)
     raised = [a for a in open_alerts if a.status == "raised"]
-    hour = await reads.start_hour(conn, tenant_id)
-    timeline = await reads.timeline(conn, tenant_id, days, zones=zones, hour=hour, now=now)
-    plans = await reads.overnight(conn, tenant_id, days)
-    sales = await reads.weekday_sales(
-        conn, tenant_id, days, {s: states[s].through_hour for s in ids}
-    )
-    waste = await reads.waste_weeks(conn, tenant_id, days)
-    values = await reads.stock_values(conn, tenant_id, ids)
-    cutoffs = {s: reads.local_start(days[s] + timedelta(days=2), 0, zones[s]) for s in ids}
-    deliveries = await reads.deliveries_due(conn, tenant_id, cutoffs, now)
-    checks_of = {
-        s: _store_checks(states[s], [a for a in raised if a.related.store_id == s], now)
-        for s in ids
-    }
-    stores = [
-        StoreDashboard(
-            store_id=s,
-            timezone=zones[s],
-            business_date=days[s],
-            status=worst(c.status for c in checks_of[s]),
-            checks=checks_of[s],
-            timeline=timeline.get(s, []),
-            overnight=plans.get(s, []),
-            insights=Insights(
-                sales=_sales(days[s], states[s].through_hour, sales.get(s, [])),
-                waste=_waste(days[s], waste.get(s)),
-                stock_value=values.get(s, _ZERO),
-                deliveries_due=deliveries.get(s, []),
-            ),
-        )
-        for s in ids
-    ]
+    stores = await _store_sections(conn, tenant_id, states, raised, now)
     tenant_alerts = _alert_check([a for a in raised if a.related.store_id is None], now)
     checks = _chain_checks(stores, tenant_alerts)
     queue = build_queue(
         raised,
-        await reads.suggested_orders(conn, tenant_id, days),
+        await reads.suggested_orders(conn, tenant_id, {s: states[s].today for s in ids}),
         await reads.draft_purchases(conn, tenant_id, ids),
         now=now,
         acknowledged=sum(1 for a in open_alerts if a.status == "acknowledged"),
-        snoozed=await reads.snoozed_count(conn, tenant_id, None if alert_scope is None else [*ids]),
+        snoozed=await reads.snoozed_count(conn, tenant_id, None if alert_scope is None else ids),
     )
     return Dashboard(
         tenant_id=tenant_id,
