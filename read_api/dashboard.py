@@ -49,7 +49,7 @@ def _local(now: datetime, timezone: str | None, as_of: date | None) -> tuple[str
     """The store's zone, business date and hours to count (all 24 for a date asked for)."""
     try:
         zone = ZoneInfo(timezone) if timezone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         zone = UTC
     name = timezone if zone is not UTC and timezone else "UTC"
     if as_of is not None:
