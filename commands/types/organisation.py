@@ -69,6 +69,14 @@ class ChangeUserRole(Command, frozen=True, kw_only=True):
     store_ids: tuple[Id, ...] = ()
 
 
+class DeactivateUser(Command, frozen=True, kw_only=True):
+    """Remove a user: no more logins; their sessions are ended (read_api/accounts.py)."""
+
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    user_id: Id
+    reason: Text = ""
+
+
 class DefineProduct(Command, frozen=True, kw_only=True):
     PERMISSION: ClassVar[Permission] = Permission.MANAGE_CATALOGUE
     sku: Id
