@@ -26,6 +26,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from commands.state_cache import StateCache
+from read_api.accounts import UsersController
 from read_api.alerts import AlertsController
 from read_api.auth import SECURITY_SCHEME, jwt_auth
 from read_api.commands_http import command_handlers, document_optional_tags
@@ -148,6 +149,7 @@ def create_app(
             DashboardController,
             ProjectionsStatusController,
             AuthController,
+            UsersController,
             AlertsController,
             WasteController,
             export_history,

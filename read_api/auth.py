@@ -69,9 +69,12 @@ async def _principal_of(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> 
 
 
 async def _revoked(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Ended session, removed user, or claims older than the last role change."""
     sessions: Sessions = connection.app.state.sessions
-    sid = token.extras.get("sid")
-    return not isinstance(sid, str) or await sessions.is_revoked(sid)
+    sid, generation = token.extras.get("sid"), token.extras.get("gen", 0)
+    if not isinstance(sid, str) or type(generation) is not int:
+        return True
+    return not await sessions.is_current(sid, generation)
 
 
 def jwt_auth(config: AuthConfig) -> JWTAuth[Principal, Token]:

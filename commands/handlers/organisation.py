@@ -94,6 +94,7 @@ async def register_user(cmd: RegisterUser, w: Writer) -> None:
 
 
 async def record_password_set(cmd: RecordPasswordSet, w: Writer) -> None:
+    _own_session(cmd.user_id, w)
     event = UserPasswordSet(occurred_at=w.now, user_id=cmd.user_id)
     await w.decide(
         TENANT_STREAM, organisation.fold, lambda s: organisation.set_password(s, event), retry=True

@@ -43,9 +43,12 @@ class RegisterUser(Command, frozen=True, kw_only=True):
 
 
 class RecordPasswordSet(Command, frozen=True, kw_only=True):
-    """Note in the history that ``user_id``'s password changed (the hash is kept apart)."""
+    """Note in the history that ``user_id``'s password changed (the hash is kept apart).
 
-    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    A person records their own change; an owner anyone's (like sessions).
+    """
+
+    PERMISSION: ClassVar[Permission] = Permission.USE_SESSION
     user_id: Id
 
 
