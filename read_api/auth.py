@@ -27,7 +27,8 @@ from read_api.tokens import AuthConfig, Sessions, principal_of
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="obrador"'}
 SECURITY_SCHEME = "apiKey"
-#: People and machines whose role may read the read models (store managers: their stores).
+#: People and machines whose role may read the read models (store managers: their
+#: stores). A POS device's key only records sales: it reads nothing (403).
 READERS = READ_ROLES | {Role.STORE_MANAGER}
 
 
