@@ -9,16 +9,15 @@ from datetime import timedelta
 import pytest
 from auth_people import PASSWORD, SECRET, Client, bearer, login
 from eventually import eventually
+from http_kit import NORTH, Tenants, scratch, tenants_on
 from litestar.testing import AsyncTestClient
-from read_api_kit import NOW, RIVAL, Bakeries
 
-from deploy.demo import TENANT
+from deploy.stack import StackUrls
 from domain.codec import decode_event
 from domain.events import SessionRevoked, UserDeactivated, UserPasswordSet
 from domain.events.organisation import Role, SessionRevocationReason
 from domain.streams import TENANT_STREAM, session_stream
 from read_api.app import create_app
-from read_api.keys import create_api_key
 from read_api.lockout import Lockout, LockoutPolicy
 from read_api.ratelimit import RateLimits
 from read_api.tokens import AuthConfig
@@ -30,21 +29,25 @@ NEW_PASSWORD = "a brand new passphrase"
 _serial = itertools.count()
 
 
+TENANT = NORTH
+
+
 @pytest.fixture(scope="module")
-async def app_client(bakeries: Bakeries) -> AsyncIterator[Client]:
-    app = create_app(
-        bakeries.url,
-        clock=lambda: NOW,
-        auth=AuthConfig(secret=SECRET),
-        rate_limits=RateLimits.off(),
-    )
+async def tenants(stack: StackUrls) -> AsyncIterator[Tenants]:
+    for made in scratch(stack.database_url):
+        yield await tenants_on(made.url)
+
+
+@pytest.fixture(scope="module")
+async def app_client(tenants: Tenants) -> AsyncIterator[Client]:
+    app = create_app(tenants.url, auth=AuthConfig(secret=SECRET), rate_limits=RateLimits.off())
     async with AsyncTestClient(app=app) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-async def store(bakeries: Bakeries) -> AsyncIterator[EventStore]:
-    opened = await EventStore.open(bakeries.url)
+async def store(tenants: Tenants) -> AsyncIterator[EventStore]:
+    opened = await EventStore.open(tenants.url)
     yield opened
     await opened.close()
 
@@ -60,7 +63,7 @@ async def _person(store: EventStore, role: Role) -> NewUser:
         store,
         store.pool,
         tenant_id=TENANT,
-        email=f"{role.value}.accounts{n}@demo.example",
+        email=f"{role.value}.accounts{n}@north.example",
         name=f"{role.value} {n}",
         role=role,
         password=PASSWORD,
@@ -138,13 +141,11 @@ class TestOwnPassword:
         assert (await app_client.get("/v1/auth/me", headers=headers)).status_code == 200
         await login(app_client, person.email)
 
-    async def test_an_api_key_has_no_password(
-        self, app_client: Client, demo: dict[str, str]
-    ) -> None:
+    async def test_an_api_key_has_no_password(self, app_client: Client, tenants: Tenants) -> None:
         answer = await app_client.post(
             "/v1/auth/password",
             json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
-            headers=demo,
+            headers=tenants.north,
         )
         assert answer.status_code == 403
 
@@ -231,10 +232,10 @@ class TestOwnerManagesPeople:
         await login(app_client, victim.email)  # still there
 
     async def test_another_tenants_owner_finds_no_such_user(
-        self, app_client: Client, bakeries: Bakeries, store: EventStore
+        self, app_client: Client, tenants: Tenants, store: EventStore
     ) -> None:
         victim = await _person(store, Role.AUDITOR)
-        rival = bearer(create_api_key(bakeries.url, RIVAL, "owner", "rival owner"))
+        rival = tenants.south
         attempts = [
             await app_client.put(
                 f"/v1/users/{victim.user_id}/role", json={"role": "planner"}, headers=rival
@@ -245,10 +246,10 @@ class TestOwnerManagesPeople:
         assert victim.user_id not in (await app_client.get("/v1/users", headers=rival)).text
         await login(app_client, victim.email)
 
-    async def test_the_last_owner_stays(self, app_client: Client, bakeries: Bakeries) -> None:
+    async def test_the_last_owner_stays(self, app_client: Client, tenants: Tenants) -> None:
         # A tenant of its own with one owner, so other tests' owners do not count.
         tenant = f"solo-{next(_serial)}"
-        opened = await EventStore.open(bakeries.url)
+        opened = await EventStore.open(tenants.url)
         try:
             from commands.handlers import handle
             from commands.types import CreateTenant
@@ -285,7 +286,7 @@ class TestFailedLogins:
         person = await _person(store, Role.PLANNER)
         answers: dict[str, list[int]] = {}
         locked = {}
-        for email in (person.email, f"nobody{next(_serial)}@demo.example"):
+        for email in (person.email, f"nobody{next(_serial)}@north.example"):
             body = {"email": email, "password": "wrong password"}
             statuses = [
                 (await app_client.post("/v1/auth/login", json=body)).status_code for _ in range(5)
@@ -311,7 +312,7 @@ class TestFailedLogins:
             max_lock=timedelta(milliseconds=500),
         )
         lockout = Lockout(store.pool, policy)
-        email = f"backoff{next(_serial)}@demo.example"
+        email = f"backoff{next(_serial)}@north.example"
         locks = []
         for _ in range(3):
             assert await lockout.failed(email) is None
