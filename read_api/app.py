@@ -48,7 +48,7 @@ from read_api.live import stream_events
 from read_api.login import AuthController
 from read_api.page import DashboardPageController
 from read_api.projections_status import ProjectionsStatusController
-from read_api.ratelimit import RateLimits, address_limits, caller_limits
+from read_api.ratelimit import RateLimits, SharedCounts, address_limits, caller_limits
 from read_api.tokens import AuthConfig, Sessions
 from read_api.waste import WasteController
 from streams.store import EventStore
@@ -98,6 +98,7 @@ def create_app(
     """
     auth = auth or AuthConfig()
     limits = rate_limits or RateLimits()
+    shared_counts = SharedCounts()  # the rate limits' windows, shared with other processes
     jwt = jwt_auth(auth)
 
     @asynccontextmanager
@@ -133,7 +134,8 @@ def create_app(
         app.state.command_cache = StateCache()
         app.state.sessions = Sessions(jwt, app.state.store, auth)
         try:
-            yield
+            async with shared_counts.syncing(writer):
+                yield
         finally:
             await app.state.store.close()
             await pool.close()
@@ -156,7 +158,7 @@ def create_app(
             stream_events,
             *command_handlers(),
         ],
-        middleware=[jwt.middleware, *caller_limits(limits)],
+        middleware=[jwt.middleware, *caller_limits(limits, shared_counts)],
         guards=[read_your_writes],
     )
     app = Litestar(
@@ -165,7 +167,11 @@ def create_app(
         state=State({"clock": clock, "nats_url": nats_url, "max_lag_seconds": max_lag_seconds}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings, *address_limits(limits)],
+        middleware=[
+            _REQUEST_METRICS.middleware,
+            refuse_hostile_strings,
+            *address_limits(limits, shared_counts),
+        ],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",
