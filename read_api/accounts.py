@@ -1,8 +1,9 @@
 """``/v1/users``: an owner lists the tenant's people, changes a role, removes a user.
 
-Each change is a command through ``commands.handle`` (``ChangeUserRole``,
-``DeactivateUser``: events in the ``tenant`` stream like every other write),
-then the login tables follow so the change reaches the person at once:
+Each change is a command route like every other (``POST /v1/users/role`` with
+``ChangeUserRole``, ``POST /v1/users/deactivate`` with ``DeactivateUser``: the
+body is the command, ``Idempotency-Key`` honoured, events in the ``tenant``
+stream), then the login tables follow so the change reaches the person at once:
 
 - a role or store change bumps the user's claims generation: their access
   tokens are refused from the next request (the client refreshes and gets the
@@ -12,44 +13,39 @@ then the login tables follow so the change reaches the person at once:
   (``SessionRevoked``, reason ``user_deactivated``).
 
 The command is decided first: a refused one (not an owner, unknown user, the
-last owner) changes nothing.
+last owner) changes nothing; a replayed one (same key) does the follow-up again,
+which changes nothing more.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
-from litestar import Controller, Request, Response, delete, get, put
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import PermissionDeniedException
-from litestar.params import Body, Parameter
+from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body
 
-from commands.handlers import handle
 from commands.types import ChangeUserRole, DeactivateUser
 from domain import organisation
 from domain.access import Permission, can
 from domain.codec import decode_event
-from domain.errors import DomainError
-from domain.events.base import Id
-from domain.events.organisation import Role, SessionRevocationReason
+from domain.events.organisation import SessionRevocationReason
 from domain.streams import TENANT_STREAM
 from read_api.auth import SECURITY_SCHEME
-from read_api.commands_http import CommandAccepted, accepted, refusal
+from read_api.commands_http import (
+    CommandAccepted,
+    IdempotencyKeyHeader,
+    body_invalid,
+    problem_spec,
+    run_command,
+)
 from read_api.errors import problem_responses
 from read_api.keys import Principal, actor_of
-from read_api.limits import path_id
 from read_api.schemas import Out
 from read_api.tokens import Sessions
 from read_api.users import bump_generation, remove_login
-
-UserId = Annotated[str, path_id("a user of the tenant", "u-0123456789ab")]
-
-
-class RoleChange(msgspec.Struct, frozen=True, kw_only=True):
-    role: Role
-    #: A store manager's stores (open stores of the tenant); empty for tenant-wide roles.
-    store_ids: tuple[Id, ...] = ()
 
 
 class Person(Out, frozen=True, kw_only=True):
@@ -68,8 +64,16 @@ def _owner(principal: Principal) -> None:
         raise PermissionDeniedException("only an owner manages the tenant's people")
 
 
-def _json(body: CommandAccepted) -> Response[bytes]:
-    return Response(msgspec.json.encode(body), media_type="application/json")
+#: What a command route answers, as ``read_api.commands_http`` documents it.
+COMMAND_RESPONSES: dict[int, ResponseSpec] = {
+    200: ResponseSpec(
+        data_container=CommandAccepted,
+        description="applied (or applied before: duplicate)",
+        generate_examples=False,
+    ),
+    409: problem_spec(409, "conflict with the current state; current_version if any"),
+    422: problem_spec(422, "the body or a value is refused (errors name the fields)"),
+}
 
 
 class UsersController(Controller):
@@ -103,58 +107,53 @@ class UsersController(Controller):
             ]
         )
 
-    @put(
-        "/{user_id:str}/role",
+    @post(
+        "/role",
         operation_id="changeUserRole",
-        summary="Give a user another role or stores; their tokens are refreshed at once",
+        summary="Give a user another role or stores; their access tokens must be refreshed",
+        description=(
+            "ChangeUserRole; then the user's access tokens are refused from their next"
+            " request (claims generation), and a refresh carries the new role."
+        ),
         status_code=200,
-        responses=problem_responses(403, 404, 409, 422),
+        exception_handlers={ValidationException: body_invalid},
+        responses=COMMAND_RESPONSES,
     )
     async def change_role(
         self,
         request: Request[Principal, Any, Any],
         state: State,
-        user_id: UserId,
-        data: Annotated[RoleChange, Body()],
+        data: Annotated[ChangeUserRole, Body()],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[bytes]:
-        principal = request.user
-        command = ChangeUserRole(user_id=user_id, role=data.role, store_ids=data.store_ids)
-        try:
-            result = await handle(
-                command, state.store, tenant_id=principal.tenant_id, actor=actor_of(principal)
-            )
-        except DomainError as exc:
-            raise refusal(exc) from exc
-        await bump_generation(state.store.pool, principal.tenant_id, user_id)
-        return _json(await accepted(state.store, principal.tenant_id, result))
+        answer = await run_command(request, state, data, "POST /v1/users/role", idempotency_key)
+        await bump_generation(state.store.pool, request.user.tenant_id, data.user_id)
+        return answer
 
-    @delete(
-        "/{user_id:str}",
+    @post(
+        "/deactivate",
         operation_id="deactivateUser",
         summary="Remove a user: no more logins, every token of theirs stops at once",
+        description=(
+            "DeactivateUser (UserDeactivated); then the login is deleted and every session"
+            " of the user revoked (SessionRevoked, reason user_deactivated)."
+        ),
         status_code=200,
-        responses=problem_responses(403, 404, 422),
+        exception_handlers={ValidationException: body_invalid},
+        responses=COMMAND_RESPONSES,
     )
     async def deactivate(
         self,
         request: Request[Principal, Any, Any],
         state: State,
-        user_id: UserId,
-        reason: Annotated[
-            str, Parameter(max_length=200, description="why, kept in the history")
-        ] = "",
+        data: Annotated[DeactivateUser, Body()],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[bytes]:
-        principal = request.user
-        command = DeactivateUser(user_id=user_id, reason=reason)
-        try:
-            result = await handle(
-                command, state.store, tenant_id=principal.tenant_id, actor=actor_of(principal)
-            )
-        except DomainError as exc:
-            raise refusal(exc) from exc
-        sessions: Sessions = state.sessions
-        await remove_login(sessions.pool, principal.tenant_id, user_id)
-        await sessions.revoke_all(
-            principal.tenant_id, user_id, SessionRevocationReason.USER_DEACTIVATED
+        answer = await run_command(
+            request, state, data, "POST /v1/users/deactivate", idempotency_key
         )
-        return _json(await accepted(state.store, principal.tenant_id, result))
+        sessions: Sessions = state.sessions
+        tenant_id = request.user.tenant_id
+        await remove_login(sessions.pool, tenant_id, data.user_id)
+        await sessions.revoke_all(tenant_id, data.user_id, SessionRevocationReason.USER_DEACTIVATED)
+        return answer

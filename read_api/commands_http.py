@@ -33,6 +33,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from commands.handlers import handle
 from commands.runtime import Appended, CommandResult, ConcurrencyConflict
 from commands.types import (
+    COMMAND_TYPES,
     AcknowledgeAlert,
     AdjustStock,
     ApprovePurchaseOrder,
@@ -436,13 +437,13 @@ def _endpoint(spec: CommandRoute) -> HTTPRouteHandler:
                 description="applied (or applied before: duplicate)",
                 generate_examples=False,
             ),
-            409: _problem_spec(409, "conflict with the current state; current_version if any"),
-            422: _problem_spec(422, "the body or a value is refused (errors name the fields)"),
+            409: problem_spec(409, "conflict with the current state; current_version if any"),
+            422: problem_spec(422, "the body or a value is refused (errors name the fields)"),
         },
     )(endpoint)
 
 
-def _problem_spec(status: int, description: str) -> ResponseSpec:
+def problem_spec(status: int, description: str) -> ResponseSpec:
     return ResponseSpec(
         data_container=Problem,
         media_type=PROBLEM_MEDIA_TYPE,
@@ -464,7 +465,7 @@ def document_optional_tags(app: Litestar) -> None:
     body the API accepts look invalid).
     """
     schemas = (app.openapi_schema.components.schemas or {}) if app.openapi_schema.components else {}
-    for spec in ROUTES:
-        schema = schemas.get(spec.command.__name__)
+    for name in COMMAND_TYPES:  # the generic routes' and those of read_api/accounts.py
+        schema = schemas.get(name)
         if schema is not None and schema.required and "type" in schema.required:
             schema.required = [name for name in schema.required if name != "type"] or None

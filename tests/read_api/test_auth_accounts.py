@@ -158,9 +158,9 @@ class TestOwnerManagesPeople:
         tokens = await login(app_client, person.email)
         headers = bearer(tokens["access_token"])
         assert (await app_client.get("/v1/auth/me", headers=headers)).json()["role"] == "planner"
-        changed = await app_client.put(
-            f"/v1/users/{person.user_id}/role",
-            json={"role": "auditor"},
+        changed = await app_client.post(
+            "/v1/users/role",
+            json={"user_id": person.user_id, "role": "auditor"},
             headers=await _owner_headers(app_client, owner),
         )
         assert changed.status_code == 200, changed.text
@@ -179,8 +179,10 @@ class TestOwnerManagesPeople:
         person = await _person(store, Role.PRODUCTION_MANAGER)
         tokens = await login(app_client, person.email)
         owner_headers = await _owner_headers(app_client, owner)
-        removed = await app_client.delete(
-            f"/v1/users/{person.user_id}?reason=left", headers=owner_headers
+        removed = await app_client.post(
+            "/v1/users/deactivate",
+            json={"user_id": person.user_id, "reason": "left"},
+            headers=owner_headers,
         )
         assert removed.status_code == 200, removed.text
         me = await app_client.get("/v1/auth/me", headers=bearer(tokens["access_token"]))
@@ -204,7 +206,9 @@ class TestOwnerManagesPeople:
             isinstance(e, SessionRevoked) and e.reason is SessionRevocationReason.USER_DEACTIVATED
             for e in ended
         )
-        gone = await app_client.delete(f"/v1/users/{person.user_id}", headers=owner_headers)
+        gone = await app_client.post(
+            "/v1/users/deactivate", json={"user_id": person.user_id}, headers=owner_headers
+        )
         assert gone.status_code == 404
 
     async def test_the_list_shows_logins_roles_and_stores(
@@ -223,10 +227,12 @@ class TestOwnerManagesPeople:
         headers = bearer((await login(app_client, planner.email))["access_token"])
         attempts = [
             await app_client.get("/v1/users", headers=headers),
-            await app_client.put(
-                f"/v1/users/{victim.user_id}/role", json={"role": "owner"}, headers=headers
+            await app_client.post(
+                "/v1/users/role", json={"user_id": victim.user_id, "role": "owner"}, headers=headers
             ),
-            await app_client.delete(f"/v1/users/{victim.user_id}", headers=headers),
+            await app_client.post(
+                "/v1/users/deactivate", json={"user_id": victim.user_id}, headers=headers
+            ),
         ]
         assert [a.status_code for a in attempts] == [403, 403, 403]
         await login(app_client, victim.email)  # still there
@@ -237,10 +243,12 @@ class TestOwnerManagesPeople:
         victim = await _person(store, Role.AUDITOR)
         rival = tenants.south
         attempts = [
-            await app_client.put(
-                f"/v1/users/{victim.user_id}/role", json={"role": "planner"}, headers=rival
+            await app_client.post(
+                "/v1/users/role", json={"user_id": victim.user_id, "role": "planner"}, headers=rival
             ),
-            await app_client.delete(f"/v1/users/{victim.user_id}", headers=rival),
+            await app_client.post(
+                "/v1/users/deactivate", json={"user_id": victim.user_id}, headers=rival
+            ),
         ]
         assert [a.status_code for a in attempts] == [404, 404]
         assert victim.user_id not in (await app_client.get("/v1/users", headers=rival)).text
@@ -274,7 +282,9 @@ class TestOwnerManagesPeople:
         finally:
             await opened.close()
         headers = bearer((await login(app_client, solo.email))["access_token"])
-        refused = await app_client.delete(f"/v1/users/{solo.user_id}", headers=headers)
+        refused = await app_client.post(
+            "/v1/users/deactivate", json={"user_id": solo.user_id}, headers=headers
+        )
         assert refused.status_code == 422, refused.text
         assert (await app_client.get("/v1/auth/me", headers=headers)).status_code == 200
 
