@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import State
+from litestar.enums import HttpMethod, MediaType
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 
-from commands.types import ChangeUserRole, DeactivateUser
+from commands.types import ChangeUserRole, DeactivateUser, RegisterUser
 from domain import organisation
 from domain.access import Permission, can
 from domain.codec import decode_event
@@ -81,6 +82,23 @@ class UsersController(Controller):
     tags = ["organisation"]
     security = [{SECURITY_SCHEME: []}]
 
+    @route(
+        "/",
+        http_method=[HttpMethod.OPTIONS],
+        include_in_schema=False,
+        exclude_from_auth=True,
+        sync_to_thread=False,
+    )
+    def allow(self) -> Response[None]:
+        # Litestar's own OPTIONS answer names only the first handler of a path (the
+        # Allow of its first HTTPRoute, litestar 2.x), so GET + POST say it themselves.
+        return Response(
+            None,
+            status_code=204,
+            headers={"Allow": "GET, OPTIONS, POST"},
+            media_type=MediaType.TEXT,
+        )
+
     @get(
         "/",
         operation_id="listUsers",
@@ -106,6 +124,28 @@ class UsersController(Controller):
                 for user_id, (role, stores) in sorted(tenant.users.items())
             ]
         )
+
+    @post(
+        "/",
+        operation_id="registerUser",
+        summary="Register a user",
+        description=(
+            "RegisterUser (a person who cannot log in yet: logins are made by"
+            " `obrador user add`). Here rather than in the generic command table so that"
+            " GET and POST /v1/users are one route (one correct Allow header)."
+        ),
+        status_code=200,
+        exception_handlers={ValidationException: body_invalid},
+        responses=COMMAND_RESPONSES,
+    )
+    async def register(
+        self,
+        request: Request[Principal, Any, Any],
+        state: State,
+        data: Annotated[RegisterUser, Body()],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[bytes]:
+        return await run_command(request, state, data, "POST /v1/users", idempotency_key)
 
     @post(
         "/role",

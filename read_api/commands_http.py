@@ -61,7 +61,6 @@ from commands.types import (
     RefundSale,
     RegisterEquipment,
     RegisterSupplier,
-    RegisterUser,
     RepriceProduct,
     ResolveAlert,
     ScheduleMaintenance,
@@ -104,8 +103,8 @@ class CommandRoute:
 
 #: Every command of the write side but ``CreateTenant`` (a tenant is made by
 #: ``obrador tenant create``: no credential of a tenant can exist before it) and
-#: the accounts commands ``ChangeUserRole`` / ``DeactivateUser``, which have their
-#: own routes because the logins must follow (read_api/accounts.py).
+#: the people's commands ``RegisterUser`` / ``ChangeUserRole`` / ``DeactivateUser``,
+#: routed with ``GET /v1/users`` in read_api/accounts.py (the logins must follow).
 ROUTES: Final[tuple[CommandRoute, ...]] = (
     CommandRoute(RecordSale, "/sales", "sales", "Record a ticket (once per store + pos_txn_id)"),
     CommandRoute(VoidSale, "/sales/void", "sales", "Void a ticket"),
@@ -172,7 +171,6 @@ ROUTES: Final[tuple[CommandRoute, ...]] = (
     CommandRoute(VersionRecipe, "/recipes", "catalogue", "Publish a new recipe version"),
     CommandRoute(OpenStore, "/stores", "organisation", "Open a store"),
     CommandRoute(CloseStore, "/stores/close", "organisation", "Close a store"),
-    CommandRoute(RegisterUser, "/users", "organisation", "Register a user"),
     CommandRoute(AcknowledgeAlert, "/alerts/acknowledge", "alerts", "Acknowledge an alert"),
     CommandRoute(SnoozeAlert, "/alerts/snooze", "alerts", "Snooze an alert"),
     CommandRoute(ResolveAlert, "/alerts/resolve", "alerts", "Resolve an alert"),

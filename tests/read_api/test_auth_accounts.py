@@ -214,10 +214,21 @@ class TestOwnerManagesPeople:
     async def test_the_list_shows_logins_roles_and_stores(
         self, app_client: Client, owner: dict[str, str]
     ) -> None:
-        people = await app_client.get("/v1/users", headers=await _owner_headers(app_client, owner))
+        headers = await _owner_headers(app_client, owner)
+        made = await app_client.post(
+            "/v1/users",
+            json={"user_id": f"u-listed-{next(_serial)}", "name": "Listed", "role": "planner"},
+            headers=headers,
+        )
+        assert made.status_code == 200, made.text
+        people = await app_client.get("/v1/users", headers=headers)
         assert people.status_code == 200
         mine = [p for p in people.json()["items"] if p["email"] == owner["email"]]
         assert len(mine) == 1 and mine[0]["role"] == "owner" and mine[0]["store_ids"] == []
+        listed = [p for p in people.json()["items"] if p["user_id"].startswith("u-listed-")]
+        assert listed and listed[0]["email"] == "" and listed[0]["role"] == "planner"
+        allow = (await app_client.options("/v1/users")).headers["allow"]
+        assert {"GET", "POST"} <= {m.strip() for m in allow.split(",")}
 
     async def test_only_an_owner_manages_people(
         self, app_client: Client, store: EventStore

@@ -34,6 +34,7 @@ OPERATIONS = {
     "whoAmI",
     "changePassword",
     "listUsers",
+    "registerUser",
     "changeUserRole",
     "deactivateUser",
     "exportHistory",
