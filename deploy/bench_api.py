@@ -35,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -89,6 +90,8 @@ class Figures:
     server_cpu_share_query: float
     server_cpu_share_command: float
     non_2xx: int
+    #: Answers by status, per workload, over every run.
+    statuses: dict[str, dict[str, int]]
     query_rows: int
     query_connections: int
     command_clients: int
@@ -134,10 +137,10 @@ def _serve(conninfo: str) -> None:
 # --- the load generator process -----------------------------------------------
 
 
-def _sale_body(conn: int, seq: int, stores: int, skus: int, sold_at: str) -> bytes:
+def _sale_body(conn: int, seq: int, *, stores: int, skus: int, sold_at: str, run: str) -> bytes:
     sale = {
         "store_id": f"s{(conn + seq) % stores}",
-        "pos_txn_id": f"t{conn}-{seq}",
+        "pos_txn_id": f"t{run}-{conn}-{seq}",  # new tickets in every run
         "sold_at": sold_at,
         "lines": [{"sku": f"sku{(conn * 7 + seq) % skus}", "quantity": "1", "unit_price": "1.10"}],
     }
@@ -228,9 +231,10 @@ def _generate(argv: list[str]) -> None:
     else:
         stores, skus = (int(n) for n in args.sales.split(","))
         sold_at = datetime.now(UTC).isoformat()
+        run = uuid.uuid4().hex[:8]
 
         def next_request(conn: int, seq: int) -> bytes:
-            body = _sale_body(conn, seq, stores, skus, sold_at)
+            body = _sale_body(conn, seq, stores=stores, skus=skus, sold_at=sold_at, run=run)
             return _request("POST", "/v1/sales", args.port, key, body)
 
     out = asyncio.run(
@@ -446,6 +450,10 @@ def run(database_url: str, sizes: Sizes) -> Figures:
         server_cpu_share_query=round(med(o["server_cpu_share"] for o in queries), 2),
         server_cpu_share_command=round(med(o["server_cpu_share"] for o in commands), 2),
         non_2xx=sum(_non_2xx(o) for o in (*trivials, *queries, *commands)),
+        statuses={
+            name: dict(sum((Counter(o["statuses"]) for o in outs), Counter()))
+            for name, outs in (("trivial", trivials), ("query", queries), ("command", commands))
+        },
         query_rows=rows,
         query_connections=QUERY_CONNECTIONS,
         command_clients=COMMAND_CLIENTS,
