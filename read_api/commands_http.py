@@ -35,6 +35,8 @@ from commands.runtime import Appended, CommandResult, ConcurrencyConflict
 from commands.types import (
     COMMAND_TYPES,
     AcknowledgeAlert,
+    AddEmailRecipient,
+    AddWebhookChannel,
     AdjustStock,
     ApprovePurchaseOrder,
     CancelManufacturingOrder,
@@ -61,11 +63,13 @@ from commands.types import (
     RefundSale,
     RegisterEquipment,
     RegisterSupplier,
+    RemoveNotificationChannel,
     RepriceProduct,
     ResolveAlert,
     ScheduleMaintenance,
     SendPurchaseOrder,
     SetProductStockPolicy,
+    SetQuietHours,
     SnoozeAlert,
     StartManufacturingOrder,
     SuggestManufacturingOrder,
@@ -175,6 +179,12 @@ ROUTES: Final[tuple[CommandRoute, ...]] = (
     CommandRoute(SnoozeAlert, "/alerts/snooze", "alerts", "Snooze an alert"),
     CommandRoute(ResolveAlert, "/alerts/resolve", "alerts", "Resolve an alert"),
     CommandRoute(PublishForecast, "/forecasts/publish", "forecasting", "Publish a forecast"),
+    CommandRoute(
+        AddWebhookChannel, "/notifications/webhooks", "alerts", "Send alerts to a signed webhook"
+    ),
+    CommandRoute(AddEmailRecipient, "/notifications/emails", "alerts", "E-mail alerts"),
+    CommandRoute(RemoveNotificationChannel, "/notifications/remove", "alerts", "Remove a channel"),
+    CommandRoute(SetQuietHours, "/notifications/quiet-hours", "alerts", "Set quiet hours"),
 )
 
 

@@ -38,6 +38,12 @@ from domain.events.inventory import (
     UnknownItemSaleRecorded,
     WasteRecorded,
 )
+from domain.events.notify import (
+    EmailRecipientAdded,
+    NotificationChannelRemoved,
+    QuietHoursSet,
+    WebhookChannelAdded,
+)
 from domain.events.organisation import (
     SessionRevoked,
     SessionStarted,
@@ -127,6 +133,10 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     ForecastPublished,
     ClockTicked,
     AlertSettingsChanged,
+    WebhookChannelAdded,
+    EmailRecipientAdded,
+    NotificationChannelRemoved,
+    QuietHoursSet,
 ]
 
 #: Event type name (the ``type`` tag) -> class.
@@ -142,6 +152,7 @@ __all__ = [
     "ClockTicked",
     "DayClosed",
     "DomainEvent",
+    "EmailRecipientAdded",
     "EquipmentMaintenancePerformed",
     "EquipmentMaintenanceScheduled",
     "EquipmentRegistered",
@@ -154,6 +165,7 @@ __all__ = [
     "ManufacturingOrderEdited",
     "ManufacturingOrderStarted",
     "ManufacturingOrderSuggested",
+    "NotificationChannelRemoved",
     "ProductDefined",
     "ProductDiscontinued",
     "ProductRepriced",
@@ -164,6 +176,7 @@ __all__ = [
     "PurchaseOrderReceived",
     "PurchaseOrderSent",
     "QualityCheckRecorded",
+    "QuietHoursSet",
     "RecipeVersioned",
     "SaleRecorded",
     "SaleRefunded",
@@ -189,4 +202,5 @@ __all__ = [
     "UserRegistered",
     "UserRoleChanged",
     "WasteRecorded",
+    "WebhookChannelAdded",
 ]
