@@ -26,6 +26,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from commands.state_cache import StateCache
+from read_api.accounts import UsersController
 from read_api.alerts import AlertsController
 from read_api.auth import SECURITY_SCHEME, jwt_auth
 from read_api.changes import CheckpointWatch, stream_changes
@@ -50,7 +51,7 @@ from read_api.live import stream_events
 from read_api.login import AuthController
 from read_api.page import DashboardFragmentController, DashboardPageController, static_files
 from read_api.projections_status import ProjectionsStatusController
-from read_api.ratelimit import RateLimits, address_limits, caller_limits
+from read_api.ratelimit import RateLimits, SharedCounts, address_limits, caller_limits
 from read_api.tokens import AuthConfig, Sessions
 from read_api.waste import WasteController
 from streams.store import EventStore
@@ -100,6 +101,7 @@ def create_app(
     """
     auth = auth or AuthConfig()
     limits = rate_limits or RateLimits()
+    shared_counts = SharedCounts()  # the rate limits' windows, shared with other processes
     jwt = jwt_auth(auth)
 
     @asynccontextmanager
@@ -137,7 +139,8 @@ def create_app(
         # /v1/stream: one LISTEN connection for the whole process, opened on first use.
         app.state.checkpoint_watch = CheckpointWatch(database_url)
         try:
-            yield
+            async with shared_counts.syncing(writer):
+                yield
         finally:
             await app.state.checkpoint_watch.close()
             await app.state.store.close()
@@ -156,6 +159,7 @@ def create_app(
             DashboardFragmentController,
             ProjectionsStatusController,
             AuthController,
+            UsersController,
             AlertsController,
             WasteController,
             export_history,
@@ -165,7 +169,7 @@ def create_app(
             stream_changes,
             *command_handlers(),
         ],
-        middleware=[jwt.middleware, *caller_limits(limits)],
+        middleware=[jwt.middleware, *caller_limits(limits, shared_counts)],
         guards=[read_your_writes],
     )
     app = Litestar(
@@ -180,7 +184,11 @@ def create_app(
         state=State({"clock": clock, "nats_url": nats_url, "max_lag_seconds": max_lag_seconds}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings, *address_limits(limits)],
+        middleware=[
+            _REQUEST_METRICS.middleware,
+            refuse_hostile_strings,
+            *address_limits(limits, shared_counts),
+        ],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",
