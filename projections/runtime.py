@@ -33,6 +33,7 @@ from projections.leases import Leases
 from projections.model import ReadModel
 from projections.status import mark
 from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
+from streams.cluster import nats_servers
 from streams.envelope import RecordedEvent
 from streams.hoptrace import HopTrace
 from streams.jetstream import (
@@ -305,7 +306,10 @@ class Projector:
         )
         await pool.open(wait=True)
         nc: NATS = await nats.connect(
-            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name=self.owner
+            nats_servers(self.nats_url),
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            name=self.owner,
         )
         js = nc.jetstream()
         await ensure_event_stream(js)

@@ -22,6 +22,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import APIError
 
+from streams.cluster import nats_servers
 from streams.envelope import RecordedEvent
 from streams.hoptrace import HopTrace
 from streams.jetstream import (
@@ -70,7 +71,10 @@ class Relay:
 
     async def connect(self) -> JetStreamContext:
         self._nc = await nats.connect(
-            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name="obrador-relay"
+            nats_servers(self.nats_url),
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            name="obrador-relay",
         )
         js = self._nc.jetstream(publish_async_max_pending=self.window)
         await ensure_event_stream(js)
