@@ -131,7 +131,13 @@ async def run_chaos(
     try:
         requests = load_requests(events)
         chunk = max(1, len(requests) // (cycles * 3 or 1))
-        loader = asyncio.create_task(_load(store, requests, chunk, report))
+        # The first chunk goes through every worker before any fault: each is up and
+        # connected, so the faults hit working processes, not ones still starting.
+        await _load(store, requests[:chunk], chunk, report, pause=0.0)
+        await caught_up(store, database_url, await store.head_position(), timeout=120)
+        rest = requests[chunk:]
+        pause = max(0.05, cycles * 1.5 / max(1, len(rest) // chunk))  # load spans the faults
+        loader = asyncio.create_task(_load(store, rest, chunk, report, pause=pause))
         for _ in range(cycles):
             await asyncio.sleep(rng.uniform(0.2, 1.2))
             report.max_projector_owners = max(
@@ -169,7 +175,7 @@ async def run_chaos(
 
 
 async def _load(
-    store: EventStore, requests: list[AppendRequest], chunk: int, report: ChaosReport
+    store: EventStore, requests: list[AppendRequest], chunk: int, report: ChaosReport, pause: float
 ) -> None:
     """Append every request once; what the store could not take is sent again, unchanged.
 
@@ -194,7 +200,7 @@ async def _load(
                 report.retried_appends += len(retry)
                 await asyncio.sleep(0.2)
             todo = retry
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(pause)
 
 
 def _retryable(outcome: object) -> bool:

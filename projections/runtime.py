@@ -317,7 +317,10 @@ class Projector:
         appliers = {m.name: SharedApplier(pool, m) for m in self.models}
         try:
             while not stop.is_set():
-                await self._balance(pool, js, leases, appliers)
+                try:
+                    await self._balance(pool, js, leases, appliers)
+                except psycopg.OperationalError as exc:  # a database restart: workers retry too
+                    log.warning("projector: leases not renewed, again shortly: %s", exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.lease_ttl / 3)
         finally:

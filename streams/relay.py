@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 import nats
+import psycopg
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js import api as js_api
@@ -94,7 +95,9 @@ class Relay:
             while not stop.is_set():
                 try:
                     await self._relay(js, stop)
-                except (APIError, TimeoutError, nats.errors.Error) as exc:
+                except (APIError, TimeoutError, nats.errors.Error, psycopg.OperationalError) as exc:
+                    # the broker refused or went away, or the database did (a restart, a
+                    # failover; PoolTimeout is one too): start again from JetStream's tail
                     self.stats.restarts += 1
                     RELAY_RESTARTS.inc()
                     log.warning("relay restarting from JetStream's tail after: %s", exc)
