@@ -133,26 +133,26 @@ async def run_chaos(
         chunk = max(1, len(requests) // (cycles * 3 or 1))
         # The first chunk goes through every worker before any fault: each is up and
         # connected, so the faults hit working processes, not ones still starting.
-        await _load(store, requests[:chunk], chunk, report, pause=0.0)
+        report.retried_appends += await load(store, requests[:chunk], chunk, pause=0.0)
         await caught_up(store, database_url, await store.head_position(), timeout=120)
         rest = requests[chunk:]
         pause = max(0.05, cycles * 1.5 / max(1, len(rest) // chunk))  # load spans the faults
-        loader = asyncio.create_task(_load(store, rest, chunk, report, pause=pause))
+        loader = asyncio.create_task(load(store, rest, chunk, pause=pause))
         for _ in range(cycles):
             await asyncio.sleep(rng.uniform(0.2, 1.2))
             report.max_projector_owners = max(
-                report.max_projector_owners, await _lease_owners(database_url)
+                report.max_projector_owners, await lease_owners(database_url)
             )
             kind = rng.choice(faults.kinds())
             await inject(faults, kind, rng)
             report.kills[kind] += 1
-        await loader
+        report.retried_appends += await loader
         head = await store.head_position()
         await caught_up(store, database_url, head, timeout=300)
         faults.stop_workers()
-        written = await _all(store)
+        written = await all_events(store)
         report.stored_events = len(written)
-        report.jetstream_messages, report.jetstream_in_order_no_duplicates = await _check_stream(
+        report.jetstream_messages, report.jetstream_in_order_no_duplicates = await check_stream(
             nats_url, [e.position for e in written]
         )
         for model in all_models():
@@ -174,14 +174,14 @@ async def run_chaos(
     return report
 
 
-async def _load(
-    store: EventStore, requests: list[AppendRequest], chunk: int, report: ChaosReport, pause: float
-) -> None:
+async def load(store: EventStore, requests: list[AppendRequest], chunk: int, pause: float) -> int:
     """Append every request once; what the store could not take is sent again, unchanged.
 
     A request resent after an unanswered commit is recognised by its idempotency
     key (the first event id) and stored once: a retried write never doubles.
+    Returns how many appends were sent again.
     """
+    retried = 0
     for i in range(0, len(requests), chunk):
         todo = requests[i : i + chunk]
         deadline = time.monotonic() + 120
@@ -197,17 +197,18 @@ async def _load(
             if retry and time.monotonic() > deadline:
                 raise RuntimeError(f"load: the store refused appends for 120 s: {outcomes[0]}")
             if retry:
-                report.retried_appends += len(retry)
+                retried += len(retry)
                 await asyncio.sleep(0.2)
             todo = retry
         await asyncio.sleep(pause)
+    return retried
 
 
 def _retryable(outcome: object) -> bool:
     return isinstance(outcome, StoreUnavailable | psycopg.OperationalError)
 
 
-async def _lease_owners(url: str) -> int:
+async def lease_owners(url: str) -> int:
     """The most distinct projector processes holding partitions of one model, right now."""
     try:
         async with await psycopg.AsyncConnection.connect(url, connect_timeout=2) as conn:
@@ -228,7 +229,7 @@ def _count_in_logs(log_dir: Path, prefix: str, needle: str) -> int:
     )
 
 
-async def _all(store: EventStore) -> list[Any]:
+async def all_events(store: EventStore) -> list[Any]:
     out, position = [], 0
     while batch := await store.read_all(after=position, limit=10_000):
         out.extend(batch)
@@ -240,7 +241,7 @@ async def caught_up(
     store: EventStore, url: str, head: int, timeout: float, names: list[str] | None = None
 ) -> None:
     """Wait until every partition that has events has its checkpoint at its last event."""
-    events = await _all(store)
+    events = await all_events(store)
     last: dict[int, int] = {}
     for event in events:
         last[partition_of(event.tenant_id)] = event.position
@@ -258,7 +259,7 @@ async def caught_up(
     raise TimeoutError(f"projectors did not catch up to position {head} in {timeout:.0f} s")
 
 
-async def _check_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]:
+async def check_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]:
     nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()

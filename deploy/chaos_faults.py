@@ -24,8 +24,15 @@ from deploy.embedded.process import free_port
 class Worker:
     """One `obrador relay` or `obrador projector` process that can be killed and restarted."""
 
-    def __init__(self, kind: str, env: dict[str, str], log_dir: Path, index: int = 0) -> None:
-        self.kind, self.index, self.log_dir = kind, index, log_dir
+    def __init__(
+        self,
+        kind: str,
+        env: dict[str, str],
+        log_dir: Path,
+        index: int = 0,
+        args: tuple[str, ...] = (),
+    ) -> None:
+        self.kind, self.index, self.log_dir, self.args = kind, index, log_dir, args
         # every process its own metrics port: two relays on one machine must not collide
         self.env = {**env, "OBRADOR_METRICS_PORT": str(free_port())}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -43,7 +50,7 @@ class Worker:
         self.starts += 1
         log = (self.log_dir / f"{self.name}.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli", self.kind],
+            [sys.executable, "-m", "deploy.cli", self.kind, *self.args],
             env=self.env,
             stdout=log,
             stderr=log,
@@ -77,10 +84,18 @@ class Faults:
     only: tuple[str, ...] = ()
     workers: list[Worker] = field(default_factory=list)
 
-    def start_workers(self, database_url: str, nats_url: str, log_dir: Path) -> None:
+    def start_workers(
+        self,
+        database_url: str,
+        nats_url: str,
+        log_dir: Path,
+        projector_args: tuple[str, ...] = (),
+    ) -> None:
         env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url}
         self.workers = [Worker("relay", env, log_dir, i) for i in range(self.relays)]
-        self.workers += [Worker("projector", env, log_dir, i) for i in range(self.projectors)]
+        self.workers += [
+            Worker("projector", env, log_dir, i, projector_args) for i in range(self.projectors)
+        ]
         for worker in self.workers:
             worker.start()
 

@@ -60,12 +60,14 @@ class Relay:
         batch: int = 2000,
         window: int = 4000,
         trace: HopTrace | None = None,
+        ack_timeout: float = 10.0,
     ) -> None:
         self.store = store
         self.trace = trace  # per-hop timestamps (the freshness bench), off by default
         self.nats_url = nats_url
         self.batch = batch
         self.window = window  # publishes awaiting their ack at most
+        self.ack_timeout = ack_timeout  # then the relay restarts from JetStream's tail
         self.stats = RelayStats()
         self._nc: NATS | None = None
         self._tails: dict[int, int] = {}
@@ -157,12 +159,23 @@ class Relay:
         """
         if not pending:
             return
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result if isinstance(result, Exception) else RuntimeError(str(result))
-        self.stats.published += len(results)
-        RELAY_PUBLISHED.inc(len(results))
+        _, unanswered = await asyncio.wait(pending, timeout=self.ack_timeout)
+        if unanswered:
+            # nats-py (2.16) raises a refusal with code 400 (wrong last sequence / msg id:
+            # another relay published first) inside its reply handler instead of failing the
+            # future, which would then wait forever. Cancelling frees their publish slots.
+            for future in unanswered:
+                future.cancel()
+            raise TimeoutError(
+                f"{len(unanswered)} publishes unanswered after {self.ack_timeout:.0f} s"
+                " (refused, or the broker is away)"
+            )
+        for future in pending:
+            error = future.exception()
+            if error is not None:
+                raise error if isinstance(error, Exception) else RuntimeError(str(error))
+        self.stats.published += len(pending)
+        RELAY_PUBLISHED.inc(len(pending))
         if self.trace is not None:
             self.trace.record("acked", last=upto)
 

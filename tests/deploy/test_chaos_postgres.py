@@ -57,7 +57,8 @@ async def test_a_command_while_the_database_is_down_is_a_503_and_its_resend_is_s
     with scratch_schema(postgres.url, "r") as url:
         tenants = await tenants_on(url)
         async with AsyncTestClient(app=create_app(url)) as client:
-            first = await client.post("/v1/stock/receipts", json=receipt("a"), headers=tenants.north)
+            north = tenants.north
+            first = await client.post("/v1/stock/receipts", json=receipt("a"), headers=north)
             assert first.status_code == 200, first.text
             headers = {**tenants.north, "Idempotency-Key": "during-restart"}
             postgres.stop()
