@@ -292,8 +292,11 @@ def main(
     ``nats_nodes`` ≥ 1 starts a JetStream cluster of that many nodes and kills them
     too; ``restart_postgres`` restarts the private PostgreSQL among the faults.
     """
+    import logging
     import tempfile
 
+    # the pool's "connection refused" lines while PostgreSQL restarts are the fault, not news
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     settings = settings or Settings.from_env()
     with tempfile.TemporaryDirectory(prefix="obrador-chaos-") as scratch_dir:
         scratch = Path(scratch_dir)
