@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import random
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -253,10 +254,18 @@ async def caught_up(
                 "SELECT projection, partition, position FROM projection_checkpoints"
             )
             have = {(str(p), int(n)): int(pos) for p, n, pos in await cur.fetchall()}
-        if all(have.get((m, p), 0) >= pos for m in names for p, pos in last.items()):
+        behind = {
+            f"{m}/p{p}": f"{have.get((m, p), 0)} < {pos}"
+            for m in names
+            for p, pos in last.items()
+            if have.get((m, p), 0) < pos
+        }
+        if not behind:
             return
         await asyncio.sleep(0.2)
-    raise TimeoutError(f"projectors did not catch up to position {head} in {timeout:.0f} s")
+    raise TimeoutError(
+        f"projectors did not catch up to position {head} in {timeout:.0f} s; behind: {behind}"
+    )
 
 
 async def check_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]:
@@ -298,13 +307,15 @@ def main(
     # the pool's "connection refused" lines while PostgreSQL restarts are the fault, not news
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     settings = settings or Settings.from_env()
+    logs = Path(tempfile.mkdtemp(prefix="obrador-chaos-logs-"))  # kept: the workers' logs
+    print(f"chaos: worker logs in {logs}", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="obrador-chaos-") as scratch_dir:
         scratch = Path(scratch_dir)
         with _servers(settings, scratch, nats_nodes, restart_postgres) as (urls, faults):
             faults.relays, faults.projectors = relays, projectors
             report = asyncio.run(
                 run_chaos(
-                    urls[0], urls[1], events=events, cycles=cycles, log_dir=scratch, faults=faults
+                    urls[0], urls[1], events=events, cycles=cycles, log_dir=logs, faults=faults
                 )
             )
     data = asdict(report)
