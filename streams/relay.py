@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats
 import psycopg
@@ -71,10 +72,13 @@ class Relay:
         self.stats = RelayStats()
         self._nc: NATS | None = None
         self._tails: dict[int, int] = {}
+        self._refused = asyncio.Event()  # set by the connection when JetStream refused a publish
+        self._refusal = ""
 
     async def connect(self) -> JetStreamContext:
         self._nc = await nats.connect(
             nats_servers(self.nats_url),
+            error_cb=self._on_async_error,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             name="obrador-relay",
@@ -82,6 +86,13 @@ class Relay:
         js = self._nc.jetstream(publish_async_max_pending=self.window)
         await ensure_event_stream(js)
         return js
+
+    async def _on_async_error(self, exc: Exception) -> None:
+        if isinstance(exc, APIError):  # a refused publish (see ``_settle``)
+            self._refusal = str(exc)
+            self._refused.set()
+        else:
+            log.warning("relay: NATS connection: %r", exc)
 
     async def close(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
@@ -93,6 +104,7 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; any publish failure restarts from JetStream's tail."""
         js = await self.connect()
+        in_a_row, published = 0, self.stats.published
         try:
             while not stop.is_set():
                 try:
@@ -103,11 +115,15 @@ class Relay:
                     self.stats.restarts += 1
                     RELAY_RESTARTS.inc()
                     log.warning("relay restarting from JetStream's tail after: %s", exc)
-                    await asyncio.sleep(min(5.0, 0.1 * self.stats.restarts))
+                    # the pause grows with failures in a row, and starts over after progress
+                    in_a_row = 1 if self.stats.published > published else in_a_row + 1
+                    published = self.stats.published
+                    await asyncio.sleep(min(5.0, 0.1 * in_a_row))
         finally:
             await self.close()
 
     async def _relay(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        self._refused.clear()
         position, last_id = await last_relayed(js)
         self._tails = await partition_tails(js)
         self.stats.position = position
@@ -159,16 +175,27 @@ class Relay:
         """
         if not pending:
             return
-        _, unanswered = await asyncio.wait(pending, timeout=self.ack_timeout)
-        if unanswered:
-            # nats-py (2.16) raises a refusal with code 400 (wrong last sequence / msg id:
-            # another relay published first) inside its reply handler instead of failing the
-            # future, which would then wait forever. Cancelling frees their publish slots.
-            for future in unanswered:
+        # nats-py (2.16) raises a refused publish (another relay published first: wrong last
+        # msg id; a duplicate still in flight) inside its reply handler instead of failing the
+        # future, which then never completes. The handler's error reaches the connection's
+        # error callback (``_on_async_error``), which wakes this wait at once; the timeout
+        # covers a broker that went silent. Cancelling the waits frees their publish slots.
+        acked: asyncio.Future[Any] = asyncio.gather(*pending, return_exceptions=True)
+        refused: asyncio.Future[Any] = asyncio.ensure_future(self._refused.wait())
+        try:
+            await asyncio.wait(
+                {acked, refused}, timeout=self.ack_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            refused.cancel()
+        if not acked.done():
+            acked.cancel()
+            for future in pending:
                 future.cancel()
             raise TimeoutError(
-                f"{len(unanswered)} publishes unanswered after {self.ack_timeout:.0f} s"
-                " (refused, or the broker is away)"
+                f"publishes refused ({self._refusal})"
+                if self._refused.is_set()
+                else f"publishes unanswered after {self.ack_timeout:.0f} s"
             )
         for future in pending:
             error = future.exception()
