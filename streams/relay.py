@@ -181,6 +181,7 @@ class Relay:
         # error callback (``_on_async_error``), which wakes this wait at once; the timeout
         # covers a broker that went silent. Cancelling the waits frees their publish slots.
         acked: asyncio.Future[Any] = asyncio.gather(*pending, return_exceptions=True)
+        acked.add_done_callback(_retrieve)  # a cancelled gather is not an error to report
         refused: asyncio.Future[Any] = asyncio.ensure_future(self._refused.wait())
         try:
             await asyncio.wait(
@@ -212,3 +213,8 @@ class Relay:
         self.stats.lag_seconds = max(0.0, time.time() - newest.recorded_at.timestamp())
         RELAY_POSITION.set(newest.position)
         RELAY_LAG_SECONDS.set(self.stats.lag_seconds)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
