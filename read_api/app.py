@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from commands.state_cache import StateCache
 from read_api.alerts import AlertsController
 from read_api.auth import SECURITY_SCHEME, jwt_auth
+from read_api.changes import CheckpointWatch, stream_changes
 from read_api.commands_http import command_handlers, document_optional_tags
 from read_api.consistency import document_min_position, read_your_writes
 from read_api.controllers import (
@@ -41,6 +42,7 @@ from read_api.controllers import (
 from read_api.dashboard_http import DashboardViewController
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
+from read_api.event_schemas import get_event_schema, list_event_schemas
 from read_api.export import export_history
 from read_api.health import DEFAULT_MAX_LAG_SECONDS, HealthController
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
@@ -132,9 +134,12 @@ def create_app(
         app.state.store = EventStore(writer)
         app.state.command_cache = StateCache()
         app.state.sessions = Sessions(jwt, app.state.store, auth)
+        # /v1/stream: one LISTEN connection for the whole process, opened on first use.
+        app.state.checkpoint_watch = CheckpointWatch(database_url)
         try:
             yield
         finally:
+            await app.state.checkpoint_watch.close()
             await app.state.store.close()
             await pool.close()
 
@@ -154,7 +159,10 @@ def create_app(
             AlertsController,
             WasteController,
             export_history,
+            list_event_schemas,
+            get_event_schema,
             stream_events,
+            stream_changes,
             *command_handlers(),
         ],
         middleware=[jwt.middleware, *caller_limits(limits)],
