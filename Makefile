@@ -18,7 +18,7 @@ demo: install
 	$(BIN)/obrador demo
 
 test: install
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=25
 
 lint: install
 	$(BIN)/ruff check .
