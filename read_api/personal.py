@@ -52,8 +52,16 @@ async def export_subject(store: EventStore, tenant_id: str, subject: str) -> dic
 
 
 async def forget_login(pool: AsyncPool, tenant_id: str, user_id: str) -> int:
-    """Delete the user's login (e-mail, password hash) and end their sessions; sessions ended."""
+    """Delete the user's login (e-mail, password hash, failed-login counter), end their sessions.
+
+    Returns how many sessions were ended.
+    """
     async with pool.connection() as conn, conn.transaction():
+        await conn.execute(  # failed-login counters are keyed by the address (migration 0041)
+            "DELETE FROM auth_login_failures WHERE email IN"
+            " (SELECT email FROM auth_credentials WHERE tenant_id = %s AND user_id = %s)",
+            (tenant_id, user_id),
+        )
         await conn.execute(
             "DELETE FROM auth_credentials WHERE tenant_id = %s AND user_id = %s",
             (tenant_id, user_id),
