@@ -29,25 +29,37 @@ from decimal import Decimal
 
 import polars as pl
 
+from commands.day_close import SCHEDULER
 from commands.handlers import handle
+from commands.handlers.alerts import tick_now
 from commands.runtime import CommandResult
 from commands.types import (
+    CloseDayFromBooks,
     Command,
     CreateTenant,
     DefineProduct,
+    ExpireStock,
     OpenStore,
-    ReceiveStock,
-    RecordSale,
+    SetProductStockPolicy,
 )
+from deploy.demo_days import (
+    TIMEZONE,
+    DemoSale,
+    Product,
+    bakes,
+    day_commands,
+    local,
+    ticket_id,
+)
+from deploy.demo_days import utc as _at
 from deploy.sample_data import ddop_frame
 from domain import catalogue, organisation
 from domain.access import Actor
 from domain.codec import decode_event, encode_event
 from domain.errors import AlreadyExists
 from domain.events import Event
-from domain.events.inventory import ItemKind
 from domain.events.organisation import Role, StoreKind, TenantCreated, TenantKind
-from domain.events.sales import Channel, SaleLine, SaleRecorded, SaleSource
+from domain.events.sales import SaleRecorded
 from domain.streams import TENANT_STREAM, product_stream, sale_stream
 from streams.envelope import NO_STREAM, NewEvent, RecordedEvent
 from streams.errors import WrongExpectedVersion
@@ -57,7 +69,6 @@ TENANT = "demo-obrador"
 TENANT_NAME = "Obrador Demo"
 DAYS = 42  # six weeks: every series has the four weeks the forecaster needs
 ACTOR = Actor(user_id="demo", role=Role.OWNER)
-TIMEZONE = "Europe/Madrid"
 #: ddop store code -> (store id, name)
 STORES = {
     "2": ("madrid-centro", "Obrador Madrid Centro"),
@@ -70,15 +81,10 @@ PRODUCTS = {
     "109": ("croissant", "Croissant", Decimal("1.60"), Decimal("0.55"), 2),
     "110": ("napolitana", "Napolitana de chocolate", Decimal("1.80"), Decimal("0.60"), 2),
 }
-BAKED_AT, SOLD_AT = 5, 20  # UTC hours of the morning lot and the evening ticket
-
-
-@dataclass(frozen=True)
-class DemoSale:
-    day: date
-    store: str
-    product: str
-    units: int
+BAKED_AT = 5  # UTC hour of the morning lot
+#: the one store × product that stocks on purpose ("tell me when it is out", reorder point
+#: 1) and sells out on the demo's last day (a short bake): the stockout the demo ends with
+SOLD_OUT = ("3", "109")
 
 
 @functools.cache
@@ -108,18 +114,6 @@ def last_day() -> date:
 def plan_day() -> date:
     """The day the demo plans: the day after its last day of sales."""
     return last_day() + timedelta(days=1)
-
-
-def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=UTC)
-
-
-def lot_id(sku: str, day: date) -> str:
-    return f"{sku}-{day:%Y%m%d}"
-
-
-def ticket_id(sku: str, day: date) -> str:
-    return f"daily-{sku}-{day:%Y%m%d}"
 
 
 # ------------------------------------------------------------------ the commands
@@ -157,39 +151,31 @@ def setup_commands(start: datetime) -> list[Command]:
         )
         for sku, name, price, cost, shelf in PRODUCTS.values()
     ]
+    store_code, product_code = SOLD_OUT
+    commands.append(
+        SetProductStockPolicy(
+            sku=PRODUCTS[product_code][0],
+            store_id=STORES[store_code][0],
+            reorder_point=Decimal(1),
+            target_stock=Decimal(20),
+            occurred_at=start,
+            idempotency_key=f"demo-policy-{STORES[store_code][0]}-{PRODUCTS[product_code][0]}",
+        )
+    )
     return commands
 
 
-def day_commands(sale: DemoSale) -> list[Command]:
-    """The morning's bake (a lot, 10 % over the day's sales) and the evening's ticket."""
-    store_id = STORES[sale.store][0]
-    sku, _, price, cost, shelf = PRODUCTS[sale.product]
-    lot = lot_id(sku, sale.day)
-    commands: list[Command] = [
-        ReceiveStock(
-            store_id=store_id,
-            item_id=sku,
-            item_kind=ItemKind.PRODUCT,
-            lot_id=lot,
-            quantity=Decimal(max(1, round(sale.units * 1.1))),
-            expires_on=sale.day + timedelta(days=shelf - 1),
-            unit_cost=cost,
-            occurred_at=_at(sale.day, BAKED_AT),
-            idempotency_key=f"demo-{store_id}-{lot}",
-        )
-    ]
-    if sale.units > 0:
-        commands.append(
-            RecordSale(
-                store_id=store_id,
-                pos_txn_id=ticket_id(sku, sale.day),
-                sold_at=_at(sale.day, SOLD_AT),
-                channel=Channel.COUNTER,
-                source=SaleSource.IMPORT,
-                lines=(SaleLine(sku=sku, quantity=Decimal(sale.units), unit_price=price),),
-                occurred_at=_at(sale.day, SOLD_AT),
-            )
-        )
+def series_commands(days: Sequence[DemoSale]) -> list[Command]:
+    """Every day of one store × product (``days`` in date order): bake, ticket, close, expiry."""
+    if not days:
+        return []
+    store_id = STORES[days[0].store][0]
+    sku, _, price, cost, shelf = PRODUCTS[days[0].product]
+    short = frozenset({last_day()}) if (days[0].store, days[0].product) == SOLD_OUT else frozenset()
+    product = Product(sku, price, cost, shelf)
+    commands: list[Command] = []
+    for sale, bake in zip(days, bakes(days, shelf, short), strict=True):
+        commands += day_commands(store_id, product, sale, bake)
     return commands
 
 
@@ -201,21 +187,26 @@ class LoadReport:
     commands: int = 0
     appended: int = 0  # commands that wrote something now
     already: int = 0  # commands found already applied
+    idle: int = 0  # a close or an expiry that found nothing (more) to do
     failed: list[str] = field(default_factory=list)
 
     def count(self, result: CommandResult | None, problem: str | None = None) -> None:
         self.commands += 1
         if problem is not None:
             self.failed.append(problem)
-        elif result is None or result.duplicate or not result.appended:
+        elif result is None or result.duplicate:
             self.already += 1
+        elif not any(not a.duplicate for a in result.appended):
+            self.idle += 1
         else:
             self.appended += 1
 
 
 async def _apply(store: EventStore, command: Command, report: LoadReport) -> None:
+    # the close and the expiry are the scheduler's, as on a node
+    actor = SCHEDULER if isinstance(command, CloseDayFromBooks | ExpireStock) else ACTOR
     try:
-        result = await handle(command, store, tenant_id=TENANT, actor=ACTOR)
+        result = await handle(command, store, tenant_id=TENANT, actor=actor)
     except AlreadyExists:  # created earlier without the demo's key: the fact is there
         report.count(None)
     except Exception as problem:  # reported, never hidden
@@ -234,10 +225,12 @@ async def load_demo(store: EventStore, sales: Sequence[DemoSale] | None = None) 
 
     async def one_series(store_code: str, product_code: str) -> None:
         # a series touches its own sale and stock streams only: series load side by side
-        for sale in sorted(sales, key=lambda s: s.day):
-            if (sale.store, sale.product) == (store_code, product_code):
-                for command in day_commands(sale):
-                    await _apply(store, command, report)
+        days = sorted(
+            (s for s in sales if (s.store, s.product) == (store_code, product_code)),
+            key=lambda s: s.day,
+        )
+        for command in series_commands(days):
+            await _apply(store, command, report)
 
     await asyncio.gather(*(one_series(s, p) for s in STORES for p in PRODUCTS))
     return report
@@ -301,7 +294,8 @@ async def run_demo(database_url: str, *, check: bool, plan: bool = True) -> bool
         )
         print(
             f"  {report.commands} commands: {report.appended} appended now, "
-            f"{report.already} already stored, {len(report.failed)} failed "
+            f"{report.already} already stored, {report.idle} closes/expiries with nothing "
+            f"to do, {len(report.failed)} failed "
             f"({clock.perf_counter() - started:.1f} s)"
         )
         for problem in report.failed[:5]:
@@ -316,9 +310,63 @@ async def run_demo(database_url: str, *, check: bool, plan: bool = True) -> bool
             )
             for problem in planned.problems[:5]:
                 print(f"  ! {problem}")
+        if ok:
+            await morning_tick(store)
+            await print_figures(database_url, store)
         return ok and (not check or await verify(store, sales))
     finally:
         await store.close()
+
+
+# ------------------------------------------------------------------ the morning after
+
+
+def morning() -> datetime:
+    """04:00 in Madrid on the planned day: the hour the baker opens the dashboard."""
+    return local(plan_day(), time(4))
+
+
+async def morning_tick(store: EventStore) -> None:
+    """The alerts' clock at :func:`morning` (the scheduler's hourly tick, idempotent)."""
+    await tick_now(store, TENANT, morning())
+
+
+async def print_figures(database_url: str, store: EventStore) -> None:
+    """The books after the last day's close and the last week's waste, per store."""
+    from projections.models import model_by_name
+    from projections.rebuild import rebuild
+
+    for name in ("inventory", "waste"):
+        await rebuild(store, model_by_name(name))
+    for line in await figures(database_url):
+        print(f"  {line}")
+
+
+async def figures(database_url: str) -> list[str]:
+    """What ``obrador demo`` prints of the books and the week's waste (docs/read-models.md)."""
+    import psycopg
+
+    from projections.models.waste import waste_report
+
+    week = (last_day() - timedelta(days=6), last_day())
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute(
+            "SELECT store_id, sum(on_hand), sum(stock_value) FROM rm_inventory_stock"
+            " WHERE tenant_id = %s GROUP BY store_id ORDER BY store_id",
+            (TENANT,),
+        )
+        stock = await cur.fetchall()
+        waste = await waste_report(conn, TENANT, start=week[0], end=week[1], by=("store_id",))
+    lines = [f"books after the close of {last_day()} (units, value at cost):"]
+    lines += [
+        f"  {store_id:<14} {units:>6} units  €{value:>8.2f}" for store_id, units, value in stock
+    ]
+    lines.append(f"waste {week[0]} to {week[1]} (units, euros at cost):")
+    lines += [
+        f"  {row['store_id']:<14} {row['units']:>6} units  €{row['value']:>8.2f}"
+        for row in sorted(waste, key=lambda r: str(r["store_id"]))
+    ]
+    return lines
 
 
 # ------------------------------------------------------------------ --check
@@ -385,9 +433,25 @@ async def verify(store: EventStore, sales: Sequence[DemoSale]) -> bool:
         ("loading again stores nothing new (idempotency)", again.appended == 0 and not again.failed)
     )
     checks.append(("a stale expected version is refused", await _stale_is_refused(store)))
+    checks.append(
+        ("the stock books add up (projections/invariants.py)", await _books_add_up(store))
+    )
     for label, ok in checks:
         print(f"  {'ok ' if ok else 'FAIL'} {label}")
     return all(ok for _, ok in checks)
+
+
+async def _books_add_up(store: EventStore) -> bool:
+    from projections.invariants import inventory_breaches
+    from projections.models import model_by_name
+    from projections.rebuild import rebuild
+
+    await rebuild(store, model_by_name("inventory"))
+    async with store.pool.connection() as conn:
+        breaches = await inventory_breaches(conn, tenant_id=TENANT)
+    for breach in breaches[:5]:
+        print(f"  ! {breach}")
+    return not breaches
 
 
 async def _stale_is_refused(store: EventStore) -> bool:

@@ -20,6 +20,7 @@ import msgspec
 from domain.events import (
     AlertSettingsChanged,
     ClockTicked,
+    DayClosed,
     DomainEvent,
     EquipmentMaintenancePerformed,
     EquipmentMaintenanceScheduled,
@@ -44,6 +45,7 @@ from domain.events import (
     QualityCheckRecorded,
     StockAdjusted,
     StockConsumed,
+    StockExpired,
     StockReceived,
     StockReturned,
     StockTransferredIn,
@@ -211,6 +213,8 @@ def subjects_of(ev: DomainEvent) -> list[str]:
             | StockTransferredIn()
             | StockAdjusted()
             | WasteRecorded()
+            | StockExpired()
+            | DayClosed()
         ):
             return [stock_subject(ev.store_id, ev.item_id)]
         case (

@@ -28,6 +28,7 @@ from domain.alert_facts import (
 from domain.events import (
     AlertSettingsChanged,
     ClockTicked,
+    DayClosed,
     DomainEvent,
     EquipmentMaintenancePerformed,
     EquipmentMaintenanceScheduled,
@@ -52,6 +53,7 @@ from domain.events import (
     QualityCheckRecorded,
     StockAdjusted,
     StockConsumed,
+    StockExpired,
     StockReceived,
     StockReturned,
     StockTransferredIn,
@@ -189,13 +191,26 @@ def _stock(facts: StockFacts, ev: DomainEvent) -> None:  # noqa: PLR0912 - one c
                 _add(facts, allocation.lot_id, allocation.quantity, None, ZERO)
         case StockTransferredOut():
             _take(facts, (LotAllocation(lot_id=m.lot_id, quantity=m.quantity) for m in ev.lots))
-        case WasteRecorded():
+        case WasteRecorded() | StockExpired():
             _take(facts, ev.allocations)
+        case DayClosed():
+            _close(facts, ev)
         case StockAdjusted():
             _take(facts, ev.allocations)
             if ev.surplus_lot_id is not None and ev.surplus_quantity > 0:
                 _put(facts, ev.surplus_lot_id, ev.surplus_quantity, None, ZERO)
             facts.shortfall = ZERO
+
+
+def _close(facts: StockFacts, ev: DayClosed) -> None:
+    """As ``StockState``: the count's difference, a surplus lot, then each outcome's lots."""
+    _take(facts, ev.discrepancy_allocations)
+    if ev.surplus_lot_id is not None and ev.surplus_quantity > 0:
+        _put(facts, ev.surplus_lot_id, ev.surplus_quantity, ev.surplus_expires_on, ZERO)
+    if not ev.automatic:
+        facts.shortfall = ZERO  # a count settles what the books could not explain
+    for outcome in ev.outcomes:
+        _take(facts, outcome.allocations)
 
 
 def _add(facts: StockFacts, lot_id: str, qty: Decimal, expires: date | None, cost: Decimal) -> None:

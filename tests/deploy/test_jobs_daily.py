@@ -106,6 +106,9 @@ async def test_close_expire_and_tick_per_store_zone_and_once(pg_store: EventStor
     assert not [e for e in await _stock(pg_store, "isla", "baguette") if isinstance(e, DayClosed)]
     again = await close_days(pg_store, at_close, close_at=CLOSE, timezone="Europe/Madrid")
     assert again.written == 0
+    # a late run for the day before does not judge it by today's books
+    noon = datetime(2026, 3, 2, 11, tzinfo=UTC)
+    assert (await close_days(pg_store, noon, close_at=CLOSE, timezone="Europe/Madrid")).written == 0
 
     past_midnight = datetime(2026, 3, 3, 23, 5, tzinfo=UTC)  # 00:05 on the 4th in Madrid
     expired = await expire_stores(pg_store, past_midnight, timezone="Europe/Madrid")
