@@ -312,7 +312,7 @@ async def run_demo(database_url: str, *, check: bool, plan: bool = True) -> bool
                 print(f"  ! {problem}")
         if ok:
             await morning_tick(store)
-            await print_figures(database_url, store)
+            await print_figures(database_url, store, sales_too=not plan)
         return ok and (not check or await verify(store, sales))
     finally:
         await store.close()
@@ -331,12 +331,13 @@ async def morning_tick(store: EventStore) -> None:
     await tick_now(store, TENANT, morning())
 
 
-async def print_figures(database_url: str, store: EventStore) -> None:
-    """The books after the last day's close and the last week's waste, per store."""
+async def print_figures(database_url: str, store: EventStore, *, sales_too: bool) -> None:
+    """The books after the last day's close and the last week's waste, per store (the
+    planning step has brought the sales model up to date, unless it did not run)."""
     from projections.models import model_by_name
     from projections.rebuild import rebuild
 
-    for name in ("inventory", "waste"):
+    for name in ("inventory", "waste", *(("sales",) if sales_too else ())):
         await rebuild(store, model_by_name(name))
     for line in await figures(database_url):
         print(f"  {line}")
@@ -357,15 +358,23 @@ async def figures(database_url: str) -> list[str]:
         )
         stock = await cur.fetchall()
         waste = await waste_report(conn, TENANT, start=week[0], end=week[1], by=("store_id",))
+        cur = await conn.execute(
+            "SELECT store_id, sum(units) FROM rm_sales_daily WHERE tenant_id = %s"
+            " AND sales_date BETWEEN %s AND %s GROUP BY store_id",
+            (TENANT, *week),
+        )
+        sold = {str(store_id): units for store_id, units in await cur.fetchall()}
     lines = [f"books after the close of {last_day()} (units, value at cost):"]
     lines += [
         f"  {store_id:<14} {units:>6} units  €{value:>8.2f}" for store_id, units, value in stock
     ]
-    lines.append(f"waste {week[0]} to {week[1]} (units, euros at cost):")
-    lines += [
-        f"  {row['store_id']:<14} {row['units']:>6} units  €{row['value']:>8.2f}"
-        for row in sorted(waste, key=lambda r: str(r["store_id"]))
-    ]
+    lines.append(f"waste {week[0]} to {week[1]} (units, euros at cost, share of units sold):")
+    for row in sorted(waste, key=lambda r: str(r["store_id"])):
+        share = row["units"] / sold[row["store_id"]] if sold.get(row["store_id"]) else 0
+        lines.append(
+            f"  {row['store_id']:<14} {row['units']:>6} units  €{row['value']:>8.2f}"
+            f"  ({share:.1%} of {sold.get(row['store_id'], 0)} sold)"
+        )
     return lines
 
 
