@@ -251,12 +251,9 @@ async def plan_next_day(database_url: str, store: EventStore) -> PlanReport:
     """Forecast and plan the day after the demo's last day, as the nightly jobs would."""
     from forecasting.ops.publish import publish_tenant
     from forecasting.ops.registry import RegistryError, list_series, train_and_register
-    from projections.models import model_by_name
-    from projections.rebuild import rebuild
 
     report = PlanReport()
-    for name in ("sales", "inventory"):  # what the forecaster and the plan read
-        await rebuild(store, model_by_name(name))
+    await bring_up_to_date(store)
     through = last_day()
     for key in await asyncio.to_thread(list_series, database_url, TENANT):
         job_id = f"demo:{key.store_id}:{key.sku}:{through.isoformat()}"
@@ -311,8 +308,10 @@ async def run_demo(database_url: str, *, check: bool, plan: bool = True) -> bool
             for problem in planned.problems[:5]:
                 print(f"  ! {problem}")
         if ok:
+            if not plan:
+                await bring_up_to_date(store)
             await morning_tick(store)
-            await print_figures(database_url, store, sales_too=not plan)
+            await print_figures(database_url)
         return ok and (not check or await verify(store, sales))
     finally:
         await store.close()
@@ -331,14 +330,18 @@ async def morning_tick(store: EventStore) -> None:
     await tick_now(store, TENANT, morning())
 
 
-async def print_figures(database_url: str, store: EventStore, *, sales_too: bool) -> None:
-    """The books after the last day's close and the last week's waste, per store (the
-    planning step has brought the sales model up to date, unless it did not run)."""
+async def bring_up_to_date(store: EventStore) -> None:
+    """What the forecaster, the plan, the figures and ``--check`` read (as ``obrador
+    projections rebuild`` would; the node's projectors then follow the stream)."""
     from projections.models import model_by_name
     from projections.rebuild import rebuild
 
-    for name in ("inventory", "waste", *(("sales",) if sales_too else ())):
+    for name in ("sales", "inventory", "waste"):
         await rebuild(store, model_by_name(name))
+
+
+async def print_figures(database_url: str) -> None:
+    """The books after the last day's close and the last week's waste, per store."""
     for line in await figures(database_url):
         print(f"  {line}")
 
@@ -452,11 +455,8 @@ async def verify(store: EventStore, sales: Sequence[DemoSale]) -> bool:
 
 async def _books_add_up(store: EventStore) -> bool:
     from projections.invariants import inventory_breaches
-    from projections.models import model_by_name
-    from projections.rebuild import rebuild
 
-    await rebuild(store, model_by_name("inventory"))
-    async with store.pool.connection() as conn:
+    async with store.pool.connection() as conn:  # the model run_demo brought up to date
         breaches = await inventory_breaches(conn, tenant_id=TENANT)
     for breach in breaches[:5]:
         print(f"  ! {breach}")

@@ -49,8 +49,10 @@ def api_key() -> None:
 @with_stack(nats=False, quiet=True)
 def create(urls: StackUrls, tenant: str, role: str, label: str) -> None:
     """A new key for the tenant; prints it once."""
+    from deploy.cli.tenant import require_tenant
     from read_api.keys import create_api_key
 
+    require_tenant(urls.database_url, tenant)
     print(create_api_key(urls.database_url, tenant, role, label))
     print(
         f"(shown once; tenant {tenant!r}, role {role}; "
@@ -65,8 +67,10 @@ def create(urls: StackUrls, tenant: str, role: str, label: str) -> None:
 @with_stack(nats=False, quiet=True)
 def revoke(urls: StackUrls, tenant: str, key_id: str) -> int:
     """The key stops working at once (KEY_ID: the part after 'obrkey_' and before the next '_')."""
+    from deploy.cli.tenant import require_tenant
     from read_api.keys import revoke_api_key
 
+    require_tenant(urls.database_url, tenant)
     revoked = revoke_api_key(urls.database_url, tenant, key_id)
     print("revoked" if revoked else f"no live key {key_id!r} for {tenant!r}")
     return 0 if revoked else 1

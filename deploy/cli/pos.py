@@ -47,10 +47,12 @@ async def register_device(urls: StackUrls, tenant: str, store: str, device: str)
     """Register a till; prints its token once."""
     from commands.pos.devices import DeviceRegistry
     from commands.pos.devices import register_device as register
+    from deploy.cli.tenant import require_tenant
     from domain.access import Actor
     from domain.events.organisation import Role
     from streams.store import EventStore
 
+    require_tenant(urls.database_url, tenant)
     async with await EventStore.open(urls.database_url) as events:
         token = await register(
             events,
@@ -90,8 +92,10 @@ async def revoke_device(urls: StackUrls, tenant: str, device: str) -> int:
 async def devices(urls: StackUrls, tenant: str, as_json: bool) -> None:
     """A tenant's devices."""
     from commands.pos.devices import DeviceRegistry
+    from deploy.cli.tenant import require_tenant
     from streams.store import EventStore
 
+    require_tenant(urls.database_url, tenant)
     async with await EventStore.open(urls.database_url) as events:
         rows = await DeviceRegistry(events.pool).list(tenant)
     emit(
