@@ -32,11 +32,11 @@ def run(
 
 def test_demo_check_loads_verifies_and_is_idempotent(stack: StackUrls, pg_url: str) -> None:
     env = {"DATABASE_URL": pg_url, "NATS_URL": stack.nats_url}
-    first = run(["demo", "--check"], env)
+    first = run(["demo", "--check"], env, timeout=300)  # two loads on a shared machine
     assert first.returncode == 0, first.stdout + first.stderr
     assert "FAIL" not in first.stdout and first.stdout.count("ok ") == 6
     assert "0 already stored" in first.stdout
-    second = run(["demo", "--check"], env)
+    second = run(["demo", "--check"], env, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "0 appended now" in second.stdout
 
