@@ -89,7 +89,9 @@ def check(command: C, *, now: datetime | None = None, window: Window = "sane") -
     if isinstance(command, OpenStore):
         try:
             ZoneInfo(command.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        # "Europe" is a folder of the zone database (IsADirectoryError), a very long name
+        # an OSError: both are as unknown as "Mars/Olympus".
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise InvalidCommand("timezone", f"unknown time zone {command.timezone!r}") from exc
     return command
 

@@ -229,7 +229,14 @@ class FuzzFigures:
 
 
 def _schemathesis(
-    base: str, key: str, *, examples: int, max_seconds: int, seed: int, report: Path
+    base: str,
+    key: str,
+    *,
+    examples: int,
+    max_seconds: int,
+    seed: int,
+    report: Path,
+    phases: str | None = None,
 ) -> tuple[int, dict[str, int]]:
     """Run the CLI; its exit code and failures per check (from its JSON report)."""
     config = report.parent / "schemathesis.toml"
@@ -266,6 +273,7 @@ def _schemathesis(
         "--workers",
         "1",
         "--no-shrink",
+        *(["--phases", phases] if phases else []),
         "--report",
         "json",
         "--report-json-path",
@@ -322,8 +330,13 @@ def fuzz(
     max_seconds: int,
     seed: int = 20261129,
     min_examples: int = 8,
+    phases: str | None = None,
 ) -> FuzzFigures:
-    """Fuzz the read API over a fresh schema of ``database_url`` until ``target`` requests."""
+    """Fuzz the read API over a fresh schema of ``database_url`` until ``target`` requests.
+
+    ``phases`` picks schemathesis's phases (``examples,coverage,fuzzing,stateful``; all when
+    ``None``): the coverage and stateful phases take minutes whatever ``--max-examples`` is.
+    """
     from deploy.demo import TENANT
     from deploy.scratch import scratch_schema
 
@@ -351,6 +364,7 @@ def fuzz(
                     max_seconds=left,
                     seed=seed + rounds,
                     report=Path(folder) / f"report-{rounds}.json",
+                    phases=phases,
                 )
                 exit_code = exit_code or code
                 for check, count in found.items():

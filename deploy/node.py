@@ -22,7 +22,7 @@ from deploy.supervisor import Component
 
 log = logging.getLogger("obrador.node")
 
-NAMES = ("relay", "projector", "ingest", "api", "scheduler", "worker")
+NAMES = ("relay", "projector", "ingest", "api", "scheduler", "worker", "notifier")
 DESCRIPTIONS = {
     "relay": "store → JetStream",
     "projector": "read models from JetStream",
@@ -30,6 +30,7 @@ DESCRIPTIONS = {
     "api": "read API and dashboard (docs/api.md)",
     "scheduler": "forecast, day-close, expiry and alert-clock jobs (docs/forecasting-ops.md)",
     "worker": "forecast training jobs from the JetStream work queue",
+    "notifier": "alerts to webhooks and e-mail (docs/alerts.md#notifications)",
 }
 
 
@@ -87,6 +88,7 @@ def components(
         "api": lambda: _api(database_url, nats_url, settings),
         "scheduler": lambda: scheduler(database_url, nats_url, settings=settings),
         "worker": lambda: _worker(database_url, nats_url),
+        "notifier": lambda: _notifier(database_url, settings),
     }
     built = [build[name]() for name in names]
     if "api" not in names:  # the API serves /metrics itself; other nodes get a small port
@@ -282,3 +284,22 @@ def _worker(database_url: str, nats_url: str) -> Component:
         await run_worker(nats_url, database_url, name=name, stop=stop)
 
     return Component("worker", run)
+
+
+def _notifier(database_url: str, settings: Settings) -> Component:
+    from streams.notify.transport import SmtpConfig
+    from streams.notify.worker import Notifier
+
+    smtp = SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        starttls=settings.smtp_starttls,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+    )
+
+    async def run(stop: asyncio.Event) -> None:
+        await Notifier(database_url, smtp).run(stop)
+
+    return Component("notifier", run)

@@ -31,6 +31,10 @@ _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
 )
 
 
+#: Settings whose whole value is a secret (printed as ``***``).
+_SECRET_FIELDS = frozenset({"smtp_password"})
+
+
 class SettingsError(ValueError):
     """A setting has a bad value; the message names the setting (its variable) and why."""
 
@@ -67,6 +71,14 @@ class Settings(BaseSettings):
         le=65535,
         description="Prometheus /metrics of a node without the API (the API serves its own)",
     )
+    smtp_host: str = Field(default="localhost", description="SMTP server of alert e-mails")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="port of the SMTP server")
+    smtp_from: str = Field(
+        default="obrador@localhost", description="sender address of alert e-mails"
+    )
+    smtp_starttls: bool = Field(default=False, description="upgrade SMTP with STARTTLS")
+    smtp_user: str | None = Field(default=None, description="SMTP login (unset: none)")
+    smtp_password: str | None = Field(default=None, description="SMTP password (masked)")
     log_format: LogFormat = Field(
         default="auto", description="human | json | auto (human on a terminal, else json)"
     )
@@ -134,13 +146,18 @@ class Settings(BaseSettings):
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
-            yield name, mask_secrets(value) if isinstance(value, str) else value
+            if name in _SECRET_FIELDS and value:
+                yield name, "***"
+            else:
+                yield name, mask_secrets(value) if isinstance(value, str) else value
 
     def masked(self) -> dict[str, Any]:
         """Every setting, passwords and tokens in URLs replaced by ``***`` (for printing)."""
         out: dict[str, Any] = {}
         for name, value in self.model_dump().items():
-            if isinstance(value, str):
+            if name in _SECRET_FIELDS and value:
+                out[name] = "***"
+            elif isinstance(value, str):
                 out[name] = mask_secrets(value)
             else:
                 out[name] = str(value) if isinstance(value, Path | time) else value

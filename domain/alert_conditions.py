@@ -60,7 +60,7 @@ class Context:
     def zone(self, store_id: str) -> ZoneInfo:
         try:
             return ZoneInfo(self.tenant.timezones.get(store_id, "UTC"))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             return ZoneInfo("UTC")
 
     def today(self, store_id: str) -> date:

@@ -63,6 +63,9 @@ def clock_stream(day: date) -> str:
 ALERT_SETTINGS_STREAM: Final = "alert-settings"
 """The tenant's alert thresholds (never an alert id: those start with ``al-``)."""
 
+NOTIFY_SETTINGS_STREAM: Final = "notify-settings"
+"""The tenant's notification channels and quiet hours (``domain.notify``)."""
+
 
 def equipment_stream(equipment_id: str) -> str:
     return f"equipment-{equipment_id}"

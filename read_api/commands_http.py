@@ -34,6 +34,8 @@ from commands.handlers import handle
 from commands.runtime import Appended, CommandResult, ConcurrencyConflict
 from commands.types import (
     AcknowledgeAlert,
+    AddEmailRecipient,
+    AddWebhookChannel,
     AdjustStock,
     ApprovePurchaseOrder,
     CancelManufacturingOrder,
@@ -62,11 +64,13 @@ from commands.types import (
     RegisterEquipment,
     RegisterSupplier,
     RegisterUser,
+    RemoveNotificationChannel,
     RepriceProduct,
     ResolveAlert,
     ScheduleMaintenance,
     SendPurchaseOrder,
     SetProductStockPolicy,
+    SetQuietHours,
     SnoozeAlert,
     StartManufacturingOrder,
     SuggestManufacturingOrder,
@@ -176,6 +180,12 @@ ROUTES: Final[tuple[CommandRoute, ...]] = (
     CommandRoute(SnoozeAlert, "/alerts/snooze", "alerts", "Snooze an alert"),
     CommandRoute(ResolveAlert, "/alerts/resolve", "alerts", "Resolve an alert"),
     CommandRoute(PublishForecast, "/forecasts/publish", "forecasting", "Publish a forecast"),
+    CommandRoute(
+        AddWebhookChannel, "/notifications/webhooks", "alerts", "Send alerts to a signed webhook"
+    ),
+    CommandRoute(AddEmailRecipient, "/notifications/emails", "alerts", "E-mail alerts"),
+    CommandRoute(RemoveNotificationChannel, "/notifications/remove", "alerts", "Remove a channel"),
+    CommandRoute(SetQuietHours, "/notifications/quiet-hours", "alerts", "Set quiet hours"),
 )
 
 

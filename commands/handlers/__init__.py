@@ -15,6 +15,7 @@ from commands.handlers import (
     alerts,
     day_close,
     inventory,
+    notify,
     organisation,
     procurement,
     production,
@@ -24,6 +25,8 @@ from commands.runtime import CommandResult, EventStoreLike, Writer
 from commands.state_cache import StateCache
 from commands.types import (
     AcknowledgeAlert,
+    AddEmailRecipient,
+    AddWebhookChannel,
     AdjustStock,
     ApprovePurchaseOrder,
     CancelManufacturingOrder,
@@ -57,6 +60,7 @@ from commands.types import (
     RegisterEquipment,
     RegisterSupplier,
     RegisterUser,
+    RemoveNotificationChannel,
     RepriceProduct,
     ResolveAlert,
     RevokeSession,
@@ -64,6 +68,7 @@ from commands.types import (
     SendPurchaseOrder,
     SetAlertSettings,
     SetProductStockPolicy,
+    SetQuietHours,
     SnoozeAlert,
     StartManufacturingOrder,
     StartSession,
@@ -181,4 +186,8 @@ HANDLERS: dict[type[Command], Handler] = {
     PublishForecast: alerts.publish_forecast,
     Tick: alerts.tick,
     SetAlertSettings: alerts.set_settings,
+    AddWebhookChannel: notify.add_webhook,
+    AddEmailRecipient: notify.add_email,
+    RemoveNotificationChannel: notify.remove,
+    SetQuietHours: notify.set_quiet_hours,
 }

@@ -27,6 +27,12 @@ from commands.types.inventory import (
     ScheduleMaintenance,
     TransferStock,
 )
+from commands.types.notify import (
+    AddEmailRecipient,
+    AddWebhookChannel,
+    RemoveNotificationChannel,
+    SetQuietHours,
+)
 from commands.types.organisation import (
     ChangeUserRole,
     CloseStore,
@@ -75,6 +81,10 @@ AnyCommand = Union[  # noqa: UP007 - a runtime union object msgspec can decode i
     PublishForecast,
     Tick,
     SetAlertSettings,
+    AddWebhookChannel,
+    AddEmailRecipient,
+    RemoveNotificationChannel,
+    SetQuietHours,
     ReceiveStock,
     RecordWaste,
     AdjustStock,
@@ -126,6 +136,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {cls.__name__: cls for cls in get_args
 __all__ = [
     "COMMAND_TYPES",
     "AcknowledgeAlert",
+    "AddEmailRecipient",
+    "AddWebhookChannel",
     "AdjustStock",
     "AnyCommand",
     "ApprovePurchaseOrder",
@@ -161,6 +173,7 @@ __all__ = [
     "RegisterEquipment",
     "RegisterSupplier",
     "RegisterUser",
+    "RemoveNotificationChannel",
     "RepriceProduct",
     "ResolveAlert",
     "RevokeSession",
@@ -168,6 +181,7 @@ __all__ = [
     "SendPurchaseOrder",
     "SetAlertSettings",
     "SetProductStockPolicy",
+    "SetQuietHours",
     "SnoozeAlert",
     "StartManufacturingOrder",
     "StartSession",

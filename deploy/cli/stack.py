@@ -65,8 +65,7 @@ def start_node(
 @click.option(
     "--only",
     metavar="NAMES",
-    help="comma-separated subset of: relay, projector, ingest, api, scheduler, worker"
-    " (default: all of them)",
+    help=f"comma-separated subset of: {', '.join(NAMES)} (default: all of them)",
 )
 def up(only: str | None) -> int:
     """Run a node: the servers, then relay, projectors, POS ingest, API, forecast jobs.

@@ -38,6 +38,12 @@ from domain.events.inventory import (
     UnknownItemSaleRecorded,
     WasteRecorded,
 )
+from domain.events.notify import (
+    EmailRecipientAdded,
+    NotificationChannelRemoved,
+    QuietHoursSet,
+    WebhookChannelAdded,
+)
 from domain.events.organisation import (
     SessionRevoked,
     SessionStarted,
@@ -125,6 +131,10 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     ForecastPublished,
     ClockTicked,
     AlertSettingsChanged,
+    WebhookChannelAdded,
+    EmailRecipientAdded,
+    NotificationChannelRemoved,
+    QuietHoursSet,
 ]
 
 #: Event type name (the ``type`` tag) -> class.
@@ -140,6 +150,7 @@ __all__ = [
     "ClockTicked",
     "DayClosed",
     "DomainEvent",
+    "EmailRecipientAdded",
     "EquipmentMaintenancePerformed",
     "EquipmentMaintenanceScheduled",
     "EquipmentRegistered",
@@ -152,6 +163,7 @@ __all__ = [
     "ManufacturingOrderEdited",
     "ManufacturingOrderStarted",
     "ManufacturingOrderSuggested",
+    "NotificationChannelRemoved",
     "ProductDefined",
     "ProductDiscontinued",
     "ProductRepriced",
@@ -162,6 +174,7 @@ __all__ = [
     "PurchaseOrderReceived",
     "PurchaseOrderSent",
     "QualityCheckRecorded",
+    "QuietHoursSet",
     "RecipeVersioned",
     "SaleRecorded",
     "SaleRefunded",
@@ -186,4 +199,5 @@ __all__ = [
     "UserRegistered",
     "UserRoleChanged",
     "WasteRecorded",
+    "WebhookChannelAdded",
 ]

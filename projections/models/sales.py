@@ -141,7 +141,7 @@ def local_day_hour(sold_at: datetime, timezone: str) -> tuple[date, int]:
         sold_at = sold_at.replace(tzinfo=UTC)
     try:
         zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         zone = ZoneInfo("UTC")
     local = sold_at.astimezone(zone)
     return local.date(), local.hour

@@ -149,3 +149,18 @@ class TestTextsAndCounts:
         with pytest.raises(InvalidCommand) as caught:
             parse_command(raw)
         assert caught.value.field == "sold_at"
+
+
+class TestTimeZones:
+    @pytest.mark.parametrize("zone", ["Europe", "Mars/Olympus", "x" * 300, "../etc/passwd", ""])
+    def test_a_zone_that_is_no_iana_zone_is_an_invalid_timezone_field(self, zone: str) -> None:
+        from commands.types import OpenStore
+        from domain.events.organisation import StoreKind
+
+        store = OpenStore(
+            store_id="born", name="Born", kind=StoreKind("shop"), timezone=zone, region="ES-CT"
+        )
+        with pytest.raises(InvalidCommand) as caught:
+            check(store, now=NOW)
+        assert caught.value.field == "timezone"
+        assert "unknown time zone" in caught.value.reason
