@@ -27,6 +27,7 @@ import numpy.typing as npt
 import polars as pl
 
 from forecasting.backtest import BLEND_GRID
+from forecasting.intervals import ConformalQuantiles
 from forecasting.models.baselines import weekday_mean4
 from forecasting.models.gbm import (
     QUANTILES,
@@ -52,7 +53,8 @@ class FittedForecaster:
     kind: str  # "gbm" or "weekday_mean4"
     panel: Panel
     config: GbmConfig
-    quantiles: ResidualQuantiles
+    #: calibrated quantiles: conformal per series and horizon (older artifacts: ratio table)
+    quantiles: ConformalQuantiles | ResidualQuantiles
     gbm: GbmModel | None = None
     trained_through: dt.date | None = None
     info: dict[str, Any] = field(default_factory=dict)
@@ -84,11 +86,11 @@ def _predict(
 
 def _calibrate(
     kind: str, model: GbmModel | None, panel: Panel, config: GbmConfig, cutoff: int
-) -> tuple[ResidualQuantiles, FloatArray]:
+) -> tuple[ConformalQuantiles, FloatArray]:
     """From forecasts made at origins >= cutoff for targets <= the last day: the
-    blend weight of the model against weekday_mean4 per horizon (as in the
-    backtest's :func:`forecasting.backtest.choose_obrador`) and the ratio
-    quantiles of the blended forecast."""
+    blend weight of the model against weekday_mean4 per horizon and the calibrated
+    quantiles of the blended forecast (:class:`forecasting.intervals.ConformalQuantiles`:
+    per series and horizon, so the newsvendor quantile of each series is its own)."""
     hmax = config.max_horizon
     last = panel.n_days - 1
     origins = np.arange(cutoff, last, dtype=np.int64)
@@ -111,7 +113,7 @@ def _calibrate(
             ]
             blend[k] = BLEND_GRID[int(np.argmin(errs))]
             pred[:, :, k] = blend[k] * pred[:, :, k] + (1 - blend[k]) * wm4[:, :, k]
-    return ResidualQuantiles.fit(actual.ravel(), pred.ravel(), hh.ravel(), hmax), blend
+    return ConformalQuantiles.fit(actual, pred, QUANTILES), blend
 
 
 def train_panel(
@@ -233,6 +235,7 @@ def forecast(
     point = np.where(closed_future, 0.0, np.maximum(point, 0.0))
     hh = np.broadcast_to(np.arange(1, horizon + 1), point.shape).astype(np.int64)
     qs = model.quantiles.apply(point, hh)
+    qs = np.where(closed_future[..., None], 0.0, qs)  # a declared closure sells nothing
     rows: dict[str, Any] = {}
     n_s = panel.n_series
     for c, name in enumerate(panel.series_cols):

@@ -11,20 +11,20 @@ weather *at the origin* (never the target day's, unless ``oracle_weather``).
 Models:
 
 * ``seasonal_naive`` and ``weekday_mean4``: closed form, every origin.
-* ``autoets``: AutoETS (season 7) per series, parameters estimated on the
-  history up to the first scored origin, state filtered forward daily.
-* ``prophet``: default Prophet, refitted at each origin — on a documented
-  subset of series and origins (every ``prophet_origin_step``-th origin,
-  ``prophet_series`` series spread evenly over the panel).
+* ``autoets``, ``autotheta``: statsforecast per series, re-estimated every
+  ``peer_refit_every`` days, state filtered forward daily; ``croston``,
+  ``adida``, ``tsb``: intermittent methods refitted at each origin
+  (:mod:`forecasting.models.peers`).
+* ``prophet``: Prophet with the data's holidays, refitted at each origin — on a
+  documented subset of series and origins (every ``prophet_origin_step``-th
+  origin, ``prophet_series`` series spread evenly over the panel).
 * ``gbm``: pooled LightGBM, refitted every ``refit_every`` days on targets up
   to the refit day, features computed at each daily origin.
-* ``obrador``: the production choice (:func:`choose_obrador`) — the pooled
-  model blended with ``weekday_mean4`` by a weight chosen at each origin on the
-  trailing ``selection_window`` days of already-known errors, and per-series
-  fallback to ``weekday_mean4`` for series with too little recent history.
-  The pooled model and the weekday mean also run over ``selection_window``
-  warm-up origins before the first scored one, so the first scored origins
-  have errors to choose by; those warm-up origins are never scored.
+* ``obrador``: the production choice (:func:`choose_obrador`) over every
+  candidate above but Prophet, by the errors already known at each origin;
+  every model also runs over ``selection_window`` warm-up origins before the
+  first scored one (never scored) so the first scored origins have errors to
+  choose by and to calibrate quantiles on (:func:`model_quantiles`).
 
 Work fans out over a process pool (``workers``): the LightGBM fits, chunks of
 ETS series and Prophet series are independent single-threaded tasks.
@@ -47,9 +47,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from forecasting.metrics import score, seasonal_scale
+from forecasting.features import holiday_names
+from forecasting.intervals import LEVELS, rolling_quantiles
+from forecasting.metrics import coverage, pinball, score, seasonal_scale
 from forecasting.models.baselines import seasonal_naive, weekday_mean4
-from forecasting.models.ets import ets_series_backtest
 from forecasting.models.gbm import (
     GbmConfig,
     GbmModel,
@@ -58,13 +59,23 @@ from forecasting.models.gbm import (
     ResidualQuantiles,
     fit_gbm,
 )
-from forecasting.models.prophet_model import prophet_series_backtest
+from forecasting.models.peers import PEERS, peers_chunk
+from forecasting.models.prophet_model import holiday_frame, prophet_series_backtest
 from forecasting.series import Panel, load_panel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-MODELS: tuple[str, ...] = ("seasonal_naive", "prophet", "autoets", "weekday_mean4", "obrador")
+MODELS: tuple[str, ...] = (
+    "seasonal_naive",
+    "weekday_mean4",
+    "prophet",
+    *PEERS,
+    "gbm",
+    "obrador",
+)
+#: every model the selection may choose (prophet only runs on a subset: not a candidate)
+CANDIDATES: tuple[str, ...] = ("seasonal_naive", "weekday_mean4", *PEERS, "gbm")
 MIN_OPEN_DAYS = 56
 #: days of history before the first origin (features need 4 weeks, fits a few more)
 MIN_TRAIN_DAYS = 91
@@ -80,7 +91,12 @@ class BacktestConfig:
     prophet_origin_step: int = 14
     selection_window: int = 56
     ets_fit_days: int = 730
-    run_ets: bool = True
+    #: AutoETS / AutoTheta parameters re-estimated every this many days
+    peer_refit_every: int = 91
+    run_ets: bool = True  # run the statsforecast peers (AutoETS, AutoTheta, intermittent)
+    peers: tuple[str, ...] = PEERS
+    #: per-series override of the pooled choice needs this relative gain on its own errors
+    series_margin: float = 0.1
     gbm: GbmConfig = field(default_factory=GbmConfig)
 
 
@@ -100,6 +116,10 @@ class BacktestResult:
     gbm_models: list[GbmModel] = field(default_factory=list)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     blend_weights: FloatArray | None = None  # (n_origins, n_horizons): weight of the pooled model
+    #: quantiles 10/50/90 per model, shape (n_series, n_origin_union, n_horizons, 3)
+    quantiles: dict[str, FloatArray] = field(default_factory=dict)
+    #: what the selection chose: option name -> share of (series, origin) per horizon
+    choices: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def scored(self, h: int) -> tuple[IntArray, IntArray]:
         """(origin indices into ``self.origins``, target day indices) for horizon h."""
@@ -127,14 +147,17 @@ def _gbm_task(
     return out, model
 
 
-def _ets_chunk(
-    y_rows: FloatArray, origins: IntArray, horizons: tuple[int, ...], cutoff: int, fit_days: int
-) -> FloatArray:
+def _peers_chunk(  # noqa: PLR0917  (a process-pool task: positional)
+    y_rows: FloatArray,
+    origins: IntArray,
+    horizons: tuple[int, ...],
+    kinds: tuple[str, ...],
+    refit_every: int,
+    fit_days: int,
+) -> dict[str, FloatArray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return np.stack(
-            [ets_series_backtest(row, origins, horizons, cutoff, fit_days) for row in y_rows]
-        )
+        return peers_chunk(y_rows, origins, horizons, kinds, refit_every, fit_days)
 
 
 def _prophet_one(
@@ -142,10 +165,11 @@ def _prophet_one(
     y_row: FloatArray,
     origins: IntArray,
     horizons: tuple[int, ...],
-) -> FloatArray:
+    holidays: Any,
+) -> tuple[FloatArray, FloatArray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return prophet_series_backtest(dates, y_row, origins, horizons)
+        return prophet_series_backtest(dates, y_row, origins, horizons, holidays)
 
 
 R = TypeVar("R")
@@ -249,8 +273,9 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
         "weekday_mean4": weekday_mean4(y_open, origins, horizons),
     }
     gbm = np.zeros((n_s, len(origins), len(horizons)))
-    ets = np.full_like(gbm, np.nan)
+    peers = {k: np.full_like(gbm, np.nan) for k in config.peers}
     prophet = np.full((n_s, len(origins), len(horizons)), np.nan)
+    prophet_q = np.full((*prophet.shape, len(LEVELS)), np.nan)
     models: list[GbmModel] = []
     final: FloatArray | None = None
 
@@ -260,14 +285,15 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
         gbm_jobs.append((c, origins[(origins >= c) & (origins < nxt)]))
     all_h = tuple(range(1, hmax + 1))
     chunk = max(1, math.ceil(n_s / (4 * max(1, config.workers))))
-    ets_chunks = (
+    peer_chunks = (
         [list(range(i, min(n_s, i + chunk))) for i in range(0, n_s, chunk)]
-        if config.run_ets
+        if config.run_ets and config.peers
         else []
     )
+    p_holidays = _prophet_holidays(panel, config.gbm.holidays)
 
     pool: ProcessPoolExecutor | _Inline = _executor(config.workers) or _Inline()
-    cpu: dict[str, float] = {"gbm": 0.0, "autoets": 0.0, "prophet": 0.0}
+    cpu: dict[str, float] = {"gbm": 0.0, "peers": 0.0, "prophet": 0.0}
     try:
         g_fut = [
             pool.submit(_timed, _gbm_task, panel, gbm_cfg, c, o, horizons) for c, o in gbm_jobs
@@ -280,20 +306,23 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
             else None
         )
         p_fut = [
-            pool.submit(_timed, _prophet_one, panel.dates, y_open[s], p_origins, horizons)
+            pool.submit(
+                _timed, _prophet_one, panel.dates, y_open[s], p_origins, horizons, p_holidays[s]
+            )
             for s in p_series
         ]
         e_fut = [
             pool.submit(
                 _timed,
-                _ets_chunk,
+                _peers_chunk,
                 y_open[rows],
                 origins,
                 horizons,
-                int(origins[warm]),
+                tuple(config.peers),
+                config.peer_refit_every,
                 config.ets_fit_days,
             )
-            for rows in ets_chunks
+            for rows in peer_chunks
         ]
         for (_c, o), fut in zip(gbm_jobs, g_fut, strict=True):
             (f, m), sec = fut.result()
@@ -304,23 +333,37 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
             (f, _m), sec = f_fut.result()
             final = f[:, 0, :]
             cpu["gbm"] += sec
-        for rows, fut2 in zip(ets_chunks, e_fut, strict=True):
-            ets[rows], sec = fut2.result()
-            cpu["autoets"] += sec
+        for rows, fut2 in zip(peer_chunks, e_fut, strict=True):
+            res, sec = fut2.result()
+            for k, v in res.items():
+                peers[k][rows] = v
+            cpu["peers"] += sec
         for s, fut3 in zip(p_series, p_fut, strict=True):
-            prophet[s, p_idx], sec = fut3.result()
+            (pf, pq), sec = fut3.result()
+            prophet[s, p_idx], prophet_q[s, p_idx] = pf, pq
             cpu["prophet"] += sec
     finally:
         pool.shutdown()
 
-    forecasts["autoets"] = ets
+    forecasts.update(peers)
     forecasts["prophet"] = prophet
     forecasts["gbm"] = gbm
-    forecasts["obrador"], weights = choose_obrador(
-        panel, origins, horizons, forecasts, window=config.selection_window
+    forecasts["obrador"], weights, choices = choose_obrador(
+        panel,
+        origins,
+        horizons,
+        forecasts,
+        window=config.selection_window,
+        margin=config.series_margin,
     )
-    # MASE scale and ETS parameters: history before the first *scored* origin (the
-    # first ``warm`` origins only feed the blend weights)
+    quantiles = {
+        name: model_quantiles(panel, origins, horizons, fc, config.selection_window)
+        for name, fc in forecasts.items()
+        if name != "prophet"
+    }
+    quantiles["prophet"] = prophet_q
+    # MASE scale: history before the first *scored* origin (the first ``warm``
+    # origins only feed the selection and the intervals)
     scale = seasonal_scale(y_open[:, : int(origins[warm]) + 1])
     return BacktestResult(
         panel=panel,
@@ -335,7 +378,56 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
         gbm_models=models,
         cpu_seconds={k: round(v, 2) for k, v in cpu.items()},
         blend_weights=weights,
+        quantiles=quantiles,
+        choices=choices,
     )
+
+
+def _prophet_holidays(panel: Panel, spec: HolidaySpec) -> list[Any]:
+    """Prophet's holidays frame per series: names of the data's country/region calendar
+    (``holidays`` package) and the data's holiday flags."""
+    flags = spec.flags(panel) if (spec.flag_col or spec.country or spec.regions) else None
+    names: list[str | None] | None = None
+    if spec.country is not None:
+        try:
+            names = holiday_names(panel.dates, spec.country, spec.subdiv)
+        except NotImplementedError:
+            names = None
+    cache: dict[bytes, Any] = {}
+    out: list[Any] = []
+    for s in range(panel.n_series):
+        row = flags[s] if flags is not None else None
+        key = row.tobytes() if row is not None else b""
+        if key not in cache:
+            cache[key] = holiday_frame(panel.dates, row, names)
+        out.append(cache[key])
+    return out
+
+
+def _actuals(panel: Panel, origins: IntArray, h: int) -> FloatArray:
+    """(n_series, n_origins): what happened on origin + h (NaN = closed / beyond the data)."""
+    tgt = origins + h
+    out = np.full((panel.n_series, len(origins)), np.nan)
+    ok = tgt < panel.n_days
+    out[:, ok] = panel.y_open[:, tgt[ok]]
+    return out
+
+
+def model_quantiles(
+    panel: Panel,
+    origins: IntArray,
+    horizons: Sequence[int],
+    forecast: FloatArray,
+    window: int,
+) -> FloatArray:
+    """Calibrated quantiles 10/50/90 of one model's forecasts (n_s, n_o, n_h, 3): rolling
+    conformal quantiles of its own known errors (:mod:`forecasting.intervals`)."""
+    out = np.full((*forecast.shape, len(LEVELS)), np.nan)
+    for k, h in enumerate(horizons):
+        out[:, :, k] = rolling_quantiles(
+            _actuals(panel, origins, h), forecast[:, :, k], h, max(window, 28)
+        )
+    return out
 
 
 BLEND_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(11))
@@ -375,48 +467,127 @@ def blend_weights(
     return out
 
 
+BLEND_MIX: tuple[float, ...] = (0.25, 0.5, 0.75)
+MEAN_OF: tuple[str, ...] = ("gbm", "autoets", "autotheta", "weekday_mean4")
+
+
+def selection_options(
+    forecasts: dict[str, FloatArray], k: int
+) -> tuple[list[str], list[FloatArray], list[float]]:
+    """What the selection chooses from at horizon index ``k``: every candidate alone,
+    the pooled model mixed with each other candidate (25/50/75 %), and the equal mean
+    of the pooled model, AutoETS, AutoTheta and the weekday mean. Returns names,
+    forecasts (n_series, n_origins) and the pooled model's weight in each."""
+    cands = [c for c in CANDIDATES if c in forecasts and np.isfinite(forecasts[c][:, :, k]).all()]
+    names: list[str] = []
+    fcs: list[FloatArray] = []
+    gw: list[float] = []
+    for c in cands:
+        names.append(c)
+        fcs.append(forecasts[c][:, :, k])
+        gw.append(1.0 if c == "gbm" else 0.0)
+    if "gbm" in cands:
+        g = forecasts["gbm"][:, :, k]
+        for other in cands:
+            if other == "gbm":
+                continue
+            for w in BLEND_MIX:
+                names.append(f"gbm*{w}+{other}*{1 - w}")
+                fcs.append(w * g + (1 - w) * forecasts[other][:, :, k])
+                gw.append(w)
+    mean_of = [c for c in MEAN_OF if c in cands]
+    if len(mean_of) >= 3:
+        names.append("mean(" + ",".join(mean_of) + ")")
+        fcs.append(np.mean([forecasts[c][:, :, k] for c in mean_of], axis=0))
+        gw.append(1.0 / len(mean_of) if "gbm" in mean_of else 0.0)
+    return names, fcs, gw
+
+
 def choose_obrador(
     panel: Panel,
     origins: IntArray,
     horizons: Sequence[int],
     forecasts: dict[str, FloatArray],
+    *,
     window: int = 56,
-) -> tuple[FloatArray, FloatArray]:
-    """The production forecast, chosen by rolling-origin backtest, honestly.
+    margin: float = 0.1,
+) -> tuple[FloatArray, FloatArray, dict[str, dict[str, float]]]:
+    """The production forecast, chosen by rolling-origin error over every candidate.
 
-    1. At each origin, the pooled model is blended with ``weekday_mean4`` with the
-       weight (0, 0.1, .., 1) that did best over the trailing ``window`` days of
-       targets already known at that origin (one weight for all series, per
-       horizon): with a long history it stays ~1, with a short one (weak pooled
-       model) it leans on the weekday mean.
-    2. A series with fewer than ``MIN_OPEN_DAYS`` open days in the 91 days up to
-       the origin (new product, store reopening after a long closure) gets
-       ``weekday_mean4`` alone: the pooled model has no reliable level for it.
+    Per horizon and origin, using only errors of targets already known at that
+    origin over the trailing ``window`` days:
 
-    Returns the forecasts and the weights, shape (n_origins, n_horizons).
+    1. **pooled choice**: among :func:`selection_options` (every candidate —
+       seasonal-naive, weekday mean, AutoETS, AutoTheta, the intermittent methods,
+       the pooled model — alone, and mixes), the option with the lowest sum of
+       absolute errors, each series' errors divided by its mean level before the
+       first origin (so euros beside units, big beside small series count alike);
+    2. **per-series override**: a series whose own best single candidate had
+       ``margin`` (10 %) less error than the pooled choice on its own known days
+       (at least 28) gets that candidate (e.g. AutoETS where the pooled model
+       fails on that series);
+    3. a series with fewer than ``MIN_OPEN_DAYS`` open days in the 91 days up to
+       the origin (new product, store reopening) gets ``weekday_mean4``.
+
+    With ``window`` 0 (or no known target yet) the pooled model is used.
+    Returns the forecasts, the pooled model's weight in the pooled choice
+    (n_origins, n_horizons), and per horizon the share of each final choice over
+    (series, origin) pairs.
     """
     open_days = np.cumsum(~panel.closed, axis=1)
-    lo = np.maximum(origins - 91, 0)
-    recent: IntArray = open_days[:, origins] - open_days[:, lo]
+    lo91 = np.maximum(origins - 91, 0)
+    recent: IntArray = open_days[:, origins] - open_days[:, lo91]
     short = recent < MIN_OPEN_DAYS
     y_open = panel.y_open
-    out = forecasts["gbm"].copy()
-    weights = np.ones((len(origins), len(horizons)))
+    n_s, n_o = len(panel.keys), len(origins)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a series never open yet: NaN
+        level = np.nanmean(np.abs(y_open[:, : int(origins[0]) + 1]), axis=1)
+    good = np.isfinite(level) & (level > 0)
+    level = np.where(good, level, np.median(level[good]) if good.any() else 1.0)
+    inv = 1.0 / level
+    base = "gbm" if "gbm" in forecasts else "weekday_mean4"
+    out = forecasts[base].copy()
+    weights = np.ones((n_o, len(horizons)))
+    choices: dict[str, dict[str, float]] = {}
     for k, h in enumerate(horizons):
-        tgt = origins + h
-        actual = np.full(out[:, :, k].shape, np.nan)
-        ok = tgt < panel.n_days
-        actual[:, ok] = y_open[:, tgt[ok]]
-        g = forecasts["gbm"][:, :, k]
+        actual = _actuals(panel, origins, h)
+        names, fcs, gw = selection_options(forecasts, k)
+        n_single = sum(1 for n in names if n in CANDIDATES)
+        stack = np.stack(fcs)  # (n_opt, S, O)
+        err = np.abs(stack - actual[None])
+        known = np.isfinite(err)
+        err = np.where(known, err, 0.0)
+        zeros = np.zeros((*err.shape[:2], 1))
+        cerr = np.concatenate([zeros, np.cumsum(err, axis=2)], axis=2)
+        ccnt = np.concatenate([zeros[0], np.cumsum(known[0], axis=1)], axis=1)  # (S, O+1)
+        base_i = names.index(base)
+        pick = np.full((n_s, n_o), base_i, dtype=np.int64)
+        for i in range(n_o):
+            hi = i - h + 1
+            lo = max(0, hi - window)
+            if window <= 0 or hi <= lo:
+                continue
+            own = cerr[:, :, hi] - cerr[:, :, lo]  # (n_opt, S)
+            g = int(np.argmin((own * inv[None, :]).sum(axis=1)))
+            weights[i, k] = gw[g]
+            pick[:, i] = g
+            n_known = ccnt[:, hi] - ccnt[:, lo]
+            best = np.argmin(own[:n_single], axis=0)
+            cols = np.arange(n_s)
+            better = own[best, cols] < (1 - margin) * own[g, cols]
+            override = better & (n_known >= 28)
+            pick[override, i] = best[override]
+        chosen = np.take_along_axis(stack, pick[None], axis=0)[0]
         m = forecasts["weekday_mean4"][:, :, k]
-        w = (
-            blend_weights(actual, g, m, origins=origins, h=h, window=window)
-            if window > 0
-            else weights[:, k]
-        )
-        weights[:, k] = w
-        out[:, :, k] = np.where(short, m, w[None, :] * g + (1 - w[None, :]) * m)
-    return out, weights
+        out[:, :, k] = np.where(short, m, chosen)
+        final_names = np.where(short, -1, pick)
+        vals, counts = np.unique(final_names, return_counts=True)
+        choices[str(h)] = {
+            ("weekday_mean4 (short history)" if v < 0 else names[v]): round(c / final_names.size, 4)
+            for v, c in zip(vals.tolist(), counts.tolist(), strict=True)
+        }
+    return out, weights, choices
 
 
 # --------------------------------------------------------------------------- report
@@ -476,12 +647,15 @@ def summarize(result: BacktestResult, *, details: bool = False) -> dict[str, Any
         row: dict[str, dict[str, float]] = {}
         sub: dict[str, dict[str, float]] = {}
         sub_mask = p_mask_s[:, None] & p_mask_o[oi][None, :]
-        for name in (*MODELS, "gbm"):
+        for name in MODELS:
+            if name not in result.forecasts:
+                continue
             fc = result.forecasts[name][:, oi, k]
-            if name != "gbm":
-                row[name] = _round(score(actual, fc, scale))
+            qs = result.quantiles.get(name)
+            q = qs[:, oi, k] if qs is not None else None
+            row[name] = _round(_score(actual, fc, scale, q))
             if details:
-                sub[name] = _round(score(actual, fc, scale, sub_mask))
+                sub[name] = _round(_score(actual, fc, scale, q, sub_mask))
         horizons_out[str(h)] = row
         subset_out[str(h)] = sub
     out: dict[str, Any] = {
@@ -500,6 +674,7 @@ def summarize(result: BacktestResult, *, details: bool = False) -> dict[str, Any
                 "is scored on the same subset here for a like-for-like comparison",
             },
             "cpu_seconds": result.cpu_seconds,
+            "choices": result.choices,
             "blend_weight_mean": {
                 str(h): round(float(result.blend_weights[result.scored(h)[0], k].mean()), 3)
                 for k, h in enumerate(result.config.horizons)
@@ -512,6 +687,24 @@ def summarize(result: BacktestResult, *, details: bool = False) -> dict[str, Any
             "target_days": [str(panel.dates[-result.config.origins]), str(panel.dates[-1])],
             "oracle_weather": result.config.gbm.oracle_weather,
         }
+    return out
+
+
+def _score(
+    actual: FloatArray,
+    fc: FloatArray,
+    scale: FloatArray,
+    q: FloatArray | None,
+    mask: npt.NDArray[np.bool_] | None = None,
+) -> dict[str, float]:
+    """WAPE, MAE, RMSE, MASE, bias, plus ``pinball`` (mean loss at 10/50/90 %, units)
+    and ``coverage80`` (share of actuals within the 10-90 % quantiles)."""
+    out = score(actual, fc, scale, mask)
+    if q is None:
+        out["pinball"] = out["coverage80"] = math.nan
+    else:
+        out["pinball"] = pinball(actual, q, LEVELS, mask)
+        out["coverage80"] = coverage(actual, q[..., 0], q[..., -1], mask)
     return out
 
 
@@ -538,6 +731,7 @@ def run_backtest(  # noqa: PLR0917  (positional signature is the public contract
     oracle_weather: bool = False,
     details: bool = False,
     return_result: bool = False,
+    peer_refit_every: int = 91,
 ) -> dict[str, Any]:
     """Load ``csv_path`` and run the rolling-origin backtest; see :func:`summarize`.
 
@@ -547,7 +741,7 @@ def run_backtest(  # noqa: PLR0917  (positional signature is the public contract
     """
     t0 = time.perf_counter()
     panel = load_panel(csv_path, date_col, list(series_cols), value_col, list(exog_cols))
-    if holiday_col is None and country is None:
+    if holiday_col is None:
         holiday_col = next((c for c in exog_cols if c.lower() in ("is_holiday", "holiday")), None)
     gbm = GbmConfig(
         holidays=HolidaySpec(flag_col=holiday_col, country=country, subdiv=subdiv),
@@ -560,6 +754,7 @@ def run_backtest(  # noqa: PLR0917  (positional signature is the public contract
         refit_every=refit_every,
         prophet_series=prophet_series,
         prophet_origin_step=prophet_origin_step,
+        peer_refit_every=peer_refit_every,
         gbm=gbm,
     )
     result = backtest_panel(panel, cfg)

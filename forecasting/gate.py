@@ -1,7 +1,10 @@
 """The promotion gate: a cheap rolling-origin backtest of one series (pure modelling).
 
-The registry (``forecasting.ops.registry``) runs it on every trained version
-and promotes the version when :func:`beats_baseline` says so.
+The registry (``forecasting.ops.registry``) runs it on every trained version,
+scores the **currently promoted** version on the same window
+(:func:`score_fitted`, stored as ``promoted_wape``), and promotes the new
+version when :func:`beats_baseline` says so: not worse than seasonal-naive and
+not worse than the promoted version on the same days.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from forecasting.api import forecast, train_series
+from forecasting.api import FittedForecaster, forecast, train_series
 from forecasting.metrics import bias, mae, wape
 from forecasting.models.baselines import seasonal_naive, weekday_mean4
 from forecasting.series import panel_from_series_frame
@@ -72,9 +75,41 @@ def backtest(
     }
 
 
+def score_fitted(
+    model: FittedForecaster,
+    frame: pl.DataFrame,
+    origins: int = BACKTEST_ORIGINS,
+    horizon: int = BACKTEST_HORIZON,
+) -> float | None:
+    """WAPE of an already fitted model (e.g. the promoted version) on the window of
+    :func:`backtest`: the same origins, the model seeing the actuals up to each one.
+
+    The model is not refitted; if it was trained on days inside the window it has
+    seen them (its score is then optimistic, which only makes replacing it harder).
+    """
+    n = frame.height
+    window = origins * horizon
+    if n < window + MIN_TRAIN_DAYS:
+        return None
+    first = n - window - 1
+    y_open = panel_from_series_frame(frame).y_open
+    actual = np.full((origins, horizon), np.nan)
+    pred = np.full((origins, horizon), np.nan)
+    for i in range(origins):
+        o = first + i * horizon
+        m = replace(model, panel=panel_from_series_frame(frame.head(o + 1)))
+        pred[i] = forecast(m, horizon)["mean"].to_numpy()
+        actual[i] = y_open[0, o + 1 : o + 1 + horizon]
+    return _r(wape(actual, pred))
+
+
 def beats_baseline(metrics: dict[str, Any]) -> bool:
-    """True when the version's WAPE is not worse than seasonal-naive's on the same days."""
+    """True when the version's WAPE is not worse than seasonal-naive's on the same days,
+    nor than the currently promoted version's (``promoted_wape``, when there is one)."""
     mine, base = metrics.get("wape"), metrics.get("seasonal_naive_wape")
     if mine is None or base is None:
+        return False
+    current = metrics.get("promoted_wape")
+    if current is not None and float(mine) > float(current):
         return False
     return float(mine) <= float(base)

@@ -91,3 +91,38 @@ def score(
         "mase": mase(actual, forecast, scale, mask),
         "bias": bias(actual, forecast, mask),
     }
+
+
+def pinball(
+    actual: FloatArray,
+    quantiles: FloatArray,
+    levels: tuple[float, ...] = (0.1, 0.5, 0.9),
+    mask: BoolArray | None = None,
+) -> float:
+    """Mean pinball (quantile) loss over the points and the ``levels``, in units.
+
+    ``quantiles`` has the shape of ``actual`` plus a last axis of len(levels).
+    """
+    ok = np.isfinite(actual) & np.isfinite(quantiles).all(axis=-1)
+    if mask is not None:
+        ok &= mask
+    if not ok.any():
+        return math.nan
+    y = actual[ok][:, None]
+    q = quantiles[ok]
+    tau = np.asarray(levels)[None, :]
+    d = y - q
+    return float(np.maximum(tau * d, (tau - 1) * d).mean())
+
+
+def coverage(
+    actual: FloatArray, lower: FloatArray, upper: FloatArray, mask: BoolArray | None = None
+) -> float:
+    """Share of points with lower <= actual <= upper (0-1)."""
+    ok = np.isfinite(actual) & np.isfinite(lower) & np.isfinite(upper)
+    if mask is not None:
+        ok &= mask
+    if not ok.any():
+        return math.nan
+    inside = (actual[ok] >= lower[ok]) & (actual[ok] <= upper[ok])
+    return float(inside.mean())

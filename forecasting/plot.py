@@ -1,4 +1,5 @@
-"""A picture of a backtest: actual sales vs the D+1 forecasts of a few big series (PNG)."""
+"""A picture of a backtest: actual sales vs the D+1 forecasts of a few big series, with
+obrador's calibrated 80 % band (PNG)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,17 @@ def plot_backtest(raw: Any, path: Path, n_series: int = 4) -> Path:
     axes_list = list(np.atleast_1d(axes))
     dates = panel.dates[td].astype("datetime64[D]").astype(object)
     for ax, s in zip(axes_list, order, strict=True):
+        band = raw.quantiles.get("obrador") if getattr(raw, "quantiles", None) else None
+        if band is not None:
+            ax.fill_between(
+                dates,
+                band[s, oi, k, 0],
+                band[s, oi, k, -1],
+                color="tab:orange",
+                alpha=0.18,
+                lw=0,
+                label="obrador 80 % band (10-90 %)",
+            )
         ax.plot(dates, y[s], color="black", lw=1.2, label="actual (closed days blank)")
         ax.plot(
             dates,

@@ -112,6 +112,31 @@ def _closure_mask(
     return closed
 
 
+#: a series that sells nothing for this many days in a row is out of season (or off
+#: the assortment) on those days: closed for that series, not zero demand
+ABSENCE_DAYS = 28
+
+
+def absence_mask(y: FloatArray, present: BoolArray, min_run: int = ABSENCE_DAYS) -> BoolArray:
+    """True on every day of a run of >= ``min_run`` days without sales of one series
+    (a summer-only product in winter, a product delisted for a while)."""
+    zero = ~(np.where(present, y, 0.0) > 0)
+    out = np.zeros_like(zero)
+    if min_run <= 0:
+        return out
+    n = zero.shape[1]
+    for s in range(zero.shape[0]):
+        row = zero[s]
+        if not row.any():
+            continue
+        padded = np.concatenate([[False], row, [False]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(padded))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            if b - a >= min_run:
+                out[s, a : min(b, n)] = True
+    return out
+
+
 def panel_from_frame(
     df: pl.DataFrame,
     date_col: str,
@@ -122,12 +147,15 @@ def panel_from_frame(
     closure_group_col: str | None = None,
     declared_closures: Iterable[tuple[str, dt.date]] = (),
     observed_cols: Iterable[str] | None = None,
+    absence_days: int = ABSENCE_DAYS,
 ) -> Panel:
     """Build a :class:`Panel` from a long frame (one row per series and day).
 
     ``closure_group_col`` defaults to the first series column when there are
     several (store of store x product), otherwise the whole file is one group
-    (one shop). Missing (series, day) rows count as no sales.
+    (one shop). Missing (series, day) rows count as no sales. A series without
+    sales for ``absence_days`` days in a row or more (out of season) is closed on
+    those days (:func:`absence_mask`; 0 turns it off).
     """
     if not series_cols:
         raise ValueError("at least one series column is required")
@@ -179,7 +207,7 @@ def panel_from_frame(
         gindex = {"*": 0}
         group = np.zeros(len(keys), dtype=np.int64)
 
-    closed = _closure_mask(y, present, group)
+    closed = _closure_mask(y, present, group) | absence_mask(y, present, absence_days)
     for gkey, day in declared_closures:
         t = (day - start).days
         if 0 <= t < n_days and str(gkey) in gindex:

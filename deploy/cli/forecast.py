@@ -36,7 +36,7 @@ from deploy.stack import StackUrls
 if TYPE_CHECKING:
     from forecasting.ops import registry
 
-METRIC_ORDER = ("wape", "mae", "rmse", "mase", "bias")
+METRIC_ORDER = ("wape", "mae", "rmse", "mase", "bias", "pinball", "coverage80")
 
 
 @click.group()
@@ -151,6 +151,13 @@ def format_table(result: dict[str, Any]) -> str:
 )
 @click.option("--refit-every", type=int, default=133, show_default=True, help="days between refits")
 @click.option(
+    "--peer-refit-every",
+    type=int,
+    default=91,
+    show_default=True,
+    help="days between AutoETS/AutoTheta re-estimations",
+)
+@click.option(
     "--oracle-weather",
     is_flag=True,
     help="use the observed weather of the target day (labelled, not honest)",
@@ -181,6 +188,7 @@ def backtest(
     prophet_series: int,
     prophet_origin_step: int,
     refit_every: int,
+    peer_refit_every: int,
     oracle_weather: bool,
     details: bool,
     plot: str | None,
@@ -207,6 +215,7 @@ def backtest(
             prophet_series=prophet_series,
             prophet_origin_step=prophet_origin_step,
             refit_every=refit_every,
+            peer_refit_every=peer_refit_every,
             oracle_weather=oracle_weather,
             details=details or not as_json,
             return_result=not as_json or plot is not None,
@@ -220,8 +229,9 @@ def backtest(
     print(format_table(out))
     sub = out["details"]["prophet_subset"]
     print(
-        f"\nprophet: default Prophet refitted at every {sub['origin_step']}th origin on "
-        f"{len(sub['series'])} series; like-for-like on that subset (WAPE):"
+        f"\nprophet: Prophet (with the data's holidays) refitted at every "
+        f"{sub['origin_step']}th origin on {len(sub['series'])} series; "
+        "like-for-like on that subset (WAPE):"
     )
     for h, models in sub["horizons"].items():
         print(f"  D+{h}: " + "  ".join(f"{m}={scored(v.get('wape'))}" for m, v in models.items()))

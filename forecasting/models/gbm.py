@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from forecasting.features import calendar_features, closure_features, holiday_flags, weekday
+from forecasting.intervals import ConformalQuantiles
 from forecasting.models.baselines import (
     last_open_same_weekday,
     recent_mean,
@@ -178,7 +179,9 @@ class PanelFeatures:
         sc = self.mean28[s, t]
         alt = self.mean91[s, t]
         out: FloatArray = np.where(np.isfinite(sc) & (sc > 0), sc, alt)
-        return out
+        # no positive level (a series that sold nothing lately): no scale — such rows
+        # are not trained on (a 0 scale made inf/NaN targets and broke the whole fit)
+        return np.where(np.isfinite(out) & (out > 0), out, np.nan)
 
     def rows(
         self, s: IntArray, t: IntArray, h: IntArray
@@ -276,7 +279,7 @@ class GbmModel:
     cutoff: int
     n_rows: int
     feature_names: list[str]
-    quantiles: ResidualQuantiles | None = None
+    quantiles: ResidualQuantiles | ConformalQuantiles | None = None
 
     def predict(self, feats: PanelFeatures, s: IntArray, t: IntArray, h: IntArray) -> FloatArray:
         x, sc = feats.rows(s, t, h)

@@ -9,7 +9,10 @@ never retrain.
 
 Promotion rule (:func:`train_and_register`): a new version is promoted when no
 version is promoted yet, or when its backtest WAPE is not worse than
-seasonal-naive's on the same days. ``promote`` forces a version; ``rollback``
+seasonal-naive's on the same days **and** not worse than the currently promoted
+version's on the same days (``metrics.promoted_wape``, the promoted model
+scored on the new version's window by ``forecasting.gate.score_fitted``).
+``promote`` forces a version; ``rollback``
 demotes the promoted version (marking it rolled back) and re-promotes the
 version that was promoted before it.
 
@@ -30,7 +33,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from forecasting.api import FittedForecaster, train_series
-from forecasting.gate import MIN_TRAIN_DAYS, backtest, beats_baseline
+from forecasting.gate import MIN_TRAIN_DAYS, backtest, beats_baseline, score_fitted
 from forecasting.ops.keys import RegistryError, SeriesKey
 from forecasting.ops.readport import connect, list_series, load_series
 
@@ -190,6 +193,11 @@ def train_and_register(
     if frame.height < MIN_TRAIN_DAYS:
         raise RegistryError(f"{key.label()}: {frame.height} days of history < {MIN_TRAIN_DAYS}")
     metrics = backtest(frame)
+    current = promoted(conninfo, key)
+    if current is not None and metrics.get("origins"):
+        # the guard: a new version must not be worse than the one in use, same days
+        metrics["promoted_version"] = current[0].version
+        metrics["promoted_wape"] = score_fitted(current[1], frame)
     model = train_series(frame)
     return register(
         conninfo,

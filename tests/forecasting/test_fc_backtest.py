@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from forecasting.backtest import (
+    MODELS,
     BacktestConfig,
     BacktestResult,
     backtest_panel,
@@ -48,10 +49,11 @@ def test_summary_has_exactly_the_documented_shape(small: BacktestResult) -> None
     assert set(out) == {"horizons", "series", "origins", "seconds"}
     assert set(out["horizons"]) == {"1", "7"}
     for models in out["horizons"].values():
-        assert set(models) == {"seasonal_naive", "prophet", "autoets", "weekday_mean4", "obrador"}
+        assert set(models) == set(MODELS)
         for met in models.values():
-            assert set(met) == {"wape", "mae", "rmse", "mase", "bias"}
+            assert set(met) == {"wape", "mae", "rmse", "mase", "bias", "pinball", "coverage80"}
             assert all(np.isfinite(v) for v in met.values())
+            assert 0 <= met["coverage80"] <= 1 and met["pinball"] > 0
     assert (out["series"], out["origins"]) == (6, 28)
 
 
@@ -109,7 +111,7 @@ def test_final_forecast_has_every_day_and_ordered_quantiles(small: BacktestResul
     q = frame.select("q05", "q25", "q50", "q75", "q95").to_numpy()
     assert (q[:, 1:] >= q[:, :-1]).all()
     assert (frame["mean"].to_numpy() > 0).all()
-    assert set(small.cpu_seconds) == {"gbm", "autoets", "prophet"}
+    assert set(small.cpu_seconds) == {"gbm", "peers", "prophet"}
 
 
 def test_replay_forecasts_are_the_ones_made_the_day_before(two_stores: Panel) -> None:

@@ -70,11 +70,18 @@ def test_cli_backtest_json(one_store_csv: Path, capsys: pytest.CaptureFixture[st
     assert out["series"] == 3 and out["origins"] == 14
     assert set(out["horizons"]["1"]) == {
         "seasonal_naive",
+        "weekday_mean4",
         "prophet",
         "autoets",
-        "weekday_mean4",
+        "autotheta",
+        "croston",
+        "adida",
+        "tsb",
+        "gbm",
         "obrador",
     }
+    for met in out["horizons"]["1"].values():
+        assert {"wape", "pinball", "coverage80"} <= set(met)
     assert out["seconds"] > 0
 
 

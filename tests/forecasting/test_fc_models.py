@@ -81,7 +81,7 @@ def test_selection_falls_back_for_short_recent_history(ddop_sample: Panel) -> No
     origins = np.array([400, 880, 1100], dtype=np.int64)
     shape = (ddop_sample.n_series, 3, 1)
     forecasts = {"gbm": np.full(shape, 1.0), "weekday_mean4": np.full(shape, 2.0)}
-    chosen, _ = choose_obrador(ddop_sample, origins, (1,), forecasts, window=0)
+    chosen, _, _ = choose_obrador(ddop_sample, origins, (1,), forecasts, window=0)
     open_recent = [(~ddop_sample.closed[:, o - 91 : o]).sum(axis=1) for o in origins]
     for j in range(3):
         expect = np.where(open_recent[j] < MIN_OPEN_DAYS, 2.0, 1.0)

@@ -35,8 +35,12 @@ def test_versions_promote_and_rollback(
 
     v2 = registry.train_and_register(pg_url, key, through=end)
     assert v2 is not None and v2.version == 2 and v2.train_end == end
-    # promoted iff it beat seasonal-naive on its own backtest window
-    assert v2.promoted == (v2.metrics["wape"] <= v2.metrics["seasonal_naive_wape"])
+    # promoted iff it beat seasonal-naive and the promoted v1 on its own backtest window
+    m2 = v2.metrics
+    assert m2["promoted_version"] == 1 and 0 < m2["promoted_wape"] < 1
+    assert v2.promoted == (
+        m2["wape"] <= m2["seasonal_naive_wape"] and m2["wape"] <= m2["promoted_wape"]
+    )
     registry.promote(pg_url, key, 2)
     found = registry.promoted(pg_url, key)
     assert found is not None and found[0].version == 2
