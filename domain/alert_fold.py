@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from domain.alert_facts import (
+    EMPTIED_KEPT,
     ZERO,
     AnyFacts,
     DayForecast,
@@ -223,6 +224,9 @@ def _put(facts: StockFacts, lot_id: str, qty: Decimal, expires: date | None, cos
     lot = facts.lots.get(lot_id)
     if lot is None:
         if qty > 0:
+            known = facts.emptied.pop(lot_id, None)  # given back: its expiry and cost
+            if known is not None:
+                expires, cost = known.expires_on, known.unit_cost
             facts.lots[lot_id] = Lot(qty, expires, cost)
     else:
         lot.quantity += qty
@@ -236,6 +240,9 @@ def _take(facts: StockFacts, allocations: object) -> None:
         lot.quantity -= allocation.quantity
         if lot.quantity <= 0:
             del facts.lots[allocation.lot_id]
+            facts.emptied[allocation.lot_id] = Lot(ZERO, lot.expires_on, lot.unit_cost)
+            while len(facts.emptied) > EMPTIED_KEPT:
+                del facts.emptied[next(iter(facts.emptied))]
 
 
 def plan(stock: StockFacts, order: OrderFacts) -> None:

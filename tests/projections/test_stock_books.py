@@ -186,8 +186,13 @@ async def assert_books_match(bakery: Bakery, pg_url: str) -> None:
     # the alerts see the same lots and shortfall as the books (expiry and day closes too)
     for key, record in (await alert_facts(bakery)).items():
         state = books[key]
-        held = {lot.lot_id: lot.quantity for lot in state.lots.values() if lot.quantity > 0}
-        assert {k: lot.quantity for k, lot in record.lots.items()} == held, key
+        held = {
+            lot.lot_id: (lot.quantity, lot.expires_on, lot.unit_cost)
+            for lot in state.lots.values()
+            if lot.quantity > 0
+        }
+        seen = {k: (lot.quantity, lot.expires_on, lot.unit_cost) for k, lot in record.lots.items()}
+        assert seen == held, key
         assert record.shortfall == state.shortfall, key
     stock = {
         (r["store_id"], r["item_id"]): r
