@@ -38,6 +38,7 @@ from read_api.controllers import (
     PurchaseOrdersController,
     SalesController,
 )
+from read_api.dashboard_http import DashboardViewController
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
 from read_api.export import export_history
@@ -45,7 +46,7 @@ from read_api.health import DEFAULT_MAX_LAG_SECONDS, HealthController
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
 from read_api.live import stream_events
 from read_api.login import AuthController
-from read_api.page import DashboardPageController
+from read_api.page import DashboardFragmentController, DashboardPageController, static_files
 from read_api.projections_status import ProjectionsStatusController
 from read_api.ratelimit import RateLimits, address_limits, caller_limits
 from read_api.tokens import AuthConfig, Sessions
@@ -146,6 +147,8 @@ def create_app(
             ProductionOrdersController,
             PurchaseOrdersController,
             DashboardController,
+            DashboardViewController,
+            DashboardFragmentController,
             ProjectionsStatusController,
             AuthController,
             AlertsController,
@@ -158,7 +161,13 @@ def create_app(
         guards=[read_your_writes],
     )
     app = Litestar(
-        route_handlers=[HealthController, DashboardPageController, MetricsController, v1],
+        route_handlers=[
+            HealthController,
+            DashboardPageController,
+            static_files(),
+            MetricsController,
+            v1,
+        ],
         lifespan=[database],
         state=State({"clock": clock, "nats_url": nats_url, "max_lag_seconds": max_lag_seconds}),
         plugins=[problem_details_plugin()],

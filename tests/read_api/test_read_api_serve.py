@@ -25,6 +25,7 @@ OPERATIONS = {
     "listProductionOrders",
     "listPurchaseOrders",
     "getDashboardSummary",
+    "getDashboard",
     "listParkedEvents",
     "listWaste",
     "listAlerts",
