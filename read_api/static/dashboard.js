@@ -134,13 +134,13 @@
     if (lastPosition) headers["Last-Event-ID"] = String(lastPosition);
     let r;
     try {
-      r = await fetch("/v1/events/stream", { headers, signal: liveAbort.signal });
+      r = await fetch("/v1/stream", { headers, signal: liveAbort.signal });
     } catch (e) {
       return;
     }
     if (r.status === 401 && (await refresh())) return live();
     if (!r.ok || !r.body) {
-      poll(); // a store-scoped role may not read the tenant's stream: poll instead
+      poll(); // the stream is unavailable: poll instead
       return;
     }
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -33,6 +33,11 @@ OPERATIONS = {
     "refreshToken",
     "logout",
     "whoAmI",
+    "changePassword",
+    "listUsers",
+    "registerUser",
+    "changeUserRole",
+    "deactivateUser",
     "exportHistory",
     # One per command route (read_api/commands_http.py), named after the command.
     *(r.command.__name__[0].lower() + r.command.__name__[1:] for r in ROUTES),
