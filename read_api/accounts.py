@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import State
 from litestar.enums import HttpMethod, MediaType
@@ -32,7 +33,8 @@ from commands.types import ChangeUserRole, DeactivateUser, RegisterUser
 from domain import organisation
 from domain.access import Permission, can
 from domain.codec import decode_event
-from domain.events.organisation import SessionRevocationReason
+from domain.errors import DomainError
+from domain.events.organisation import Role, SessionRevocationReason
 from domain.streams import TENANT_STREAM
 from read_api.auth import SECURITY_SCHEME
 from read_api.commands_http import (
@@ -40,13 +42,20 @@ from read_api.commands_http import (
     IdempotencyKeyHeader,
     body_invalid,
     problem_spec,
+    refusal,
     run_command,
 )
 from read_api.errors import problem_responses
 from read_api.keys import Principal, actor_of
 from read_api.schemas import Out
 from read_api.tokens import Sessions
-from read_api.users import bump_generation, remove_login
+from read_api.users import (
+    MAX_PASSWORD_LENGTH,
+    bump_generation,
+    create_user,
+    remove_login,
+)
+from streams.personal import open_records
 
 
 class Person(Out, frozen=True, kw_only=True):
@@ -58,6 +67,26 @@ class Person(Out, frozen=True, kw_only=True):
 
 class People(Out, frozen=True, kw_only=True):
     items: list[Person]
+
+
+class NewLogin(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A person who can log in: registered (``UserRegistered``) with a password."""
+
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    role: Role
+    store_ids: list[Annotated[str, msgspec.Meta(min_length=1, max_length=128)]] = []
+    #: Left out: one is generated and answered once (the person changes it at first login).
+    password: Annotated[str, msgspec.Meta(max_length=MAX_PASSWORD_LENGTH)] | None = None
+
+
+class LoginCreated(Out, frozen=True, kw_only=True, omit_defaults=True):
+    user_id: str
+    email: str
+    role: str
+    store_ids: list[str]
+    #: Only when it was generated: shown this once, stored only as an argon2id hash.
+    password: str | None = None
 
 
 def _owner(principal: Principal) -> None:
@@ -108,7 +137,12 @@ class UsersController(Controller):
     async def list_users(self, request: Request[Principal, Any, Any], state: State) -> People:
         _owner(request.user)
         sessions: Sessions = state.sessions
-        records = await sessions.store.read_stream(request.user.tenant_id, TENANT_STREAM)
+        store = sessions.store
+        # e-mails are sealed personal fields (docs/gdpr.md): opened, or "[erased]"
+        records = await open_records(
+            store.keyring.keys_for_reading,
+            await store.read_stream(request.user.tenant_id, TENANT_STREAM),
+        )
         tenant = organisation.fold(
             decode_event(r.event_type, r.schema_version, r.payload) for r in records
         )
@@ -130,9 +164,10 @@ class UsersController(Controller):
         operation_id="registerUser",
         summary="Register a user",
         description=(
-            "RegisterUser (a person who cannot log in yet: logins are made by"
-            " `obrador user add`). Here rather than in the generic command table so that"
-            " GET and POST /v1/users are one route (one correct Allow header)."
+            "RegisterUser (a person who cannot log in yet: POST /v1/users/logins or"
+            " `obrador user add` make people who can). Here rather than in the generic"
+            " command table so that GET and POST /v1/users are one route (one correct"
+            " Allow header)."
         ),
         status_code=200,
         exception_handlers={ValidationException: body_invalid},
@@ -146,6 +181,53 @@ class UsersController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[bytes]:
         return await run_command(request, state, data, "POST /v1/users", idempotency_key)
+
+    @post(
+        "/logins",
+        operation_id="createLogin",
+        summary="Register a person who can log in (owners only)",
+        description=(
+            "Registers the user (UserRegistered, RecordPasswordSet) and creates their login:"
+            " the password given, or one generated and answered once. 409 when the e-mail"
+            " already has a login, 422 naming the field refused."
+        ),
+        status_code=201,
+        exception_handlers={ValidationException: body_invalid},
+        responses={
+            409: problem_spec(409, "the e-mail already has a login"),
+            422: problem_spec(422, "a value is refused (errors name the fields)"),
+            **problem_responses(403),
+        },
+    )
+    async def create_login(
+        self,
+        request: Request[Principal, Any, Any],
+        state: State,
+        data: Annotated[NewLogin, Body()],
+    ) -> LoginCreated:
+        _owner(request.user)
+        sessions: Sessions = state.sessions
+        try:
+            made = await create_user(
+                sessions.store,
+                sessions.pool,
+                tenant_id=request.user.tenant_id,
+                email=data.email,
+                name=data.name,
+                role=data.role,
+                store_ids=tuple(data.store_ids),
+                password=data.password,
+                actor=actor_of(request.user),
+            )
+        except DomainError as exc:
+            raise refusal(exc) from exc
+        return LoginCreated(
+            user_id=made.user_id,
+            email=made.email,
+            role=made.role.value,
+            store_ids=list(made.store_ids),
+            password=made.password if data.password is None else None,
+        )
 
     @post(
         "/role",

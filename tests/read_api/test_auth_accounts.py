@@ -230,6 +230,52 @@ class TestOwnerManagesPeople:
         allow = (await app_client.options("/v1/users")).headers["allow"]
         assert {"GET", "POST"} <= {m.strip() for m in allow.split(",")}
 
+    async def test_an_owner_makes_a_login_and_the_person_logs_in_and_changes_it(
+        self, app_client: Client, owner: dict[str, str]
+    ) -> None:
+        headers = await _owner_headers(app_client, owner)
+        email = f"baker{next(_serial)}@north.example"
+        made = await app_client.post(
+            "/v1/users/logins",
+            json={"email": email, "name": "Nuria", "role": "production_manager"},
+            headers=headers,
+        )
+        assert made.status_code == 201, made.text
+        body = made.json()
+        assert (body["email"], body["role"]) == (email, "production_manager")
+        first = await login(app_client, email, body["password"])  # the one-time password
+        me = await app_client.get("/v1/auth/me", headers=bearer(first["access_token"]))
+        assert me.json()["role"] == "production_manager"
+        changed = await app_client.post(
+            "/v1/auth/password",
+            json={"current_password": body["password"], "new_password": NEW_PASSWORD},
+            headers=bearer(first["access_token"]),
+        )
+        assert changed.status_code == 200, changed.text
+        await login(app_client, email, NEW_PASSWORD)
+        listed = (await app_client.get("/v1/users", headers=headers)).json()["items"]
+        assert [p["role"] for p in listed if p["email"] == email] == ["production_manager"]
+
+        again = await app_client.post(
+            "/v1/users/logins",
+            json={"email": email, "name": "Nuria", "role": "planner", "password": PASSWORD},
+            headers=headers,
+        )
+        assert again.status_code == 409 and again.headers["content-type"] == PROBLEM
+        short = await app_client.post(
+            "/v1/users/logins",
+            json={"email": f"x{email}", "name": "X", "role": "planner", "password": "short"},
+            headers=headers,
+        )
+        assert short.status_code == 422
+        assert short.json()["errors"][0]["field"] == "password"
+        given = await app_client.post(
+            "/v1/users/logins",
+            json={"email": f"y{email}", "name": "Y", "role": "auditor", "password": PASSWORD},
+            headers=headers,
+        )
+        assert given.status_code == 201 and "password" not in given.json()
+
     async def test_only_an_owner_manages_people(
         self, app_client: Client, store: EventStore
     ) -> None:
@@ -244,8 +290,13 @@ class TestOwnerManagesPeople:
             await app_client.post(
                 "/v1/users/deactivate", json={"user_id": victim.user_id}, headers=headers
             ),
+            await app_client.post(
+                "/v1/users/logins",
+                json={"email": "mole@north.example", "name": "M", "role": "owner"},
+                headers=headers,
+            ),
         ]
-        assert [a.status_code for a in attempts] == [403, 403, 403]
+        assert [a.status_code for a in attempts] == [403, 403, 403, 403]
         await login(app_client, victim.email)  # still there
 
     async def test_another_tenants_owner_finds_no_such_user(
