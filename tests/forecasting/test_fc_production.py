@@ -89,3 +89,14 @@ def test_a_series_where_the_pooled_model_breaks_gets_its_own_candidate(
     out = forecast(model, 7).filter(pl.col("horizon") == 1)["mean"].to_numpy()
     actual = store2.y[:, o + 1]
     assert abs(out[0] - actual[0]) < 0.5 * actual[0]  # not 3x off
+
+
+def test_pooled_refit_days_do_not_depend_on_the_first_origin() -> None:
+    from forecasting.backtest import gbm_blocks  # noqa: PLC0415
+
+    a = gbm_blocks(np.arange(900, 1100, dtype=np.int64), 133)
+    b = gbm_blocks(np.arange(1000, 1100, dtype=np.int64), 133)
+    serve_a = {int(t): c for c, o in a for t in o}
+    serve_b = {int(t): c for c, o in b for t in o}
+    assert all(serve_a[t] == c for t, c in serve_b.items())
+    assert all(c <= t for t, c in serve_a.items())
