@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from forecasting.api import forecast, train_panel
-from forecasting.backtest import BacktestConfig, BacktestResult, backtest_panel
+from forecasting.backtest import BacktestConfig, BacktestResult, backtest_panel, gbm_blocks
 from forecasting.models.gbm import GbmConfig, GbmModel, HolidaySpec
 from forecasting.series import Panel
 
@@ -92,8 +92,6 @@ def test_a_series_where_the_pooled_model_breaks_gets_its_own_candidate(
 
 
 def test_pooled_refit_days_do_not_depend_on_the_first_origin() -> None:
-    from forecasting.backtest import gbm_blocks  # noqa: PLC0415
-
     a = gbm_blocks(np.arange(900, 1100, dtype=np.int64), 133)
     b = gbm_blocks(np.arange(1000, 1100, dtype=np.int64), 133)
     serve_a = {int(t): c for c, o in a for t in o}
