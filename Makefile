@@ -30,6 +30,7 @@ bench: install
 	$(BIN)/obrador bench freshness
 	$(BIN)/obrador bench rebuild
 	$(BIN)/obrador bench import
+	$(BIN)/obrador bench api
 
 chaos: install
 	$(BIN)/obrador chaos --events 100000 --cycles 20

@@ -15,6 +15,7 @@ from domain.events import (
     StoreClosed,
     StoreOpened,
     TenantCreated,
+    UserDeactivated,
     UserPasswordSet,
     UserRegistered,
     UserRoleChanged,
@@ -36,6 +37,8 @@ class TenantState:
     closed: set[str] = field(default_factory=set)
     users: dict[str, tuple[Role, tuple[str, ...]]] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)  # email -> user id
+    #: Users an owner removed: gone from ``users``, their ids never given again.
+    deactivated: set[str] = field(default_factory=set)
     version: int = 0
 
     def open_store_ids(self) -> set[str]:
@@ -54,6 +57,10 @@ class TenantState:
                 self.users[event.user_id] = (event.role, event.store_ids)
                 if isinstance(event, UserRegistered) and event.email:
                     self.emails[event.email] = event.user_id
+            case UserDeactivated():
+                self.users.pop(event.user_id, None)
+                self.deactivated.add(event.user_id)
+                self.emails = {e: u for e, u in self.emails.items() if u != event.user_id}
 
 
 def fold(events: Iterable[Event]) -> TenantState:
@@ -118,6 +125,8 @@ def register_user(state: TenantState, event: UserRegistered) -> list[Event]:
     _created(state)
     if event.user_id in state.users:
         raise AlreadyExists("user_id", f"user {event.user_id!r} already exists")
+    if event.user_id in state.deactivated:
+        raise AlreadyExists("user_id", f"user {event.user_id!r} was removed; ids are not reused")
     if event.email:
         check_email(event.email)
         if event.email in state.emails:
@@ -133,14 +142,27 @@ def set_password(state: TenantState, event: UserPasswordSet) -> list[Event]:
     return [event]
 
 
+def _last_owner(state: TenantState, user_id: str) -> bool:
+    return [u for u, (role, _) in state.users.items() if role is Role.OWNER] == [user_id]
+
+
 def change_role(state: TenantState, event: UserRoleChanged) -> list[Event]:
     _created(state)
     if event.user_id not in state.users:
         raise NotFound("user_id", f"no user {event.user_id!r}")
     _check_scope(state, event.role, event.store_ids)
-    owners = [u for u, (role, _) in state.users.items() if role is Role.OWNER]
-    if owners == [event.user_id] and event.role is not Role.OWNER:
+    if _last_owner(state, event.user_id) and event.role is not Role.OWNER:
         raise InvalidValue("role", "the last owner cannot give up the owner role")
+    return [event]
+
+
+def deactivate_user(state: TenantState, event: UserDeactivated) -> list[Event]:
+    """Remove a user for good (their logins and tokens are ended by the caller)."""
+    _created(state)
+    if event.user_id not in state.users:
+        raise NotFound("user_id", f"no user {event.user_id!r}")
+    if _last_owner(state, event.user_id):
+        raise InvalidValue("user_id", "the last owner cannot be removed")
     return [event]
 
 

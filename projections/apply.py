@@ -111,6 +111,38 @@ async def _one_by_one(
     return parked
 
 
+#: LISTEN on this channel to hear a projection move: payload ``"<model> <partition> <position>"``.
+CHECKPOINT_CHANNEL = "obrador_checkpoints"
+
+
+async def move_checkpoints(
+    conn: Conn, model: str, positions: Mapping[int, tuple[int, int]]
+) -> None:
+    """Set ``model``'s checkpoint of each partition to ``(position, stream_seq)`` and NOTIFY it.
+
+    One statement: the UPDATE and a ``pg_notify`` per partition moved. PostgreSQL
+    delivers the notifications at commit only (none if the transaction rolls back),
+    so a listener (the API's ``/v1/stream``) hears of rows that are really there.
+    """
+    partitions = list(positions)
+    await conn.execute(
+        "WITH moved AS (UPDATE projection_checkpoints AS c"
+        " SET position = v.position, stream_seq = v.seq, updated_at = now()"
+        " FROM unnest(%s::integer[], %s::bigint[], %s::bigint[]) AS v(partition, position, seq)"
+        " WHERE c.projection = %s AND c.partition = v.partition"
+        " RETURNING c.partition, c.position)"
+        " SELECT pg_notify(%s, %s || ' ' || partition || ' ' || position) FROM moved",
+        (
+            partitions,
+            [positions[p][0] for p in partitions],
+            [positions[p][1] for p in partitions],
+            model,
+            CHECKPOINT_CHANNEL,
+            model,
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One event as the broker delivered it.
@@ -200,18 +232,7 @@ async def apply_partitions(
         fresh.sort(key=lambda e: e.position)
         parked = await apply_events(conn, model, fresh, tables or live_tables(model))
         changed = sorted({owner[e.position] for e in fresh})
-        await conn.execute(
-            "UPDATE projection_checkpoints AS c"
-            " SET position = v.position, stream_seq = v.seq, updated_at = now()"
-            " FROM unnest(%s::integer[], %s::bigint[], %s::bigint[]) AS v(partition, position, seq)"
-            " WHERE c.projection = %s AND c.partition = v.partition",
-            (
-                changed,
-                [moved[p][0] for p in changed],
-                [moved[p][1] for p in changed],
-                model.name,
-            ),
-        )
+        await move_checkpoints(conn, model.name, {p: (moved[p][0], moved[p][1]) for p in changed})
     return {
         partition: Applied(
             checkpoint,

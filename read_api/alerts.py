@@ -15,10 +15,12 @@ from litestar.params import FromQuery, QueryParameter
 from psycopg.rows import dict_row
 
 from read_api.auth import store_scope
-from read_api.controllers import ReadController
+from read_api.controllers import AnyRequest, ReadController, after_cursor, page_answer
 from read_api.keys import Principal
+from read_api.limits import StoreFilter
+from read_api.paging import Cursor, Key, Order
 from read_api.queries import Conn
-from read_api.schemas import Out
+from read_api.schemas import Out, PageInfo
 
 AlertView = Literal["open", "snoozed", "resolved", "all"]
 _STATUSES: Final[dict[str, tuple[str, ...]]] = {
@@ -91,9 +93,22 @@ class Alert(Out, frozen=True, kw_only=True):
     caused_by: list[AlertLink]  # what brought this about (late production -> stock shortage)
 
 
-class AlertPage(Out, frozen=True, kw_only=True):
+class AlertPage(PageInfo, frozen=True, kw_only=True, omit_defaults=True):
     items: list[Alert]
-    has_more: bool
+
+
+#: Most important first: score, nearest deadline, oldest; the id breaks ties (the cursor key).
+#: A score that escalates during a walk moves its alert; new alerts never repeat others.
+ALERT_ORDER: Final = Order(
+    "alerts",
+    (
+        Key("score", int, desc=True),
+        Key("deadline", datetime, nullable=True),
+        Key("raised_at", datetime),
+        Key("alert_id", str),
+    ),
+)
+MAX_ALERTS: Final = 1000
 
 
 _COLUMNS: Final = (
@@ -132,6 +147,7 @@ async def list_alerts(
     view: AlertView = "open",
     store: str | tuple[str, ...] | None = None,
     limit: int = 100,
+    after: list[Any] | None = None,
 ) -> list[Alert]:
     """The tenant's alerts in ``view``, most important first: score, nearest deadline, oldest.
 
@@ -142,12 +158,12 @@ async def list_alerts(
     params: list[object] = [tenant_id, list(_STATUSES[view])]
     if store is not None:
         params.append(list(store) if isinstance(store, tuple) else [store])
-    params.append(limit + 1)
+    keyset, from_key = ALERT_ORDER.after(after)
+    params += [*from_key, limit + 1]
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             f"SELECT {_COLUMNS} FROM rm_alerts WHERE tenant_id = %s AND status = ANY(%s)"
-            f"{store_clause} ORDER BY score DESC, deadline ASC NULLS LAST, raised_at, alert_id"
-            " LIMIT %s",
+            f"{store_clause}{keyset}{ALERT_ORDER.order_by()} LIMIT %s",
             params,
         )
         found = await cur.fetchall()
@@ -166,7 +182,14 @@ async def list_alerts(
         return [_alert(r, links) for r in found]
 
 
-Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="most alerts to return")]
+Limit = Annotated[
+    int,
+    QueryParameter(
+        ge=1,
+        description=f"most alerts per page (1–{MAX_ALERTS}); `next_cursor` gives the next page",
+        schema_extra={"maximum": MAX_ALERTS},
+    ),
+]
 
 
 class AlertsController(ReadController):
@@ -179,10 +202,17 @@ class AlertsController(ReadController):
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
+        request: AnyRequest,
         status: FromQuery[AlertView] = "open",
-        store: FromQuery[str | None] = None,
+        store: StoreFilter = None,
         limit: Limit = 100,
+        cursor: Cursor = None,
     ) -> AlertPage:
         scope = store_scope(principal, store)
-        found = await list_alerts(conn, principal.tenant_id, view=status, store=scope, limit=limit)
-        return AlertPage(items=found[:limit], has_more=len(found) > limit)
+        filters = {"status": status, "store": store}
+        after = after_cursor(ALERT_ORDER, cursor, limit, filters, most=MAX_ALERTS)
+        found = await list_alerts(
+            conn, principal.tenant_id, view=status, store=scope, limit=limit, after=after
+        )
+        items, page = page_answer(request, found, limit, ALERT_ORDER, filters)
+        return AlertPage(items=items, **page.fields())

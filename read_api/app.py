@@ -26,8 +26,10 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from commands.state_cache import StateCache
+from read_api.accounts import UsersController
 from read_api.alerts import AlertsController
 from read_api.auth import SECURITY_SCHEME, jwt_auth
+from read_api.changes import CheckpointWatch, stream_changes
 from read_api.commands_http import command_handlers, document_optional_tags
 from read_api.consistency import document_min_position, read_your_writes
 from read_api.controllers import (
@@ -38,16 +40,18 @@ from read_api.controllers import (
     PurchaseOrdersController,
     SalesController,
 )
+from read_api.dashboard_http import DashboardViewController
 from read_api.edges import Cors, HeadAsGet
 from read_api.errors import document_problems, problem_details_plugin
+from read_api.event_schemas import get_event_schema, list_event_schemas
 from read_api.export import export_history
 from read_api.health import DEFAULT_MAX_LAG_SECONDS, HealthController
 from read_api.limits import MAX_BODY_BYTES, document_string_rules, refuse_hostile_strings
 from read_api.live import stream_events
 from read_api.login import AuthController
-from read_api.page import DashboardPageController
+from read_api.page import DashboardFragmentController, DashboardPageController, static_files
 from read_api.projections_status import ProjectionsStatusController
-from read_api.ratelimit import RateLimits, address_limits, caller_limits
+from read_api.ratelimit import RateLimits, SharedCounts, address_limits, caller_limits
 from read_api.tokens import AuthConfig, Sessions
 from read_api.waste import WasteController
 from streams.store import EventStore
@@ -97,6 +101,7 @@ def create_app(
     """
     auth = auth or AuthConfig()
     limits = rate_limits or RateLimits()
+    shared_counts = SharedCounts()  # the rate limits' windows, shared with other processes
     jwt = jwt_auth(auth)
 
     @asynccontextmanager
@@ -131,9 +136,13 @@ def create_app(
         app.state.store = EventStore(writer)
         app.state.command_cache = StateCache()
         app.state.sessions = Sessions(jwt, app.state.store, auth)
+        # /v1/stream: one LISTEN connection for the whole process, opened on first use.
+        app.state.checkpoint_watch = CheckpointWatch(database_url)
         try:
-            yield
+            async with shared_counts.syncing(writer):
+                yield
         finally:
+            await app.state.checkpoint_watch.close()
             await app.state.store.close()
             await pool.close()
 
@@ -146,24 +155,40 @@ def create_app(
             ProductionOrdersController,
             PurchaseOrdersController,
             DashboardController,
+            DashboardViewController,
+            DashboardFragmentController,
             ProjectionsStatusController,
             AuthController,
+            UsersController,
             AlertsController,
             WasteController,
             export_history,
+            list_event_schemas,
+            get_event_schema,
             stream_events,
+            stream_changes,
             *command_handlers(),
         ],
-        middleware=[jwt.middleware, *caller_limits(limits)],
+        middleware=[jwt.middleware, *caller_limits(limits, shared_counts)],
         guards=[read_your_writes],
     )
     app = Litestar(
-        route_handlers=[HealthController, DashboardPageController, MetricsController, v1],
+        route_handlers=[
+            HealthController,
+            DashboardPageController,
+            static_files(),
+            MetricsController,
+            v1,
+        ],
         lifespan=[database],
         state=State({"clock": clock, "nats_url": nats_url, "max_lag_seconds": max_lag_seconds}),
         plugins=[problem_details_plugin()],
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[_REQUEST_METRICS.middleware, refuse_hostile_strings, *address_limits(limits)],
+        middleware=[
+            _REQUEST_METRICS.middleware,
+            refuse_hostile_strings,
+            *address_limits(limits, shared_counts),
+        ],
         openapi_config=OpenAPIConfig(
             title="Obrador read API",
             version="1",

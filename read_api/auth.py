@@ -27,7 +27,8 @@ from read_api.tokens import AuthConfig, Sessions, principal_of
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="obrador"'}
 SECURITY_SCHEME = "apiKey"
-#: People and machines whose role may read the read models (store managers: their stores).
+#: People and machines whose role may read the read models (store managers: their
+#: stores). A POS device's key only records sales: it reads nothing (403).
 READERS = READ_ROLES | {Role.STORE_MANAGER}
 
 
@@ -69,9 +70,12 @@ async def _principal_of(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> 
 
 
 async def _revoked(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Ended session, removed user, or claims older than the last role change."""
     sessions: Sessions = connection.app.state.sessions
-    sid = token.extras.get("sid")
-    return not isinstance(sid, str) or await sessions.is_revoked(sid)
+    sid, generation = token.extras.get("sid"), token.extras.get("gen", 0)
+    if not isinstance(sid, str) or type(generation) is not int:
+        return True
+    return not await sessions.is_current(sid, generation)
 
 
 def jwt_auth(config: AuthConfig) -> JWTAuth[Principal, Token]:

@@ -33,6 +33,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from commands.handlers import handle
 from commands.runtime import Appended, CommandResult, ConcurrencyConflict
 from commands.types import (
+    COMMAND_TYPES,
     AcknowledgeAlert,
     AddEmailRecipient,
     AddWebhookChannel,
@@ -40,7 +41,6 @@ from commands.types import (
     ApprovePurchaseOrder,
     CancelManufacturingOrder,
     CancelPurchaseOrder,
-    ChangeUserRole,
     CloseStore,
     Command,
     CompleteManufacturingOrder,
@@ -63,7 +63,6 @@ from commands.types import (
     RefundSale,
     RegisterEquipment,
     RegisterSupplier,
-    RegisterUser,
     RemoveNotificationChannel,
     RepriceProduct,
     ResolveAlert,
@@ -107,7 +106,9 @@ class CommandRoute:
 
 
 #: Every command of the write side but ``CreateTenant`` (a tenant is made by
-#: ``obrador tenant create``: no credential of a tenant can exist before it).
+#: ``obrador tenant create``: no credential of a tenant can exist before it) and
+#: the people's commands ``RegisterUser`` / ``ChangeUserRole`` / ``DeactivateUser``,
+#: routed with ``GET /v1/users`` in read_api/accounts.py (the logins must follow).
 ROUTES: Final[tuple[CommandRoute, ...]] = (
     CommandRoute(RecordSale, "/sales", "sales", "Record a ticket (once per store + pos_txn_id)"),
     CommandRoute(VoidSale, "/sales/void", "sales", "Void a ticket"),
@@ -174,8 +175,6 @@ ROUTES: Final[tuple[CommandRoute, ...]] = (
     CommandRoute(VersionRecipe, "/recipes", "catalogue", "Publish a new recipe version"),
     CommandRoute(OpenStore, "/stores", "organisation", "Open a store"),
     CommandRoute(CloseStore, "/stores/close", "organisation", "Close a store"),
-    CommandRoute(RegisterUser, "/users", "organisation", "Register a user"),
-    CommandRoute(ChangeUserRole, "/users/role", "organisation", "Change a user's role"),
     CommandRoute(AcknowledgeAlert, "/alerts/acknowledge", "alerts", "Acknowledge an alert"),
     CommandRoute(SnoozeAlert, "/alerts/snooze", "alerts", "Snooze an alert"),
     CommandRoute(ResolveAlert, "/alerts/resolve", "alerts", "Resolve an alert"),
@@ -446,13 +445,13 @@ def _endpoint(spec: CommandRoute) -> HTTPRouteHandler:
                 description="applied (or applied before: duplicate)",
                 generate_examples=False,
             ),
-            409: _problem_spec(409, "conflict with the current state; current_version if any"),
-            422: _problem_spec(422, "the body or a value is refused (errors name the fields)"),
+            409: problem_spec(409, "conflict with the current state; current_version if any"),
+            422: problem_spec(422, "the body or a value is refused (errors name the fields)"),
         },
     )(endpoint)
 
 
-def _problem_spec(status: int, description: str) -> ResponseSpec:
+def problem_spec(status: int, description: str) -> ResponseSpec:
     return ResponseSpec(
         data_container=Problem,
         media_type=PROBLEM_MEDIA_TYPE,
@@ -474,7 +473,7 @@ def document_optional_tags(app: Litestar) -> None:
     body the API accepts look invalid).
     """
     schemas = (app.openapi_schema.components.schemas or {}) if app.openapi_schema.components else {}
-    for spec in ROUTES:
-        schema = schemas.get(spec.command.__name__)
+    for name in COMMAND_TYPES:  # the generic routes' and those of read_api/accounts.py
+        schema = schemas.get(name)
         if schema is not None and schema.required and "type" in schema.required:
             schema.required = [name for name in schema.required if name != "type"] or None

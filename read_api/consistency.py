@@ -42,6 +42,9 @@ READ_MODELS_OF: Final[dict[str, tuple[str, ...]]] = {
     "/v1/production-orders": ("production_orders",),
     "/v1/purchase-orders": ("purchase_orders",),
     "/v1/history": (),  # the event log itself: nothing to wait for
+    "/v1/schemas": (),  # the event types' schemas: no tenant data
+    "/v1/stream": (),  # live: it waits for the read models itself
+    "/v1/events/stream": (),
 }
 _POLL_FIRST: Final = 0.02
 _POLL_MOST: Final = 0.25

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery
 
 from read_api import queries
 from read_api.auth import can_read, store_scope
@@ -23,6 +23,7 @@ from read_api.dashboard import dashboard_summary
 from read_api.errors import InvalidQuery, NotFound
 from read_api.keys import Principal
 from read_api.limits import SkuFilter, StoreFilter, check_dates, path_id, query_date, query_id
+from read_api.paging import MAX_LIMIT, Cursor, Limit, Order, Page, check_limit, page_of
 from read_api.queries import Conn
 from read_api.schemas import (
     DailySalesPage,
@@ -36,9 +37,6 @@ from read_api.schemas import (
     StockPage,
 )
 
-Limit = Annotated[
-    int, QueryParameter(ge=1, le=5000, description="most rows to return (has_more says if cut)")
-]
 AsOf = Annotated[
     date | None,
     query_date("business date to show (default: each store's today)", name="date"),
@@ -61,7 +59,24 @@ async def provide_clock(state: State) -> Callable[[], datetime]:
     return clock
 
 
-def _check_range(first: date | None, last: date | None) -> None:
+AnyRequest = Request[Any, Any, Any]
+
+
+def page_answer(
+    request: AnyRequest, rows: list[Any], limit: int, order: Order, filters: dict[str, Any]
+) -> tuple[list[Any], Page]:
+    return page_of(rows, limit, order, filters, path=request.url.path, query=request.query_params)
+
+
+def after_cursor(
+    order: Order, cursor: str | None, limit: int, filters: dict[str, Any], most: int = MAX_LIMIT
+) -> Any:
+    """The previous page's key values (None: page one); checks ``limit`` and the cursor."""
+    check_limit(limit, most)
+    return order.decode(cursor, filters)
+
+
+def check_range(first: date | None, last: date | None) -> None:
     check_dates(from_=first, to=last)
     if first is not None and last is not None and first > last:
         raise InvalidQuery("from", f"{first} is after to={last}")
@@ -87,12 +102,17 @@ class InventoryController(ReadController):
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
+        request: AnyRequest,
         store: StoreFilter = None,
         limit: Limit = 1000,
+        cursor: Cursor = None,
     ) -> StockPage:
         scope = store_scope(principal, store)
-        rows = await queries.stock(conn, principal.tenant_id, store=scope, limit=limit)
-        return StockPage(items=rows[:limit], has_more=len(rows) > limit)
+        filters = {"store": store}
+        after = after_cursor(queries.STOCK, cursor, limit, filters)
+        rows = await queries.stock(conn, principal.tenant_id, store=scope, limit=limit, after=after)
+        items, page = page_answer(request, rows, limit, queries.STOCK, filters)
+        return StockPage(items=items, **page.fields())
 
     @get(
         "/{store:str}/{item:str}/lots",
@@ -106,12 +126,19 @@ class InventoryController(ReadController):
         conn: NamedDependency[Conn],
         store: Annotated[str, path_id("the store", "madrid-centro")],
         item: Annotated[str, path_id("the item (product or ingredient)", "barra")],
+        request: AnyRequest,
+        limit: Limit = 1000,
+        cursor: Cursor = None,
     ) -> ItemLots:
         store_scope(principal, store)
-        found = await queries.lots(conn, principal.tenant_id, store, item)
+        filters = {"store": store, "item": item}
+        after = after_cursor(queries.LOTS, cursor, limit, filters)
+        found = await queries.lots(conn, principal.tenant_id, store, item, limit=limit, after=after)
         if found is None:
             raise NotFound(f"no stock of item {item!r} in store {store!r}")
-        return found
+        on_hand, rows = found
+        lots, page = page_answer(request, rows, limit, queries.LOTS, filters)
+        return ItemLots(store_id=store, item_id=item, on_hand=on_hand, lots=lots, **page.fields())
 
 
 class SalesController(ReadController):
@@ -133,8 +160,12 @@ class SalesController(ReadController):
         from_: First = None,
         to: Last = None,
         limit: Limit = 1000,
+        cursor: Cursor = None,
+        request: AnyRequest,
     ) -> DailySalesPage:
-        _check_range(from_, to)
+        check_range(from_, to)
+        filters = {"store": store, "sku": sku, "from": from_, "to": to}
+        after = after_cursor(queries.DAILY_SALES, cursor, limit, filters)
         rows = await queries.daily_sales(
             conn,
             principal.tenant_id,
@@ -143,8 +174,10 @@ class SalesController(ReadController):
             first=from_,
             last=to,
             limit=limit,
+            after=after,
         )
-        return DailySalesPage(items=rows[:limit], has_more=len(rows) > limit)
+        items, page = page_answer(request, rows, limit, queries.DAILY_SALES, filters)
+        return DailySalesPage(items=items, **page.fields())
 
 
 class ForecastsController(ReadController):
@@ -166,8 +199,12 @@ class ForecastsController(ReadController):
         from_: First = None,
         to: Last = None,
         limit: Limit = 1000,
+        cursor: Cursor = None,
+        request: AnyRequest,
     ) -> ForecastPage:
-        _check_range(from_, to)
+        check_range(from_, to)
+        filters = {"store": store, "sku": sku, "from": from_, "to": to}
+        after = after_cursor(queries.FORECASTS, cursor, limit, filters)
         rows = await queries.forecasts(
             conn,
             principal.tenant_id,
@@ -176,8 +213,10 @@ class ForecastsController(ReadController):
             first=from_,
             last=to,
             limit=limit,
+            after=after,
         )
-        return ForecastPage(items=rows[:limit], has_more=len(rows) > limit)
+        items, page = page_answer(request, rows, limit, queries.FORECASTS, filters)
+        return ForecastPage(items=items, **page.fields())
 
 
 class ProductionOrdersController(ReadController):
@@ -198,12 +237,23 @@ class ProductionOrdersController(ReadController):
         store: Annotated[str | None, query_id("producing or destination store", "alcala")] = None,
         sku: SkuFilter = None,
         limit: Limit = 1000,
+        cursor: Cursor = None,
+        request: AnyRequest,
     ) -> ProductionOrderPage:
         scope = store_scope(principal, store)
+        filters = {"status": status, "store": store, "sku": sku}
+        after = after_cursor(queries.PRODUCTION_ORDERS, cursor, limit, filters)
         rows = await queries.production_orders(
-            conn, principal.tenant_id, status=status, store=scope, sku=sku, limit=limit
+            conn,
+            principal.tenant_id,
+            status=status,
+            store=scope,
+            sku=sku,
+            limit=limit,
+            after=after,
         )
-        return ProductionOrderPage(items=rows[:limit], has_more=len(rows) > limit)
+        items, page = page_answer(request, rows, limit, queries.PRODUCTION_ORDERS, filters)
+        return ProductionOrderPage(items=items, **page.fields())
 
 
 class PurchaseOrdersController(ReadController):
@@ -222,15 +272,21 @@ class PurchaseOrdersController(ReadController):
         conn: NamedDependency[Conn],
         status: FromQuery[PurchaseStatus | None] = None,
         limit: Limit = 1000,
+        cursor: Cursor = None,
+        request: AnyRequest,
     ) -> PurchaseOrderPage:
+        filters = {"status": status}
+        after = after_cursor(queries.PURCHASE_ORDERS, cursor, limit, filters)
         rows = await queries.purchase_orders(
             conn,
             principal.tenant_id,
             status=status,
             limit=limit,
             store=store_scope(principal, None),
+            after=after,
         )
-        return PurchaseOrderPage(items=rows[:limit], has_more=len(rows) > limit)
+        items, page = page_answer(request, rows, limit, queries.PURCHASE_ORDERS, filters)
+        return PurchaseOrderPage(items=items, **page.fields())
 
 
 class DashboardController(ReadController):

@@ -15,6 +15,7 @@ Health rule (docs/api.md), worst reason wins, the tenant takes its worst store:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -31,7 +32,7 @@ _OPEN = "('suggested', 'confirmed', 'in_progress')"
 
 
 @dataclass
-class _Store:
+class StoreState:
     store_id: str
     timezone: str
     today: date
@@ -48,7 +49,7 @@ def _local(now: datetime, timezone: str | None, as_of: date | None) -> tuple[str
     """The store's zone, business date and hours to count (all 24 for a date asked for)."""
     try:
         zone = ZoneInfo(timezone) if timezone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         zone = UTC
     name = timezone if zone is not UTC and timezone else "UTC"
     if as_of is not None:
@@ -57,7 +58,9 @@ def _local(now: datetime, timezone: str | None, as_of: date | None) -> tuple[str
     return name, local.date(), local.hour + 1
 
 
-async def _stores(conn: Conn, tenant_id: str, now: datetime, as_of: date | None) -> list[_Store]:
+async def _stores(
+    conn: Conn, tenant_id: str, now: datetime, as_of: date | None
+) -> list[StoreState]:
     cur = await conn.execute(
         "SELECT store_id, max(timezone) FROM ("
         " SELECT store_id, timezone FROM rm_sales_store_timezones WHERE tenant_id = %s"
@@ -68,12 +71,12 @@ async def _stores(conn: Conn, tenant_id: str, now: datetime, as_of: date | None)
         (tenant_id, tenant_id, tenant_id),
     )
     return [
-        _Store(store_id, *_local(now, timezone, as_of))
+        StoreState(store_id, *_local(now, timezone, as_of))
         for store_id, timezone in await cur.fetchall()
     ]
 
 
-async def _load_sales(conn: Conn, tenant_id: str, stores: dict[str, _Store]) -> None:
+async def _load_sales(conn: Conn, tenant_id: str, stores: dict[str, StoreState]) -> None:
     keys = [
         (s.store_id, day, s.through_hour)
         for s in stores.values()
@@ -90,7 +93,7 @@ async def _load_sales(conn: Conn, tenant_id: str, stores: dict[str, _Store]) -> 
         stores[store_id].sales[day] = (units, revenue)
 
 
-async def _load_stock(conn: Conn, tenant_id: str, stores: dict[str, _Store]) -> None:
+async def _load_stock(conn: Conn, tenant_id: str, stores: dict[str, StoreState]) -> None:
     cur = await conn.execute(
         "SELECT store_id, item_id, negative FROM rm_inventory_stock"
         " WHERE tenant_id = %s AND (negative OR available < 0) ORDER BY store_id, item_id",
@@ -103,7 +106,7 @@ async def _load_stock(conn: Conn, tenant_id: str, stores: dict[str, _Store]) -> 
         (store.negative if negative else store.short).append(item_id)
 
 
-async def _load_orders(conn: Conn, tenant_id: str, stores: dict[str, _Store]) -> None:
+async def _load_orders(conn: Conn, tenant_id: str, stores: dict[str, StoreState]) -> None:
     cur = await conn.execute(
         "SELECT producing_store_id, status, production_date FROM rm_production_orders"
         f" WHERE tenant_id = %s AND status IN {_OPEN}",
@@ -120,38 +123,64 @@ async def _load_orders(conn: Conn, tenant_id: str, stores: dict[str, _Store]) ->
             store.late_orders += 1
 
 
-def _judge(store: _Store) -> tuple[Health, list[str]]:
-    found: list[tuple[Health, str]] = []
-    if store.negative:
-        found.append(
-            (
-                "red",
-                f"{len(store.negative)} item(s) below zero on hand: "
-                + ", ".join(store.negative[:5]),
-            )
+def checklist(store: StoreState) -> list[tuple[str, Health, str]]:
+    """Every check of the health rule with its colour: (check, status, detail)."""
+    found: list[tuple[str, Health, str]] = []
+    negative = ", ".join(store.negative[:5])
+    found.append(
+        ("stock_below_zero", "red", f"{len(store.negative)} item(s) below zero on hand: {negative}")
+        if store.negative
+        else ("stock_below_zero", "green", "no item below zero on hand")
+    )
+    found.append(
+        (
+            "production_on_schedule",
+            "red",
+            f"{store.late_orders} production order(s) behind schedule",
         )
-    if store.late_orders:
-        found.append(("red", f"{store.late_orders} production order(s) behind schedule"))
-    if store.short:
-        found.append(
-            (
-                "yellow",
-                f"{len(store.short)} item(s) with less stock than reserved: "
-                + ", ".join(store.short[:5]),
-            )
+        if store.late_orders
+        else ("production_on_schedule", "green", "no production order behind schedule")
+    )
+    short = ", ".join(store.short[:5])
+    found.append(
+        (
+            "stock_reserved",
+            "yellow",
+            f"{len(store.short)} item(s) with less stock than reserved: {short}",
         )
-    if store.to_confirm:
-        found.append(("yellow", f"{store.to_confirm} suggested order(s) await confirmation"))
+        if store.short
+        else ("stock_reserved", "green", "open orders reserve no more than there is")
+    )
+    found.append(
+        ("plan_confirmed", "yellow", f"{store.to_confirm} suggested order(s) await confirmation")
+        if store.to_confirm
+        else ("plan_confirmed", "green", "no suggested order for today awaits confirmation")
+    )
+    found.append(_sales_check(store))
+    return found
+
+
+def _sales_check(store: StoreState) -> tuple[str, Health, str]:
     _, revenue = store.sales.get(store.today, (_ZERO, _ZERO))
     units_before, revenue_before = store.sales.get(store.today - timedelta(days=7), (_ZERO, _ZERO))
-    if units_before >= MIN_UNITS_TO_JUDGE and revenue < revenue_before * (1 - SALES_DROP):
+    if units_before < MIN_UNITS_TO_JUDGE:
+        return ("sales_pace", "green", "too few sales last week by this hour to judge")
+    if revenue < revenue_before * (1 - SALES_DROP):
         drop = (1 - revenue / revenue_before) * 100 if revenue_before else Decimal(100)
-        found.append(("yellow", f"revenue {drop:.0f} % below the same weekday last week"))
-    status: Health = max((h for h, _ in found), key=_RANK.__getitem__, default="green")
-    return status, [reason for _, reason in found]
+        return ("sales_pace", "yellow", f"revenue {drop:.0f} % below the same weekday last week")
+    return ("sales_pace", "green", "revenue on pace with the same weekday last week")
 
 
-def _summary(store: _Store) -> StoreSummary:
+def worst(statuses: Iterable[Health]) -> Health:
+    return max(statuses, key=_RANK.__getitem__, default="green")
+
+
+def _judge(store: StoreState) -> tuple[Health, list[str]]:
+    found = [(status, detail) for _, status, detail in checklist(store) if status != "green"]
+    return worst(h for h, _ in found), [reason for _, reason in found]
+
+
+def _summary(store: StoreState) -> StoreSummary:
     status, reasons = _judge(store)
     last_week = store.today - timedelta(days=7)
     units, revenue = store.sales.get(store.today, (_ZERO, _ZERO))
@@ -176,6 +205,23 @@ def _summary(store: _Store) -> StoreSummary:
     )
 
 
+async def load_stores(
+    conn: Conn,
+    tenant_id: str,
+    *,
+    now: datetime,
+    as_of: date | None = None,
+    only_stores: frozenset[str] | None = None,
+) -> dict[str, StoreState]:
+    """Each store's local day, sales against last week, stock and open orders."""
+    found = await _stores(conn, tenant_id, now, as_of)
+    stores = {s.store_id: s for s in found if only_stores is None or s.store_id in only_stores}
+    await _load_sales(conn, tenant_id, stores)
+    await _load_stock(conn, tenant_id, stores)
+    await _load_orders(conn, tenant_id, stores)
+    return stores
+
+
 async def dashboard_summary(
     conn: Conn,
     tenant_id: str,
@@ -185,11 +231,7 @@ async def dashboard_summary(
     only_stores: frozenset[str] | None = None,
 ) -> DashboardSummary:
     """``only_stores``: a store manager's stores (the others are not shown, nor counted)."""
-    found = await _stores(conn, tenant_id, now, as_of)
-    stores = {s.store_id: s for s in found if only_stores is None or s.store_id in only_stores}
-    await _load_sales(conn, tenant_id, stores)
-    await _load_stock(conn, tenant_id, stores)
-    await _load_orders(conn, tenant_id, stores)
+    stores = await load_stores(conn, tenant_id, now=now, as_of=as_of, only_stores=only_stores)
     summaries = [_summary(s) for s in sorted(stores.values(), key=lambda s: s.store_id)]
-    status: Health = max((s.status for s in summaries), key=_RANK.__getitem__, default="green")
+    status = worst(s.status for s in summaries)
     return DashboardSummary(tenant_id=tenant_id, generated_at=now, status=status, stores=summaries)

@@ -8,12 +8,19 @@ history and no transaction stays open for the whole export. Only events below
 the store's visible horizon are read (ADR 0002), so an export never skips an
 event that commits late.
 
-Each line is the envelope (docs/envelope.md) with the event's JSON ``payload``
-embedded as stored::
+Each line is the envelope (docs/envelope.md), the event's hash-chain link
+(``hash``, and ``prev_hash``: the hash of the event before it in its stream, 64
+zeros for a stream's first; ADR 0007) and, last, the event's JSON ``payload``
+embedded byte for byte as stored, so ``docs/audit.md``'s offline script can
+recompute every hash from the line alone::
 
     {"position":1,"event_id":"…","tenant_id":"…","stream_id":"…","stream_version":1,
      "event_type":"SaleRecorded","schema_version":1,"recorded_at":"…",
-     "causation_id":null,"correlation_id":null,"actor":"user:…","payload":{…}}
+     "causation_id":null,"correlation_id":null,"actor":"user:…",
+     "hash":"…","prev_hash":"…","payload":{…}}
+
+The payload's JSON Schema: ``GET /v1/schemas/events/{event_type}`` (the
+response's ``Link: </v1/schemas/events>; rel="describedby"`` says so).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from psycopg import sql
 
 from domain.access import STORE_SCOPED_ROLES, Permission, can
 from read_api.errors import InvalidQuery, problem
+from read_api.event_schemas import PATH as SCHEMAS_PATH
 from read_api.keys import Principal, actor_of
 from read_api.limits import ID_PATTERN, MAX_ID_LENGTH
 
@@ -54,7 +62,7 @@ class HistoryFilter:
     recorded_to: datetime | None = None  # exclusive
 
 
-class HistoryLine(msgspec.Struct, frozen=True, kw_only=True):
+class HistoryLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     position: int
     event_id: UUID
     tenant_id: str
@@ -66,40 +74,49 @@ class HistoryLine(msgspec.Struct, frozen=True, kw_only=True):
     causation_id: UUID | None
     correlation_id: UUID | None
     actor: str | None
+    #: the chain link (hex): present in the export, absent from the live stream
+    hash: str | None = None
+    prev_hash: str | None = None
+    #: last on the line, so that its stored bytes can be cut out of the line exactly
     payload: msgspec.Raw
 
 
+_GENESIS_HEX: Final = "0" * 64
 _COLUMNS: Final = (
-    "position, event_id, tenant_id, stream_id, stream_version, event_type, schema_version,"
-    " recorded_at, causation_id, correlation_id, actor, payload"
+    "e.position, e.event_id, e.tenant_id, e.stream_id, e.stream_version, e.event_type,"
+    " e.schema_version, e.recorded_at, e.causation_id, e.correlation_id, e.actor, e.payload,"
+    " e.hash, p.hash"
 )
 
 
 def _query(tenant_id: str, wanted: HistoryFilter, after: int) -> tuple[sql.Composed, list[Any]]:
     clauses = [
-        sql.SQL("tenant_id = %s"),
-        sql.SQL("position > %s"),
-        sql.SQL("tx_id < obrador_visible_horizon()"),
+        sql.SQL("e.tenant_id = %s"),
+        sql.SQL("e.position > %s"),
+        sql.SQL("e.tx_id < obrador_visible_horizon()"),
     ]
     params: list[Any] = [tenant_id, after]
     if wanted.until is not None:
-        clauses.append(sql.SQL("position <= %s"))
+        clauses.append(sql.SQL("e.position <= %s"))
         params.append(wanted.until)
     if wanted.stream_id is not None:
-        clauses.append(sql.SQL("stream_id = %s"))
+        clauses.append(sql.SQL("e.stream_id = %s"))
         params.append(wanted.stream_id)
     if wanted.event_types:
-        clauses.append(sql.SQL("event_type = ANY(%s)"))
+        clauses.append(sql.SQL("e.event_type = ANY(%s)"))
         params.append(list(wanted.event_types))
     if wanted.recorded_from is not None:
-        clauses.append(sql.SQL("recorded_at >= %s"))
+        clauses.append(sql.SQL("e.recorded_at >= %s"))
         params.append(wanted.recorded_from)
     if wanted.recorded_to is not None:
-        clauses.append(sql.SQL("recorded_at < %s"))
+        clauses.append(sql.SQL("e.recorded_at < %s"))
         params.append(wanted.recorded_to)
-    query = sql.SQL("SELECT {} FROM events WHERE {} ORDER BY position LIMIT {}").format(
-        sql.SQL(_COLUMNS), sql.SQL(" AND ").join(clauses), sql.Literal(BATCH)
-    )
+    # prev_hash: the stream's previous event, by the unique (tenant, stream, version) index
+    query = sql.SQL(
+        "SELECT {} FROM events e LEFT JOIN events p ON p.tenant_id = e.tenant_id"
+        " AND p.stream_id = e.stream_id AND p.stream_version = e.stream_version - 1"
+        " WHERE {} ORDER BY e.position LIMIT {}"
+    ).format(sql.SQL(_COLUMNS), sql.SQL(" AND ").join(clauses), sql.Literal(BATCH))
     return query, params
 
 
@@ -130,6 +147,8 @@ async def history_lines(
                         causation_id=row[8],
                         correlation_id=row[9],
                         actor=row[10],
+                        hash=bytes(row[12]).hex(),
+                        prev_hash=_GENESIS_HEX if row[13] is None else bytes(row[13]).hex(),
                         payload=msgspec.Raw(bytes(payload) if payload is not None else b"null"),
                     )
                 )
@@ -207,4 +226,8 @@ async def export_history(
         recorded_from=recorded_from,
         recorded_to=recorded_to,
     )
-    return Stream(history_lines(state.pool, principal.tenant_id, wanted), media_type=NDJSON)
+    return Stream(
+        history_lines(state.pool, principal.tenant_id, wanted),
+        media_type=NDJSON,
+        headers={"Link": f'<{SCHEMAS_PATH}>; rel="describedby"'},
+    )

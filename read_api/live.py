@@ -30,7 +30,7 @@ KEEP_ALIVE_SECONDS: Final = 15.0
 BATCH: Final = 500
 
 
-def _start(last_event_id: str | None, after: str | None) -> int | None:
+def start_position(last_event_id: str | None, after: str | None) -> int | None:
     for name, raw in (("Last-Event-ID", last_event_id), ("after", after)):
         if raw is None:
             continue
@@ -94,7 +94,7 @@ async def stream_events(request: Request[Principal, Any, Any], state: State) -> 
     if actor.role in STORE_SCOPED_ROLES or not can(actor, Permission.READ_HISTORY):
         # The history is tenant-wide: a store-scoped role would see other stores' events.
         raise problem(403, "this credential's role may not read the tenant's history")
-    start = _start(request.headers.get("last-event-id"), request.query_params.get("after"))
+    start = start_position(request.headers.get("last-event-id"), request.query_params.get("after"))
     store: EventStore = state.store
     if start is None:
         start = await store.head_position()

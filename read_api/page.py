@@ -1,8 +1,19 @@
-"""The dashboard page: server-rendered HTML of the summary, no JavaScript.
+"""The 5 AM page: a server-rendered shell, the dashboard as a server-rendered fragment,
+and a small script (``static/dashboard.js``) that logs in, sends the buttons' commands
+and keeps the fragment live.
 
-A browser cannot send a bearer header from a link, so ``GET /login?key=…``
-checks the key once and keeps it in an HTTP-only cookie that only this page
-reads (the JSON API accepts the header only). See docs/api.md.
+- ``GET /`` — the shell: the sign-in form (e-mail and password through
+  ``POST /v1/auth/login``, or an API key) and the place the dashboard goes.
+- ``GET /v1/dashboard/view`` — the dashboard as HTML, behind the same bearer
+  credential as the JSON (``GET /v1/dashboard``) and the same read-your-writes
+  guard (``?min_position=``), so a click's answer position shows its effect.
+- ``GET /login?key=…`` — a bookmarkable link for an API key: checked once, then
+  303 to ``/#key=…`` (the fragment never reaches a server or its logs again).
+- ``GET /static/…`` — the script and the style sheet, served from this package
+  (no CDN).
+
+The credential lives in the tab's ``sessionStorage``: closing the tab signs out.
+docs/dashboard.md describes the page.
 """
 
 from __future__ import annotations
@@ -10,79 +21,53 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from html import escape
+from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from litestar import Controller, MediaType, Response, get
-from litestar.datastructures import Cookie, State
-from litestar.params import CookieParameter, QueryParameter
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 
-from read_api.dashboard import dashboard_summary
+from read_api.controllers import AsOf, ReadController
+from read_api.dashboard_http import StoreParam, dashboard_for
 from read_api.keys import Principal, find_principal
 from read_api.limits import check_dates, query_date
-from read_api.schemas import DashboardSummary, StoreSummary
+from read_api.page_render import render_dashboard
+from read_api.queries import Conn
 
-COOKIE = "obrador_key"
-_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
-_STYLE = (
-    "body{font:15px system-ui,sans-serif;margin:2rem;color:#222}"
-    "table{border-collapse:collapse}td,th{padding:.4rem .8rem;border-bottom:1px solid #ddd;"
-    "text-align:left;vertical-align:top}.dot{display:inline-block;width:.8rem;height:.8rem;"
-    "border-radius:50%;margin-right:.4rem}small{color:#666}"
-)
-KeyCookie = Annotated[str | None, CookieParameter(name=COOKIE)]
+STATIC = Path(__file__).parent / "static"
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _html(title: str, body: str, status: int = 200, *, refresh: bool = False) -> Response[str]:
-    again = "<meta http-equiv=refresh content=60>" if refresh else ""
-    page = (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<meta name=viewport content='width=device-width'>{again}"
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
-    )
-    return Response(
-        page, media_type=MediaType.HTML, status_code=status, headers={"Cache-Control": "no-store"}
-    )
+def _html(body: str, status: int = 200) -> Response[str]:
+    return Response(body, media_type=MediaType.HTML, status_code=status, headers=_NO_STORE)
 
 
-def _login_form(message: str, status: int) -> Response[str]:
-    return _html(
-        "Obrador — sign in",
-        f"<h1>Obrador</h1><p>{escape(message)}</p>"
-        "<form action=/login method=get><input name=key type=password size=60 "
-        "placeholder='API key (obrador api-key create TENANT --role owner)'> "
-        "<button>Open dashboard</button></form>",
-        status,
-    )
-
-
-def _dot(status: str) -> str:
-    return f"<span class=dot style='background:{_COLOURS[status]}'></span>{escape(status)}"
-
-
-def _store_row(s: StoreSummary) -> str:
-    reasons = "<br>".join(escape(r) for r in s.reasons) or "all fine"
+def shell(message: str = "") -> str:
+    """The page around the dashboard: sign-in form, notice line, the dashboard's place."""
     return (
-        f"<tr><td><b>{escape(s.store_id)}</b><br><small>{escape(s.timezone)}</small></td>"
-        f"<td>{_dot(s.status)}</td>"
-        f"<td>{s.units_today} u · {s.revenue_today} €<br><small>{s.business_date}</small></td>"
-        f"<td>{s.units_last_week} u · {s.revenue_last_week} €<br>"
-        f"<small>{s.compared_with}, hours 0–{s.through_hour - 1}</small></td>"
-        f"<td>{len(s.negative_items)} / {len(s.short_items)}</td>"
-        f"<td>{s.open_production_orders} ({s.late_production_orders} late)</td>"
-        f"<td>{reasons}</td></tr>"
-    )
-
-
-def render(summary: DashboardSummary) -> str:
-    rows = "".join(_store_row(s) for s in summary.stores)
-    return (
-        f"<h1>{_dot(summary.status)} {escape(summary.tenant_id)}</h1>"
-        f"<p><small>updated {summary.generated_at:%Y-%m-%d %H:%M} UTC · "
-        "<a href=/logout>sign out</a></small></p>"
-        "<table><tr><th>store</th><th>health</th><th>today</th><th>same weekday last week</th>"
-        "<th>items below zero / short</th><th>open production orders</th><th>why</th></tr>"
-        f"{rows or '<tr><td colspan=7>no stores yet</td></tr>'}</table>"
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        "<title>Obrador — today</title><link rel=stylesheet href=/static/dashboard.css>"
+        "<script src=/static/dashboard.js defer></script></head><body>"
+        "<nav><b>Obrador</b> <a href=/ id=chain>all stores</a>"
+        " <button type=button id=signout hidden>sign out</button></nav>"
+        f"<p id=notice role=status>{escape(message)}</p>"
+        "<form id=login hidden><h1>Good morning</h1>"
+        "<label>E-mail <input name=email type=email autocomplete=username></label>"
+        "<label>Password <input name=password type=password"
+        " autocomplete=current-password></label>"
+        "<details><summary>or an API key</summary>"
+        "<label>API key <input name=key type=password autocomplete=off></label></details>"
+        "<button type=submit>Sign in</button></form>"
+        "<main id=dashboard aria-live=polite></main>"
+        "<noscript>This page needs JavaScript; the same data is at GET /v1/dashboard.</noscript>"
+        "</body></html>"
     )
 
 
@@ -93,18 +78,10 @@ class DashboardPageController(Controller):
     @get("/", operation_id="dashboardPage", media_type=MediaType.HTML)
     async def page(
         self,
-        state: State,
-        key: KeyCookie = None,
         date_: Annotated[date | None, query_date("business date to show", name="date")] = None,
     ) -> Response[str]:
         check_dates(date=date_)
-        principal = await find_principal(state.pool, key)
-        if principal is None:
-            return _login_form("Sign in with an API key of your bakery.", 401)
-        clock: Callable[[], datetime] = state.clock
-        async with state.pool.connection() as conn:
-            summary = await dashboard_summary(conn, principal.tenant_id, now=clock(), as_of=date_)
-        return _html(f"Obrador — {principal.tenant_id}", render(summary), refresh=True)
+        return _html(shell())
 
     @get("/login", operation_id="dashboardLogin", media_type=MediaType.HTML)
     async def login(
@@ -112,13 +89,36 @@ class DashboardPageController(Controller):
     ) -> Response[str] | Redirect:
         principal: Principal | None = await find_principal(state.pool, key)
         if principal is None or key is None:
-            return _login_form("That key is unknown or revoked.", 401)
-        cookie = Cookie(
-            key=COOKIE, value=key, httponly=True, samesite="lax", path="/", max_age=12 * 3600
-        )
-        return Redirect("/", status_code=303, cookies=[cookie])
+            return _html(shell("That key is unknown or revoked."), 401)
+        return Redirect(f"/#key={quote(key, safe='')}", status_code=303, headers=_NO_STORE)
 
     @get("/logout", operation_id="dashboardLogout")
     async def logout(self) -> Redirect:
-        gone = Cookie(key=COOKIE, value="", httponly=True, samesite="lax", path="/", max_age=0)
-        return Redirect("/", status_code=303, cookies=[gone])
+        # The credential is in the tab (sessionStorage): the script forgets it on #signout.
+        return Redirect("/#signout", status_code=303)
+
+
+class DashboardFragmentController(ReadController):
+    """Under /v1: bearer auth, the can_read guard and ``min_position`` like the JSON."""
+
+    path = "/dashboard/view"
+    include_in_schema = False
+
+    @get("/", operation_id="dashboardView", media_type=MediaType.HTML)
+    async def view(
+        self,
+        *,
+        principal: NamedDependency[Principal],
+        conn: NamedDependency[Conn],
+        clock: NamedDependency[Callable[[], datetime]],
+        store: StoreParam = None,
+        date_: AsOf = None,
+    ) -> Response[str]:
+        found = await dashboard_for(conn, principal, clock(), store, date_)
+        return _html(render_dashboard(found))
+
+
+def static_files() -> ControllerRouterHandler:
+    return create_static_files_router(
+        path="/static", directories=[STATIC], include_in_schema=False, name="static"
+    )

@@ -18,8 +18,9 @@ from litestar.params import FromQuery, QueryParameter
 
 from projections.status import parked_counts, parked_events
 from read_api.auth import can_read, tenant_wide
-from read_api.controllers import Limit, ReadController
+from read_api.controllers import ReadController
 from read_api.keys import Principal
+from read_api.paging import Limit, check_limit
 from read_api.queries import Conn
 from read_api.schemas import Out
 
@@ -65,6 +66,7 @@ class ProjectionsStatusController(ReadController):
         after: After = 0,
         limit: Limit = 100,
     ) -> ParkedPage:
+        check_limit(limit)
         rows = await parked_events(
             conn, principal.tenant_id, projection=model, after=after, limit=limit + 1
         )

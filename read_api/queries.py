@@ -1,22 +1,26 @@
 """The read side: plain SELECTs on the ``rm_*`` tables, always filtered by tenant.
 
 Every function takes the tenant from the caller's credential and nothing
-else; a list asks for ``limit + 1`` rows to say whether there are more.
+else; a list asks for ``limit + 1`` rows after its cursor (``after``: the key
+values of the previous page's last row, None for page one) to say whether
+there are more. Each list's key, the ``Order`` beside it, is unique within the
+tenant, so keyset pages neither repeat nor skip a row (``read_api.paging``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from typing import Any, TypeVar
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final, TypeVar
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
+from psycopg.rows import class_row, dict_row
 
+from read_api.paging import Key, Order
 from read_api.schemas import (
     DailySales,
     Forecast,
-    ItemLots,
     Lot,
     ProductionOrder,
     PurchaseOrder,
@@ -27,6 +31,28 @@ Conn = AsyncConnection[tuple[Any, ...]]
 R = TypeVar("R")
 #: One store asked for, the stores a store-scoped caller may see (a tuple), or all (None).
 Stores = str | tuple[str, ...] | None
+#: The key values of the last row of the previous page (None: the first page).
+After = list[Any] | None
+
+STOCK: Final = Order("inventory", (Key("store_id", str), Key("item_id", str)))
+LOTS: Final = Order(
+    "lots",
+    (Key("expires_on", date, nullable=True), Key("received_position", int), Key("lot_id", str)),
+)
+DAILY_SALES: Final = Order(
+    "sales-daily", (Key("sales_date", date), Key("store_id", str), Key("sku", str))
+)
+PRODUCTION_ORDERS: Final = Order(
+    "production-orders", (Key("production_date", date, desc=True), Key("order_id", str))
+)
+FORECASTS: Final = Order("forecasts", (Key("day", date), Key("store_id", str), Key("sku", str)))
+PURCHASE_ORDERS: Final = Order(
+    "purchase-orders",
+    (
+        Key("expected_delivery_at", datetime, column="o.expected_delivery_at"),
+        Key("po_id", str, column="o.po_id"),
+    ),
+)
 
 
 async def _rows(conn: Conn, cls: type[R], query: str, params: Sequence[Any]) -> list[R]:
@@ -54,20 +80,25 @@ def _between(column: str, first: date | None, last: date | None) -> tuple[str, l
     return "".join(f" AND {column} {op} %s" for op, _ in bounds), [v for _, v in bounds]
 
 
-async def stock(conn: Conn, tenant_id: str, *, store: Stores, limit: int) -> list[StockRow]:
+async def stock(
+    conn: Conn, tenant_id: str, *, store: Stores, limit: int, after: After = None
+) -> list[StockRow]:
     extra, params = _where({"store_id": store})
+    keyset, from_key = STOCK.after(after)
     return await _rows(
         conn,
         StockRow,
         "SELECT store_id, item_id, item_kind, on_hand, reserved, available, stock_value,"
         " negative, last_event_at FROM rm_inventory_stock"
-        f" WHERE tenant_id = %s{extra} ORDER BY store_id, item_id LIMIT %s",
-        [tenant_id, *params, limit + 1],
+        f" WHERE tenant_id = %s{extra}{keyset}{STOCK.order_by()} LIMIT %s",
+        [tenant_id, *params, *from_key, limit + 1],
     )
 
 
-async def lots(conn: Conn, tenant_id: str, store: str, item: str) -> ItemLots | None:
-    """The item's lots in FIFO order; None when the tenant has no such stock row."""
+async def lots(
+    conn: Conn, tenant_id: str, store: str, item: str, *, limit: int, after: After = None
+) -> tuple[Decimal, list[Lot]] | None:
+    """(on hand, up to ``limit + 1`` lots in FIFO order); None when there is no such stock row."""
     cur = await conn.execute(
         "SELECT on_hand FROM rm_inventory_stock"
         " WHERE tenant_id = %s AND store_id = %s AND item_id = %s",
@@ -76,16 +107,17 @@ async def lots(conn: Conn, tenant_id: str, store: str, item: str) -> ItemLots | 
     row = await cur.fetchone()
     if row is None:
         return None
+    keyset, from_key = LOTS.after(after)
     found = await _rows(
         conn,
         Lot,
-        "SELECT lot_id, quantity, expires_on, unit_cost, received_at, origin, origin_id"
-        " FROM rm_inventory_lots"
+        "SELECT lot_id, quantity, expires_on, unit_cost, received_at, origin, origin_id,"
+        " received_position FROM rm_inventory_lots"
         " WHERE tenant_id = %s AND store_id = %s AND item_id = %s AND quantity > 0"
-        " ORDER BY expires_on NULLS LAST, received_position",
-        (tenant_id, store, item),
+        f"{keyset}{LOTS.order_by()} LIMIT %s",
+        [tenant_id, store, item, *from_key, limit + 1],
     )
-    return ItemLots(store_id=store, item_id=item, on_hand=row[0], lots=found)
+    return row[0], found
 
 
 async def daily_sales(
@@ -97,15 +129,17 @@ async def daily_sales(
     first: date | None,
     last: date | None,
     limit: int,
+    after: After = None,
 ) -> list[DailySales]:
     extra, params = _where({"store_id": store, "sku": sku})
     dates, bounds = _between("sales_date", first, last)
-    extra, params = extra + dates, params + bounds
+    keyset, from_key = DAILY_SALES.after(after)
+    extra, params = extra + dates + keyset, params + bounds + from_key
     return await _rows(
         conn,
         DailySales,
         "SELECT store_id, sku, sales_date, units, revenue, tickets FROM rm_sales_daily"
-        f" WHERE tenant_id = %s{extra} ORDER BY sales_date, store_id, sku LIMIT %s",
+        f" WHERE tenant_id = %s{extra}{DAILY_SALES.order_by()} LIMIT %s",
         [tenant_id, *params, limit + 1],
     )
 
@@ -118,12 +152,15 @@ async def production_orders(
     store: Stores,
     sku: str | None,
     limit: int,
+    after: After = None,
 ) -> list[ProductionOrder]:
     extra, params = _where({"status": status, "sku": sku})
     if store is not None:
         stores = list(store) if isinstance(store, tuple) else [store]
         extra += " AND (producing_store_id = ANY(%s) OR destination_store_id = ANY(%s))"
         params += [stores, stores]
+    keyset, from_key = PRODUCTION_ORDERS.after(after)
+    extra, params = extra + keyset, params + from_key
     return await _rows(
         conn,
         ProductionOrder,
@@ -131,8 +168,7 @@ async def production_orders(
         " destination_store_id, status, reason, created_at, confirmed_at, started_at,"
         " completed_at, cancelled_at, cancel_reason, quantity_produced, batches,"
         " quality_failures, updated_at FROM rm_production_orders"
-        f" WHERE tenant_id = %s{extra}"
-        " ORDER BY production_date DESC, order_id LIMIT %s",
+        f" WHERE tenant_id = %s{extra}{PRODUCTION_ORDERS.order_by()} LIMIT %s",
         [tenant_id, *params, limit + 1],
     )
 
@@ -146,24 +182,34 @@ async def forecasts(
     first: date | None,
     last: date | None,
     limit: int,
+    after: After = None,
 ) -> list[Forecast]:
     extra, params = _where({"store_id": store, "sku": sku})
     dates, bounds = _between("day", first, last)
-    extra, params = extra + dates, params + bounds
+    keyset, from_key = FORECASTS.after(after)
+    extra, params = extra + dates + keyset, params + bounds + from_key
     return await _rows(
         conn,
         Forecast,
         "SELECT store_id, sku, day, mean, lower, upper, interval_level, forecast_id, model,"
         " model_version, published_at FROM rm_forecasts"
-        f" WHERE tenant_id = %s{extra} ORDER BY day, store_id, sku LIMIT %s",
+        f" WHERE tenant_id = %s{extra}{FORECASTS.order_by()} LIMIT %s",
         [tenant_id, *params, limit + 1],
     )
 
 
 async def purchase_orders(
-    conn: Conn, tenant_id: str, *, status: str | None, limit: int, store: Stores = None
+    conn: Conn,
+    tenant_id: str,
+    *,
+    status: str | None,
+    limit: int,
+    store: Stores = None,
+    after: After = None,
 ) -> list[PurchaseOrder]:
     extra, params = _where({"o.status": status, "o.store_id": store})
+    keyset, from_key = PURCHASE_ORDERS.after(after)
+    extra, params = extra + keyset, params + from_key
     return await _rows(
         conn,
         PurchaseOrder,
@@ -174,7 +220,58 @@ async def purchase_orders(
         " o.ordered_value, o.received_value, o.drafted_at, o.updated_at"
         " FROM rm_purchase_orders AS o LEFT JOIN rm_purchase_suppliers AS s"
         " ON s.tenant_id = o.tenant_id AND s.supplier_id = o.supplier_id"
-        f" WHERE o.tenant_id = %s{extra}"
-        " ORDER BY o.expected_delivery_at, o.po_id LIMIT %s",
+        f" WHERE o.tenant_id = %s{extra}{PURCHASE_ORDERS.order_by()} LIMIT %s",
         [tenant_id, *params, limit + 1],
     )
+
+
+#: The grouping columns of the waste report, in the order they break ties.
+WASTE_GROUPS: Final[dict[str, type[str] | type[date]]] = {
+    "store_id": str,
+    "day": date,
+    "item_id": str,
+    "reason": str,
+}
+
+
+def waste_order(by: Sequence[str]) -> Order:
+    """Largest value first, then units, then the grouping columns asked for (unique together)."""
+    return Order(
+        "waste:" + ",".join(by),
+        (
+            Key("value", Decimal, desc=True),
+            Key("units", Decimal, desc=True),
+            *(Key(g, WASTE_GROUPS[g]) for g in by),
+        ),
+    )
+
+
+async def waste(
+    conn: Conn,
+    tenant_id: str,
+    *,
+    by: Sequence[str],
+    store: Stores,
+    first: date | None,
+    last: date | None,
+    limit: int,
+    after: After = None,
+) -> list[dict[str, Any]]:
+    """Waste units and euros grouped ``by`` (a subset of ``WASTE_GROUPS``), largest first."""
+    assert all(g in WASTE_GROUPS for g in by)  # the caller checked; names are ours in the SQL
+    extra, params = _where({"store_id": store})
+    dates, bounds = _between("day", first, last)
+    order = waste_order(by)
+    keyset, from_key = order.after(after)
+    groups = ", ".join(by)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT * FROM (SELECT "
+            + "".join(f"{g}, " for g in by)
+            + "sum(units) AS units, sum(value) AS value, sum(unvalued_units) AS unvalued_units"
+            f" FROM rm_waste_daily WHERE tenant_id = %s{extra}{dates}"
+            + (f" GROUP BY {groups}" if by else "")
+            + f") AS w WHERE units IS NOT NULL{keyset}{order.order_by()} LIMIT %s",
+            [tenant_id, *params, *bounds, *from_key, limit + 1],
+        )
+        return await cur.fetchall()

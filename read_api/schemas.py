@@ -21,6 +21,16 @@ class Out(msgspec.Struct, frozen=True, kw_only=True):
     """Base of every response body."""
 
 
+class PageInfo(Out, frozen=True, kw_only=True, omit_defaults=True):
+    """Base of every list answer: whether rows follow, and how to get them (read_api.paging)."""
+
+    has_more: bool
+    #: opaque; pass as ``cursor=`` with the same filters for the next page (absent on the last)
+    next_cursor: str | None = None
+    #: the next page's URL (path and query), absent on the last page
+    next: str | None = None
+
+
 class StockRow(Out, frozen=True, kw_only=True):
     store_id: str
     item_id: str
@@ -33,9 +43,8 @@ class StockRow(Out, frozen=True, kw_only=True):
     last_event_at: datetime
 
 
-class StockPage(Out, frozen=True, kw_only=True):
+class StockPage(PageInfo, frozen=True, kw_only=True, omit_defaults=True):
     items: list[StockRow]
-    has_more: bool
 
 
 class Lot(Out, frozen=True, kw_only=True):
@@ -46,9 +55,10 @@ class Lot(Out, frozen=True, kw_only=True):
     received_at: datetime
     origin: str
     origin_id: str | None
+    received_position: int  # global position of the event that brought it (FIFO tie-break)
 
 
-class ItemLots(Out, frozen=True, kw_only=True):
+class ItemLots(PageInfo, frozen=True, kw_only=True, omit_defaults=True):
     store_id: str
     item_id: str
     on_hand: Decimal
@@ -64,9 +74,8 @@ class DailySales(Out, frozen=True, kw_only=True):
     tickets: int
 
 
-class DailySalesPage(Out, frozen=True, kw_only=True):
+class DailySalesPage(PageInfo, frozen=True, kw_only=True, omit_defaults=True):
     items: list[DailySales]
-    has_more: bool
 
 
 class ProductionOrder(Out, frozen=True, kw_only=True):
@@ -90,9 +99,8 @@ class ProductionOrder(Out, frozen=True, kw_only=True):
     updated_at: datetime
 
 
-class ProductionOrderPage(Out, frozen=True, kw_only=True):
+class ProductionOrderPage(PageInfo, frozen=True, kw_only=True, omit_defaults=True):
     items: list[ProductionOrder]
-    has_more: bool
 
 
 class PurchaseOrder(Out, frozen=True, kw_only=True):
@@ -112,9 +120,8 @@ class PurchaseOrder(Out, frozen=True, kw_only=True):
     updated_at: datetime
 
 
-class PurchaseOrderPage(Out, frozen=True, kw_only=True):
+class PurchaseOrderPage(PageInfo, frozen=True, kw_only=True, omit_defaults=True):
     items: list[PurchaseOrder]
-    has_more: bool
 
 
 class Forecast(Out, frozen=True, kw_only=True):
@@ -133,9 +140,8 @@ class Forecast(Out, frozen=True, kw_only=True):
     published_at: datetime
 
 
-class ForecastPage(Out, frozen=True, kw_only=True):
+class ForecastPage(PageInfo, frozen=True, kw_only=True, omit_defaults=True):
     items: list[Forecast]
-    has_more: bool
 
 
 class StoreSummary(Out, frozen=True, kw_only=True):

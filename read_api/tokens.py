@@ -8,8 +8,11 @@ access tokens that carry the session id (checked by the JWT middleware's
 ``revoked_token_handler``). Logout revokes the same way.
 
 The role and stores put into an access token are read from the tenant stream
-at login and at every refresh, so a role change reaches a person within one
-access-token lifetime.
+at login and at every refresh. The token also carries the user's claims
+generation (``gen``, ``auth_credentials.claims_generation``): an owner's role
+change bumps it and a removal deletes the row, and the revoked-token handler
+(``Sessions.is_current``) then refuses the older tokens at once: the person
+refreshes and gets the new role, or cannot.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from domain.errors import DomainError
 from domain.events.organisation import Role, SessionRevocationReason
 from domain.streams import TENANT_STREAM
 from read_api.keys import Principal, actor_of
+from read_api.lockout import Lockout, LockoutPolicy
 from streams.store import AsyncPool, EventStore
 
 log = logging.getLogger("read_api.auth")
@@ -51,6 +55,8 @@ class AuthConfig(msgspec.Struct, frozen=True, kw_only=True):
     secret: str = ""
     access_ttl: timedelta = timedelta(minutes=15)
     refresh_ttl: timedelta = timedelta(days=14)
+    #: Failed logins per account (read_api/lockout.py).
+    lockout: LockoutPolicy = LockoutPolicy()
 
     def signing_key(self) -> str:
         return self.secret or os.environ.get(SECRET_ENV, "") or secrets.token_urlsafe(48)
@@ -98,6 +104,7 @@ class Sessions:
 
     def __init__(self, jwt: JWTAuth[Principal, Token], store: EventStore, config: AuthConfig):
         self.jwt, self.store, self.config = jwt, store, config
+        self.lockout = Lockout(store.pool, config.lockout)
 
     @property
     def pool(self) -> AsyncPool:
@@ -105,8 +112,11 @@ class Sessions:
 
     async def start(self, tenant_id: str, user_id: str) -> TokenPair:
         session_id = uuid4().hex
+        # The generation before the role: a change landing in between only makes
+        # this token stale (refused, refreshed), never a new role under an old number.
+        generation = await self.generation(tenant_id, user_id)
         principal = await current_principal(self.store, tenant_id, user_id, session_id)
-        if principal is None:
+        if principal is None or generation is None:
             raise Refused("wrong e-mail or password")
         async with self.pool.connection() as conn:
             await conn.execute(
@@ -115,16 +125,17 @@ class Sessions:
             )
         command = StartSession(user_id=user_id, session_id=session_id)
         await handle(command, self.store, tenant_id=tenant_id, actor=actor_of(principal))
-        return self._pair(principal, await self._new_refresh(session_id))
+        return self._pair(principal, generation, await self._new_refresh(session_id))
 
     async def rotate(self, refresh_token: str) -> TokenPair:
         """Spend ``refresh_token`` for a new pair; a spent one burns its session."""
         found = await self._spend(refresh_token)
         tenant_id, user_id, session_id = found
+        generation = await self.generation(tenant_id, user_id)
         principal = await current_principal(self.store, tenant_id, user_id, session_id)
-        if principal is None:
+        if principal is None or generation is None:
             raise Refused("the user no longer exists")
-        return self._pair(principal, await self._new_refresh(session_id))
+        return self._pair(principal, generation, await self._new_refresh(session_id))
 
     async def end(self, refresh_token: str) -> None:
         """Logout: the session of ``refresh_token`` stops working (unknown: Refused)."""
@@ -152,14 +163,43 @@ class Sessions:
         except DomainError:
             log.exception("session %s revoked but not recorded in the history", session_id)
 
-    async def is_revoked(self, session_id: str) -> bool:
+    async def revoke_all(
+        self, tenant_id: str, user_id: str, reason: SessionRevocationReason
+    ) -> list[str]:
+        """End every live session of the user (password changed, user removed)."""
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT revoked_at IS NOT NULL FROM auth_sessions WHERE session_id = %s",
-                (session_id,),
+                "SELECT session_id FROM auth_sessions"
+                " WHERE tenant_id = %s AND user_id = %s AND revoked_at IS NULL",
+                (tenant_id, user_id),
+            )
+            live = [str(r[0]) for r in await cur.fetchall()]
+        for session_id in live:
+            await self.revoke(tenant_id, user_id, session_id, reason)
+        return live
+
+    async def generation(self, tenant_id: str, user_id: str) -> int | None:
+        """The user's claims generation; None when they have no login (removed)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT claims_generation FROM auth_credentials"
+                " WHERE tenant_id = %s AND user_id = %s",
+                (tenant_id, user_id),
             )
             row = await cur.fetchone()
-        return row is None or bool(row[0])
+        return None if row is None else int(row[0])
+
+    async def is_current(self, session_id: str, generation: int) -> bool:
+        """True while the session is live, its user has a login, and the claims are current."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT s.revoked_at IS NULL AND c.claims_generation = %s"
+                " FROM auth_sessions AS s JOIN auth_credentials AS c USING (tenant_id, user_id)"
+                " WHERE s.session_id = %s",
+                (generation, session_id),
+            )
+            row = await cur.fetchone()
+        return row is not None and bool(row[0])
 
     async def _lookup(self, token: str) -> tuple[str, str, str, bool, bool, bool] | None:
         """tenant, user, session, spent, expired, revoked of a refresh token."""
@@ -210,12 +250,12 @@ class Sessions:
             )
         return token
 
-    def _pair(self, principal: Principal, refresh_token: str) -> TokenPair:
+    def _pair(self, principal: Principal, generation: int, refresh_token: str) -> TokenPair:
         access = self.jwt.create_token(
             identifier=principal.user_id,
             token_expiration=self.config.access_ttl,
             token_unique_jwt_id=uuid4().hex,
-            token_extras=claims_of(principal),
+            token_extras=claims_of(principal) | {"gen": generation},
         )
         return TokenPair(
             access_token=access,

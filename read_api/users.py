@@ -25,7 +25,7 @@ from commands.handlers import handle
 from commands.runtime import EventStoreLike
 from commands.types import RecordPasswordSet, RegisterUser
 from domain.access import Actor
-from domain.errors import AlreadyExists, InvalidValue
+from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.events.organisation import Role
 from domain.organisation import check_email
 from streams.store import AsyncPool, EventStore
@@ -194,3 +194,57 @@ def create_login(
             await store.close()
 
     return asyncio.run(run())
+
+
+async def email_of(pool: AsyncPool, tenant_id: str, user_id: str) -> str | None:
+    """The login of a user, or None (no login: removed, or registered without one)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT email FROM auth_credentials WHERE tenant_id = %s AND user_id = %s",
+            (tenant_id, user_id),
+        )
+        row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def change_password(
+    store: EventStoreLike,
+    pool: AsyncPool,
+    *,
+    tenant_id: str,
+    email: str,
+    password: str,
+    actor: Actor,
+) -> None:
+    """Store a new hash for the login ``email`` and note ``UserPasswordSet`` in the history."""
+    check_password(password)
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE auth_credentials SET password_hash = %s, updated_at = now()"
+            " WHERE email = %s AND tenant_id = %s RETURNING user_id",
+            (await hash_password(password), email, tenant_id),
+        )
+        row = await cur.fetchone()
+    if row is None:
+        raise NotFound("user_id", "no such login")
+    command = RecordPasswordSet(user_id=str(row[0]))
+    await handle(command, store, tenant_id=tenant_id, actor=actor)
+
+
+async def bump_generation(pool: AsyncPool, tenant_id: str, user_id: str) -> None:
+    """Make the user's access tokens stale (their role or stores changed)."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE auth_credentials SET claims_generation = claims_generation + 1,"
+            " updated_at = now() WHERE tenant_id = %s AND user_id = %s",
+            (tenant_id, user_id),
+        )
+
+
+async def remove_login(pool: AsyncPool, tenant_id: str, user_id: str) -> None:
+    """Delete the user's login: no password opens it, no token of theirs passes."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "DELETE FROM auth_credentials WHERE tenant_id = %s AND user_id = %s",
+            (tenant_id, user_id),
+        )

@@ -1,7 +1,9 @@
 """``GET /v1/waste``: units and euros that left the books unsold, by store, day, item, reason.
 
-Rows come from the ``waste`` read model (``projections.models.waste``); ``by``
-chooses the grouping (default: all four), largest value first.
+Rows come from the ``waste`` read model (``rm_waste_daily``); ``by`` chooses the
+grouping (default: all four), largest value first, in cursor pages
+(``read_api.paging``; the key is value, units and the grouping columns). A store
+manager sees only their stores.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from typing import Annotated
 
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import QueryParameter
 
-from projections.models.waste import GROUPS, waste_report
-from read_api.controllers import Limit, ReadController
+from projections.models.waste import GROUPS
+from read_api import queries
+from read_api.auth import store_scope
+from read_api.controllers import AnyRequest, First, Last, ReadController, after_cursor, check_range
 from read_api.errors import InvalidQuery
 from read_api.keys import Principal
+from read_api.limits import StoreFilter
+from read_api.paging import Cursor, Limit, page_of
 from read_api.queries import Conn
-from read_api.schemas import Out
+from read_api.schemas import Out, PageInfo
 
 
 class WasteRow(Out, frozen=True, kw_only=True, omit_defaults=True):
@@ -34,9 +40,8 @@ class WasteRow(Out, frozen=True, kw_only=True, omit_defaults=True):
     unvalued_units: Decimal  # units from events that did not carry their cost
 
 
-class WastePage(Out, frozen=True, kw_only=True):
+class WastePage(PageInfo, frozen=True, kw_only=True, omit_defaults=True):
     items: list[WasteRow]
-    has_more: bool
 
 
 class WasteController(ReadController):
@@ -49,20 +54,44 @@ class WasteController(ReadController):
         *,
         principal: NamedDependency[Principal],
         conn: NamedDependency[Conn],
-        store: FromQuery[str | None] = None,
-        from_: Annotated[date | None, QueryParameter(name="from")] = None,
-        to: FromQuery[date | None] = None,
+        request: AnyRequest,
+        store: StoreFilter = None,
+        from_: First = None,
+        to: Last = None,
         by: Annotated[
-            str, QueryParameter(description=f"comma-separated, of: {', '.join(GROUPS)}")
+            str,
+            QueryParameter(
+                description=f"comma-separated, of: {', '.join(GROUPS)}",
+                pattern=r"^[a-z_,]{0,64}$",
+                max_length=64,
+            ),
         ] = ",".join(GROUPS),
         limit: Limit = 1000,
+        cursor: Cursor = None,
     ) -> WastePage:
-        groups = [g.strip() for g in by.split(",") if g.strip()]
+        groups = list(dict.fromkeys(g.strip() for g in by.split(",") if g.strip()))
         if unknown := [g for g in groups if g not in GROUPS]:
             raise InvalidQuery("by", f"cannot group by {unknown} (allowed: {', '.join(GROUPS)})")
-        if from_ is not None and to is not None and from_ > to:
-            raise InvalidQuery("from", f"{from_} is after to={to}")
-        rows = await waste_report(
-            conn, principal.tenant_id, start=from_, end=to, store_id=store, by=groups
+        check_range(from_, to)
+        order = queries.waste_order(groups)
+        filters = {"store": store, "from": from_, "to": to, "by": groups}
+        after = after_cursor(order, cursor, limit, filters)
+        rows = await queries.waste(
+            conn,
+            principal.tenant_id,
+            by=groups,
+            store=store_scope(principal, store),
+            first=from_,
+            last=to,
+            limit=limit,
+            after=after,
         )
-        return WastePage(items=[WasteRow(**r) for r in rows[:limit]], has_more=len(rows) > limit)
+        items, page = page_of(
+            [WasteRow(**r) for r in rows],
+            limit,
+            order,
+            filters,
+            path=request.url.path,
+            query=request.query_params,
+        )
+        return WastePage(items=items, **page.fields())

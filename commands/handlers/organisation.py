@@ -9,6 +9,7 @@ from commands.types import (
     ChangeUserRole,
     CloseStore,
     CreateTenant,
+    DeactivateUser,
     DefineIngredient,
     DefineProduct,
     DiscontinueProduct,
@@ -32,6 +33,7 @@ from domain.events import (
     StoreClosed,
     StoreOpened,
     TenantCreated,
+    UserDeactivated,
     UserPasswordSet,
     UserRegistered,
     UserRoleChanged,
@@ -92,6 +94,7 @@ async def register_user(cmd: RegisterUser, w: Writer) -> None:
 
 
 async def record_password_set(cmd: RecordPasswordSet, w: Writer) -> None:
+    _own_session(cmd.user_id, w)
     event = UserPasswordSet(occurred_at=w.now, user_id=cmd.user_id)
     await w.decide(
         TENANT_STREAM, organisation.fold, lambda s: organisation.set_password(s, event), retry=True
@@ -135,6 +138,16 @@ async def change_user_role(cmd: ChangeUserRole, w: Writer) -> None:
     )
     await w.decide(
         TENANT_STREAM, organisation.fold, lambda s: organisation.change_role(s, event), retry=True
+    )
+
+
+async def deactivate_user(cmd: DeactivateUser, w: Writer) -> None:
+    event = UserDeactivated(occurred_at=w.now, user_id=cmd.user_id, reason=cmd.reason)
+    await w.decide(
+        TENANT_STREAM,
+        organisation.fold,
+        lambda s: organisation.deactivate_user(s, event),
+        retry=True,
     )
 
 

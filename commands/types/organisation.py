@@ -43,9 +43,12 @@ class RegisterUser(Command, frozen=True, kw_only=True):
 
 
 class RecordPasswordSet(Command, frozen=True, kw_only=True):
-    """Note in the history that ``user_id``'s password changed (the hash is kept apart)."""
+    """Note in the history that ``user_id``'s password changed (the hash is kept apart).
 
-    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    A person records their own change; an owner anyone's (like sessions).
+    """
+
+    PERMISSION: ClassVar[Permission] = Permission.USE_SESSION
     user_id: Id
 
 
@@ -67,6 +70,14 @@ class ChangeUserRole(Command, frozen=True, kw_only=True):
     user_id: Id
     role: Role
     store_ids: tuple[Id, ...] = ()
+
+
+class DeactivateUser(Command, frozen=True, kw_only=True):
+    """Remove a user: no more logins; their sessions are ended (read_api/accounts.py)."""
+
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
+    user_id: Id
+    reason: Text = ""
 
 
 class DefineProduct(Command, frozen=True, kw_only=True):

@@ -9,7 +9,7 @@ import click
 
 from deploy.cli.common import current_settings, tenant_option, with_stack
 from deploy.stack import StackUrls
-from read_api.keys import READ_ROLES
+from read_api.keys import KEY_ROLES
 
 
 @click.command()
@@ -39,24 +39,44 @@ def api(urls: StackUrls, host: str | None, port: int | None) -> None:
 
 @click.group("api-key")
 def api_key() -> None:
-    """Read API keys (the key names its tenant and role)."""
+    """API keys for machines (the key names its tenant, role and, if scoped, stores)."""
 
 
 @api_key.command()
 @tenant_option()
-@click.option("--role", required=True, type=click.Choice(sorted(role.value for role in READ_ROLES)))
+@click.option("--role", required=True, type=click.Choice(sorted(role.value for role in KEY_ROLES)))
+@click.option(
+    "--store",
+    "stores",
+    multiple=True,
+    metavar="STORE",
+    help="a store of a store_manager or pos_device key (repeat; open in the tenant)",
+)
 @click.option("--label", default="", help="who or what holds it")
 @with_stack(nats=False, quiet=True)
-def create(urls: StackUrls, tenant: str, role: str, label: str) -> None:
+async def create(
+    urls: StackUrls, tenant: str, role: str, stores: tuple[str, ...], label: str
+) -> int:
     """A new key for the tenant; prints it once."""
-    from read_api.keys import create_api_key
+    from read_api.keys import check_key_scope, create_api_key, unknown_stores
 
-    print(create_api_key(urls.database_url, tenant, role, label))
+    try:
+        check_key_scope(role, stores)
+        unknown = await unknown_stores(urls.database_url, tenant, stores)
+        if unknown:
+            raise ValueError(f"no open store {', '.join(unknown)} in tenant {tenant!r}")
+        key = create_api_key(urls.database_url, tenant, role, label, stores)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(key)
+    scope = f", stores {', '.join(stores)}" if stores else ""
     print(
-        f"(shown once; tenant {tenant!r}, role {role}; "
+        f"(shown once; tenant {tenant!r}, role {role}{scope}; "
         "send it as 'Authorization: Bearer <key>' or open /login?key=<key>)",
         file=sys.stderr,
     )
+    return 0
 
 
 @api_key.command()

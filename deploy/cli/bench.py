@@ -11,7 +11,7 @@ from deploy.cli.common import current_settings, emit, json_option, with_stack
 from deploy.sample_data import DDOP_EXOG, ddop_csv
 from deploy.stack import StackUrls
 
-WHAT = ["store", "relay", "freshness", "rebuild", "import", "forecast"]
+WHAT = ["store", "relay", "freshness", "rebuild", "import", "forecast", "api"]
 
 
 @click.command()
@@ -28,6 +28,10 @@ def bench(what: str, as_json: bool, quick: bool) -> int:
         from deploy.bench_pipeline import main as bench_pipeline
 
         return bench_pipeline(what, json_output=as_json, quick=quick, settings=current_settings())
+    if what == "api":
+        from deploy.bench_api import main as bench_api
+
+        return bench_api(json_output=as_json, quick=quick, settings=current_settings())
     if what == "forecast":
         bench_forecast(as_json)
         return 0

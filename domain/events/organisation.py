@@ -71,6 +71,14 @@ class SessionRevocationReason(StrEnum):
     LOGOUT = "logout"
     REFRESH_REUSED = "refresh_reused"  # a spent refresh token came back: the family is burnt
     PASSWORD_CHANGED = "password_changed"
+    USER_DEACTIVATED = "user_deactivated"  # an owner removed the user
+
+
+class UserDeactivated(DomainEvent, frozen=True, kw_only=True):
+    """An owner removed the user: no login, no token, the id is never given again."""
+
+    user_id: Id
+    reason: str = ""
 
 
 class UserPasswordSet(DomainEvent, frozen=True, kw_only=True):

@@ -32,6 +32,11 @@ FIELDS = {
         "references": ["cursor_scan_rows_per_s"],
         "ratios": ["ratio_vs_scan"],
     },
+    "api": {
+        "figures": ["query_req_per_s", "query_p99_ms", "command_per_s", "command_p99_ms"],
+        "references": ["trivial_req_per_s", "store_appends_per_s"],
+        "ratios": ["query_ratio_vs_trivial", "command_ratio_vs_store_appends"],
+    },
     "freshness": {
         "figures": ["p50_ms", "p99_ms", "p50_ms_at_half_max", "p99_ms_at_half_max"],
         "references": ["max_events_per_s"],

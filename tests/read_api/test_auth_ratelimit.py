@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
 
-from read_api.ratelimit import PRUNE_AT, Window
+import pytest
+from eventually import eventually
+from http_kit import NORTH, bearer, bootstrap, scratch
+from litestar.testing import AsyncTestClient
+
+from deploy.stack import StackUrls
+from read_api.app import create_app
+from read_api.keys import create_api_key
+from read_api.ratelimit import PRUNE_AT, RateLimits, SharedCounts, Window
+from streams.store import EventStore
 
 
 class Clock:
@@ -70,3 +79,48 @@ def test_a_burst_at_the_end_of_a_window_is_not_let_through_again_at_the_start() 
     assert window.hit("a") is None and window.hit("a") is None
     clock.now = 60.1
     assert window.hit("a") is not None
+
+
+# --- shared through PostgreSQL: two processes, one budget ---------------------
+
+
+@pytest.fixture(scope="module")
+async def shared_url(stack: StackUrls) -> AsyncIterator[str]:
+    for made in scratch(stack.database_url):
+        await bootstrap(made.url)
+        yield made.url
+
+
+async def test_two_processes_share_one_budget_once_they_have_synced(shared_url: str) -> None:
+    clock = Clock(600.0)  # the start of a minute window
+    a, b = SharedCounts(), SharedCounts()
+    wa, wb = a.add(("minute", 5), "caller"), b.add(("minute", 5), "caller")
+    wa.clock = wb.clock = clock
+    async with await EventStore.open(shared_url, min_size=1, max_size=2) as store:
+        assert [wa.hit("k") for _ in range(3)] == [None] * 3
+        assert wb.hit("k") is None
+        for counts in (a, b, a):
+            await counts.sync(store.pool)
+        assert wb.hit("k") is None  # the fifth of the node's five
+        assert wb.hit("k") is not None
+        assert wb.hit("other") is None  # another key keeps its own budget
+        for counts in (b, a):
+            await counts.sync(store.pool)
+        wait = wa.hit("k")
+        assert wait is not None and 59 <= wait <= 60
+
+
+async def test_two_apps_on_one_database_refuse_together(shared_url: str) -> None:
+    key = bearer(create_api_key(shared_url, NORTH, "planner", "shared budget"))
+    limits = RateLimits(per_address=None, login_per_address=None, per_caller=("minute", 4))
+    first, second = (create_app(shared_url, rate_limits=limits) for _ in range(2))
+    async with AsyncTestClient(app=first) as one, AsyncTestClient(app=second) as two:
+        for client in (one, one, two):
+            assert (await client.get("/v1/inventory", headers=key)).status_code == 200
+
+        async def refused_by_both() -> bool:
+            # The two learn each other's hits within a sync (1 s); every probe counts too.
+            answers = [await c.get("/v1/inventory", headers=key) for c in (one, two)]
+            return all(a.status_code == 429 for a in answers)
+
+        await eventually(refused_by_both, timeout=10, every=0.3)

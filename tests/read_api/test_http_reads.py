@@ -115,7 +115,10 @@ async def test_min_position_is_in_the_openapi_document_of_every_read(client: Cli
     reads = [
         (path, item["get"])
         for path, item in doc["paths"].items()
-        if "get" in item and path.startswith("/v1/") and path != "/v1/history"
+        if "get" in item
+        and path.startswith("/v1/")
+        and path != "/v1/history"
+        and not path.startswith("/v1/schemas/")  # the event types' schemas: no read model
     ]
     assert reads
     for _, operation in reads:

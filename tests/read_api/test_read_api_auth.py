@@ -78,9 +78,16 @@ def test_keys_are_stored_only_as_their_sha256(bakeries: Bakeries) -> None:
     assert key not in text and key.split("_")[-1] not in text
 
 
-@pytest.mark.parametrize("role", ["pos_device", "store_manager", "admin", ""])
-def test_roles_that_may_not_read_get_no_key(bakeries: Bakeries, role: str) -> None:
-    with pytest.raises(ValueError, match="cannot hold a read key"):
+@pytest.mark.parametrize("role", ["admin", ""])
+def test_roles_that_do_not_exist_get_no_key(bakeries: Bakeries, role: str) -> None:
+    with pytest.raises(ValueError, match="cannot hold an API key"):
+        create_api_key(bakeries.url, TENANT, role, "")
+
+
+@pytest.mark.parametrize("role", ["pos_device", "store_manager"])
+def test_store_scoped_roles_get_no_key_without_stores(bakeries: Bakeries, role: str) -> None:
+    # With stores they do (tests/read_api/test_auth_scoped_keys.py).
+    with pytest.raises(ValueError, match="at least one store"):
         create_api_key(bakeries.url, TENANT, role, "")
 
 

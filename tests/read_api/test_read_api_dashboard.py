@@ -11,8 +11,8 @@ from read_api_kit import NOW, Bakeries, Client
 
 from deploy.demo import PRODUCTS, STORES, real_sales
 from read_api.app import create_app
-from read_api.page import render
-from read_api.schemas import DashboardSummary
+from read_api.dashboard_schemas import ActionQueue, Dashboard
+from read_api.page_render import render_dashboard as render
 
 
 def by_store(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -72,45 +72,56 @@ async def test_a_bad_date_is_a_400_naming_it(client: Client, demo: dict[str, str
 
 
 class TestPage:
-    async def test_without_a_cookie_it_asks_for_a_key(self, client: Client) -> None:
+    async def test_the_shell_asks_to_sign_in_and_loads_its_script(self, client: Client) -> None:
         response = await client.get("/")
-        assert response.status_code == 401
+        assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
-        assert "<form action=/login" in response.text
+        assert "<form id=login" in response.text and "name=password" in response.text
+        assert "/static/dashboard.js" in response.text
+        script = await client.get("/static/dashboard.js")
+        assert script.status_code == 200 and "/v1/auth/login" in script.text
+        style = await client.get("/static/dashboard.css")
+        assert style.status_code == 200 and "@media" in style.text
 
     async def test_an_unknown_key_does_not_sign_in(self, client: Client) -> None:
         response = await client.get("/login?key=obrkey_nope_nope", follow_redirects=False)
         assert response.status_code == 401
-        assert "set-cookie" not in response.headers
+        assert "unknown or revoked" in response.text
 
-    async def test_login_sets_an_http_only_cookie_and_shows_the_tenants_stores(
+    async def test_a_key_link_hands_the_key_to_the_tab_not_the_server(
         self, bakeries: Bakeries
     ) -> None:
         async with AsyncTestClient(app=create_app(bakeries.url, clock=lambda: NOW)) as browser:
             login = await browser.get(f"/login?key={bakeries.demo_key}", follow_redirects=False)
-            assert login.status_code == 303 and login.headers["location"] == "/"
-            cookie = login.headers["set-cookie"].lower()
-            assert "httponly" in cookie and "samesite=lax" in cookie
-            page = await browser.get("/?date=2019-04-30")
-            assert page.status_code == 200
-            for store_id in ("madrid-centro", "madrid-norte", "alcala"):
-                assert store_id in page.text
-            assert "below zero on hand: harina" in page.text and "rival" not in page.text
-            assert page.headers["cache-control"] == "no-store"
-            signed_out = await browser.get("/logout")
-            assert signed_out.status_code == 401  # back at the form
+            assert login.status_code == 303
+            assert login.headers["location"] == f"/#key={bakeries.demo_key}"
+            assert "set-cookie" not in login.headers
 
-    async def test_the_rival_page_shows_only_the_rival(self, bakeries: Bakeries) -> None:
-        async with AsyncTestClient(app=create_app(bakeries.url)) as browser:
-            await browser.get(f"/login?key={bakeries.rival_key}")
-            page = await browser.get("/")
-            assert page.status_code == 200
-            assert "rival-store" in page.text and "madrid" not in page.text
+    async def test_the_fragment_shows_the_tenants_stores_behind_the_bearer(
+        self, client: Client, demo: dict[str, str], rival: dict[str, str]
+    ) -> None:
+        assert (await client.get("/v1/dashboard/view")).status_code == 401
+        page = await client.get("/v1/dashboard/view?date=2019-04-30", headers=demo)
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+        for store_id in ("madrid-centro", "madrid-norte", "alcala"):
+            assert store_id in page.text
+        assert "below zero on hand: harina" in page.text and "rival" not in page.text
+        other = await client.get("/v1/dashboard/view", headers=rival)
+        assert "rival-store" in other.text and "madrid" not in other.text
 
     async def test_the_page_escapes_what_it_shows(self) -> None:
         html = render(
-            DashboardSummary(
-                tenant_id="<script>", generated_at=datetime.now(UTC), status="green", stores=[]
+            Dashboard(
+                tenant_id="<script>",
+                scope="chain",
+                generated_at=datetime.now(UTC),
+                status="green",
+                checks=[],
+                action_queue=ActionQueue(
+                    top=[], urgent=[], today=[], this_week=[],
+                    acknowledged_alerts=0, snoozed_alerts=0,
+                ),
+                stores=[],
             )
-        )
+        )  # fmt: skip
         assert "<script>" not in html and "&lt;script&gt;" in html
