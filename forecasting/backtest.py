@@ -571,6 +571,25 @@ def selection_options(
     return names, fcs, gw
 
 
+LEVEL_DAYS = 365
+
+
+def _inverse_levels(panel: Panel, origins: IntArray) -> FloatArray:
+    """(n_series, n_origins): 1 / each series' mean open-day value over the
+    ``LEVEL_DAYS`` days up to each origin (0 where it sold nothing) — known at the
+    origin and independent of where a run started."""
+    y = panel.y_open
+    ok = np.isfinite(y)
+    zero = np.zeros((y.shape[0], 1))
+    cs = np.concatenate([zero, np.cumsum(np.where(ok, np.abs(y), 0.0), axis=1)], axis=1)
+    cn = np.concatenate([zero, np.cumsum(ok, axis=1)], axis=1)
+    hi = origins + 1
+    lo = np.maximum(hi - LEVEL_DAYS, 0)
+    tot, cnt = cs[:, hi] - cs[:, lo], cn[:, hi] - cn[:, lo]
+    out: FloatArray = np.where(tot > 0, cnt / np.where(tot > 0, tot, 1.0), 0.0)
+    return out
+
+
 def choose_obrador(
     panel: Panel,
     origins: IntArray,
@@ -589,10 +608,10 @@ def choose_obrador(
     1. **pooled choice**: among :func:`selection_options` (every candidate —
        seasonal-naive, weekday mean, AutoETS, AutoTheta, the intermittent methods,
        the pooled model — alone, and mixes), the option with the lowest sum of
-       absolute errors, each series' errors divided by its mean actual over the
-       same known days (so euros beside units, big beside small series count
-       alike; nothing depends on where the run started, so production choosing at
-       its last day and a backtest choosing at the same origin agree);
+       absolute errors, each series' errors divided by its mean level over the
+       365 days up to the origin (so euros beside units, big beside small series
+       count alike; nothing depends on where the run started, so production
+       choosing at its last day and a backtest choosing at the same origin agree);
     2. **per-series override**: a series whose own best single candidate had
        ``margin`` (10 %) less error than the pooled choice on its own known days
        (at least 28) gets that candidate (e.g. AutoETS where the pooled model
@@ -611,6 +630,7 @@ def choose_obrador(
     recent: IntArray = open_days[:, origins] - open_days[:, lo91]
     short = recent < MIN_OPEN_DAYS
     n_s, n_o = len(panel.keys), len(origins)
+    inv = _inverse_levels(panel, origins)
     base = "gbm" if "gbm" in forecasts else "weekday_mean4"
     out = forecasts[base].copy()
     weights = np.ones((n_o, len(horizons)))
@@ -626,8 +646,6 @@ def choose_obrador(
         zeros = np.zeros((*err.shape[:2], 1))
         cerr = np.concatenate([zeros, np.cumsum(err, axis=2)], axis=2)
         ccnt = np.concatenate([zeros[0], np.cumsum(known[0], axis=1)], axis=1)  # (S, O+1)
-        absy = np.where(np.isfinite(actual), np.abs(actual), 0.0)
-        cabs = np.concatenate([zeros[0], np.cumsum(absy, axis=1)], axis=1)  # (S, O+1)
         base_i = names.index(base)
         pick = np.full((n_s, n_o), base_i, dtype=np.int64)
         for i in range(n_o):
@@ -637,10 +655,7 @@ def choose_obrador(
                 continue
             own = cerr[:, :, hi] - cerr[:, :, lo]  # (n_opt, S)
             n_known = ccnt[:, hi] - ccnt[:, lo]
-            tot = cabs[:, hi] - cabs[:, lo]
-            # each series' errors relative to its own level over the same known days
-            inv = np.where(tot > 0, n_known / np.where(tot > 0, tot, 1.0), 0.0)
-            g = int(np.argmin((own * inv[None, :]).sum(axis=1)))
+            g = int(np.argmin((own * inv[:, i][None, :]).sum(axis=1)))
             weights[i, k] = gw[g]
             pick[:, i] = g
             best = np.argmin(own[:n_single], axis=0)
