@@ -18,7 +18,7 @@ demo: install
 	$(BIN)/obrador demo
 
 test: install
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=25
 
 lint: install
 	$(BIN)/ruff check .
@@ -32,8 +32,11 @@ bench: install
 	$(BIN)/obrador bench import
 	$(BIN)/obrador bench api
 
+# kill -9 of relay and projector; then the scaled-out run: two relays, two projectors, a
+# 3-node NATS cluster losing nodes and PostgreSQL restarted, all under load (docs/benchmarks.md)
 chaos: install
 	$(BIN)/obrador chaos --events 100000 --cycles 20
+	$(BIN)/obrador chaos --events 100000 --cycles 20 --relays 2 --projectors 2 --nats-cluster 3 --restart-postgres
 
 # schemathesis over the read API (>= 5,000 requests) and random/boundary POS messages through
 # real NATS; both run, and the target fails if either reports a 5xx, a lost message or a sick

@@ -10,7 +10,7 @@ domain would now refuse it (confirming an order that is already confirmed).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, Protocol, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -26,6 +26,8 @@ from domain.events.organisation import Role
 from streams.append_batch import AtomicAppendRefused
 from streams.envelope import AppendRequest, AppendResult, NewEvent, RecordedEvent
 from streams.errors import StoreError, WrongExpectedVersion
+from streams.personal import open_records, seal_events
+from streams.subject_keys import Keyring, Keys
 
 S = TypeVar("S")
 MAX_ATTEMPTS: Final = 5
@@ -36,6 +38,9 @@ EVENT_ID_NAMESPACE: Final = UUID("5f0b7a3e-8a53-4f5e-9d53-0b6a3c1e2d10")
 
 class EventStoreLike(Protocol):
     """The part of ``streams.store.EventStore`` (and the in-memory one) handlers use."""
+
+    @property
+    def keyring(self) -> Keyring: ...
 
     async def append(
         self,
@@ -168,7 +173,7 @@ class Writer:
                 result = await self.store.append(
                     self.tenant_id,
                     stream_id,
-                    self._envelopes(events, stream_key),
+                    await self._sealed(events, stream_key),
                     expected_version=version,
                     idempotency_key=stream_key,
                 )
@@ -211,7 +216,7 @@ class Writer:
                 AppendRequest(
                     tenant_id=self.tenant_id,
                     stream_id=stream_id,
-                    events=tuple(self._envelopes(events, self._stream_key(stream_id))),
+                    events=tuple(await self._sealed(events, self._stream_key(stream_id))),
                     expected_version=version,
                     idempotency_key=self._stream_key(stream_id),
                 )
@@ -264,10 +269,12 @@ class Writer:
         entry = self.cache.get(self.tenant_id, stream_id, fold) if self.cache else None
         if entry is not None:
             start = entry.version + 1
-            records = await self.store.read_stream(self.tenant_id, stream_id, from_version=start)
+            records = await self._opened(
+                await self.store.read_stream(self.tenant_id, stream_id, from_version=start)
+            )
             StateCache.advance(entry, records)
             return entry.state, entry.version, records, False
-        records = await self.store.read_stream(self.tenant_id, stream_id)
+        records = await self._opened(await self.store.read_stream(self.tenant_id, stream_id))
         events = [decode_event(r.event_type, r.schema_version, r.payload) for r in records]
         version = records[-1].stream_version if records else 0
         state = fold(events)
@@ -283,6 +290,22 @@ class Writer:
         return [
             uuid5(EVENT_ID_NAMESPACE, f"{self.tenant_id}|{stream_key}|{i}") for i in range(count)
         ]
+
+    async def _opened(self, records: list[RecordedEvent]) -> list[RecordedEvent]:
+        """Personal fields readable (or ``[erased]``) before the fold sees them."""
+        return await open_records(self._read_keys, records)
+
+    async def _sealed(self, events: Sequence[Event], stream_key: str | None) -> list[NewEvent]:
+        """The envelopes, personal fields sealed with their subject's key (docs/gdpr.md)."""
+        envelopes = self._envelopes(events, stream_key)
+        return await seal_events(self._make_keys, self.tenant_id, envelopes)
+
+    # The keyring is looked up only when an event has personal fields.
+    async def _read_keys(self, tenant_id: str, subjects: Collection[str]) -> Keys:
+        return await self.store.keyring.keys_for_reading(tenant_id, subjects)
+
+    async def _make_keys(self, tenant_id: str, subjects: Collection[str]) -> dict[str, bytes]:
+        return await self.store.keyring.keys_for_writing(tenant_id, subjects)
 
     def _envelopes(self, events: Sequence[Event], stream_key: str | None) -> list[NewEvent]:
         ids = self._ids(stream_key, len(events)) if stream_key else [uuid4() for _ in events]

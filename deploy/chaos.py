@@ -14,13 +14,12 @@ has caught up, it checks that:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
 import random
-import signal
-import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -30,6 +29,7 @@ from typing import Any
 import nats
 import psycopg
 
+from deploy.chaos_faults import Faults, inject
 from deploy.settings import Settings
 from domain.codec import encode_event
 from domain.events import DomainEvent
@@ -38,7 +38,9 @@ from domain.events.sales import Channel, SaleLine, SaleRecorded
 from domain.streams import sale_stream, stock_stream
 from projections.rebuild import verify
 from projections.registry import all_models
+from streams.cluster import nats_servers
 from streams.envelope import AppendRequest, NewEvent
+from streams.errors import StoreUnavailable
 from streams.jetstream import H_POSITION, STREAM_NAME, partition_of
 from streams.store import EventStore
 
@@ -52,6 +54,10 @@ class ChaosReport:
     cycles: int
     kills: dict[str, int] = field(default_factory=lambda: {"relay": 0, "projector": 0})
     seconds: float = 0.0
+    stored_events: int = 0
+    retried_appends: int = 0
+    relay_restarts: int = 0
+    max_projector_owners: int = 0
     jetstream_messages: int = 0
     jetstream_in_order_no_duplicates: bool = False
     models: dict[str, str] = field(default_factory=dict)
@@ -106,82 +112,62 @@ def load_requests(events: int, seed: int = 11) -> list[AppendRequest]:
     return requests
 
 
-class Worker:
-    """One `obrador relay` or `obrador projector` process that can be killed and restarted."""
-
-    def __init__(self, kind: str, env: dict[str, str], log_dir: Path) -> None:
-        self.kind, self.env, self.log_dir = kind, env, log_dir
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        log = (self.log_dir / f"{self.kind}.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli", self.kind],
-            env=self.env,
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-        )
-        log.close()
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 async def run_chaos(
-    database_url: str, nats_url: str, *, events: int, cycles: int, log_dir: Path, seed: int = 5
+    database_url: str,
+    nats_url: str,
+    *,
+    events: int,
+    cycles: int,
+    log_dir: Path,
+    seed: int = 5,
+    faults: Faults | None = None,
 ) -> ChaosReport:
-    report = ChaosReport(events=events, cycles=cycles)
+    """Load ``events`` while ``cycles`` faults hit; then check JetStream and every model."""
+    faults = faults or Faults()
+    report = ChaosReport(events=events, cycles=cycles, kills=dict.fromkeys(faults.kinds(), 0))
     started = time.monotonic()
-    env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url}
-    workers = {k: Worker(k, env, log_dir) for k in ("relay", "projector")}
-    for worker in workers.values():
-        worker.start()
+    faults.start_workers(database_url, nats_url, log_dir)
     store = await EventStore.open(database_url)
     rng = random.Random(seed)
     try:
         requests = load_requests(events)
         chunk = max(1, len(requests) // (cycles * 3 or 1))
-        loader = asyncio.create_task(_load(store, requests, chunk))
+        # The first chunk goes through every worker before any fault: each is up and
+        # connected, so the faults hit working processes, not ones still starting.
+        report.retried_appends += await load(store, requests[:chunk], chunk, pause=0.0)
+        await caught_up(store, database_url, await store.head_position(), timeout=120)
+        rest = requests[chunk:]
+        pause = max(0.05, cycles * 1.5 / max(1, len(rest) // chunk))  # load spans the faults
+        loader = asyncio.create_task(load(store, rest, chunk, pause=pause))
         for _ in range(cycles):
             await asyncio.sleep(rng.uniform(0.2, 1.2))
-            kind = rng.choice(("relay", "projector"))
-            workers[kind].kill()
+            report.max_projector_owners = max(
+                report.max_projector_owners, await lease_owners(database_url)
+            )
+            kind = rng.choice(faults.kinds())
+            await inject(faults, kind, rng)
             report.kills[kind] += 1
-            await asyncio.sleep(rng.uniform(0.0, 0.3))
-            workers[kind].start()
-        await loader
+        report.retried_appends += await loader
         head = await store.head_position()
         await caught_up(store, database_url, head, timeout=300)
-        for worker in workers.values():
-            worker.stop()
-        report.jetstream_messages, report.jetstream_in_order_no_duplicates = await _check_stream(
-            nats_url, [e.position for e in await _all(store)]
+        faults.stop_workers()
+        written = await all_events(store)
+        report.stored_events = len(written)
+        report.jetstream_messages, report.jetstream_in_order_no_duplicates = await check_stream(
+            nats_url, [e.position for e in written]
         )
         for model in all_models():
             diff = await verify(store, model)
             same = all(v == (0, 0) for v in diff.values())
             report.models[model.name] = "equal to a rebuild" if same else f"DIFFERENT {diff}"
     finally:
-        for worker in workers.values():
-            worker.stop()
+        faults.stop_workers()
         await store.close()
+    report.relay_restarts = _count_in_logs(log_dir, "relay", "relay restarting")
     report.seconds = round(time.monotonic() - started, 1)
     ok = (
         report.jetstream_in_order_no_duplicates
-        and report.jetstream_messages == events
+        and report.jetstream_messages == events == report.stored_events
         and report.models
         and all(v == "equal to a rebuild" for v in report.models.values())
     )
@@ -189,16 +175,62 @@ async def run_chaos(
     return report
 
 
-async def _load(store: EventStore, requests: list[AppendRequest], chunk: int) -> None:
+async def load(store: EventStore, requests: list[AppendRequest], chunk: int, pause: float) -> int:
+    """Append every request once; what the store could not take is sent again, unchanged.
+
+    A request resent after an unanswered commit is recognised by its idempotency
+    key (the first event id) and stored once: a retried write never doubles.
+    Returns how many appends were sent again.
+    """
+    retried = 0
     for i in range(0, len(requests), chunk):
-        outcomes = await store.append_many(requests[i : i + chunk])
-        failed = [o for o in outcomes if isinstance(o, Exception)]
-        if failed:
-            raise RuntimeError(f"load failed: {failed[0]}")
-        await asyncio.sleep(0.05)
+        todo = requests[i : i + chunk]
+        deadline = time.monotonic() + 120
+        while todo:
+            try:
+                outcomes: list[Any] = await store.append_many(todo)
+            except psycopg.OperationalError as exc:  # no connection at all (pool timeout)
+                outcomes = [exc] * len(todo)
+            retry = [r for r, o in zip(todo, outcomes, strict=True) if _retryable(o)]
+            refused = [o for o in outcomes if isinstance(o, Exception) and not _retryable(o)]
+            if refused:
+                raise RuntimeError(f"load failed: {refused[0]}")
+            if retry and time.monotonic() > deadline:
+                raise RuntimeError(f"load: the store refused appends for 120 s: {outcomes[0]}")
+            if retry:
+                retried += len(retry)
+                await asyncio.sleep(0.2)
+            todo = retry
+        await asyncio.sleep(pause)
+    return retried
 
 
-async def _all(store: EventStore) -> list[Any]:
+def _retryable(outcome: object) -> bool:
+    return isinstance(outcome, StoreUnavailable | psycopg.OperationalError)
+
+
+async def lease_owners(url: str) -> int:
+    """The most distinct projector processes holding partitions of one model, right now."""
+    try:
+        async with await psycopg.AsyncConnection.connect(url, connect_timeout=2) as conn:
+            cur = await conn.execute(
+                "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT owner) AS n"
+                " FROM projection_leases WHERE partition >= 0 AND expires_at > now()"
+                " GROUP BY projection) AS owners"
+            )
+            row = await cur.fetchone()
+    except psycopg.OperationalError:  # the server may be the fault of this cycle
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _count_in_logs(log_dir: Path, prefix: str, needle: str) -> int:
+    return sum(
+        path.read_text(errors="replace").count(needle) for path in log_dir.glob(f"{prefix}*.log")
+    )
+
+
+async def all_events(store: EventStore) -> list[Any]:
     out, position = [], 0
     while batch := await store.read_all(after=position, limit=10_000):
         out.extend(batch)
@@ -210,7 +242,7 @@ async def caught_up(
     store: EventStore, url: str, head: int, timeout: float, names: list[str] | None = None
 ) -> None:
     """Wait until every partition that has events has its checkpoint at its last event."""
-    events = await _all(store)
+    events = await all_events(store)
     last: dict[int, int] = {}
     for event in events:
         last[partition_of(event.tenant_id)] = event.position
@@ -222,14 +254,22 @@ async def caught_up(
                 "SELECT projection, partition, position FROM projection_checkpoints"
             )
             have = {(str(p), int(n)): int(pos) for p, n, pos in await cur.fetchall()}
-        if all(have.get((m, p), 0) >= pos for m in names for p, pos in last.items()):
+        behind = {
+            f"{m}/p{p}": f"{have.get((m, p), 0)} < {pos}"
+            for m in names
+            for p, pos in last.items()
+            if have.get((m, p), 0) < pos
+        }
+        if not behind:
             return
         await asyncio.sleep(0.2)
-    raise TimeoutError(f"projectors did not catch up to position {head} in {timeout:.0f} s")
+    raise TimeoutError(
+        f"projectors did not catch up to position {head} in {timeout:.0f} s; behind: {behind}"
+    )
 
 
-async def _check_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]:
-    nc = await nats.connect(nats_url)
+async def check_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]:
+    nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
         info = await js.stream_info(STREAM_NAME)
@@ -245,44 +285,98 @@ async def _check_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]
         await nc.close()
 
 
-def main(*, events: int, cycles: int, json_output: bool, settings: Settings | None = None) -> int:
+def main(
+    *,
+    events: int,
+    cycles: int,
+    json_output: bool,
+    settings: Settings | None = None,
+    relays: int = 1,
+    projectors: int = 1,
+    nats_nodes: int = 0,
+    restart_postgres: bool = False,
+) -> int:
+    """One chaos run on private servers (``DATABASE_URL`` is used if set, never restarted).
+
+    ``nats_nodes`` ≥ 1 starts a JetStream cluster of that many nodes and kills them
+    too; ``restart_postgres`` restarts the private PostgreSQL among the faults.
+    """
+    import logging
     import tempfile
 
-    from deploy.stack import running_stack
-
+    # the pool's "connection refused" lines while PostgreSQL restarts are the fault, not news
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     settings = settings or Settings.from_env()
-    with tempfile.TemporaryDirectory(prefix="obrador-chaos-") as scratch:
-        if not settings.database_url:  # a private stack: chaos never touches your data
-            settings = Settings(
-                database_url=None, nats_url=settings.nats_url, data_dir=Path(scratch) / "stack"
-            )
-        with running_stack(settings, log=None) as urls:
+    logs = Path(tempfile.mkdtemp(prefix="obrador-chaos-logs-"))  # kept: the workers' logs
+    print(f"chaos: worker logs in {logs}", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="obrador-chaos-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        with _servers(settings, scratch, nats_nodes, restart_postgres) as (urls, faults):
+            faults.relays, faults.projectors = relays, projectors
             report = asyncio.run(
                 run_chaos(
-                    urls.database_url,
-                    urls.nats_url,
-                    events=events,
-                    cycles=cycles,
-                    log_dir=Path(scratch),
+                    urls[0], urls[1], events=events, cycles=cycles, log_dir=logs, faults=faults
                 )
             )
     data = asdict(report)
     print(json.dumps(data) if json_output else "\n".join(f"{k:34} {v}" for k, v in data.items()))
-    _record(data)
+    _record(data, relays, projectors, nats_nodes)
     return 0 if report.verdict == "PASS" else 1
 
 
-def _record(data: dict[str, Any]) -> None:
+@contextlib.contextmanager
+def _servers(
+    settings: Settings, scratch: Path, nats_nodes: int, restart_postgres: bool
+) -> Iterator[tuple[tuple[str, str], Faults]]:
+    """PostgreSQL and NATS for one run: private ones unless the settings name a database."""
+    from deploy.embedded.nats import EmbeddedNats
+    from deploy.embedded.nats_cluster import NatsCluster
+    from deploy.embedded.postgres import EmbeddedPostgres
+    from migrations.runner import migrate
+
+    faults = Faults()
+    with contextlib.ExitStack() as stack:
+        if settings.database_url:
+            if restart_postgres:
+                raise ValueError("--restart-postgres: only a private server (DATABASE_URL unset)")
+            database_url = settings.database_url
+        else:
+            pg = EmbeddedPostgres(scratch / "stack")
+            pg.start()
+            stack.callback(pg.stop)
+            database_url = pg.url
+            faults.postgres = pg if restart_postgres else None
+        migrate(database_url)
+        if nats_nodes >= 1:
+            cluster = NatsCluster(scratch / "nats-cluster", nats_nodes)
+            stack.callback(cluster.stop)
+            cluster.start()
+            faults.nats, nats_url = cluster, cluster.url
+        else:
+            server = EmbeddedNats(scratch / "stack")
+            server.start()
+            stack.callback(server.stop)
+            nats_url = server.url
+        yield (database_url, nats_url), faults
+
+
+def _record(data: dict[str, Any], relays: int, projectors: int, nats_nodes: int) -> None:
     path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
     marker = "<!-- chaos-rows -->"
     if not path.exists() or marker not in path.read_text():
         return
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     models = "; ".join(f"{k}: {v}" for k, v in data["models"].items())
+    others = ", ".join(
+        f"{k} {n}" for k, n in data["kills"].items() if k not in ("relay", "projector")
+    )
+    setup = f"{relays} relay(s), {projectors} projector(s), NATS nodes {nats_nodes or 1}"
+    if others:
+        setup += f"; also killed: {others}; {data['retried_appends']} appends retried"
     line = (
         f"| {stamp} | {data['events']:,} | {data['cycles']} | {data['kills']['relay']} "
         f"| {data['kills']['projector']} | {data['jetstream_messages']:,} | {models} "
-        f"| {data['seconds']} | {data['verdict']} |"
+        f"| {data['seconds']} | {data['verdict']} ({setup}) |"
     )
     text = path.read_text()
     path.write_text(text.replace(marker, marker + "\n" + line, 1))

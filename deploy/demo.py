@@ -4,17 +4,20 @@ Three stores and three products of the ddop chain (real daily demand, kept in
 ``deploy/data/ddop-bakery``) over the last six weeks of the file, relabelled as
 a Spanish chain. Everything goes through ``commands.handlers.handle``, as the
 API, the POS and the importer do: the tenant is created, its stores opened and
-its products defined; every morning each store receives the day's bake as a lot
-and every evening one ticket records the day's sales, which takes the units out
-of stock (FIFO). Every command carries an idempotency key derived from the
-data, so loading twice adds nothing.
+its products defined; every morning each store receives the day's bake as a lot,
+every evening one ticket records the day's sales (FIFO from the lots), and the
+scheduler's close (23:30) and expiry (00:05) end the day (``deploy/demo_days.py``).
+Every command carries an idempotency key derived from the data or decides from
+the books it finds, so loading twice adds nothing.
 
 Then the demo plans its own next day, as the 05:00 job would: the read models
 the forecaster reads are brought up to date (``projections`` rebuild, the same
 as ``obrador projections rebuild``), one model per series is trained and
 registered (``forecasting`` registry) and the forecasts and suggested
 production orders for the day after the last day of sales are published
-(``forecasting`` publish). ``--check`` verifies the load and exits 0/1.
+(``forecasting`` publish). The alerts' clock then ticks at 04:00 Madrid of that
+day. The books and the week's waste are printed and ``--check`` verifies the
+load and the stock invariants (``deploy/demo_check.py``), exit 0/1.
 """
 
 from __future__ import annotations
@@ -24,40 +27,43 @@ import functools
 import time as clock
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import polars as pl
 
+from commands.day_close import SCHEDULER
 from commands.handlers import handle
+from commands.handlers.alerts import tick_now
 from commands.runtime import CommandResult
 from commands.types import (
+    CloseDayFromBooks,
     Command,
     CreateTenant,
     DefineProduct,
+    ExpireStock,
     OpenStore,
-    ReceiveStock,
-    RecordSale,
+    SetProductStockPolicy,
 )
+from deploy.demo_days import (
+    TIMEZONE,
+    DemoSale,
+    Product,
+    bakes,
+    day_commands,
+    local,
+)
+from deploy.demo_days import utc as _at
 from deploy.sample_data import ddop_frame
-from domain import catalogue, organisation
 from domain.access import Actor
-from domain.codec import decode_event, encode_event
 from domain.errors import AlreadyExists
-from domain.events import Event
-from domain.events.inventory import ItemKind
-from domain.events.organisation import Role, StoreKind, TenantCreated, TenantKind
-from domain.events.sales import Channel, SaleLine, SaleRecorded, SaleSource
-from domain.streams import TENANT_STREAM, product_stream, sale_stream
-from streams.envelope import NO_STREAM, NewEvent, RecordedEvent
-from streams.errors import WrongExpectedVersion
+from domain.events.organisation import Role, StoreKind, TenantKind
 from streams.store import EventStore
 
 TENANT = "demo-obrador"
 TENANT_NAME = "Obrador Demo"
 DAYS = 42  # six weeks: every series has the four weeks the forecaster needs
 ACTOR = Actor(user_id="demo", role=Role.OWNER)
-TIMEZONE = "Europe/Madrid"
 #: ddop store code -> (store id, name)
 STORES = {
     "2": ("madrid-centro", "Obrador Madrid Centro"),
@@ -70,15 +76,10 @@ PRODUCTS = {
     "109": ("croissant", "Croissant", Decimal("1.60"), Decimal("0.55"), 2),
     "110": ("napolitana", "Napolitana de chocolate", Decimal("1.80"), Decimal("0.60"), 2),
 }
-BAKED_AT, SOLD_AT = 5, 20  # UTC hours of the morning lot and the evening ticket
-
-
-@dataclass(frozen=True)
-class DemoSale:
-    day: date
-    store: str
-    product: str
-    units: int
+BAKED_AT = 5  # UTC hour of the morning lot
+#: the one store × product that stocks on purpose ("tell me when it is out", reorder point
+#: 1) and sells out on the demo's last day (a short bake): the stockout the demo ends with
+SOLD_OUT = ("3", "109")
 
 
 @functools.cache
@@ -108,18 +109,6 @@ def last_day() -> date:
 def plan_day() -> date:
     """The day the demo plans: the day after its last day of sales."""
     return last_day() + timedelta(days=1)
-
-
-def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=UTC)
-
-
-def lot_id(sku: str, day: date) -> str:
-    return f"{sku}-{day:%Y%m%d}"
-
-
-def ticket_id(sku: str, day: date) -> str:
-    return f"daily-{sku}-{day:%Y%m%d}"
 
 
 # ------------------------------------------------------------------ the commands
@@ -157,39 +146,31 @@ def setup_commands(start: datetime) -> list[Command]:
         )
         for sku, name, price, cost, shelf in PRODUCTS.values()
     ]
+    store_code, product_code = SOLD_OUT
+    commands.append(
+        SetProductStockPolicy(
+            sku=PRODUCTS[product_code][0],
+            store_id=STORES[store_code][0],
+            reorder_point=Decimal(1),
+            target_stock=Decimal(20),
+            occurred_at=start,
+            idempotency_key=f"demo-policy-{STORES[store_code][0]}-{PRODUCTS[product_code][0]}",
+        )
+    )
     return commands
 
 
-def day_commands(sale: DemoSale) -> list[Command]:
-    """The morning's bake (a lot, 10 % over the day's sales) and the evening's ticket."""
-    store_id = STORES[sale.store][0]
-    sku, _, price, cost, shelf = PRODUCTS[sale.product]
-    lot = lot_id(sku, sale.day)
-    commands: list[Command] = [
-        ReceiveStock(
-            store_id=store_id,
-            item_id=sku,
-            item_kind=ItemKind.PRODUCT,
-            lot_id=lot,
-            quantity=Decimal(max(1, round(sale.units * 1.1))),
-            expires_on=sale.day + timedelta(days=shelf - 1),
-            unit_cost=cost,
-            occurred_at=_at(sale.day, BAKED_AT),
-            idempotency_key=f"demo-{store_id}-{lot}",
-        )
-    ]
-    if sale.units > 0:
-        commands.append(
-            RecordSale(
-                store_id=store_id,
-                pos_txn_id=ticket_id(sku, sale.day),
-                sold_at=_at(sale.day, SOLD_AT),
-                channel=Channel.COUNTER,
-                source=SaleSource.IMPORT,
-                lines=(SaleLine(sku=sku, quantity=Decimal(sale.units), unit_price=price),),
-                occurred_at=_at(sale.day, SOLD_AT),
-            )
-        )
+def series_commands(days: Sequence[DemoSale]) -> list[Command]:
+    """Every day of one store × product (``days`` in date order): bake, ticket, close, expiry."""
+    if not days:
+        return []
+    store_id = STORES[days[0].store][0]
+    sku, _, price, cost, shelf = PRODUCTS[days[0].product]
+    short = frozenset({last_day()}) if (days[0].store, days[0].product) == SOLD_OUT else frozenset()
+    product = Product(sku, price, cost, shelf)
+    commands: list[Command] = []
+    for sale, bake in zip(days, bakes(days, shelf, short), strict=True):
+        commands += day_commands(store_id, product, sale, bake)
     return commands
 
 
@@ -201,21 +182,26 @@ class LoadReport:
     commands: int = 0
     appended: int = 0  # commands that wrote something now
     already: int = 0  # commands found already applied
+    idle: int = 0  # a close or an expiry that found nothing (more) to do
     failed: list[str] = field(default_factory=list)
 
     def count(self, result: CommandResult | None, problem: str | None = None) -> None:
         self.commands += 1
         if problem is not None:
             self.failed.append(problem)
-        elif result is None or result.duplicate or not result.appended:
+        elif result is None or result.duplicate:
             self.already += 1
+        elif not any(not a.duplicate for a in result.appended):
+            self.idle += 1
         else:
             self.appended += 1
 
 
 async def _apply(store: EventStore, command: Command, report: LoadReport) -> None:
+    # the close and the expiry are the scheduler's, as on a node
+    actor = SCHEDULER if isinstance(command, CloseDayFromBooks | ExpireStock) else ACTOR
     try:
-        result = await handle(command, store, tenant_id=TENANT, actor=ACTOR)
+        result = await handle(command, store, tenant_id=TENANT, actor=actor)
     except AlreadyExists:  # created earlier without the demo's key: the fact is there
         report.count(None)
     except Exception as problem:  # reported, never hidden
@@ -234,10 +220,12 @@ async def load_demo(store: EventStore, sales: Sequence[DemoSale] | None = None) 
 
     async def one_series(store_code: str, product_code: str) -> None:
         # a series touches its own sale and stock streams only: series load side by side
-        for sale in sorted(sales, key=lambda s: s.day):
-            if (sale.store, sale.product) == (store_code, product_code):
-                for command in day_commands(sale):
-                    await _apply(store, command, report)
+        days = sorted(
+            (s for s in sales if (s.store, s.product) == (store_code, product_code)),
+            key=lambda s: s.day,
+        )
+        for command in series_commands(days):
+            await _apply(store, command, report)
 
     await asyncio.gather(*(one_series(s, p) for s in STORES for p in PRODUCTS))
     return report
@@ -258,12 +246,9 @@ async def plan_next_day(database_url: str, store: EventStore) -> PlanReport:
     """Forecast and plan the day after the demo's last day, as the nightly jobs would."""
     from forecasting.ops.publish import publish_tenant
     from forecasting.ops.registry import RegistryError, list_series, train_and_register
-    from projections.models import model_by_name
-    from projections.rebuild import rebuild
 
     report = PlanReport()
-    for name in ("sales", "inventory"):  # what the forecaster and the plan read
-        await rebuild(store, model_by_name(name))
+    await bring_up_to_date(store)
     through = last_day()
     for key in await asyncio.to_thread(list_series, database_url, TENANT):
         job_id = f"demo:{key.store_id}:{key.sku}:{through.isoformat()}"
@@ -281,11 +266,36 @@ async def plan_next_day(database_url: str, store: EventStore) -> PlanReport:
     return report
 
 
+# ------------------------------------------------------------------ the morning after
+
+
+def morning() -> datetime:
+    """04:00 in Madrid on the planned day: the hour the baker opens the dashboard."""
+    return local(plan_day(), time(4))
+
+
+async def morning_tick(store: EventStore) -> None:
+    """The alerts' clock at :func:`morning` (the scheduler's hourly tick, idempotent)."""
+    await tick_now(store, TENANT, morning())
+
+
+async def bring_up_to_date(store: EventStore) -> None:
+    """What the forecaster, the plan, the figures and ``--check`` read (as ``obrador
+    projections rebuild`` would; the node's projectors then follow the stream)."""
+    from projections.models import model_by_name
+    from projections.rebuild import rebuild
+
+    for name in ("sales", "inventory", "waste"):
+        await rebuild(store, model_by_name(name))
+
+
 # ------------------------------------------------------------------ the command
 
 
 async def run_demo(database_url: str, *, check: bool, plan: bool = True) -> bool:
     """Load the demo tenant (and plan its next day); with ``check``, verify it too."""
+    from deploy.demo_check import print_figures, verify
+
     sales = real_sales()
     store = await EventStore.open(database_url)
     try:
@@ -301,7 +311,8 @@ async def run_demo(database_url: str, *, check: bool, plan: bool = True) -> bool
         )
         print(
             f"  {report.commands} commands: {report.appended} appended now, "
-            f"{report.already} already stored, {len(report.failed)} failed "
+            f"{report.already} already stored, {report.idle} closes/expiries with nothing "
+            f"to do, {len(report.failed)} failed "
             f"({clock.perf_counter() - started:.1f} s)"
         )
         for problem in report.failed[:5]:
@@ -316,91 +327,11 @@ async def run_demo(database_url: str, *, check: bool, plan: bool = True) -> bool
             )
             for problem in planned.problems[:5]:
                 print(f"  ! {problem}")
+        if ok:
+            if not plan:
+                await bring_up_to_date(store)
+            await morning_tick(store)
+            await print_figures(database_url)
         return ok and (not check or await verify(store, sales))
     finally:
         await store.close()
-
-
-# ------------------------------------------------------------------ --check
-
-
-async def _events(store: EventStore, stream_id: str) -> list[Event]:
-    return [
-        decode_event(r.event_type, r.schema_version, r.payload)
-        for r in await store.read_stream(TENANT, stream_id)
-    ]
-
-
-async def _read_all(store: EventStore) -> list[RecordedEvent]:
-    log: list[RecordedEvent] = []
-    position = 0
-    while batch := await store.read_all(after=position, tenant_id=TENANT, limit=5000):
-        log.extend(batch)
-        position = batch[-1].position
-    return log
-
-
-async def verify(store: EventStore, sales: Sequence[DemoSale]) -> bool:
-    """What a user relies on, checked on the stored demo (true on a folder used before)."""
-    checks: list[tuple[str, bool]] = []
-    tenant = organisation.fold(await _events(store, TENANT_STREAM))
-    products = [
-        catalogue.fold_product(await _events(store, product_stream(p[0])))
-        for p in PRODUCTS.values()
-    ]
-    checks.append(
-        (
-            "the tenant, its stores and products are known to the handlers",
-            set(tenant.open_store_ids()) >= {s for s, _ in STORES.values()}
-            and all(p.product is not None for p in products),
-        )
-    )
-    sold = 0
-    for sale in sales:
-        if sale.units:
-            sku = PRODUCTS[sale.product][0]
-            events = await _events(
-                store, sale_stream(STORES[sale.store][0], ticket_id(sku, sale.day))
-            )
-            sold += sum(
-                int(line.quantity)
-                for e in events
-                if isinstance(e, SaleRecorded)
-                for line in e.lines
-            )
-    checks.append(
-        ("every ticket is stored once with the real units", sold == sum(s.units for s in sales))
-    )
-    log = await _read_all(store)
-    positions = [e.position for e in log]
-    decoded = all(decode_event(e.event_type, e.schema_version, e.payload) is not None for e in log)
-    checks.append(
-        (
-            "the tenant's log is in position order and every event decodes",
-            positions == sorted(set(positions)) and decoded,
-        )
-    )
-    again = await load_demo(store, sales)
-    checks.append(
-        ("loading again stores nothing new (idempotency)", again.appended == 0 and not again.failed)
-    )
-    checks.append(("a stale expected version is refused", await _stale_is_refused(store)))
-    for label, ok in checks:
-        print(f"  {'ok ' if ok else 'FAIL'} {label}")
-    return all(ok for _, ok in checks)
-
-
-async def _stale_is_refused(store: EventStore) -> bool:
-    event_type, version, payload = encode_event(
-        TenantCreated(occurred_at=datetime.now(UTC), name="x", kind=TenantKind.CHAIN)
-    )
-    try:
-        await store.append(
-            TENANT,
-            TENANT_STREAM,
-            [NewEvent(event_type=event_type, schema_version=version, payload=payload)],
-            expected_version=NO_STREAM,
-        )
-    except WrongExpectedVersion:
-        return True
-    return False

@@ -28,7 +28,7 @@ DESCRIPTIONS = {
     "projector": "read models from JetStream",
     "ingest": "POS pos.<tenant>.<store>.sales → commands (docs/pos.md)",
     "api": "read API and dashboard (docs/api.md)",
-    "scheduler": "forecast retrain/publish jobs (docs/forecasting-ops.md)",
+    "scheduler": "forecast, day-close, expiry and alert-clock jobs (docs/forecasting-ops.md)",
     "worker": "forecast training jobs from the JetStream work queue",
     "notifier": "alerts to webhooks and e-mail (docs/alerts.md#notifications)",
 }
@@ -86,7 +86,7 @@ def components(
         "projector": lambda: _projector(database_url, nats_url),
         "ingest": lambda: _ingest(database_url, nats_url),
         "api": lambda: _api(database_url, nats_url, settings),
-        "scheduler": lambda: scheduler(database_url, nats_url),
+        "scheduler": lambda: scheduler(database_url, nats_url, settings=settings),
         "worker": lambda: _worker(database_url, nats_url),
         "notifier": lambda: _notifier(database_url, settings),
     }
@@ -163,14 +163,24 @@ def _api(database_url: str, nats_url: str, settings: Settings) -> Component:
 SCHEDULER_LOCK = 0x0B7AD0_5C4ED
 
 
-def scheduler(database_url: str, nats_url: str, check_every: float = 15.0) -> Component:
-    """The forecast jobs, on one node at a time: the others wait on an advisory lock
-    (APScheduler does not share a job store between schedulers safely)."""
+def scheduler(
+    database_url: str,
+    nats_url: str,
+    check_every: float = 15.0,
+    settings: Settings | None = None,
+) -> Component:
+    """The forecast jobs and the stores' daily jobs, on one node at a time: the others
+    wait on an advisory lock (APScheduler does not share a job store between
+    schedulers safely)."""
 
     import psycopg
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from forecasting.ops.jobs import PostgresJobStore, configure
+    from streams.store import EventStore
+
+    times = settings or Settings.load()
 
     async def run(stop: asyncio.Event) -> None:
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
@@ -187,13 +197,70 @@ def scheduler(database_url: str, nats_url: str, check_every: float = 15.0) -> Co
             )
             scheduler.start()
             log.info("scheduler: this node runs the forecast jobs")
+            store = await EventStore.open(database_url, min_size=1, max_size=4)
+            daily = AsyncIOScheduler(timezone=dt.UTC)
+            daily.start()
             try:
+                await _schedule_store_jobs(daily, store, times)
                 while not await _stopped(stop, check_every):
                     await conn.execute("SELECT 1")  # lock lost with the connection: restart
             finally:
+                daily.shutdown(wait=False)
+                await store.close()
                 await asyncio.to_thread(scheduler.shutdown, wait=False)
 
     return Component("scheduler", run)
+
+
+async def _schedule_store_jobs(daily: Any, store: Any, settings: Settings) -> None:
+    """Per store time zone: the automatic close and the expiry at their local times; the
+    hourly clock tick of the alerts. New zones are picked up by an hourly refresh."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from deploy import jobs_daily
+
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    async def close(zone: str) -> None:
+        report = await jobs_daily.close_days(
+            store, now(), close_at=settings.day_close_at, timezone=zone
+        )
+        log.info("day close %s: %d stores, %d items closed", zone, report.stores, report.written)
+
+    async def expire(zone: str) -> None:
+        report = await jobs_daily.expire_stores(store, now(), timezone=zone)
+        log.info("expiry %s: %d stores, %d items expired", zone, report.stores, report.written)
+
+    async def tick() -> None:
+        await jobs_daily.tick_tenants(store, now())
+
+    async def refresh() -> None:
+        zones = {shop.timezone for shop in await jobs_daily.open_stores(store)}
+        for zone in sorted(zones):
+            for kind, job, at in (
+                ("day-close", close, settings.day_close_at),
+                ("expiry", expire, settings.expire_at),
+            ):
+                if daily.get_job(f"{kind}:{zone}") is None:
+                    daily.add_job(
+                        job,
+                        CronTrigger(hour=at.hour, minute=at.minute, timezone=zone),
+                        args=(zone,),
+                        id=f"{kind}:{zone}",
+                        coalesce=True,
+                        misfire_grace_time=3600,
+                        max_instances=1,
+                    )
+
+    daily.add_job(tick, CronTrigger(minute=0), id="alert-clock", coalesce=True, max_instances=1)
+    daily.add_job(refresh, CronTrigger(minute=1), id="store-zones", max_instances=1)
+    await refresh()
+    log.info(
+        "scheduler: store jobs at %s (close) and %s (expiry) store-local, alert clock hourly",
+        settings.day_close_at.strftime("%H:%M"),
+        settings.expire_at.strftime("%H:%M"),
+    )
 
 
 async def _holds(conn: Any, query: str) -> bool:

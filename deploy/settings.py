@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,6 +83,14 @@ class Settings(BaseSettings):
         default="auto", description="human | json | auto (human on a terminal, else json)"
     )
     log_level: LogLevel = Field(default="INFO", description="DEBUG | INFO | WARNING | ERROR")
+    day_close_at: time = Field(
+        default=time(23, 30),
+        description="store-local HH:MM of the automatic day close from the books (scheduler)",
+    )
+    expire_at: time = Field(
+        default=time(0, 5),
+        description="store-local HH:MM the scheduler takes expired lots out of the books",
+    )
 
     @field_validator("database_url", "nats_url", mode="before")
     @classmethod
@@ -151,7 +160,7 @@ class Settings(BaseSettings):
             elif isinstance(value, str):
                 out[name] = mask_secrets(value)
             else:
-                out[name] = str(value) if isinstance(value, Path) else value
+                out[name] = str(value) if isinstance(value, Path | time) else value
         return out
 
 

@@ -20,6 +20,7 @@ import msgspec
 from domain.events import (
     AlertSettingsChanged,
     ClockTicked,
+    DayClosed,
     DomainEvent,
     EquipmentMaintenancePerformed,
     EquipmentMaintenanceScheduled,
@@ -44,6 +45,7 @@ from domain.events import (
     QualityCheckRecorded,
     StockAdjusted,
     StockConsumed,
+    StockExpired,
     StockReceived,
     StockReturned,
     StockTransferredIn,
@@ -108,6 +110,10 @@ class Planned(msgspec.Struct, array_like=True):
     producing_store_id: str = ""
 
 
+#: how many emptied lots a stock record remembers for returns (bounded, unlike the books)
+EMPTIED_KEPT: Final = 16
+
+
 class StockFacts(Facts, kw_only=True, tag="stock"):
     store_id: str
     item_id: str
@@ -117,6 +123,9 @@ class StockFacts(Facts, kw_only=True, tag="stock"):
     target_stock: Decimal | None = None
     forecast: dict[date, DayForecast] = {}  # the latest published forecast, by day
     planned: dict[str, Planned] = {}  # open manufacturing orders for this store, by order id
+    #: the last lots emptied (at most ``EMPTIED_KEPT``), so a void or refund that gives
+    #: units back to one restores its expiry and cost, as ``domain.stock`` does
+    emptied: dict[str, Lot] = {}
 
     @property
     def on_hand(self) -> Decimal:
@@ -211,6 +220,8 @@ def subjects_of(ev: DomainEvent) -> list[str]:
             | StockTransferredIn()
             | StockAdjusted()
             | WasteRecorded()
+            | StockExpired()
+            | DayClosed()
         ):
             return [stock_subject(ev.store_id, ev.item_id)]
         case (

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from domain.alert_facts import (
+    EMPTIED_KEPT,
     ZERO,
     AnyFacts,
     DayForecast,
@@ -28,6 +29,7 @@ from domain.alert_facts import (
 from domain.events import (
     AlertSettingsChanged,
     ClockTicked,
+    DayClosed,
     DomainEvent,
     EquipmentMaintenancePerformed,
     EquipmentMaintenanceScheduled,
@@ -52,6 +54,7 @@ from domain.events import (
     QualityCheckRecorded,
     StockAdjusted,
     StockConsumed,
+    StockExpired,
     StockReceived,
     StockReturned,
     StockTransferredIn,
@@ -189,13 +192,26 @@ def _stock(facts: StockFacts, ev: DomainEvent) -> None:  # noqa: PLR0912 - one c
                 _add(facts, allocation.lot_id, allocation.quantity, None, ZERO)
         case StockTransferredOut():
             _take(facts, (LotAllocation(lot_id=m.lot_id, quantity=m.quantity) for m in ev.lots))
-        case WasteRecorded():
+        case WasteRecorded() | StockExpired():
             _take(facts, ev.allocations)
+        case DayClosed():
+            _close(facts, ev)
         case StockAdjusted():
             _take(facts, ev.allocations)
             if ev.surplus_lot_id is not None and ev.surplus_quantity > 0:
                 _put(facts, ev.surplus_lot_id, ev.surplus_quantity, None, ZERO)
             facts.shortfall = ZERO
+
+
+def _close(facts: StockFacts, ev: DayClosed) -> None:
+    """As ``StockState``: the count's difference, a surplus lot, then each outcome's lots."""
+    _take(facts, ev.discrepancy_allocations)
+    if ev.surplus_lot_id is not None and ev.surplus_quantity > 0:
+        _put(facts, ev.surplus_lot_id, ev.surplus_quantity, ev.surplus_expires_on, ZERO)
+    if not ev.automatic:
+        facts.shortfall = ZERO  # a count settles what the books could not explain
+    for outcome in ev.outcomes:
+        _take(facts, outcome.allocations)
 
 
 def _add(facts: StockFacts, lot_id: str, qty: Decimal, expires: date | None, cost: Decimal) -> None:
@@ -208,6 +224,9 @@ def _put(facts: StockFacts, lot_id: str, qty: Decimal, expires: date | None, cos
     lot = facts.lots.get(lot_id)
     if lot is None:
         if qty > 0:
+            known = facts.emptied.pop(lot_id, None)  # given back: its expiry and cost
+            if known is not None:
+                expires, cost = known.expires_on, known.unit_cost
             facts.lots[lot_id] = Lot(qty, expires, cost)
     else:
         lot.quantity += qty
@@ -221,6 +240,9 @@ def _take(facts: StockFacts, allocations: object) -> None:
         lot.quantity -= allocation.quantity
         if lot.quantity <= 0:
             del facts.lots[allocation.lot_id]
+            facts.emptied[allocation.lot_id] = Lot(ZERO, lot.expires_on, lot.unit_cost)
+            while len(facts.emptied) > EMPTIED_KEPT:
+                del facts.emptied[next(iter(facts.emptied))]
 
 
 def plan(stock: StockFacts, order: OrderFacts) -> None:

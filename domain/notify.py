@@ -23,6 +23,7 @@ from domain.events.notify import (
     QuietHoursSet,
     WebhookChannelAdded,
 )
+from domain.events.personal import SubjectErased
 
 ChannelKind = Literal["webhook", "email"]
 #: A webhook secret shorter than this is refused (it is an HMAC key).
@@ -66,6 +67,9 @@ def fold(events: Iterable[Event]) -> NotifySettings:
                 state.channels[event.channel_id] = Channel(event.channel_id, "email", event.address)
             case NotificationChannelRemoved():
                 state.channels.pop(event.channel_id, None)
+            case SubjectErased(subject_id=subject) if subject.startswith("recipient:"):
+                # the address is unreadable from now on (docs/gdpr.md): nothing goes there
+                state.channels.pop(subject.removeprefix("recipient:"), None)
             case QuietHoursSet():
                 state.quiet = QuietHours(
                     event.start_hour, event.end_hour, event.timezone, event.digest_hour

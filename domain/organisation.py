@@ -21,6 +21,7 @@ from domain.events import (
     UserRoleChanged,
 )
 from domain.events.organisation import Role
+from domain.events.personal import SubjectErased
 
 #: "Area/City" IANA names or UTC; the command edge also checks the zone exists.
 _TIMEZONE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
@@ -61,6 +62,9 @@ class TenantState:
                 self.users.pop(event.user_id, None)
                 self.deactivated.add(event.user_id)
                 self.emails = {e: u for e, u in self.emails.items() if u != event.user_id}
+            case SubjectErased(subject_id=subject) if subject.startswith("user:"):
+                erased = subject.removeprefix("user:")
+                self.emails = {e: u for e, u in self.emails.items() if u != erased}
 
 
 def fold(events: Iterable[Event]) -> TenantState:

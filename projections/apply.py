@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -28,6 +29,8 @@ from projections.guard import check_appliable
 from projections.model import Decoded, ReadModel
 from projections.parking import PARKED_TABLE, Parked, SchemaTooNew, is_transient, write_parked
 from streams.envelope import RecordedEvent
+from streams.personal import open_records
+from streams.subject_keys import read_keys
 
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 
@@ -80,7 +83,8 @@ async def apply_events(
     Returns the parked events (already written to ``tables[PARKED_TABLE]``).
     Infrastructure errors propagate: the caller retries the whole batch.
     """
-    ready, parked = screen(model, events)
+    handled = [e for e in events if model.handles(e.event_type)]
+    ready, parked = screen(model, await open_records(partial(read_keys, conn), handled))
     if ready:
         try:
             async with conn.transaction():  # a savepoint: a failure leaves the batch undone

@@ -33,6 +33,7 @@ from projections.leases import Leases
 from projections.model import ReadModel
 from projections.status import mark
 from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
+from streams.cluster import nats_servers
 from streams.envelope import RecordedEvent
 from streams.hoptrace import HopTrace
 from streams.jetstream import (
@@ -305,7 +306,10 @@ class Projector:
         )
         await pool.open(wait=True)
         nc: NATS = await nats.connect(
-            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name=self.owner
+            nats_servers(self.nats_url),
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            name=self.owner,
         )
         js = nc.jetstream()
         await ensure_event_stream(js)
@@ -313,7 +317,10 @@ class Projector:
         appliers = {m.name: SharedApplier(pool, m) for m in self.models}
         try:
             while not stop.is_set():
-                await self._balance(pool, js, leases, appliers)
+                try:
+                    await self._balance(pool, js, leases, appliers)
+                except psycopg.OperationalError as exc:  # a database restart: workers retry too
+                    log.warning("projector: leases not renewed, again shortly: %s", exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.lease_ttl / 3)
         finally:

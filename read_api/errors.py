@@ -29,6 +29,7 @@ from litestar.routes import HTTPRoute
 from psycopg_pool import PoolTimeout
 
 from read_api.schemas import Problem
+from streams.errors import StoreUnavailable
 
 log = logging.getLogger("read_api")
 
@@ -170,6 +171,13 @@ def _from_database_down(exc: psycopg.OperationalError) -> ProblemDetailsExceptio
     return problem(503, "database unavailable, try again shortly", headers={"Retry-After": "5"})
 
 
+def _from_store_unavailable(exc: StoreUnavailable) -> ProblemDetailsException:
+    # The database went away between the command's read and its append: nothing was
+    # acknowledged, and a resend with the same Idempotency-Key is stored at most once.
+    log.warning("read API: the store could not append: %s", exc)
+    return problem(503, "database unavailable, try again shortly", headers={"Retry-After": "5"})
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     log.error("unexpected error in the read API", exc_info=exc)
     return problem(500, "the server could not answer; the error is logged")
@@ -184,6 +192,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 HTTPException: _from_http,
                 PoolTimeout: _from_pool_timeout,
                 psycopg.OperationalError: _from_database_down,
+                StoreUnavailable: _from_store_unavailable,
                 Exception: _from_unexpected,
             }
         )

@@ -23,6 +23,7 @@ from projections.models import ALL_MODELS
 from projections.status import read_status
 from read_api.errors import problem
 from read_api.schemas import HealthCheck, Out
+from streams.cluster import nats_servers
 
 #: /ready fails when a projector partition is further behind than this (seconds).
 DEFAULT_MAX_LAG_SECONDS: Final = 60.0
@@ -119,7 +120,10 @@ async def _nats_answers(url: str) -> bool:
     try:
         client = await asyncio.wait_for(
             nats.connect(
-                url, connect_timeout=_TIMEOUT, max_reconnect_attempts=0, allow_reconnect=False
+                nats_servers(url),
+                connect_timeout=_TIMEOUT,
+                max_reconnect_attempts=0,
+                allow_reconnect=False,
             ),
             _TIMEOUT,
         )

@@ -7,10 +7,14 @@ from collections.abc import AsyncIterator, Sequence
 
 from streams.envelope import ANY, AppendRequest, AppendResult, NewEvent, RecordedEvent
 from streams.errors import StoreError
+from streams.subject_keys import Keyring
 from streams.validation import validate_request
 
 
 class StoreFront(ABC):
+    #: The data subjects' keys (personal fields are sealed with them, docs/gdpr.md).
+    keyring: Keyring
+
     @abstractmethod
     async def _submit(self, request: AppendRequest) -> AppendResult | StoreError: ...
 

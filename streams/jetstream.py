@@ -24,6 +24,7 @@ from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from domain.streams import stream_type as stream_kind
+from streams.cluster import add_stream_replicated
 from streams.envelope import RecordedEvent
 
 STREAM_NAME: Final = "OBRADOR_EVENTS"
@@ -104,22 +105,25 @@ def event_from_message(headers: dict[str, str], data: bytes) -> RecordedEvent:
     )
 
 
-async def ensure_event_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
-    """Create the events stream if missing (idempotent; keeps an existing one as it is)."""
+async def ensure_event_stream(js: JetStreamContext) -> None:
+    """Create the events stream if missing (idempotent; keeps an existing one as it is).
+
+    Three replicas on a cluster, one on a single server (``streams.cluster``).
+    """
     try:
         await js.stream_info(STREAM_NAME)
         return
     except NotFoundError:
         pass
-    await js.add_stream(
+    await add_stream_replicated(
+        js,
         js_api.StreamConfig(
             name=STREAM_NAME,
             subjects=[f"{SUBJECT_ROOT}.>"],
             retention=js_api.RetentionPolicy.LIMITS,
             storage=js_api.StorageType.FILE,
-            num_replicas=replicas,
             duplicate_window=120.0,
-        )
+        ),
     )
 
 
@@ -159,7 +163,7 @@ FORECAST_ACK_WAIT_S: Final = 600.0
 FORECAST_MAX_DELIVER: Final = 5
 
 
-async def ensure_forecast_jobs_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
+async def ensure_forecast_jobs_stream(js: JetStreamContext) -> None:
     """Create the work-queue stream and the shared durable consumer if missing.
 
     Retention WORK_QUEUE: a message is gone once a worker acks it. The hour-long
@@ -168,15 +172,15 @@ async def ensure_forecast_jobs_stream(js: JetStreamContext, *, replicas: int = 1
     try:
         await js.stream_info(FORECAST_JOBS_STREAM)
     except NotFoundError:
-        await js.add_stream(
+        await add_stream_replicated(
+            js,
             js_api.StreamConfig(
                 name=FORECAST_JOBS_STREAM,
                 subjects=[f"{FORECAST_JOBS_ROOT}.>"],
                 retention=js_api.RetentionPolicy.WORK_QUEUE,
                 storage=js_api.StorageType.FILE,
-                num_replicas=replicas,
                 duplicate_window=3600.0,
-            )
+            ),
         )
     try:
         await js.consumer_info(FORECAST_JOBS_STREAM, FORECAST_WORKERS)

@@ -15,6 +15,7 @@ from streams.append_batch import AtomicAppendRefused
 from streams.envelope import AppendRequest, AppendResult, RecordedEvent
 from streams.errors import InvalidAppend, StoreError, WrongExpectedVersion
 from streams.front import StoreFront
+from streams.subject_keys import MemoryKeyring
 from streams.validation import check_atomic_group, validate_request, validate_tenant
 
 
@@ -25,6 +26,7 @@ class InMemoryEventStore(StoreFront):
         self._keys: dict[tuple[str, str], AppendResult] = {}
         self._event_ids: set[object] = set()
         self._changed = asyncio.Event()
+        self.keyring = MemoryKeyring()
 
     async def close(self) -> None:
         return None

@@ -15,13 +15,16 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats
+import psycopg
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import APIError
 
+from streams.cluster import nats_servers
 from streams.envelope import RecordedEvent
 from streams.hoptrace import HopTrace
 from streams.jetstream import (
@@ -58,23 +61,38 @@ class Relay:
         batch: int = 2000,
         window: int = 4000,
         trace: HopTrace | None = None,
+        ack_timeout: float = 10.0,
     ) -> None:
         self.store = store
         self.trace = trace  # per-hop timestamps (the freshness bench), off by default
         self.nats_url = nats_url
         self.batch = batch
         self.window = window  # publishes awaiting their ack at most
+        self.ack_timeout = ack_timeout  # then the relay restarts from JetStream's tail
         self.stats = RelayStats()
         self._nc: NATS | None = None
         self._tails: dict[int, int] = {}
+        self._refused = asyncio.Event()  # set by the connection when JetStream refused a publish
+        self._refusal = ""
 
     async def connect(self) -> JetStreamContext:
         self._nc = await nats.connect(
-            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name="obrador-relay"
+            nats_servers(self.nats_url),
+            error_cb=self._on_async_error,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            name="obrador-relay",
         )
         js = self._nc.jetstream(publish_async_max_pending=self.window)
         await ensure_event_stream(js)
         return js
+
+    async def _on_async_error(self, exc: Exception) -> None:
+        if isinstance(exc, APIError):  # a refused publish (see ``_settle``)
+            self._refusal = str(exc)
+            self._refused.set()
+        else:
+            log.warning("relay: NATS connection: %r", exc)
 
     async def close(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
@@ -86,19 +104,26 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; any publish failure restarts from JetStream's tail."""
         js = await self.connect()
+        in_a_row, published = 0, self.stats.published
         try:
             while not stop.is_set():
                 try:
                     await self._relay(js, stop)
-                except (APIError, TimeoutError, nats.errors.Error) as exc:
+                except (APIError, TimeoutError, nats.errors.Error, psycopg.OperationalError) as exc:
+                    # the broker refused or went away, or the database did (a restart, a
+                    # failover; PoolTimeout is one too): start again from JetStream's tail
                     self.stats.restarts += 1
                     RELAY_RESTARTS.inc()
                     log.warning("relay restarting from JetStream's tail after: %s", exc)
-                    await asyncio.sleep(min(5.0, 0.1 * self.stats.restarts))
+                    # the pause grows with failures in a row, and starts over after progress
+                    in_a_row = 1 if self.stats.published > published else in_a_row + 1
+                    published = self.stats.published
+                    await asyncio.sleep(min(5.0, 0.1 * in_a_row))
         finally:
             await self.close()
 
     async def _relay(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        self._refused.clear()
         position, last_id = await last_relayed(js)
         self._tails = await partition_tails(js)
         self.stats.position = position
@@ -150,12 +175,35 @@ class Relay:
         """
         if not pending:
             return
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result if isinstance(result, Exception) else RuntimeError(str(result))
-        self.stats.published += len(results)
-        RELAY_PUBLISHED.inc(len(results))
+        # nats-py (2.16) raises a refused publish (another relay published first: wrong last
+        # msg id; a duplicate still in flight) inside its reply handler instead of failing the
+        # future, which then never completes. The handler's error reaches the connection's
+        # error callback (``_on_async_error``), which wakes this wait at once; the timeout
+        # covers a broker that went silent. Cancelling the waits frees their publish slots.
+        acked: asyncio.Future[Any] = asyncio.gather(*pending, return_exceptions=True)
+        acked.add_done_callback(_retrieve)  # a cancelled gather is not an error to report
+        refused: asyncio.Future[Any] = asyncio.ensure_future(self._refused.wait())
+        try:
+            await asyncio.wait(
+                {acked, refused}, timeout=self.ack_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            refused.cancel()
+        if not acked.done():
+            acked.cancel()
+            for future in pending:
+                future.cancel()
+            raise TimeoutError(
+                f"publishes refused ({self._refusal})"
+                if self._refused.is_set()
+                else f"publishes unanswered after {self.ack_timeout:.0f} s"
+            )
+        for future in pending:
+            error = future.exception()
+            if error is not None:
+                raise error if isinstance(error, Exception) else RuntimeError(str(error))
+        self.stats.published += len(pending)
+        RELAY_PUBLISHED.inc(len(pending))
         if self.trace is not None:
             self.trace.record("acked", last=upto)
 
@@ -165,3 +213,8 @@ class Relay:
         self.stats.lag_seconds = max(0.0, time.time() - newest.recorded_at.timestamp())
         RELAY_POSITION.set(newest.position)
         RELAY_LAG_SECONDS.set(self.stats.lag_seconds)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -8,6 +8,7 @@ from typing import Any
 import nats
 import psycopg
 
+from streams.cluster import nats_servers
 from streams.jetstream import ensure_event_stream, last_relayed
 
 
@@ -15,7 +16,7 @@ async def relay_lag(
     conn: psycopg.AsyncConnection[tuple[Any, ...]], nats_url: str
 ) -> dict[str, object]:
     """``position`` relayed so far, ``lag_events`` and ``lag_seconds`` still to relay."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
         await ensure_event_stream(js)

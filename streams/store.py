@@ -18,6 +18,7 @@ from streams.envelope import AppendRequest, AppendResult, RecordedEvent
 from streams.errors import StoreError
 from streams.front import StoreFront
 from streams.group_commit import GroupCommitter, write_with_retries
+from streams.subject_keys import PgKeyring
 from streams.telemetry import observe_appends
 from streams.validation import check_atomic_group, validate_request, validate_tenant
 
@@ -54,6 +55,7 @@ class EventStore(StoreFront):
         self.pool = pool
         self._committer = GroupCommitter(pool, max_batch=max_batch, max_inflight=max_inflight)
         self._notifier = _Notifier(pool)
+        self.keyring = PgKeyring(pool)
 
     @classmethod
     async def open(cls, conninfo: str, *, min_size: int = 2, max_size: int = 16) -> Self:

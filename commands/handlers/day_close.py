@@ -76,7 +76,9 @@ async def close_day(cmd: CloseDay, w: Writer) -> None:
 
 
 async def close_day_from_books(cmd: CloseDayFromBooks, w: Writer) -> None:
-    """The automatic close: items a person already closed that day are left as they are."""
+    """The automatic close: items a person already closed that day are left as they are,
+    and so are items whose books were closed for a later day (a late or repeated run must
+    not judge a past day by today's books)."""
     await known_store(w, cmd.store_id)
     for index, item_id in enumerate(cmd.item_ids):
         item = await known_item(w, item_id, f"item_ids[{index}]")
@@ -84,7 +86,9 @@ async def close_day_from_books(cmd: CloseDayFromBooks, w: Writer) -> None:
         def decide(
             st: stock.StockState, item_id: str = item_id, item: KnownItem = item
         ) -> list[Event]:
-            if cmd.day in st.closed_days or (st.lot_quantity == 0 and st.shortfall == 0):
+            if any(day >= cmd.day for day in st.closed_days):
+                return []
+            if st.lot_quantity == 0 and st.shortfall == 0:
                 return []
             return _close(
                 st, None, store_id=cmd.store_id, item_id=item_id, day=cmd.day, item=item, w=w

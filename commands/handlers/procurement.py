@@ -37,6 +37,9 @@ async def register_supplier(cmd: RegisterSupplier, w: Writer) -> None:
         name=cmd.name,
         lead_time_days=cmd.lead_time_days,
         prices=cmd.prices,
+        contact_name=cmd.contact_name,
+        contact_email=cmd.contact_email,
+        contact_phone=cmd.contact_phone,
     )
 
     def decide(past: list[Event]) -> list[Event]:

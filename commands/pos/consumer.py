@@ -22,6 +22,7 @@ import contextlib
 import logging
 import random
 import time
+from dataclasses import replace
 from typing import Any, Final
 
 import nats
@@ -49,6 +50,7 @@ from commands.pos.ingest import (
     TicketProcessor,
 )
 from commands.pos.schema import DLQ_TOKEN, SALES_TOKEN, SUBJECT_ROOT, dlq_subject
+from streams.cluster import add_stream_replicated, nats_servers
 
 log = logging.getLogger("obrador.pos")
 
@@ -141,7 +143,7 @@ class IngestConsumer:
             nc: Client | None = None
             try:
                 nc = await nats.connect(
-                    self.nats_url,
+                    nats_servers(self.nats_url),
                     name="obrador-pos-ingest",
                     connect_timeout=2,
                     max_reconnect_attempts=-1,
@@ -270,9 +272,10 @@ class IngestConsumer:
 
 async def _ensure_stream(js: Any, config: StreamConfig) -> None:
     try:
-        await js.add_stream(config)
+        await add_stream_replicated(js, config)  # three copies on a cluster, one on a server
     except BadRequestError:  # it exists with another configuration: bring it up to date
-        await js.update_stream(config)
+        current = await js.stream_info(config.name)  # ... keeping the replicas it has
+        await js.update_stream(replace(config, num_replicas=current.config.num_replicas))
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

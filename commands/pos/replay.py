@@ -21,6 +21,7 @@ import msgspec
 import nats
 
 from commands.pos.schema import CURRENT_VERSION, H_MSG_ID, H_TOKEN, sales_subject
+from streams.cluster import nats_servers
 
 REQUIRED: Final = ("ticket", "sold_at", "sku", "quantity", "unit_price")
 IN_FLIGHT: Final = 256
@@ -75,7 +76,7 @@ async def replay(
     """Publish every ticket (``rate`` tickets per second, or as fast as acks come back)."""
     tickets = read_tickets(path)
     subject = sales_subject(tenant_id, store_id)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_servers(nats_url))
     js = nc.jetstream()
     gate = asyncio.Semaphore(IN_FLIGHT)
     counts = [0, 0]

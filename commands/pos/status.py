@@ -14,10 +14,11 @@ import nats
 from nats.js.errors import NotFoundError
 
 from commands.pos.ingest import DLQ_STREAM_NAME, DURABLE, POS_STREAM_NAME
+from streams.cluster import nats_servers
 
 
 async def pos_status(nats_url: str) -> dict[str, Any]:
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_servers(nats_url))
     js = nc.jetstream()
     status: dict[str, Any] = {}
     try:

@@ -16,6 +16,9 @@ class RegisterSupplier(Command, frozen=True, kw_only=True):
     name: Text
     lead_time_days: int
     prices: tuple[SupplierPrice, ...] = ()
+    contact_name: Text = ""
+    contact_email: Text = ""
+    contact_phone: Text = ""
 
 
 class UpdateSupplierPrices(Command, frozen=True, kw_only=True):

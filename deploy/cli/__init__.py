@@ -24,6 +24,7 @@ from deploy.cli import (
     bench,
     chaos,
     forecast,
+    gdpr,
     history,
     importing,
     pos,
@@ -90,6 +91,7 @@ for module in (
     audit,
     backup,
     history,
+    gdpr,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)

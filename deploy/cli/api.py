@@ -58,8 +58,10 @@ async def create(
     urls: StackUrls, tenant: str, role: str, stores: tuple[str, ...], label: str
 ) -> int:
     """A new key for the tenant; prints it once."""
+    from deploy.cli.tenant import require_tenant
     from read_api.keys import check_key_scope, create_api_key, unknown_stores
 
+    require_tenant(urls.database_url, tenant)
     try:
         check_key_scope(role, stores)
         unknown = await unknown_stores(urls.database_url, tenant, stores)
@@ -85,8 +87,10 @@ async def create(
 @with_stack(nats=False, quiet=True)
 def revoke(urls: StackUrls, tenant: str, key_id: str) -> int:
     """The key stops working at once (KEY_ID: the part after 'obrkey_' and before the next '_')."""
+    from deploy.cli.tenant import require_tenant
     from read_api.keys import revoke_api_key
 
+    require_tenant(urls.database_url, tenant)
     revoked = revoke_api_key(urls.database_url, tenant, key_id)
     print("revoked" if revoked else f"no live key {key_id!r} for {tenant!r}")
     return 0 if revoked else 1

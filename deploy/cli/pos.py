@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -46,10 +47,12 @@ async def register_device(urls: StackUrls, tenant: str, store: str, device: str)
     """Register a till; prints its token once."""
     from commands.pos.devices import DeviceRegistry
     from commands.pos.devices import register_device as register
+    from deploy.cli.tenant import require_tenant
     from domain.access import Actor
     from domain.events.organisation import Role
     from streams.store import EventStore
 
+    require_tenant(urls.database_url, tenant)
     async with await EventStore.open(urls.database_url) as events:
         token = await register(
             events,
@@ -89,8 +92,10 @@ async def revoke_device(urls: StackUrls, tenant: str, device: str) -> int:
 async def devices(urls: StackUrls, tenant: str, as_json: bool) -> None:
     """A tenant's devices."""
     from commands.pos.devices import DeviceRegistry
+    from deploy.cli.tenant import require_tenant
     from streams.store import EventStore
 
+    require_tenant(urls.database_url, tenant)
     async with await EventStore.open(urls.database_url) as events:
         rows = await DeviceRegistry(events.pool).list(tenant)
     emit(
@@ -136,11 +141,41 @@ async def _replay(
 @json_option
 @with_stack(quiet=True)
 async def status(urls: StackUrls, as_json: bool) -> None:
-    """Tickets received, ingest lag, dead letters."""
+    """Tickets received, ingest lag, dead letters, sales of unknown items."""
     from commands.pos.status import pos_status
 
     report = await pos_status(urls.nats_url)
+    report["unknown_item_sales"] = await _unknown_sales(urls.database_url)
     emit(report, as_json, lambda: _status_text(report))
+
+
+async def _unknown_sales(database_url: str) -> dict[str, object]:
+    """Ticket lines of items the catalogue did not know when sold (inventory read model),
+    each marked with whether the catalogue knows the item now."""
+    import psycopg
+
+    from domain.streams import product_stream
+    from projections.models.inventory_queries import unknown_sales_everywhere
+    from streams.store import EventStore
+
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        found = await unknown_sales_everywhere(conn)
+    by: dict[str, dict[str, object]] = {}
+    async with await EventStore.open(database_url, min_size=1, max_size=2) as store:
+        for tenant in sorted({row[0] for row in found}):
+            mine = [row for row in found if row[0] == tenant]
+            known = await store.existing_streams(tenant, {product_stream(r[2]) for r in mine})
+            for _, store_id, item_id, units, tickets in mine:
+                by[f"{tenant}/{store_id}/{item_id}"] = {
+                    "units": units,
+                    "tickets": tickets,
+                    "defined_since": product_stream(item_id) in known,
+                }
+    return {
+        "units": sum((row[3] for row in found), Decimal(0)),
+        "tickets": sum(row[4] for row in found),
+        "by_store_and_item": by,
+    }
 
 
 def _status_text(status: dict[str, object]) -> str:
@@ -157,6 +192,14 @@ def _status_text(status: dict[str, object]) -> str:
     assert isinstance(dead, dict)
     lines.append(f"dead letters       {dead['total']}")
     lines.extend(f"  {key:40} {count}" for key, count in dead["by_store_and_rule"].items())
+    unknown = status["unknown_item_sales"]
+    assert isinstance(unknown, dict)
+    lines.append(
+        f"unknown-item sales {unknown['units']} units in {unknown['tickets']} ticket lines"
+    )
+    for key, row in unknown["by_store_and_item"].items():
+        since = "  (in the catalogue now: count the shelf)" if row["defined_since"] else ""
+        lines.append(f"  {key:40} {row['units']} units, {row['tickets']} tickets{since}")
     return "\n".join(lines)
 
 

@@ -17,6 +17,26 @@ PASSWORD_ENV = "OBRADOR_PASSWORD"
 PEOPLE_ROLES = [r.value for r in Role if r is not Role.POS_DEVICE]
 
 
+def require_tenant(database_url: str, tenant: str) -> None:
+    """Refuse a ``--tenant`` that was never created (the message lists the known ones)."""
+    import psycopg
+
+    from domain.streams import TENANT_STREAM
+
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT tenant_id FROM streams WHERE stream_id = %s ORDER BY tenant_id",
+            (TENANT_STREAM,),
+        ).fetchall()
+    known = [str(row[0]) for row in rows]
+    if tenant not in known:
+        shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "") or "none yet"
+        raise click.BadParameter(
+            f"no tenant {tenant!r} (known: {shown}; create one with 'obrador tenant create')",
+            param_hint="'--tenant'",
+        )
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "tenant"
 
@@ -137,6 +157,7 @@ async def add(
     from read_api.users import create_user
     from streams.store import EventStore
 
+    require_tenant(urls.database_url, tenant)
     password = _password(password_stdin)
     store = await EventStore.open(urls.database_url)
     try:
@@ -164,6 +185,7 @@ async def list_(urls: StackUrls, tenant: str) -> None:
     from read_api.users import list_users
     from streams.store import EventStore
 
+    require_tenant(urls.database_url, tenant)
     store = await EventStore.open(urls.database_url)
     try:
         for email, user_id in await list_users(store.pool, tenant):

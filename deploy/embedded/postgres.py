@@ -83,7 +83,7 @@ class EmbeddedPostgres(ChildServer):
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb(user)
         self._recover_stale_server()
-        self.port = free_port()
+        self.port = self.port or free_port()  # a restart keeps its address (clients reconnect)
         args = [
             str(POSTGRES_BIN_PATH / "postgres"),
             "-D",

@@ -55,6 +55,7 @@ from domain.events.organisation import (
     UserRegistered,
     UserRoleChanged,
 )
+from domain.events.personal import SubjectErased
 from domain.events.procurement import (
     PurchaseOrderApproved,
     PurchaseOrderCancelled,
@@ -137,6 +138,7 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     EmailRecipientAdded,
     NotificationChannelRemoved,
     QuietHoursSet,
+    SubjectErased,
 ]
 
 #: Event type name (the ``type`` tag) -> class.
@@ -192,6 +194,7 @@ __all__ = [
     "StockTransferredOut",
     "StoreClosed",
     "StoreOpened",
+    "SubjectErased",
     "SupplierPriceListUpdated",
     "SupplierRegistered",
     "TemperatureRecorded",

@@ -22,6 +22,10 @@ class SupplierRegistered(DomainEvent, frozen=True, kw_only=True):
     name: str
     lead_time_days: int
     prices: tuple[SupplierPrice, ...] = ()
+    #: The supplier's contact person: personal data, encrypted in the store (docs/gdpr.md).
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
 
 
 class SupplierPriceListUpdated(DomainEvent, frozen=True, kw_only=True):

@@ -37,6 +37,7 @@ from forecasting.ops.keys import RegistryError, SeriesKey
 from forecasting.ops.readport import list_series
 from forecasting.ops.registry import ModelVersion, train_and_register
 from forecasting.ops.telemetry import TRAINING
+from streams.cluster import nats_servers
 from streams.jetstream import (
     FORECAST_JOB_PARTITIONS,
     FORECAST_JOBS_STREAM,
@@ -98,7 +99,7 @@ async def enqueue(
     keys = await asyncio.to_thread(list_series, conninfo, tenant_id, store_id)
     run = run_id or uuid.uuid4().hex[:12]
     jobs = [TrainJob(f"{run}:{k.tenant_id}:{k.store_id}:{k.sku}", k, through) for k in keys]
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
         await ensure_forecast_jobs_stream(js)
@@ -158,7 +159,7 @@ async def run_worker(
     failed job is nak'ed for redelivery after ``retry_delay`` seconds.
     """
     stats = WorkerStats(name or f"worker-{uuid.uuid4().hex[:6]}")
-    nc: Client = await nats.connect(nats_url)
+    nc: Client = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
         await ensure_forecast_jobs_stream(js)

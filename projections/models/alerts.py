@@ -77,6 +77,8 @@ class AlertsModel:
             "StockTransferredIn",
             "StockAdjusted",
             "WasteRecorded",
+            "StockExpired",
+            "DayClosed",
             "ManufacturingOrderSuggested",
             "ManufacturingOrderConfirmed",
             "ManufacturingOrderEdited",

@@ -27,3 +27,14 @@ async def unknown_sales(
         (tenant_id,),
     )
     return await cur.fetchall()
+
+
+async def unknown_sales_everywhere(
+    conn: AsyncConnection[tuple[str, str, str, Decimal, int]],
+) -> list[tuple[str, str, str, Decimal, int]]:
+    """(tenant, store, item, units, tickets) of every tenant, for ``obrador pos status``."""
+    cur = await conn.execute(
+        "SELECT tenant_id, store_id, item_id, units, tickets FROM rm_inventory_unknown_sales"
+        " ORDER BY tenant_id, store_id, item_id"
+    )
+    return await cur.fetchall()

@@ -25,6 +25,8 @@ from domain.events import (
     PurchaseOrderSent,
     SupplierRegistered,
 )
+from domain.events.personal import SubjectErased
+from domain.personal import ERASED
 from projections.model import Decoded
 from projections.models._sql import Conn, Row, spec
 
@@ -37,6 +39,9 @@ SUPPLIERS = spec(
     "supplier_id text",
     "name text",
     "lead_time_days integer",
+    "contact_name text",
+    "contact_email text",
+    "contact_phone text",
 )
 ORDERS = spec(
     "rm_purchase_orders",
@@ -218,6 +223,7 @@ class PurchaseOrdersModel:
             "PurchaseOrderSent",
             "PurchaseOrderReceived",
             "PurchaseOrderCancelled",
+            "SubjectErased",
         }
     )
 
@@ -233,12 +239,15 @@ class PurchaseOrdersModel:
             conn, tables, keys, by=LINES.key_names[:2]
         ):
             orders[(t, po_id)].lines[item_id] = _Line(*values[:6])
-        suppliers: dict[Key, Row] = {}
+        suppliers = await _suppliers_erased(conn, tables, events)
         touched: set[Key] = set()
         for rec, ev in events:
             if isinstance(ev, SupplierRegistered):
                 key = (rec.tenant_id, ev.supplier_id)
-                suppliers[key] = (*key, ev.name, ev.lead_time_days)
+                contact = (ev.contact_name, ev.contact_email, ev.contact_phone)
+                suppliers[key] = (*key, ev.name, ev.lead_time_days, *contact)
+                continue
+            if isinstance(ev, SubjectErased):
                 continue
             key = (rec.tenant_id, ev.po_id)  # type: ignore[attr-defined]
             if isinstance(ev, PurchaseOrderDrafted):
@@ -263,3 +272,20 @@ class PurchaseOrdersModel:
                 for item_id, line in orders[k].lines.items()
             ),
         )
+
+
+async def _suppliers_erased(
+    conn: Conn, tables: Mapping[str, str], events: Sequence[Decoded]
+) -> dict[Key, Row]:
+    """Supplier rows whose contact person was erased in this batch, contact set to ERASED.
+
+    A supplier registered later in the same batch is read with its key already
+    gone, so its contact arrives as ERASED from the store side as well.
+    """
+    keys = {
+        (rec.tenant_id, ev.subject_id.removeprefix("supplier:"))
+        for rec, ev in events
+        if isinstance(ev, SubjectErased) and ev.subject_id.startswith("supplier:")
+    }
+    rows = await SUPPLIERS.fetch(conn, tables, keys)
+    return {(r[0], r[1]): (*r[:4], *(ERASED if v else v for v in r[4:7])) for r in rows}

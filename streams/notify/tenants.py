@@ -5,7 +5,7 @@ The stream version (one primary-key lookup per tenant) says when to fold again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -13,6 +13,8 @@ from psycopg import AsyncConnection
 from domain import notify
 from domain.codec import decode_event
 from domain.streams import NOTIFY_SETTINGS_STREAM
+from streams.personal import open_payloads
+from streams.subject_keys import read_keys
 
 Conn = AsyncConnection[tuple[Any, ...]]
 
@@ -60,5 +62,9 @@ async def _fold(conn: Conn, tenant_id: str) -> notify.NotifySettings:
         " WHERE tenant_id = %s AND stream_id = %s ORDER BY stream_version",
         (tenant_id, NOTIFY_SETTINGS_STREAM),
     )
-    rows: Iterable[tuple[Any, ...]] = await cur.fetchall()
-    return notify.fold(decode_event(t, v, bytes(p)) for t, v, p in rows)
+    rows: list[tuple[Any, ...]] = await cur.fetchall()
+    # E-mail addresses are sealed in the store; erased ones read "[erased]" (docs/gdpr.md).
+    payloads = await open_payloads(
+        partial(read_keys, conn), tenant_id, [(t, bytes(p)) for t, _, p in rows]
+    )
+    return notify.fold(decode_event(t, v, p) for (t, v, _), p in zip(rows, payloads, strict=True))

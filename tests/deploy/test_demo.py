@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from litestar.testing import AsyncTestClient
 
 from commands.importer.run import ImportOptions, import_sales
 from commands.pos.devices import DeviceRegistry, register_device
@@ -13,21 +16,44 @@ from deploy.demo import (
     PRODUCTS,
     STORES,
     TENANT,
+    last_day,
     load_demo,
     plan_day,
     real_sales,
     run_demo,
 )
+from deploy.scratch import scratch_schema
+from deploy.stack import StackUrls
 from domain.codec import decode_event
 from domain.events import ForecastPublished, ManufacturingOrderSuggested
 from domain.streams import forecast_stream, planned_order_id, production_order_stream
+from projections.models import model_by_name
+from projections.rebuild import rebuild
+from read_api.app import create_app
+from read_api.keys import create_api_key
 from streams.store import EventStore
 
 
-@pytest.fixture
-async def demo_url(pg_url: str) -> str:
-    assert await run_demo(pg_url, check=False)
-    return pg_url
+@pytest.fixture(scope="module")
+def demo_schema(stack: StackUrls) -> Iterator[str]:
+    with scratch_schema(stack.database_url, "t") as conninfo:
+        yield conninfo
+
+
+@pytest.fixture(scope="module")
+async def demo_url(demo_schema: str) -> str:
+    """One loaded and planned demo for the module (the tests below only add to it)."""
+    assert await run_demo(demo_schema, check=False)
+    return demo_schema
+
+
+@pytest.fixture(scope="module")
+async def demo_store(demo_url: str) -> AsyncIterator[EventStore]:
+    store = await EventStore.open(demo_url)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 async def test_loading_again_stores_nothing_and_check_passes_on_a_used_folder(
@@ -36,8 +62,9 @@ async def test_loading_again_stores_nothing_and_check_passes_on_a_used_folder(
     capsys.readouterr()
     assert await run_demo(demo_url, check=True)
     out = capsys.readouterr().out
-    assert " 0 appended now" in out and " 0 failed" in out
-    assert "FAIL" not in out and out.count("  ok ") == 5
+    assert " 0 appended now" in out and " 0 failed" in out, out
+    assert "FAIL" not in out and out.count("  ok ") == 6
+    assert "ok  the stock books add up" in out
 
 
 async def test_the_handlers_know_the_demo_stores_for_a_till_and_an_import(
@@ -103,5 +130,60 @@ async def test_a_load_reports_what_it_wrote(pg_url: str) -> None:
         again = await load_demo(store, sales)
     finally:
         await store.close()
-    assert not first.failed and first.appended == first.commands
-    assert again.appended == 0 and again.already == again.commands
+    assert not first.failed and first.appended + first.idle == first.commands
+    assert first.appended >= 9 * 2  # the bakes and tickets (closes of empty books write nothing)
+    assert again.appended == 0 and again.already + again.idle == again.commands
+
+
+async def test_the_books_do_not_pile_up_and_the_week_wastes_a_tenth(
+    demo_url: str, demo_store: EventStore
+) -> None:
+    import psycopg
+
+    for name in ("inventory", "waste"):
+        await rebuild(demo_store, model_by_name(name))
+    async with await psycopg.AsyncConnection.connect(demo_url) as conn:
+        cur = await conn.execute(
+            "SELECT store_id, item_id, on_hand, shortfall FROM rm_inventory_stock"
+            " WHERE tenant_id = %s",
+            (TENANT,),
+        )
+        books = {(r[0], r[1]): (r[2], r[3]) for r in await cur.fetchall()}
+        cur = await conn.execute(
+            "SELECT sum(units) FROM rm_waste_daily WHERE tenant_id = %s", (TENANT,)
+        )
+        (wasted,) = await cur.fetchone() or (None,)
+    sold = sum(s.units for s in real_sales())
+    # bread is wasted at the close: nothing of it is left after the last day
+    assert all(books[(store_id, "barra")] == (0, 0) for store_id, _ in STORES.values())
+    # pastries keep a day: at most the last day's spare is carried, never weeks of it
+    last = {(s.store, s.product): s.units for s in real_sales() if s.day == last_day()}
+    for (store_code, product_code), units in last.items():
+        sku = PRODUCTS[product_code][0]
+        on_hand, shortfall = books[(STORES[store_code][0], sku)]
+        assert shortfall == 0 and 0 <= on_hand <= max(1, round(units * Decimal("0.1"))) + 1
+    assert books[("madrid-norte", "croissant")] == (0, 0)  # the last day's short bake sold out
+    assert 0.03 * sold < float(wasted) < 0.15 * sold
+
+
+async def test_the_morning_after_shows_a_stockout_an_expiring_lot_and_a_plan_to_confirm(
+    demo_url: str, demo_store: EventStore
+) -> None:
+    await rebuild(demo_store, model_by_name("alerts"))
+    key = create_api_key(demo_url, TENANT, "owner", "alerts test")
+    async with AsyncTestClient(app=create_app(demo_url)) as client:
+        response = await client.get(
+            "/v1/alerts?limit=200", headers={"Authorization": f"Bearer {key}"}
+        )
+    assert response.status_code == 200, response.text
+    alerts = response.json()["items"]
+    open_by_type: dict[str, list[dict[str, str]]] = {}
+    for alert in alerts:
+        open_by_type.setdefault(alert["type"], []).append(alert["related"])
+    print({kind: len(found) for kind, found in open_by_type.items()})
+    assert [(a["store_id"], a["item_id"]) for a in open_by_type["stockout"]] == [
+        ("madrid-norte", "croissant")
+    ]
+    assert {a["item_id"] for a in open_by_type["lot_expiring"]} <= {"croissant", "napolitana"}
+    assert open_by_type["plan_unconfirmed"]
+    assert set(open_by_type) <= {"stockout", "lot_expiring", "plan_unconfirmed", "shortage_risk"}

@@ -22,6 +22,10 @@ async def test_one_scheduler_at_a_time_and_a_standby_takes_over(
     first_stop, second_stop = asyncio.Event(), asyncio.Event()
     first = asyncio.create_task(scheduler(pg_url, "", check_every=0.1).run(first_stop))
     await eventually(lambda: said("this node runs the forecast jobs") == 1, timeout=20)
+    # the stores' daily jobs run beside the forecast jobs (deploy/jobs_daily.py)
+    await eventually(
+        lambda: said("store jobs at 23:30 (close) and 00:05 (expiry)") == 1, timeout=20
+    )
     second = asyncio.create_task(scheduler(pg_url, "", check_every=0.1).run(second_stop))
     await eventually(lambda: said("standing by") == 1, timeout=20)
     assert said("this node runs the forecast jobs") == 1

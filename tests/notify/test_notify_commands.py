@@ -22,6 +22,7 @@ from domain.errors import AlreadyExists, DomainError, InvalidValue, NotFound, Pe
 from domain.events.organisation import Role
 from domain.streams import NOTIFY_SETTINGS_STREAM
 from streams.memory import InMemoryEventStore
+from streams.personal import open_records
 
 T = "forn-sant-joan"
 OWNER = Actor(user_id="olga", role=Role.OWNER)
@@ -35,6 +36,8 @@ async def run(store: InMemoryEventStore, command: Command, actor: Actor = OWNER)
 
 async def settings(store: InMemoryEventStore) -> notify.NotifySettings:
     records = await store.read_stream(T, NOTIFY_SETTINGS_STREAM)
+    # Addresses are sealed in the store (docs/gdpr.md); readers open them.
+    records = await open_records(store.keyring.keys_for_reading, records)
     return notify.fold(decode_event(r.event_type, r.schema_version, r.payload) for r in records)
 
 

@@ -37,6 +37,8 @@ from commands.types import (
     TransferStock,
     VoidSale,
 )
+from domain import alert_fold
+from domain.alert_facts import StockFacts, stock_subject
 from domain.codec import decode_event
 from domain.errors import DomainError
 from domain.events.inventory import ItemKind, WasteReason
@@ -163,8 +165,35 @@ async def reference(bakery: Bakery) -> dict[tuple[str, str], StockState]:
     return books
 
 
+async def alert_facts(bakery: Bakery) -> dict[tuple[str, str], StockFacts]:
+    """Each stock stream folded as the alerts fold it (``domain.alert_fold``)."""
+    facts = {}
+    for where in STORES:
+        for what in ITEMS:
+            records = await bakery.store.read_stream(bakery.tenant, stock_stream(where, what))
+            events = [decode_event(r.event_type, r.schema_version, r.payload) for r in records]
+            if events:
+                record = alert_fold.fresh(stock_subject(where, what), events[0])
+                assert isinstance(record, StockFacts)
+                for event in events:
+                    alert_fold.fold(record, event)
+                facts[(where, what)] = record
+    return facts
+
+
 async def assert_books_match(bakery: Bakery, pg_url: str) -> None:
     books = await reference(bakery)
+    # the alerts see the same lots and shortfall as the books (expiry and day closes too)
+    for key, record in (await alert_facts(bakery)).items():
+        state = books[key]
+        held = {
+            lot.lot_id: (lot.quantity, lot.expires_on, lot.unit_cost)
+            for lot in state.lots.values()
+            if lot.quantity > 0
+        }
+        seen = {k: (lot.quantity, lot.expires_on, lot.unit_cost) for k, lot in record.lots.items()}
+        assert seen == held, key
+        assert record.shortfall == state.shortfall, key
     stock = {
         (r["store_id"], r["item_id"]): r
         for r in await rows(

@@ -22,6 +22,7 @@ from read_api.app import create_app
 from read_api.ratelimit import RateLimits
 from read_api.tokens import AuthConfig
 from read_api.users import check_credentials
+from streams.personal import open_records
 from streams.store import EventStore
 
 PROBLEM = "application/problem+json"
@@ -45,7 +46,10 @@ async def app_client(bakeries: Bakeries) -> AsyncIterator[Client]:
 async def _events(url: str, stream: str) -> list[object]:
     store = await EventStore.open(url)
     try:
-        records = await store.read_stream(TENANT, stream)
+        # Personal fields are sealed in the store (docs/gdpr.md); readers open them.
+        records = await open_records(
+            store.keyring.keys_for_reading, await store.read_stream(TENANT, stream)
+        )
     finally:
         await store.close()
     return [decode_event(r.event_type, r.schema_version, r.payload) for r in records]
