@@ -18,7 +18,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from domain.errors import InvalidValue, NotFound
-from domain.events import EmailRecipientAdded, Event, SupplierRegistered, UserRegistered
+from domain.events import (
+    EmailRecipientAdded,
+    Event,
+    SupplierRegistered,
+    UserRegistered,
+    WebhookChannelAdded,
+)
 from domain.events.personal import SubjectErased
 from domain.streams import NOTIFY_SETTINGS_STREAM, TENANT_STREAM, supplier_stream
 
@@ -42,6 +48,9 @@ PERSONAL_FIELDS: Final[Mapping[str, PersonalFields]] = {
         "supplier", "supplier_id", ("contact_name", "contact_email", "contact_phone")
     ),
     "EmailRecipientAdded": PersonalFields("recipient", "channel_id", ("address",)),
+    # Not personal data but a secret (the webhook's HMAC key): sealed the same way so that
+    # the history export, JetStream and backups never show it; the notifier opens it.
+    "WebhookChannelAdded": PersonalFields("recipient", "channel_id", ("secret",)),
 }
 SUBJECT_KINDS: Final = frozenset(p.kind for p in PERSONAL_FIELDS.values())
 _SUBJECT = re.compile(r"^(user|supplier|recipient):([A-Za-z0-9_.:@-]{1,128})$")
@@ -78,7 +87,10 @@ def _registers(event: Event, subject: str) -> bool:
     if kind == "user":
         return isinstance(event, UserRegistered) and event.user_id == entity
     if kind == "recipient":
-        return isinstance(event, EmailRecipientAdded) and event.channel_id == entity
+        return (
+            isinstance(event, EmailRecipientAdded | WebhookChannelAdded)
+            and event.channel_id == entity
+        )
     return isinstance(event, SupplierRegistered) and event.supplier_id == entity
 
 

@@ -172,3 +172,23 @@ class TestAlertRecipients:
         async with pg_store.pool.connection() as conn:
             folded = await _fold(conn, TENANT)
         assert "jefa" not in folded.channels
+
+    async def test_a_webhook_secret_is_sealed_yet_the_notifier_signs_with_it(
+        self, pg_store: EventStore
+    ) -> None:
+        from commands.types import AddWebhookChannel
+
+        await _tenant_with_ana(pg_store)
+        secret = "s3cret-hmac-key-of-the-forn"
+        add = AddWebhookChannel(channel_id="ops", url="https://ops.example/hook", secret=secret)
+        await handle(add, pg_store, tenant_id=TENANT, actor=OWNER, now=AT)
+        records = await pg_store.read_stream(TENANT, NOTIFY_SETTINGS_STREAM)
+        assert secret.encode() not in b"".join(r.payload for r in records)  # export shows none
+        async with pg_store.pool.connection() as conn:
+            folded = await _fold(conn, TENANT)
+        assert folded.channels["ops"].secret == secret
+
+        await erase_subject(pg_store, tenant_id=TENANT, subject="recipient:ops", actor=OWNER)
+        async with pg_store.pool.connection() as conn:
+            folded = await _fold(conn, TENANT)
+        assert "ops" not in folded.channels
