@@ -26,7 +26,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from forecasting.backtest import BLEND_GRID
+from forecasting.backtest import (
+    BLEND_GRID,
+    MIN_TRAIN_DAYS,
+    BacktestConfig,
+    candidate_forecasts,
+    choose_obrador,
+    gbm_blocks,
+)
 from forecasting.intervals import ConformalQuantiles
 from forecasting.models.baselines import weekday_mean4
 from forecasting.models.gbm import (
@@ -50,7 +57,7 @@ MIN_HISTORY_DAYS = 120
 class FittedForecaster:
     """What :func:`forecast` needs: the history, the model and its error quantiles."""
 
-    kind: str  # "gbm" or "weekday_mean4"
+    kind: str  # "obrador" (the selection), "weekday_mean4"; older artifacts: "gbm" (blend)
     panel: Panel
     config: GbmConfig
     #: calibrated quantiles: conformal per series and horizon (older artifacts: ratio table)
@@ -58,8 +65,62 @@ class FittedForecaster:
     gbm: GbmModel | None = None
     trained_through: dt.date | None = None
     info: dict[str, Any] = field(default_factory=dict)
-    #: weight of the pooled model against weekday_mean4, per horizon 1..H
+    #: weight of the pooled model against weekday_mean4, per horizon 1..H (older artifacts)
     blend: FloatArray | None = None
+    #: kind "obrador": the pooled models by refit day (:func:`forecasting.backtest.gbm_blocks`)
+    gbm_models: list[GbmModel] = field(default_factory=list)
+    #: kind "obrador": the selection's settings (window, margin, peers, refit cadences)
+    selection: BacktestConfig | None = None
+
+
+def selection_origins(last: int, selection: BacktestConfig, hmax: int) -> IntArray:
+    """The origins the choice at origin ``last`` needs: for every horizon h <= hmax the
+    forecasts whose targets are known over the trailing window, and ``last`` itself."""
+    first = max(MIN_TRAIN_DAYS, last - selection.selection_window - hmax + 1)
+    return np.arange(first, last + 1, dtype=np.int64)
+
+
+def select_at_last_day(
+    history: Panel,
+    feature_panel: Panel,
+    config: GbmConfig,
+    *,
+    selection: BacktestConfig,
+    models: list[GbmModel],
+    horizon: int,
+) -> tuple[FloatArray, ConformalQuantiles, dict[str, list[str]]]:
+    """The forecast chosen at the last day of ``history`` for D+1..D+``horizon``.
+
+    The backtest's own path: :func:`forecasting.backtest.candidate_forecasts` (every
+    candidate) and :func:`forecasting.backtest.choose_obrador` (the selection) over
+    the trailing origins, taken at the last one; quantiles calibrated on the chosen
+    forecast's errors over the same trailing origins. ``feature_panel`` is ``history``
+    extended with the future's known inputs (closures, promotions). Returns the point
+    forecasts (n_series, horizon), the calibration and, per horizon, the option
+    chosen for each series at the last day.
+    """
+    last = history.n_days - 1
+    horizons = tuple(range(1, horizon + 1))
+    origins = selection_origins(last, selection, horizon)
+    feats = PanelFeatures(feature_panel, config)
+    fcs = candidate_forecasts(history, feats, origins, horizons, selection, models=models)
+    at_last: dict[str, list[str]] = {}
+    chosen, _, _ = choose_obrador(
+        history,
+        origins,
+        horizons,
+        fcs,
+        window=selection.selection_window,
+        margin=selection.series_margin,
+        last_choice=at_last,
+    )
+    actual = np.full(chosen.shape, np.nan)
+    for k, h in enumerate(horizons):
+        tgt = origins + h
+        ok = tgt <= last
+        actual[:, ok, k] = history.y_open[:, tgt[ok]]
+    q = ConformalQuantiles.fit(actual[:, :-1], chosen[:, :-1], QUANTILES)
+    return np.maximum(chosen[:, -1, :], 0.0), q, at_last
 
 
 def _predict(
@@ -117,10 +178,21 @@ def _calibrate(
 
 
 def train_panel(
-    panel: Panel, config: GbmConfig | None = None, calibration_days: int = 56
+    panel: Panel,
+    config: GbmConfig | None = None,
+    calibration_days: int = 56,
+    selection: BacktestConfig | None = None,
 ) -> FittedForecaster:
-    """Train the pooled model on all of ``panel`` (2 fits: calibration + final)."""
+    """Train what the backtest scores as ``obrador`` on all of ``panel``.
+
+    The pooled model is fitted at the refit days of :func:`forecasting.backtest.gbm_blocks`
+    that serve the trailing origins of the selection (one or two fits); the
+    statsforecast peers and the baselines are computed at forecast time (their
+    refit days are anchored on the data, every ``peer_refit_every`` days), and
+    :func:`forecast` chooses among every candidate exactly as the backtest does.
+    """
     cfg = config or GbmConfig()
+    sel = selection or BacktestConfig(selection_window=calibration_days, gbm=cfg)
     last = panel.n_days - 1
     through = panel.dates[last].astype("datetime64[D]").astype(dt.date)
     if panel.n_days < MIN_HISTORY_DAYS + calibration_days:
@@ -135,21 +207,29 @@ def train_panel(
             through,
             {"reason": f"history < {MIN_HISTORY_DAYS + calibration_days} days"},
         )
-    cut = last - calibration_days
     feats = PanelFeatures(panel, cfg)
-    early = fit_gbm(feats, cut, cfg)
-    q, blend = _calibrate("gbm", early, panel, cfg, cut)
-    final = fit_gbm(feats, last, cfg)
-    final.quantiles = q
+    origins = selection_origins(last, sel, cfg.max_horizon)
+    models = [fit_gbm(feats, c, cfg) for c, _ in gbm_blocks(origins, sel.refit_every)]
+    point, q, chosen = select_at_last_day(
+        panel, panel, cfg, selection=sel, models=models, horizon=cfg.max_horizon
+    )
+    del point
     return FittedForecaster(
-        "gbm",
+        "obrador",
         panel,
         cfg,
         q,
-        final,
+        models[-1],
         through,
-        {"rows": final.n_rows, "calibration_days": calibration_days},
-        blend=blend,
+        {
+            "rows": models[-1].n_rows,
+            "gbm_refit_days": [str(panel.dates[m.cutoff]) for m in models],
+            "calibration_days": sel.selection_window,
+            # the option of each series at the last day, at D+1 and D+7
+            "chosen_at_training": {h: v for h, v in chosen.items() if h in ("1", "7")},
+        },
+        gbm_models=models,
+        selection=sel,
     )
 
 
@@ -219,6 +299,16 @@ def forecast(
     panel = extend_panel(model.panel, horizon, future)
     last = model.panel.n_days - 1
     horizons = tuple(range(1, horizon + 1))
+    if model.kind == "obrador" and model.selection is not None:
+        point, q, _ = select_at_last_day(
+            model.panel,
+            panel,
+            cfg,
+            selection=model.selection,
+            models=model.gbm_models,
+            horizon=horizon,
+        )
+        return _frame(panel, last, horizon, point, q)
     point = _predict(
         model.kind,
         model.gbm,
@@ -227,14 +317,26 @@ def forecast(
         origins=np.array([last], dtype=np.int64),
         horizons=horizons,
     )[:, 0, :]
-    closed_future = panel.closed[:, last + 1 : last + 1 + horizon]
     if model.blend is not None:
         w = model.blend[np.clip(np.arange(horizon), 0, len(model.blend) - 1)]
         wm4 = weekday_mean4(panel.y_open, np.array([last], dtype=np.int64), horizons)[:, 0, :]
         point = w[None, :] * point + (1 - w[None, :]) * wm4
+    return _frame(panel, last, horizon, point, model.quantiles)
+
+
+def _frame(
+    panel: Panel,
+    last: int,
+    horizon: int,
+    point: FloatArray,
+    quantiles: ConformalQuantiles | ResidualQuantiles,
+) -> pl.DataFrame:
+    """One row per series and day; a declared closure (in ``panel``) forecasts 0."""
+    horizons = tuple(range(1, horizon + 1))
+    closed_future = panel.closed[:, last + 1 : last + 1 + horizon]
     point = np.where(closed_future, 0.0, np.maximum(point, 0.0))
     hh = np.broadcast_to(np.arange(1, horizon + 1), point.shape).astype(np.int64)
-    qs = model.quantiles.apply(point, hh)
+    qs = quantiles.apply(point, hh)
     qs = np.where(closed_future[..., None], 0.0, qs)  # a declared closure sells nothing
     rows: dict[str, Any] = {}
     n_s = panel.n_series
@@ -244,7 +346,7 @@ def forecast(
     rows["date"] = [d for _ in range(n_s) for d in dates]
     rows["horizon"] = [h for _ in range(n_s) for h in horizons]
     rows["mean"] = point.ravel()
-    for k, lv in enumerate(model.quantiles.levels):
+    for k, lv in enumerate(quantiles.levels):
         rows[f"q{round(lv * 100):02d}"] = qs[:, :, k].ravel()
     return pl.DataFrame(rows)
 

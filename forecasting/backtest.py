@@ -131,20 +131,27 @@ class BacktestResult:
 # --------------------------------------------------------------------------- tasks
 
 
+def gbm_forecasts(
+    feats: PanelFeatures, model: GbmModel, origins: IntArray, horizons: Sequence[int]
+) -> FloatArray:
+    """(n_series, n_origins, n_horizons) forecasts of one fitted pooled model."""
+    n_s = feats.y_open.shape[0]
+    out = np.zeros((n_s, len(origins), len(horizons)))
+    if len(origins):
+        s = np.repeat(np.arange(n_s), len(origins))
+        t = np.tile(origins, n_s)
+        for k, h in enumerate(horizons):
+            out[:, :, k] = model.predict(feats, s, t, np.full(len(s), h)).reshape(n_s, len(origins))
+    return out
+
+
 def _gbm_task(
     panel: Panel, gbm: GbmConfig, cutoff: int, origins: IntArray, horizons: tuple[int, ...]
 ) -> tuple[FloatArray, GbmModel]:
     """Fit at ``cutoff`` and forecast ``origins`` (all >= cutoff) for ``horizons``."""
     feats = PanelFeatures(panel, gbm)
     model = fit_gbm(feats, cutoff, gbm)
-    n_s = panel.n_series
-    out = np.zeros((n_s, len(origins), len(horizons)))
-    if len(origins):
-        for k, h in enumerate(horizons):
-            s = np.repeat(np.arange(n_s), len(origins))
-            t = np.tile(origins, n_s)
-            out[:, :, k] = model.predict(feats, s, t, np.full(len(s), h)).reshape(n_s, len(origins))
-    return out, model
+    return gbm_forecasts(feats, model, origins, horizons), model
 
 
 def _peers_chunk(  # noqa: PLR0917  (a process-pool task: positional)
@@ -184,6 +191,71 @@ def refit_days(first: int, last: int, every: int) -> list[int]:
     while c <= last:
         out.append(c)
         c += max(28, min(every, (c + 1) // 2))
+    return out
+
+
+def gbm_blocks(origins: IntArray, every: int) -> list[tuple[int, IntArray]]:
+    """(refit day, origins it serves) of the pooled model: the refit days of
+    :func:`refit_days` counted from day ``MIN_TRAIN_DAYS`` of the data (not from the
+    run's first origin), each origin served by the latest refit day <= it. The
+    backtest and production training (:mod:`forecasting.api`) both use it, so they
+    use the same model at the same origin."""
+    if len(origins) == 0:
+        return []
+    first, last = int(origins[0]), int(origins[-1])
+    days = [c for c in refit_days(MIN_TRAIN_DAYS, last, every) if c <= last]
+    start = [c for c in days if c <= first]
+    cuts = ([start[-1]] if start else [first]) + [c for c in days if c > first]
+    out = []
+    for i, c in enumerate(cuts):
+        nxt = cuts[i + 1] if i + 1 < len(cuts) else last + 1
+        o = origins[(origins >= max(c, first)) & (origins < nxt)] if i else origins[origins < nxt]
+        if len(o):
+            out.append((c, o))
+    return out
+
+
+def candidate_forecasts(
+    panel: Panel,
+    feats: PanelFeatures,
+    origins: IntArray,
+    horizons: tuple[int, ...],
+    config: BacktestConfig,
+    *,
+    models: Sequence[GbmModel],
+) -> dict[str, FloatArray]:
+    """Every candidate of the selection at ``origins`` in this process: the weekday
+    baselines, the statsforecast peers (:func:`peers_chunk`, refit days anchored on
+    the data) and the pooled model (each origin: the latest of ``models`` fitted at or
+    before it). Production's path; :func:`backtest_panel` runs the same pieces in a
+    process pool."""
+    y_open = panel.y_open
+    out: dict[str, FloatArray] = {
+        "seasonal_naive": seasonal_naive(y_open, origins, horizons),
+        "weekday_mean4": weekday_mean4(y_open, origins, horizons),
+    }
+    if config.run_ets and config.peers:
+        out.update(
+            _peers_chunk(
+                y_open,
+                origins,
+                horizons,
+                tuple(config.peers),
+                config.peer_refit_every,
+                config.ets_fit_days,
+            )
+        )
+    if models:
+        cuts = np.array([m.cutoff for m in models])
+        gbm = np.zeros((panel.n_series, len(origins), len(horizons)))
+        which = np.searchsorted(cuts, origins, side="right") - 1
+        if (which < 0).any():
+            raise ValueError("an origin precedes every fitted pooled model")
+        for i, m in enumerate(models):
+            sel = which == i
+            if sel.any():
+                gbm[:, sel] = gbm_forecasts(feats, m, origins[sel], horizons)
+        out["gbm"] = gbm
     return out
 
 
@@ -263,7 +335,6 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
         threads=1 if config.workers > 1 else config.gbm.threads,
     )
 
-    cutoffs = refit_days(int(origins[0]), int(origins[-1]), config.refit_every)
     p_series = _pick_prophet_series(panel, config.prophet_series, t_days - config.origins)
     p_idx = np.arange(warm, len(origins), max(1, config.prophet_origin_step))
     p_origins = origins[p_idx]
@@ -279,10 +350,7 @@ def backtest_panel(  # noqa: PLR0915  (one linear pipeline, kept in one place)
     models: list[GbmModel] = []
     final: FloatArray | None = None
 
-    gbm_jobs: list[tuple[int, IntArray]] = []
-    for i, c in enumerate(cutoffs):
-        nxt = cutoffs[i + 1] if i + 1 < len(cutoffs) else t_days
-        gbm_jobs.append((c, origins[(origins >= c) & (origins < nxt)]))
+    gbm_jobs = gbm_blocks(origins, config.refit_every)
     all_h = tuple(range(1, hmax + 1))
     chunk = max(1, math.ceil(n_s / (4 * max(1, config.workers))))
     peer_chunks = (
@@ -503,6 +571,25 @@ def selection_options(
     return names, fcs, gw
 
 
+LEVEL_DAYS = 365
+
+
+def _inverse_levels(panel: Panel, origins: IntArray) -> FloatArray:
+    """(n_series, n_origins): 1 / each series' mean open-day value over the
+    ``LEVEL_DAYS`` days up to each origin (0 where it sold nothing) — known at the
+    origin and independent of where a run started."""
+    y = panel.y_open
+    ok = np.isfinite(y)
+    zero = np.zeros((y.shape[0], 1))
+    cs = np.concatenate([zero, np.cumsum(np.where(ok, np.abs(y), 0.0), axis=1)], axis=1)
+    cn = np.concatenate([zero, np.cumsum(ok, axis=1)], axis=1)
+    hi = origins + 1
+    lo = np.maximum(hi - LEVEL_DAYS, 0)
+    tot, cnt = cs[:, hi] - cs[:, lo], cn[:, hi] - cn[:, lo]
+    out: FloatArray = np.where(tot > 0, cnt / np.where(tot > 0, tot, 1.0), 0.0)
+    return out
+
+
 def choose_obrador(
     panel: Panel,
     origins: IntArray,
@@ -511,6 +598,7 @@ def choose_obrador(
     *,
     window: int = 56,
     margin: float = 0.1,
+    last_choice: dict[str, list[str]] | None = None,
 ) -> tuple[FloatArray, FloatArray, dict[str, dict[str, float]]]:
     """The production forecast, chosen by rolling-origin error over every candidate.
 
@@ -520,8 +608,10 @@ def choose_obrador(
     1. **pooled choice**: among :func:`selection_options` (every candidate —
        seasonal-naive, weekday mean, AutoETS, AutoTheta, the intermittent methods,
        the pooled model — alone, and mixes), the option with the lowest sum of
-       absolute errors, each series' errors divided by its mean level before the
-       first origin (so euros beside units, big beside small series count alike);
+       absolute errors, each series' errors divided by its mean level over the
+       365 days up to the origin (so euros beside units, big beside small series
+       count alike; nothing depends on where the run started, so production
+       choosing at its last day and a backtest choosing at the same origin agree);
     2. **per-series override**: a series whose own best single candidate had
        ``margin`` (10 %) less error than the pooled choice on its own known days
        (at least 28) gets that candidate (e.g. AutoETS where the pooled model
@@ -532,20 +622,15 @@ def choose_obrador(
     With ``window`` 0 (or no known target yet) the pooled model is used.
     Returns the forecasts, the pooled model's weight in the pooled choice
     (n_origins, n_horizons), and per horizon the share of each final choice over
-    (series, origin) pairs.
+    (series, origin) pairs; ``last_choice``, when given, is filled with the option
+    of each series at the last origin, per horizon.
     """
     open_days = np.cumsum(~panel.closed, axis=1)
     lo91 = np.maximum(origins - 91, 0)
     recent: IntArray = open_days[:, origins] - open_days[:, lo91]
     short = recent < MIN_OPEN_DAYS
-    y_open = panel.y_open
     n_s, n_o = len(panel.keys), len(origins)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a series never open yet: NaN
-        level = np.nanmean(np.abs(y_open[:, : int(origins[0]) + 1]), axis=1)
-    good = np.isfinite(level) & (level > 0)
-    level = np.where(good, level, np.median(level[good]) if good.any() else 1.0)
-    inv = 1.0 / level
+    inv = _inverse_levels(panel, origins)
     base = "gbm" if "gbm" in forecasts else "weekday_mean4"
     out = forecasts[base].copy()
     weights = np.ones((n_o, len(horizons)))
@@ -569,10 +654,10 @@ def choose_obrador(
             if window <= 0 or hi <= lo:
                 continue
             own = cerr[:, :, hi] - cerr[:, :, lo]  # (n_opt, S)
-            g = int(np.argmin((own * inv[None, :]).sum(axis=1)))
+            n_known = ccnt[:, hi] - ccnt[:, lo]
+            g = int(np.argmin((own * inv[:, i][None, :]).sum(axis=1)))
             weights[i, k] = gw[g]
             pick[:, i] = g
-            n_known = ccnt[:, hi] - ccnt[:, lo]
             best = np.argmin(own[:n_single], axis=0)
             cols = np.arange(n_s)
             better = own[best, cols] < (1 - margin) * own[g, cols]
@@ -582,6 +667,11 @@ def choose_obrador(
         m = forecasts["weekday_mean4"][:, :, k]
         out[:, :, k] = np.where(short, m, chosen)
         final_names = np.where(short, -1, pick)
+        if last_choice is not None:
+            last_choice[str(h)] = [
+                "weekday_mean4 (short history)" if v < 0 else names[v]
+                for v in final_names[:, -1].tolist()
+            ]
         vals, counts = np.unique(final_names, return_counts=True)
         choices[str(h)] = {
             ("weekday_mean4 (short history)" if v < 0 else names[v]): round(c / final_names.size, 4)

@@ -1,11 +1,12 @@
 """statsforecast peers of the pooled model, one model per series, honest in a backtest.
 
 * ``autoets`` — ``AutoETS(season_length=7)``; ``autotheta`` — ``AutoTheta(season_length=7)``.
-  Parameters are **re-estimated every ``refit_every`` days** (default 91) on the
-  ``fit_days`` (730) days up to the refit day; between refits the state is
-  filtered forward day by day with those parameters, so the forecast at origin
-  t uses every observation up to t, and parameters only from data up to the
-  latest refit day <= t (no look-ahead, ~100x cheaper than a fit per origin).
+  Parameters are **re-estimated every ``refit_every`` days** (default 91, counted
+  from the first day of the data) on the ``fit_days`` (730) days up to the refit
+  day; between refits the state is filtered forward day by day with those
+  parameters, so the forecast at origin t uses every observation up to t, and
+  parameters only from data up to the latest refit day <= t (no look-ahead,
+  ~100x cheaper than a fit per origin).
 * ``croston`` (``CrostonOptimized``), ``adida`` (``ADIDA``), ``tsb``
   (``TSB(alpha_d=0.1, alpha_p=0.1)``, the usual textbook smoothing constants):
   intermittent-demand methods for slow movers, refitted at every origin on the
@@ -34,20 +35,28 @@ IntArray = npt.NDArray[np.int64]
 PEERS: tuple[str, ...] = ("autoets", "autotheta", "croston", "adida", "tsb")
 INTERMITTENT: tuple[str, ...] = ("croston", "adida", "tsb")
 INTERMITTENT_WINDOW = 365
+#: a refit needs at least this many days of history
+MIN_FIT_DAYS = 28
+
+
+def refit_day(t: int, every: int) -> int:
+    """The refit day of origin ``t``: the latest multiple of ``every`` days since the
+    first day of the data (so a backtest and production, whatever their first origin,
+    use the same parameters at the same origin); ``t`` itself on a very short history."""
+    c = (int(t) // max(1, every)) * max(1, every)
+    return c if c >= MIN_FIT_DAYS else int(t)
 
 
 def refit_blocks(origins: IntArray, every: int) -> list[tuple[int, IntArray]]:
-    """(refit day, origins it serves): a refit at the first origin, then every ``every`` days."""
+    """(refit day, origins it serves), refit days anchored on the data's first day
+    (:func:`refit_day`): every ``every`` days, never after an origin it serves."""
     out: list[tuple[int, IntArray]] = []
     if len(origins) == 0:
         return out
-    c = int(origins[0])
-    last = int(origins[-1])
-    while c <= last:
-        nxt = c + max(1, every)
-        out.append((c, origins[(origins >= c) & (origins < nxt)]))
-        c = nxt
-    return [(c, o) for c, o in out if len(o)]
+    days = np.array([refit_day(int(t), every) for t in origins], dtype=np.int64)
+    for c in np.unique(days):
+        out.append((int(c), origins[days == c]))
+    return out
 
 
 def _fallback(y: FloatArray, origins: IntArray, horizons: Sequence[int]) -> FloatArray:

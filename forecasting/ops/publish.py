@@ -7,7 +7,9 @@ For each promoted series (``forecasting.ops.registry``) and run day D (store-loc
   origin+1..origin+28 — and the forecast is appended as one
   ``ForecastPublished`` event to ``forecast-<store>-<sku>`` through the
   ``PublishForecast`` command (``forecast_id`` and idempotency key are per
-  series and day: running the job twice the same day appends nothing);
+  series, day and model version: running the job twice the same day appends
+  nothing; after a rollback the same day is published again with the version
+  now promoted, and the read model keeps the later one);
 * the plan for the first day: newsvendor quantity at the critical ratio of the
   product's price and cost (``forecasting.plan``) minus the usable stock (lots
   in the inventory read model that are still sellable on the production day, minus
@@ -160,7 +162,10 @@ async def publish_series(
         ForecastPoint(day=r["date"], mean=_dec(r["mean"]), lower=_dec(r[lo]), upper=_dec(r[hi]))
         for r in rows
     )
-    forecast_id = forecast_id_of(key.store_id, key.sku, day)
+    # the version is part of the id and key: after a rollback (or a new promotion) the
+    # same day can be published again with the other version; a rerun of the same
+    # version the same day appends nothing
+    forecast_id = f"{forecast_id_of(key.store_id, key.sku, day)}-v{version.version}"
     published = await handle(
         PublishForecast(
             forecast_id=forecast_id,
@@ -170,7 +175,7 @@ async def publish_series(
             model_version=str(version.version),
             interval_level=INTERVAL[1] - INTERVAL[0],
             points=points,
-            idempotency_key=forecast_key(key.store_id, key.sku, day),
+            idempotency_key=f"{forecast_key(key.store_id, key.sku, day)}:v{version.version}",
         ),
         store,
         tenant_id=key.tenant_id,

@@ -109,6 +109,15 @@ def _params(model: FittedForecaster) -> dict[str, Any]:
     params: dict[str, Any] = {"config": asdict(model.config), "info": model.info}
     if model.blend is not None:
         params["blend"] = [round(float(w), 3) for w in model.blend]
+    if model.selection is not None:
+        sel = model.selection
+        params["selection"] = {
+            "window": sel.selection_window,
+            "series_margin": sel.series_margin,
+            "peers": list(sel.peers),
+            "peer_refit_every": sel.peer_refit_every,
+            "gbm_refit_every": sel.refit_every,
+        }
     # only JSON-safe values (the config may hold tuples, numpy scalars)
     return dict(json.loads(json.dumps(params, default=str)))
 

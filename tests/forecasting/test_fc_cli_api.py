@@ -145,7 +145,7 @@ def test_train_series_and_forecast_quantiles(ddop_frame: pl.DataFrame) -> None:
         .with_columns(closed=pl.col("y") == 0)
     )
     model = train_series(frame)
-    assert model.kind == "gbm"
+    assert model.kind == "obrador"  # the backtest's selection over every candidate
     last = frame["date"].max()
     assert isinstance(last, dt.date)
     closure = pl.DataFrame(

@@ -66,7 +66,10 @@ def test_prophet_holiday_frame_names_the_regions_holidays() -> None:
 def test_peers_refit_at_the_documented_cadence_and_never_look_ahead(ddop_sample: Panel) -> None:
     origins = np.arange(1000, 1100, dtype=np.int64)
     blocks = refit_blocks(origins, 91)
-    assert [c for c, _ in blocks] == [1000, 1091]
+    # every 91 days counted from the data's first day, whatever the first origin
+    assert [c for c, _ in blocks] == [910, 1001, 1092]
+    assert all((o >= c).all() for c, o in blocks)
+    assert [c for c, _ in refit_blocks(origins[30:], 91)] == [1001, 1092]
     assert sum(len(o) for _, o in blocks) == 100
     row = ddop_sample.y_open[0]
     t = 1050

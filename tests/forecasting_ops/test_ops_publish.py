@@ -18,9 +18,9 @@ from domain.codec import decode_event
 from domain.events import ForecastPublished, ManufacturingOrderSuggested
 from domain.events.organisation import Role
 from domain.streams import forecast_stream
-from forecasting.api import forecast
+from forecasting.api import forecast, train_series
 from forecasting.ops import jobs, registry
-from forecasting.ops.publish import _quantiles
+from forecasting.ops.publish import _quantiles, publish_series
 from forecasting.ops.registry import SeriesKey
 from forecasting.plan import Economics, newsvendor_quantity
 from forecasting.series import panel_from_series_frame
@@ -81,10 +81,10 @@ async def test_publish_job_appends_forecasts_and_orders(
     for key in (bread, other):
         (fc,) = await _events(pg_store, forecast_stream(key.store_id, key.sku))
         assert isinstance(fc, ForecastPublished)
-        assert fc.forecast_id == f"{key.store_id}-{key.sku}-{day:%Y%m%d}"
+        assert fc.forecast_id == f"{key.store_id}-{key.sku}-{day:%Y%m%d}-v1"
         assert [p.day for p in fc.points] == [day + dt.timedelta(days=i) for i in range(28)]
         assert all(p.lower <= p.mean <= p.upper for p in fc.points)
-        assert fc.model == "gbm" and fc.model_version == "1" and fc.interval_level == 0.8
+        assert fc.model == "obrador" and fc.model_version == "1" and fc.interval_level == 0.8
 
     # the plan: newsvendor quantile of the first day's forecast minus usable stock
     found = registry.promoted(pg_url, bread)
@@ -95,9 +95,9 @@ async def test_publish_job_appends_forecasts_and_orders(
     (mo,) = await _events(pg_store, f"mo-plan-{bread.store_id}-{bread.sku}-{day:%Y%m%d}")
     assert isinstance(mo, ManufacturingOrderSuggested)
     assert mo.quantity == Decimal(expected.quantity) > 0
-    assert mo.production_date == day and mo.forecast_id == f"s2-p101-{day:%Y%m%d}"
+    assert mo.production_date == day and mo.forecast_id == f"s2-p101-{day:%Y%m%d}-v1"
     assert "critical ratio 0.75" in mo.reason and "usable stock 20.0" in mo.reason
-    assert "80% interval" in mo.reason and "gbm v1" in mo.reason
+    assert "80% interval" in mo.reason and "obrador v1" in mo.reason
     (mo2,) = await _events(pg_store, f"mo-plan-{other.store_id}-{other.sku}-{day:%Y%m%d}")
     assert isinstance(mo2, ManufacturingOrderSuggested)
     assert "critical ratio 0.65" in mo2.reason and "default economics" in mo2.reason
@@ -108,3 +108,33 @@ async def test_publish_job_appends_forecasts_and_orders(
     assert await pg_store.head_position() == head
     # a store in another zone is not this job's
     assert await asyncio.to_thread(jobs.publish_job, "ddop", "Europe/Madrid", day.isoformat()) == 0
+
+
+async def test_republishing_a_day_after_a_rollback_appends_the_rolled_back_version(
+    pg_url: str,
+    pg_store: EventStore,
+    load_sales: Callable[[list[tuple[int, int]]], list[SeriesKey]],
+) -> None:
+    (key,) = load_sales([(2, 109)])
+    frame = registry.load_series(pg_url, key)
+    end: dt.date = frame["date"][-1]
+    day = end + dt.timedelta(days=1)
+    # two versions (a short history: the cheap weekday-mean model, enough for the ids)
+    model = train_series(frame.tail(100))
+    for _ in range(2):
+        registry.register(pg_url, key, model, {}, train_start=frame["date"][-100], train_end=end)
+    registry.promote(pg_url, key, 2)
+    econ = Economics(2.0, 0.5, 0.5)
+    first = await publish_series(pg_store, pg_url, key, day, economics=econ)
+    assert first is not None and first.forecast_appended and first.model_version == 2
+    assert registry.rollback(pg_url, key).version == 1
+    again = await publish_series(pg_store, pg_url, key, day, economics=econ)
+    assert again is not None and again.forecast_appended and again.model_version == 1
+    events = await _events(pg_store, forecast_stream(key.store_id, key.sku))
+    ids = [e.forecast_id for e in events if isinstance(e, ForecastPublished)]
+    assert ids == [f"s2-p109-{day:%Y%m%d}-v2", f"s2-p109-{day:%Y%m%d}-v1"]
+    # the same version the same day is still idempotent
+    head = await pg_store.head_position()
+    third = await publish_series(pg_store, pg_url, key, day, economics=econ)
+    assert third is not None and not third.forecast_appended
+    assert await pg_store.head_position() == head

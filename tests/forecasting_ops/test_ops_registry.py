@@ -26,7 +26,9 @@ def test_versions_promote_and_rollback(
     v1 = registry.train_and_register(pg_url, key, through=end - dt.timedelta(days=7))
     assert v1 is not None and v1.version == 1 and v1.promoted  # first version: promoted
     assert v1.train_end == end - dt.timedelta(days=7)
-    assert v1.kind == "gbm" and "config" in v1.params and len(v1.params["blend"]) >= 1
+    assert v1.kind == "obrador" and "config" in v1.params
+    assert v1.params["selection"]["peers"] == ["autoets", "autotheta", "croston", "adida", "tsb"]
+    assert len(v1.params["info"]["gbm_refit_days"]) >= 1
     m = v1.metrics
     assert m["origins"] == 4 and m["open_days"] > 20
     # the backtest scores the model and its baselines on the same days
