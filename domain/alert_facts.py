@@ -43,6 +43,7 @@ from domain.events import (
     PurchaseOrderReceived,
     PurchaseOrderSent,
     QualityCheckRecorded,
+    RecipeVersioned,
     StockAdjusted,
     StockConsumed,
     StockExpired,
@@ -88,6 +89,11 @@ class ItemFacts(Facts, kw_only=True, tag="item"):
     reorder_quantity: Decimal | None = None
     supplier_id: str | None = None
     discontinued: bool = False
+    #: products, from the latest recipe version: what goes in (ingredient ids), how many
+    #: units a batch yields and how long a batch takes (``batch_overdue``)
+    ingredients: tuple[str, ...] = ()
+    batch_yield: Decimal | None = None
+    bake_minutes: int | None = None
 
 
 class Lot(msgspec.Struct, array_like=True):
@@ -146,6 +152,7 @@ class OrderFacts(Facts, kw_only=True, tag="mo"):
     producing_store_id: str
     destination_store_id: str
     status: str = "suggested"  # confirmed, in_progress, completed, cancelled
+    started_at: datetime | None = None
     failures: dict[str, QualityFailure] = {}  # batch id (or "order") -> last failed check
 
 
@@ -206,7 +213,7 @@ def subjects_of(ev: DomainEvent) -> list[str]:
     match ev:
         case AlertSettingsChanged() | StoreOpened() | ClockTicked():
             return [TENANT]
-        case ProductDefined() | ProductRepriced() | ProductDiscontinued():
+        case ProductDefined() | ProductRepriced() | ProductDiscontinued() | RecipeVersioned():
             return [item_subject(ev.sku)]
         case IngredientDefined():
             return [item_subject(ev.ingredient_id)]

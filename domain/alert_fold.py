@@ -52,6 +52,7 @@ from domain.events import (
     PurchaseOrderReceived,
     PurchaseOrderSent,
     QualityCheckRecorded,
+    RecipeVersioned,
     StockAdjusted,
     StockConsumed,
     StockExpired,
@@ -159,6 +160,9 @@ def _item(facts: ItemFacts, ev: DomainEvent) -> None:
             facts.price, facts.unit_cost = ev.price, ev.unit_cost
         case ProductDiscontinued():
             facts.discontinued = True
+        case RecipeVersioned():
+            facts.ingredients = tuple(sorted({line.ingredient_id for line in ev.lines}))
+            facts.batch_yield, facts.bake_minutes = ev.yield_quantity, ev.bake_minutes
         case IngredientDefined():
             facts.name, facts.unit, facts.unit_cost = ev.name, ev.unit, ev.unit_cost
             facts.shelf_life_days = ev.shelf_life_days
@@ -266,7 +270,7 @@ def _order(facts: OrderFacts, ev: DomainEvent) -> None:
         case ManufacturingOrderEdited():
             facts.quantity, facts.production_date = ev.quantity, ev.production_date
         case ManufacturingOrderStarted():
-            facts.status = "in_progress"
+            facts.status, facts.started_at = "in_progress", ev.occurred_at
         case ManufacturingOrderCompleted():
             facts.status = "completed"
         case ManufacturingOrderCancelled():

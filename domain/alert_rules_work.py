@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from math import ceil
 
 from domain.alert_conditions import (
     CENT,
@@ -17,6 +18,7 @@ from domain.alert_conditions import (
 )
 from domain.alert_facts import (
     EquipmentFacts,
+    ItemFacts,
     OrderFacts,
     PurchaseFacts,
 )
@@ -104,6 +106,10 @@ def order_conditions(facts: OrderFacts, ctx: Context) -> list[Condition]:
                 related=related,
             )
         )
+    elif late is None and item is not None:
+        overdue = _batches_overdue(facts, item, ctx, worth=worth, related=related, plan=plan)
+        if overdue is not None:
+            out.append(overdue)
     for batch, failure in sorted(facts.failures.items()):
         issues = ", ".join(failure.issues) or "no issue named"
         out.append(
@@ -127,6 +133,45 @@ def order_conditions(facts: OrderFacts, ctx: Context) -> list[Condition]:
             )
         )
     return out
+
+
+def expected_end(facts: OrderFacts, item: ItemFacts) -> datetime | None:
+    """When a started order's batches should all be out: one recipe batch after another.
+
+    ``ceil(quantity / recipe yield)`` batches of the recipe's ``bake_minutes`` each,
+    from the order's start; None when the order has not started or the recipe
+    gives no duration.
+    """
+    if facts.started_at is None or item.bake_minutes is None or not item.batch_yield:
+        return None
+    batches = max(1, ceil(facts.quantity / item.batch_yield))
+    return facts.started_at + timedelta(minutes=batches * item.bake_minutes)
+
+
+def _batches_overdue(
+    facts: OrderFacts, item: ItemFacts, ctx: Context, *, worth: Factor, related: Related, plan: str
+) -> Condition | None:
+    end = expected_end(facts, item)
+    if facts.status != "in_progress" or end is None or ctx.now <= end:
+        return None
+    return Condition(
+        key=f"batch_overdue:{facts.order_id}",
+        type="batch_overdue",
+        factors=Factors(
+            impact=worth,
+            urgency=Factor(70, f"its batches were due out {hours(ctx.now - end)} ago"),
+            agency=Factor(70, "check the oven, record the batches, or complete the order"),
+            confidence=Factor(60, "the duration comes from the recipe; it may be done unrecorded"),
+        ),
+        title=f"Batches of {item.name} past their expected end",
+        description=f"{plan} started at {facts.started_at:%Y-%m-%d %H:%M %Z}; its batches "
+        f"were expected out by {end:%Y-%m-%d %H:%M %Z}.",
+        action=f"Check order {facts.order_id}: record its batches and complete it",
+        consequence=f"{worth.why} may reach {facts.destination_store_id} late or not at all.",
+        units=facts.quantity,
+        euros=(facts.quantity * (item.price or ZERO)).quantize(CENT),
+        related=related,
+    )
 
 
 # --- purchasing: deliveries ---------------------------------------------------------------

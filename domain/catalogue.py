@@ -148,9 +148,12 @@ def version_recipe(
     yield_quantity: Decimal,
     lines: tuple[RecipeLine, ...],
     at: datetime,
+    bake_minutes: int | None = None,
 ) -> list[Event]:
     """A new recipe version numbered after the last; ingredients must be distinct."""
     require_positive("yield_quantity", yield_quantity)
+    if bake_minutes is not None and not 1 <= bake_minutes <= 24 * 60:
+        raise InvalidValue("bake_minutes", "must be between 1 and 1440 minutes")
     if not lines:
         raise InvalidValue("lines", "a recipe needs at least one ingredient")
     seen: set[str] = set()
@@ -162,6 +165,11 @@ def version_recipe(
     number = max(state.versions, default=0) + 1
     return [
         RecipeVersioned(
-            occurred_at=at, sku=sku, version=number, yield_quantity=yield_quantity, lines=lines
+            occurred_at=at,
+            sku=sku,
+            version=number,
+            yield_quantity=yield_quantity,
+            lines=lines,
+            bake_minutes=bake_minutes,
         )
     ]

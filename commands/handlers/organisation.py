@@ -228,7 +228,12 @@ async def version_recipe(cmd: VersionRecipe, w: Writer) -> None:
         recipe_stream(cmd.sku),
         catalogue.fold_recipe,
         lambda s: catalogue.version_recipe(
-            s, sku=cmd.sku, yield_quantity=cmd.yield_quantity, lines=cmd.lines, at=w.now
+            s,
+            sku=cmd.sku,
+            yield_quantity=cmd.yield_quantity,
+            lines=cmd.lines,
+            at=w.now,
+            bake_minutes=cmd.bake_minutes,
         ),
         retry=True,  # the next version number is re-decided on fresh state
     )

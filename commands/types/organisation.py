@@ -129,3 +129,4 @@ class VersionRecipe(Command, frozen=True, kw_only=True):
     sku: Id
     yield_quantity: Decimal
     lines: tuple[RecipeLine, ...]
+    bake_minutes: int | None = None  # one batch, start to out (1-1440); for batch_overdue

@@ -58,3 +58,6 @@ class RecipeVersioned(DomainEvent, frozen=True, kw_only=True):
     version: int
     yield_quantity: Positive
     lines: tuple[RecipeLine, ...]
+    #: Minutes one batch (``yield_quantity`` units) takes from start to out of the oven;
+    #: None when unknown (events before it existed). The ``batch_overdue`` alert reads it.
+    bake_minutes: int | None = None

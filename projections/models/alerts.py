@@ -67,6 +67,7 @@ class AlertsModel:
             "ProductDefined",
             "ProductRepriced",
             "ProductDiscontinued",
+            "RecipeVersioned",
             "ProductStockPolicySet",
             "IngredientDefined",
             "ForecastPublished",

@@ -37,6 +37,7 @@ from domain.events import (
     PurchaseOrderReceived,
     PurchaseOrderSent,
     QualityCheckRecorded,
+    RecipeVersioned,
     StockAdjusted,
     StockConsumed,
     StockReceived,
@@ -44,6 +45,7 @@ from domain.events import (
     TemperatureRecorded,
     WasteRecorded,
 )
+from domain.events.catalogue import RecipeLine
 from domain.events.forecasting import ForecastPoint
 from domain.events.inventory import ConsumptionCause, ItemKind, LotAllocation, WasteReason
 from domain.events.organisation import StoreKind
@@ -418,6 +420,46 @@ class TestProduction:
         assert q["type"] == "quality_failed" and "score 55 (underbaked)" in q["description"]
         h.add("mo-MO-1", check(2, True))
         assert await h.open_types() == []
+
+    async def test_batches_past_their_expected_end_until_completed(self, pg_url: str) -> None:
+        h = History(pg_url).add("product-croissant", product())
+        h.add(
+            "recipe-croissant",
+            RecipeVersioned(
+                occurred_at=at(0),
+                sku="croissant",
+                version=1,
+                yield_quantity=D(60),
+                lines=(RecipeLine(ingredient_id="butter", quantity=D(3)),),
+                bake_minutes=50,
+            ),
+        )
+        h.add(
+            "mo-MO-1",
+            order_suggested(),  # 100 croissants: 2 batches of 60 x 50 min
+            ManufacturingOrderConfirmed(occurred_at=at(1), order_id="MO-1", confirmed_by="ana"),
+            ManufacturingOrderStarted(occurred_at=at(25), order_id="MO-1", started_by="pau"),
+        )
+        h.tick(26)  # 3 March 06:00: due out at 06:40
+        assert await h.open_types() == []
+        h.tick(27)
+        [late] = await h.alerts()
+        assert late["type"] == "batch_overdue" and late["order_id"] == "MO-1"
+        assert late["urgency_why"] == "its batches were due out 0 h ago"
+        assert late["euros"] == D("150.00") and late["score"] == 65
+        h.add(
+            "mo-MO-1",
+            ManufacturingOrderCompleted(
+                occurred_at=at(27.5),
+                order_id="MO-1",
+                quantity_produced=D(100),
+                destination_store_id="centro",
+                lot_id="L-MO-1",
+                expires_on=date(2026, 3, 4),
+            ),
+        )
+        [done] = await h.alerts()
+        assert done["status"] == "resolved" and done["auto_resolved"]
 
     async def test_cancelled_order_clears_its_alerts(self, pg_url: str) -> None:
         h = History(pg_url).add("mo-MO-1", order_suggested()).tick(20)
