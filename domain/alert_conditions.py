@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.alert_facts import (
     ItemFacts,
+    StockFacts,
     TenantFacts,
 )
 from domain.alerts import Factors
@@ -56,6 +57,8 @@ class Context:
     now: datetime
     tenant: TenantFacts
     items: Callable[[str], ItemFacts | None] = field(default=lambda _: None)
+    #: the stock record of (store, item), for rules that read another subject's stock
+    stocks: Callable[[str, str], StockFacts | None] = field(default=lambda _s, _i: None)
 
     def zone(self, store_id: str) -> ZoneInfo:
         try:

@@ -102,15 +102,55 @@ def _shortage(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition | N
     )
 
 
-def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition | None:
+def _reorder_point(facts: StockFacts, item: ItemFacts) -> Decimal | None:
     reorder = facts.reorder_point
     if reorder is None and item.kind == "ingredient":
         reorder = item.reorder_point
     if reorder is None or reorder <= 0:
         return None  # not a stocked item here: selling out is the plan, not an alert
-    available = facts.on_hand
-    if available >= reorder:
+    return reorder
+
+
+def level(facts: StockFacts, item: ItemFacts | None) -> str | None:
+    """``stockout``, ``low_stock`` or None: the stock-level condition ``facts`` is in."""
+    if item is None or item.discontinued:
         return None
+    reorder = _reorder_point(facts, item)
+    if reorder is None or facts.on_hand >= reorder:
+        return None
+    return "stockout" if facts.on_hand <= 0 else "low_stock"
+
+
+def ingredient_causes(
+    sku: str, store_id: str, day: date, status: str, ctx: Context
+) -> tuple[str, ...]:
+    """The ingredient stock alerts putting a suggested or confirmed order at risk.
+
+    An order of today or tomorrow (store-local) whose recipe (``ItemFacts.ingredients``
+    of its product) uses an ingredient that is out or low at the producing store:
+    the dedup keys of those ``stockout`` / ``low_stock`` conditions, by the same
+    test as the ingredient's own rule.
+    """
+    product = ctx.items(sku)
+    if product is None or status not in ("suggested", "confirmed"):
+        return ()
+    if day > ctx.today(store_id) + timedelta(days=1):
+        return ()
+    found = []
+    for ingredient_id in product.ingredients:
+        stock = ctx.stocks(store_id, ingredient_id)
+        kind = None if stock is None else level(stock, ctx.items(ingredient_id))
+        if kind is not None:
+            found.append(f"{kind}:{store_id}:{ingredient_id}")
+    return tuple(found)
+
+
+def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition | None:
+    reorder = _reorder_point(facts, item)
+    kind = level(facts, item)
+    if reorder is None or kind is None:
+        return None
+    available = facts.on_hand
     name, unit, where = _where(facts, item)
     target = facts.target_stock or reorder
     short = target - available
@@ -132,7 +172,7 @@ def _stock_level(facts: StockFacts, item: ItemFacts, ctx: Context) -> Condition 
         euros = (short * item.unit_cost).quantize(CENT)
         at_risk = f"production needing {name} ({qty(short)} {unit}, {money(euros)} at cost)"
         worth = Factor(max(60, impact_of_euros(euros)), f"{at_risk} would stop")
-    if available <= 0:
+    if kind == "stockout":
         return Condition(
             key=f"stockout:{key_base}",
             type="stockout",

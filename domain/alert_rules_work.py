@@ -22,6 +22,7 @@ from domain.alert_facts import (
     OrderFacts,
     PurchaseFacts,
 )
+from domain.alert_rules_stock import ingredient_causes
 from domain.alerts import Factor, Factors, impact_of_euros
 
 
@@ -40,6 +41,7 @@ def order_conditions(facts: OrderFacts, ctx: Context) -> list[Condition]:
     out: list[Condition] = []
     plan = f"order {facts.order_id}: {qty(facts.quantity)} {name} for {facts.production_date}"
     late = delay(facts.status, store, facts.production_date, ctx)
+    causes = ingredient_causes(facts.sku, store, facts.production_date, facts.status, ctx)
     if late == "plan_unconfirmed":
         left = start - ctx.now
         out.append(
@@ -63,6 +65,7 @@ def order_conditions(facts: OrderFacts, ctx: Context) -> list[Condition]:
                 units=facts.quantity,
                 euros=euros,
                 related=related,
+                caused_by=causes,
             )
         )
     elif late == "production_late":
@@ -84,6 +87,7 @@ def order_conditions(facts: OrderFacts, ctx: Context) -> list[Condition]:
                 units=facts.quantity,
                 euros=euros,
                 related=related,
+                caused_by=causes,
             )
         )
     elif late == "production_overdue":

@@ -32,11 +32,13 @@ from domain.events import (
     AlertResolved,
     AlertSnoozed,
     ClockTicked,
+    DomainEvent,
     IngredientDefined,
     ManufacturingOrderSuggested,
     ProductDefined,
     ProductDiscontinued,
     ProductRepriced,
+    RecipeVersioned,
 )
 from projections.model import Decoded
 from projections.models._sql import Conn, spec
@@ -89,7 +91,11 @@ class Batch:
             found = self.facts.get((tenant_id, item_subject(item_id)))
             return found if isinstance(found, alert_facts.ItemFacts) else None
 
-        return Context(now=now, tenant=self.tenant(tenant_id), items=items)
+        def stocks(store_id: str, item_id: str) -> StockFacts | None:
+            found = self.facts.get((tenant_id, stock_subject(store_id, item_id)))
+            return found if isinstance(found, StockFacts) else None
+
+        return Context(now=now, tenant=self.tenant(tenant_id), items=items, stocks=stocks)
 
     def evaluate(self, tenant_id: str, subject: str, now: datetime) -> None:
         facts = self.facts[(tenant_id, subject)]
@@ -136,15 +142,7 @@ async def load(
             alert_ids.add((t, ev.alert_id))
         elif isinstance(ev, ClockTicked):
             ticking.add(t)
-        if isinstance(ev, ManufacturingOrderSuggested):
-            wanted.add((t, item_subject(ev.sku)))
-            wanted.add((t, stock_subject(ev.destination_store_id, ev.sku)))
-        for subject in alert_facts.subjects_of(ev):
-            wanted.add((t, subject))
-            if subject.startswith("stock/"):
-                wanted.add((t, item_subject(subject.rpartition("/")[2])))
-            if isinstance(ev, CATALOGUE):
-                items.add((t, subject.partition("/")[2]))
+        _wants(t, ev, wanted, items)
     facts = FACTS_TABLE
     rows = await _select(
         conn,
@@ -171,20 +169,7 @@ async def load(
         )
         rows += [r for r in found if is_stock_of(r[1], item)]
     _keep(batch, rows)
-    needed = {(t, s) for (t, _), f in batch.facts.items() for s in _needs(f)}
-    needed -= set(batch.facts)
-    if needed:
-        _keep(
-            batch,
-            await _select(
-                conn,
-                "SELECT tenant_id, subject, facts::text FROM {} WHERE (tenant_id, subject) IN"
-                " (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                tables[facts],
-                [k[0] for k in needed],
-                [k[1] for k in needed],
-            ),
-        )
+    await _load_needed(conn, events, tables, batch)
     alert_ids |= {
         (t, alert_book.alert_id(key, seq))
         for (t, _), f in batch.facts.items()
@@ -201,6 +186,56 @@ async def load(
         )
     for row in found:
         batch.alerts[row[0]][row[1]] = AlertRecord(*row[2:])
+
+
+def _wants(
+    t: str, ev: DomainEvent, wanted: set[tuple[str, str]], items: set[tuple[str, str]]
+) -> None:
+    """The records one event touches (``wanted``) and the items whose every stock it re-checks."""
+    if isinstance(ev, ManufacturingOrderSuggested):
+        wanted.add((t, item_subject(ev.sku)))
+        wanted.add((t, stock_subject(ev.destination_store_id, ev.sku)))
+    for subject in alert_facts.subjects_of(ev):
+        wanted.add((t, subject))
+        if subject.startswith("stock/"):
+            wanted.add((t, item_subject(subject.rpartition("/")[2])))
+        if isinstance(ev, CATALOGUE):
+            items.add((t, subject.partition("/")[2]))
+    if isinstance(ev, RecipeVersioned):  # orders read its ingredients' stock from now on
+        for line in ev.lines:
+            wanted.add((t, item_subject(line.ingredient_id)))
+            items.add((t, line.ingredient_id))
+
+
+async def _load_needed(
+    conn: Conn, events: Sequence[Decoded], tables: Mapping[str, str], batch: Batch
+) -> None:
+    """What evaluating the loaded subjects reads: their items, then (once a product's
+    recipe is known) its ingredients' item and stock at the producing store; new orders too."""
+    suggested = {
+        (rec.tenant_id, ev.sku, ev.producing_store_id)
+        for rec, ev in events
+        if isinstance(ev, ManufacturingOrderSuggested)
+    }
+    asked: set[tuple[str, str]] = set()
+    for _ in range(3):
+        needed = {(t, s) for (t, _), f in batch.facts.items() for s in _needs(f, batch, t)}
+        needed |= {k for t, sku, at in suggested for k in _recipe_needs(batch, t, sku, at)}
+        needed -= set(batch.facts) | asked
+        if not needed:
+            break
+        asked |= needed
+        _keep(
+            batch,
+            await _select(
+                conn,
+                "SELECT tenant_id, subject, facts::text FROM {} WHERE (tenant_id, subject) IN"
+                " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                tables[FACTS_TABLE],
+                [k[0] for k in sorted(needed)],
+                [k[1] for k in sorted(needed)],
+            ),
+        )
 
 
 def _keep(batch: Batch, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -242,15 +277,28 @@ def is_stock_of(subject: str, item_id: str) -> bool:
     return kind == "stock" and rest.partition("/")[2] == item_id
 
 
-def _needs(facts: AnyFacts) -> list[str]:
-    """The other subjects evaluating (or planning) this one reads."""
+def _needs(facts: AnyFacts, batch: Batch, tenant_id: str) -> list[str]:
+    """The other subjects evaluating (or planning) this one reads (as far as loaded)."""
     match facts:
         case StockFacts():
             return [item_subject(facts.item_id)]
         case OrderFacts():
             stock = stock_subject(facts.destination_store_id, facts.sku)
-            return [item_subject(facts.sku), stock]
+            return [stock] + [
+                s for _, s in _recipe_needs(batch, tenant_id, facts.sku, facts.producing_store_id)
+            ]
     return []
+
+
+def _recipe_needs(batch: Batch, tenant_id: str, sku: str, store_id: str) -> set[tuple[str, str]]:
+    """A product's item and, once loaded, its ingredients' items and stock at ``store_id``."""
+    out = {(tenant_id, item_subject(sku))}
+    product = batch.facts.get((tenant_id, item_subject(sku)))
+    if isinstance(product, alert_facts.ItemFacts):
+        for ingredient_id in product.ingredients:
+            out.add((tenant_id, item_subject(ingredient_id)))
+            out.add((tenant_id, stock_subject(store_id, ingredient_id)))
+    return out
 
 
 async def _select(conn: Conn, query: str, table: str, *params: Any) -> list[tuple[Any, ...]]:

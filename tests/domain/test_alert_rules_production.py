@@ -9,8 +9,9 @@ import msgspec
 import pytest
 
 from domain import alert_fold, catalogue
-from domain.alert_facts import ItemFacts, OrderFacts, TenantFacts
+from domain.alert_facts import ItemFacts, Lot, OrderFacts, StockFacts, TenantFacts
 from domain.alert_rules import Context, evaluate
+from domain.alert_rules_stock import ingredient_causes
 from domain.errors import InvalidValue
 from domain.events import (
     ManufacturingOrderCompleted,
@@ -142,3 +143,72 @@ class TestRecipeMinutes:
             b'"yield_quantity":"50","lines":[{"ingredient_id":"flour","quantity":"10"}]}'
         )
         assert msgspec.json.decode(raw, type=RecipeVersioned).bake_minutes is None
+
+
+def _flour(qty: str) -> tuple[ItemFacts, StockFacts]:
+    flour = ItemFacts(
+        kind="ingredient",
+        name="Flour",
+        unit="kg",
+        price=None,
+        unit_cost=D("0.60"),
+        shelf_life_days=180,
+        reorder_point=D(50),
+    )
+    lots = {"F1": Lot(D(qty), None, D("0.60"))} if D(qty) > 0 else {}
+    return flour, StockFacts(store_id="obrador", item_id="flour", lots=lots)
+
+
+class TestIngredientChain:
+    def _ctx(self, now: datetime, flour_qty: str) -> Context:
+        product = _product(45)
+        flour, stock = _flour(flour_qty)
+        items = {"baguette": product, "flour": flour}
+        stocks = {("obrador", "flour"): stock}
+        return Context(
+            now=now,
+            tenant=TenantFacts(),
+            items=items.get,
+            stocks=lambda store, item: stocks.get((store, item)),
+        )
+
+    def _order(self, status: str, day: date) -> OrderFacts:
+        return OrderFacts(
+            order_id="MO-1",
+            sku="baguette",
+            quantity=D(120),
+            production_date=day,
+            producing_store_id="obrador",
+            destination_store_id="centro",
+            status=status,
+        )
+
+    def test_an_unconfirmed_plan_is_caused_by_the_ingredient_out_where_it_is_baked(self) -> None:
+        ctx = self._ctx(START - timedelta(hours=6), "0")
+        [plan] = evaluate(self._order("suggested", START.date()), ctx)
+        assert plan.type == "plan_unconfirmed"
+        assert plan.caused_by == ("stockout:obrador:flour",)
+        low = self._ctx(START - timedelta(hours=6), "20")
+        assert evaluate(self._order("suggested", START.date()), low)[0].caused_by == (
+            "low_stock:obrador:flour",
+        )
+
+    def test_a_late_start_links_while_the_ingredient_is_short_only(self) -> None:
+        late = START + timedelta(hours=1)
+        [cond] = evaluate(self._order("confirmed", START.date()), self._ctx(late, "0"))
+        assert cond.type == "production_late" and cond.caused_by == ("stockout:obrador:flour",)
+        [cond] = evaluate(self._order("confirmed", START.date()), self._ctx(late, "80"))
+        assert cond.caused_by == ()
+
+    def test_only_suggested_or_confirmed_orders_of_today_or_tomorrow(self) -> None:
+        ctx = self._ctx(START - timedelta(hours=6), "0")
+        today = ctx.today("obrador")  # 2 March, 23:00
+        assert ingredient_causes("baguette", "obrador", today, "confirmed", ctx) == (
+            "stockout:obrador:flour",
+        )
+        tomorrow = today + timedelta(days=1)
+        assert ingredient_causes("baguette", "obrador", tomorrow, "suggested", ctx) != ()
+        later = today + timedelta(days=2)
+        assert ingredient_causes("baguette", "obrador", later, "suggested", ctx) == ()
+        assert ingredient_causes("baguette", "obrador", today, "in_progress", ctx) == ()
+        assert ingredient_causes("baguette", "centro", today, "confirmed", ctx) == ()

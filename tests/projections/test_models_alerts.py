@@ -602,6 +602,76 @@ class TestChaining:
         [low] = await h.alerts("status <> 'resolved'")
         assert low["caused_by"] == ""
 
+    async def test_an_ingredient_shortage_links_to_the_production_it_holds_up(
+        self, pg_url: str
+    ) -> None:
+        h = History(pg_url).add("product-croissant", product())
+        h.add(
+            "recipe-croissant",
+            RecipeVersioned(
+                occurred_at=at(0),
+                sku="croissant",
+                version=1,
+                yield_quantity=D(60),
+                lines=(RecipeLine(ingredient_id="butter", quantity=D(3)),),
+            ),
+        )
+        h.add(
+            "ingredient-butter",
+            IngredientDefined(
+                occurred_at=at(0),
+                ingredient_id="butter",
+                name="Butter",
+                unit="kg",
+                unit_cost=D("8.00"),
+                shelf_life_days=30,
+                reorder_point=D(5),
+                reorder_quantity=D(20),
+            ),
+        )
+
+        def butter(qty: int, hours: float, lot: str) -> StockReceived:
+            return StockReceived(
+                occurred_at=at(hours),
+                store_id="centro",
+                item_id="butter",
+                item_kind=ItemKind.INGREDIENT,
+                lot_id=lot,
+                quantity=D(qty),
+                expires_on=None,
+                unit_cost=D("8.00"),
+            )
+
+        h.add("stock-centro-butter", butter(2, 0, "B1"))
+        h.add(
+            STOCK,
+            received(5),
+            ProductStockPolicySet(
+                occurred_at=at(0),
+                sku="croissant",
+                store_id="centro",
+                reorder_point=D(10),
+                target_stock=D(30),
+            ),
+        )
+        h.add(
+            "mo-MO-1",
+            order_suggested(),
+            ManufacturingOrderConfirmed(occurred_at=at(1), order_id="MO-1", confirmed_by="ana"),
+        )
+        assert await h.open_types() == ["low_stock", "low_stock"]
+        h.tick(26)  # 3 March 06:00: the order should have started at 05:00
+        alerts = {a["dedup_key"]: a for a in await h.alerts()}
+        late = alerts["production_late:MO-1"]
+        assert late["caused_by"] == "low_stock:centro:butter"
+        assert alerts["low_stock:centro:croissant"]["caused_by"] == "production_late:MO-1"
+        assert alerts["low_stock:centro:butter"]["caused_by"] == ""
+        h.add("stock-centro-butter", butter(20, 26.2, "B2"))
+        h.tick(27)  # butter is back: the late start is no longer the butter's doing
+        alerts = {a["dedup_key"]: a for a in await h.alerts()}
+        assert alerts["low_stock:centro:butter"]["status"] == "resolved"
+        assert alerts["production_late:MO-1"]["caused_by"] == ""
+
 
 class TestDeliveries:
     async def test_due_soon_overdue_incomplete_received(self, pg_url: str) -> None:
