@@ -568,6 +568,66 @@ class TestShortageRisk:
         assert await h.open_types() == ["shortage_risk"]  # 30 left for a forecast of 50
 
 
+def butter(qty: int, hours: float, lot: str) -> StockReceived:
+    return StockReceived(
+        occurred_at=at(hours),
+        store_id="centro",
+        item_id="butter",
+        item_kind=ItemKind.INGREDIENT,
+        lot_id=lot,
+        quantity=D(qty),
+        expires_on=None,
+        unit_cost=D("8.00"),
+    )
+
+
+def _butter_history(pg_url: str) -> History:
+    """Croissants need butter; butter and croissants low at Centro; MO-1 confirmed."""
+    h = History(pg_url).add("product-croissant", product())
+    h.add(
+        "recipe-croissant",
+        RecipeVersioned(
+            occurred_at=at(0),
+            sku="croissant",
+            version=1,
+            yield_quantity=D(60),
+            lines=(RecipeLine(ingredient_id="butter", quantity=D(3)),),
+        ),
+    )
+    h.add(
+        "ingredient-butter",
+        IngredientDefined(
+            occurred_at=at(0),
+            ingredient_id="butter",
+            name="Butter",
+            unit="kg",
+            unit_cost=D("8.00"),
+            shelf_life_days=30,
+            reorder_point=D(5),
+            reorder_quantity=D(20),
+        ),
+    )
+
+    h.add("stock-centro-butter", butter(2, 0, "B1"))
+    h.add(
+        STOCK,
+        received(5),
+        ProductStockPolicySet(
+            occurred_at=at(0),
+            sku="croissant",
+            store_id="centro",
+            reorder_point=D(10),
+            target_stock=D(30),
+        ),
+    )
+    h.add(
+        "mo-MO-1",
+        order_suggested(),
+        ManufacturingOrderConfirmed(occurred_at=at(1), order_id="MO-1", confirmed_by="ana"),
+    )
+    return h
+
+
 class TestChaining:
     async def test_a_shortage_links_to_the_late_production_that_should_refill_it(
         self, pg_url: str
@@ -605,60 +665,7 @@ class TestChaining:
     async def test_an_ingredient_shortage_links_to_the_production_it_holds_up(
         self, pg_url: str
     ) -> None:
-        h = History(pg_url).add("product-croissant", product())
-        h.add(
-            "recipe-croissant",
-            RecipeVersioned(
-                occurred_at=at(0),
-                sku="croissant",
-                version=1,
-                yield_quantity=D(60),
-                lines=(RecipeLine(ingredient_id="butter", quantity=D(3)),),
-            ),
-        )
-        h.add(
-            "ingredient-butter",
-            IngredientDefined(
-                occurred_at=at(0),
-                ingredient_id="butter",
-                name="Butter",
-                unit="kg",
-                unit_cost=D("8.00"),
-                shelf_life_days=30,
-                reorder_point=D(5),
-                reorder_quantity=D(20),
-            ),
-        )
-
-        def butter(qty: int, hours: float, lot: str) -> StockReceived:
-            return StockReceived(
-                occurred_at=at(hours),
-                store_id="centro",
-                item_id="butter",
-                item_kind=ItemKind.INGREDIENT,
-                lot_id=lot,
-                quantity=D(qty),
-                expires_on=None,
-                unit_cost=D("8.00"),
-            )
-
-        h.add("stock-centro-butter", butter(2, 0, "B1"))
-        h.add(
-            STOCK,
-            received(5),
-            ProductStockPolicySet(
-                occurred_at=at(0),
-                sku="croissant",
-                store_id="centro",
-                reorder_point=D(10),
-                target_stock=D(30),
-            ),
-        )
-        h.add(
-            "mo-MO-1",
-            order_suggested(),
-            ManufacturingOrderConfirmed(occurred_at=at(1), order_id="MO-1", confirmed_by="ana"),
-        )
+        h = _butter_history(pg_url)
         assert await h.open_types() == ["low_stock", "low_stock"]
         h.tick(26)  # 3 March 06:00: the order should have started at 05:00
         alerts = {a["dedup_key"]: a for a in await h.alerts()}
@@ -901,6 +908,16 @@ class TestDeterminism:
             '"plan_unconfirmed"' in r or "plan_unconfirmed" in r for r in one_by_one["rm_alerts"]
         )
         for sizes in (None, [2, 5, 3], 1000):
+            await wipe(pg_url, [MODEL])
+            await project(pg_url, MODEL, h.log.events, batch=sizes)  # type: ignore[arg-type]
+            assert await dump(pg_url, [MODEL]) == one_by_one
+
+    async def test_the_ingredient_chain_does_not_depend_on_batches(self, pg_url: str) -> None:
+        h = _butter_history(pg_url).tick(26).tick(30)
+        await project(pg_url, MODEL, h.log.events, batch=1)
+        one_by_one = await dump(pg_url, [MODEL])
+        assert any("low_stock:centro:butter" in str(r) for r in one_by_one["rm_alerts"])
+        for sizes in ([2, 5, 3], 1000):
             await wipe(pg_url, [MODEL])
             await project(pg_url, MODEL, h.log.events, batch=sizes)  # type: ignore[arg-type]
             assert await dump(pg_url, [MODEL]) == one_by_one
