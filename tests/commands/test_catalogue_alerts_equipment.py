@@ -50,6 +50,19 @@ class TestCatalogue:
         versions = await events_of(any_store, tenant, "recipe-baguette")
         assert [v.version for v in versions if isinstance(v, RecipeVersioned)] == [1, 2]
 
+    async def test_a_recipe_may_say_how_long_a_batch_takes(
+        self, run: Run, any_store: Store, tenant: str
+    ) -> None:
+        line = (RecipeLine(ingredient_id="flour", quantity=D(10)),)
+        await run(VersionRecipe(sku="baguette", yield_quantity=D(40), lines=line, bake_minutes=35))
+        [recipe] = await events_of(any_store, tenant, "recipe-baguette")
+        assert isinstance(recipe, RecipeVersioned) and recipe.bake_minutes == 35
+        with pytest.raises(InvalidValue) as refused:
+            await run(
+                VersionRecipe(sku="baguette", yield_quantity=D(40), lines=line, bake_minutes=0)
+            )
+        assert refused.value.field == "bake_minutes"
+
     async def test_a_product_is_discontinued_once(self, run: Run) -> None:
         await set_up_chain(run)
         await run(DiscontinueProduct(sku="baguette", reason="seasonal"))
