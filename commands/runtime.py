@@ -3,13 +3,17 @@
 ``Writer.decide`` is the one loop every handler uses. A version conflict is
 retried (re-read, re-fold, re-decide) only when the handler says the decision
 is safe to repeat on fresh state; otherwise it surfaces as
-``ConcurrencyConflict``. With an idempotency key, event ids are derived from
+``ConcurrencyConflict``. Retries pause for a random, growing few milliseconds so
+that racers on one stream (tills selling the same product at once) spread out
+instead of colliding again in lockstep. With an idempotency key, event ids are derived from
 the key, so a resent command is recognised in the stream itself even when the
 domain would now refuse it (confirming an order that is already confirmed).
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, Protocol, TypeVar
@@ -30,7 +34,17 @@ from streams.personal import open_records, seal_events
 from streams.subject_keys import Keyring, Keys
 
 S = TypeVar("S")
-MAX_ATTEMPTS: Final = 5
+#: Attempts of a decision that is safe to re-make on fresh state (``retry=True``).
+MAX_ATTEMPTS: Final = 12
+#: The longest pause between two attempts, in seconds (full jitter below it).
+MAX_PAUSE: Final = 0.1
+
+
+async def _pause(attempt: int) -> None:
+    """Full-jitter exponential backoff: up to 2 ms after the first conflict, capped."""
+    await asyncio.sleep(random.uniform(0, min(MAX_PAUSE, 0.001 * 2**attempt)))
+
+
 #: Event ids of a command are uuid5(EVENT_ID_NAMESPACE, "<tenant>|<stream key>|<i>"): the
 #: importer derives the same ids, so a till resending an imported ticket is a duplicate.
 EVENT_ID_NAMESPACE: Final = UUID("5f0b7a3e-8a53-4f5e-9d53-0b6a3c1e2d10")
@@ -179,6 +193,7 @@ class Writer:
                 )
             except WrongExpectedVersion as conflict:
                 if retry and attempt < MAX_ATTEMPTS:
+                    await _pause(attempt)
                     continue
                 raise ConcurrencyConflict("stream", str(conflict)) from conflict
             self._record(stream_id, fold, version, events, result)
@@ -226,6 +241,7 @@ class Writer:
                 results = await self.store.append_many(requests, atomic=True)
             except AtomicAppendRefused as refused:
                 if retry and attempt < MAX_ATTEMPTS:
+                    await _pause(attempt)
                     continue
                 raise ConcurrencyConflict("stream", str(refused)) from refused
             for (stream_id, fold, version, events), result in zip(plan, results, strict=True):

@@ -68,7 +68,7 @@ class Sizes:
 
 
 FULL = Sizes(stores=4, skus=20, seconds=10.0, warmup=2.0, runs=3)
-QUICK = Sizes(stores=2, skus=10, seconds=1.5, warmup=0.5, runs=1)
+QUICK = Sizes(stores=4, skus=20, seconds=1.5, warmup=0.5, runs=1)
 
 
 @dataclass

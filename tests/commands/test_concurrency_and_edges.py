@@ -30,6 +30,7 @@ from domain.events.inventory import ItemKind
 from domain.events.organisation import Role
 from domain.events.sales import SaleLine
 from streams.envelope import AppendResult, NewEvent, RecordedEvent
+from streams.store import EventStore
 
 D = Decimal
 
@@ -269,3 +270,42 @@ async def test_a_store_manager_is_scoped_to_their_stores(run: Run) -> None:
         ),
         actor=manager,
     )
+
+
+async def test_tills_selling_one_product_at_once_all_get_their_sale_recorded(
+    pg_store: EventStore, tenant: str
+) -> None:
+    """Twelve tills sell one item at the same instant, racing on its stock stream; none is refused.
+
+    A sale is a fact: a version conflict is re-decided (with a jittered pause, so the
+    racers spread out) until it lands, never answered as a 409 to the till.
+    """
+    import asyncio
+
+    async def run(command: Any) -> Any:
+        return await handle(command, pg_store, tenant_id=tenant, actor=OWNER, now=AT)
+
+    await set_up_chain(run)
+    await run(
+        ReceiveStock(
+            store_id="born",
+            item_id="baguette",
+            item_kind=ItemKind.PRODUCT,
+            lot_id="morning",
+            quantity=D(100),
+            expires_on=date(2026, 1, 6),
+            unit_cost=D("0.35"),
+        )
+    )
+    sales = [
+        RecordSale(
+            store_id="born",
+            pos_txn_id=f"T-{n}",
+            sold_at=AT,
+            lines=(SaleLine(sku="baguette", quantity=D(1), unit_price=D("1.20")),),
+        )
+        for n in range(12)
+    ]
+    done = await asyncio.gather(*(run(sale) for sale in sales), return_exceptions=True)
+    assert [d for d in done if isinstance(d, BaseException)] == []
+    assert (await stock_of(pg_store, tenant, "born", "baguette")).on_hand == D(88)

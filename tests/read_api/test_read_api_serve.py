@@ -18,6 +18,9 @@ from read_api.keys import create_api_key
 
 OPERATIONS = {
     "getHealth",
+    "listEventSchemas",
+    "getEventSchema",
+    "createLogin",
     "listInventory",
     "listLots",
     "listDailySales",
