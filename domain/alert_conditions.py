@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from domain.alert_facts import (
     ItemFacts,
@@ -15,6 +15,7 @@ from domain.alert_facts import (
     TenantFacts,
 )
 from domain.alerts import Factors
+from domain.zones import zone_or_utc
 
 ZERO: Final = Decimal(0)
 CENT: Final = Decimal("0.01")
@@ -61,10 +62,7 @@ class Context:
     stocks: Callable[[str, str], StockFacts | None] = field(default=lambda _s, _i: None)
 
     def zone(self, store_id: str) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.tenant.timezones.get(store_id, "UTC"))
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            return ZoneInfo("UTC")
+        return zone_or_utc(self.tenant.timezones.get(store_id, "UTC"))
 
     def today(self, store_id: str) -> date:
         return self.now.astimezone(self.zone(store_id)).date()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.events import Event
@@ -24,6 +23,7 @@ from domain.events.notify import (
     WebhookChannelAdded,
 )
 from domain.events.personal import SubjectErased
+from domain.zones import known_zone
 
 ChannelKind = Literal["webhook", "email"]
 #: A webhook secret shorter than this is refused (it is an HMAC key).
@@ -123,10 +123,8 @@ def set_quiet_hours(
     by: str,
     at: datetime,
 ) -> list[Event]:
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
-        raise InvalidValue("timezone", f"{timezone!r} is not an IANA time zone") from None
+    if known_zone(timezone) is None:
+        raise InvalidValue("timezone", f"{timezone!r} is not an IANA time zone")
     wanted = QuietHours(start_hour, end_hour, timezone, digest_hour)
     if wanted == state.quiet:
         return []

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.zones import known_zone
 from read_api.queries import Conn
 from read_api.schemas import DashboardSummary, Health, StoreSummary
 
@@ -47,11 +47,9 @@ class StoreState:
 
 def _local(now: datetime, timezone: str | None, as_of: date | None) -> tuple[str, date, int]:
     """The store's zone, business date and hours to count (all 24 for a date asked for)."""
-    try:
-        zone = ZoneInfo(timezone) if timezone else UTC
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        zone = UTC
-    name = timezone if zone is not UTC and timezone else "UTC"
+    found = known_zone(timezone) if timezone else None
+    zone = found or UTC
+    name = timezone if found is not None and timezone else "UTC"
     if as_of is not None:
         return name, as_of, 24
     local = now.astimezone(zone)

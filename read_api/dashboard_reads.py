@@ -10,8 +10,9 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from domain.zones import zone_or_utc
 from read_api.dashboard_queue import DraftPurchase, SuggestedOrder
 from read_api.dashboard_schemas import DaySales, DeliveryDue, PlanLine, TimelineEntry
 from read_api.queries import Conn
@@ -23,10 +24,7 @@ _ZERO: Final = Decimal(0)
 
 
 def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return ZoneInfo("UTC")
+    return zone_or_utc(name)
 
 
 def local_start(day: date, hour: int, timezone: str) -> datetime:

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.events import DomainEvent, SaleRecorded, SaleRefunded, SaleVoided, StoreOpened
+from domain.zones import zone_or_utc
 from projections.model import Decoded
 from projections.models._sql import Conn, Row, spec
 from streams.envelope import RecordedEvent
@@ -139,11 +139,7 @@ def local_day_hour(sold_at: datetime, timezone: str) -> tuple[date, int]:
     """The store-local calendar day and hour (0-23) of an instant; naive times are UTC."""
     if sold_at.tzinfo is None:
         sold_at = sold_at.replace(tzinfo=UTC)
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        zone = ZoneInfo("UTC")
-    local = sold_at.astimezone(zone)
+    local = sold_at.astimezone(zone_or_utc(timezone))
     return local.date(), local.hour
 
 
