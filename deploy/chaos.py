@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.errors
 import psycopg
 
 from deploy.chaos_faults import Faults, inject
@@ -268,7 +269,22 @@ async def caught_up(
     )
 
 
-async def check_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]:
+async def check_stream(
+    nats_url: str, positions: list[int], ready_within: float = 60.0
+) -> tuple[int, bool]:
+    """Every message of the stream in order; JetStream API timeouts while a restarted
+    cluster elects its leaders are retried until ``ready_within`` seconds have passed."""
+    deadline = time.monotonic() + ready_within
+    while True:
+        try:
+            return await _read_stream(nats_url, positions)
+        except nats.errors.TimeoutError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _read_stream(nats_url: str, positions: list[int]) -> tuple[int, bool]:
     nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
