@@ -3,21 +3,34 @@
 Both start from the project's own wheels in a temporary folder (the same code
 as ``obrador up``), so a fresh machine needs nothing but Python. Tests that
 need an empty event store get a fresh PostgreSQL schema, migrated.
+
+The session's shared PostgreSQL runs with ``fsync=off`` (ADR 0023): a test can
+only lose what the operating system has not written out if the machine itself
+crashes, which no test does; every server a test kills or restarts on purpose
+(``obrador up``/``demo`` subprocesses, the PostgreSQL restart chaos) is started
+separately with the production settings. A fresh migrated schema then costs a
+tenth of what it did (each migration's commit waited for a disk flush).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from deploy.embedded import postgres as embedded_postgres
 from deploy.scratch import scratch_nats, scratch_schema
 from deploy.settings import Settings
 from deploy.stack import StackUrls, running_stack
 from streams.memory import InMemoryEventStore
 from streams.store import EventStore
+
+#: Only for the session's shared server (see the module docstring and ADR 0023).
+TEST_SERVER_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +42,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUrls]:
         nats_url=os.environ.get("TEST_NATS_URL"),
         data_dir=data_dir,
     )
-    with running_stack(settings, log=None) as urls:
-        yield urls
+    with contextlib.ExitStack() as servers:
+        with mock.patch.dict(embedded_postgres._SETTINGS, TEST_SERVER_SETTINGS):
+            urls = servers.enter_context(running_stack(settings, log=None))
+        yield urls  # servers started later in the session get the production settings
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.embedded.process import pid_alive
 from deploy.stack import StackUrls
+from tests.deploy.node_run import NodeRun
 
 OBRADOR = [sys.executable, "-m", "deploy.cli"]
 
@@ -48,28 +48,14 @@ def test_migrate_reports_nothing_to_do_on_a_migrated_database(pg_url: str) -> No
 
 
 @pytest.mark.slow
-def test_up_serves_until_sigterm_then_stops_its_servers(tmp_path: Path) -> None:
-    from deploy.embedded.process import free_port
-
-    env = {**os.environ, "OBRADOR_DATA_DIR": str(tmp_path), "OBRADOR_API_PORT": str(free_port())}
-    env.pop("DATABASE_URL", None)
-    env.pop("NATS_URL", None)
-    proc = subprocess.Popen(
-        [*OBRADOR, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "Ctrl-C" in line:
-            break
-    text = "".join(lines)
+def test_up_serves_until_sigterm_then_stops_its_servers(idle_node: NodeRun) -> None:
+    text = idle_node.text
+    assert idle_node.ready, text
     assert "PostgreSQL  postgresql://" in text and "NATS        nats://" in text
-    pg_pid = int((tmp_path / "pg" / "postmaster.pid").read_text().splitlines()[0])
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 0
-    assert not pid_alive(pg_pid)
-    assert not (tmp_path / "nats.pid").exists()
+    assert idle_node.pg_pid is not None, text
+    assert idle_node.returncode == 0, text
+    assert not idle_node.pg_alive_after
+    assert not idle_node.nats_pid_file_after
 
 
 def test_schema_events_writes_one_valid_schema_per_event_type(tmp_path: Path) -> None:

@@ -1,24 +1,19 @@
-"""Logging: one shape for every line; an idle healthy node logs no ERROR and no traceback."""
+"""Logging: one shape for every line; an idle healthy node logs no ERROR and no traceback.
+
+The idle node is the ``obrador up`` run that tests/deploy/test_cli.py also reads
+(the ``idle_node`` fixture: one boot of a whole node instead of two).
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
 from deploy import logs
-from deploy.embedded.process import free_port
-
-OBRADOR = [sys.executable, "-m", "deploy.cli"]
+from tests.deploy.node_run import NodeRun
 
 
 @pytest.fixture
@@ -73,45 +68,13 @@ def test_auto_is_human_on_a_terminal_and_json_elsewhere(restore_root: object) ->
 
 
 @pytest.mark.slow
-def test_an_idle_node_logs_no_error_and_no_traceback(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "OBRADOR_DATA_DIR": str(tmp_path),
-        "OBRADOR_API_PORT": str(free_port()),
-        "OBRADOR_LOG_FORMAT": "json",
-        "OBRADOR_LOG_LEVEL": "DEBUG",  # FastStream task restarts are DEBUG lines: count them
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("NATS_URL", None)
-    proc = subprocess.Popen(
-        [*OBRADOR, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "Ctrl-C" in line:
-                ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    idle: list[str] = []
-    try:
-        assert ready.wait(120), "".join(lines)
-        time.sleep(15)  # idle on purpose: the pull-timeout noise came within seconds
-        idle = lines[:]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
-        reader.join(10)
-    text = "".join(lines)
+def test_an_idle_node_logs_no_error_and_no_traceback(idle_node: NodeRun) -> None:
+    text = idle_node.text
+    assert idle_node.ready, text
+    assert idle_node.returncode == 0, text
     assert "Traceback" not in text, text
-    records = [json.loads(line) for line in lines if line.startswith("{")]
+    records = [json.loads(line) for line in idle_node.lines if line.startswith("{")]
     assert records, text  # up logs, as JSON lines here
     assert [r for r in records if r["level"] in ("ERROR", "CRITICAL")] == [], text
-    restarts = [line for line in idle if "is being executed" in line]  # FastStream restarts
+    restarts = [line for line in idle_node.idle if "is being executed" in line]  # FastStream
     assert restarts == [], text
