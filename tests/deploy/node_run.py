@@ -1,4 +1,6 @@
-"""One real ``obrador up`` run, watched from start to SIGTERM, for the tests that read it.
+"""Whole ``obrador`` processes run once and read by several tests.
+
+One real ``obrador up`` run, watched from start to SIGTERM, for the tests that read it.
 
 Booting a node (initdb, migrations, NATS, every component) is one of the slowest
 things the suite does; the tests of ``up``'s banner and shutdown and of an idle
@@ -89,4 +91,25 @@ def run_idle_node(data_dir: Path) -> NodeRun:
         pg_alive_after=pg_pid is not None and pid_alive(pg_pid),
         nats_pid_file_after=(data_dir / "nats.pid").exists(),
         ready=ready.is_set(),
+    )
+
+
+@dataclass(frozen=True)
+class CheckedDemo:
+    """A schema where ``obrador demo --check`` ran twice: fresh, then on the loaded demo."""
+
+    url: str
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]
+
+
+def demo_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``obrador demo --check`` against the servers ``env`` names."""
+    return subprocess.run(
+        [*OBRADOR, "demo", "--check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,  # two loads and a plan on a shared machine
+        check=False,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,10 +20,7 @@ from deploy.demo import (
     load_demo,
     plan_day,
     real_sales,
-    run_demo,
 )
-from deploy.scratch import scratch_schema
-from deploy.stack import StackUrls
 from domain.codec import decode_event
 from domain.events import ForecastPublished, ManufacturingOrderSuggested
 from domain.streams import forecast_stream, planned_order_id, production_order_stream
@@ -32,19 +29,15 @@ from projections.rebuild import rebuild
 from read_api.app import create_app
 from read_api.keys import create_api_key
 from streams.store import EventStore
+from tests.deploy.node_run import CheckedDemo
 
 
 @pytest.fixture(scope="module")
-def demo_schema(stack: StackUrls) -> Iterator[str]:
-    with scratch_schema(stack.database_url, "t") as conninfo:
-        yield conninfo
-
-
-@pytest.fixture(scope="module")
-async def demo_url(demo_schema: str) -> str:
-    """One loaded and planned demo for the module (the tests below only add to it)."""
-    assert await run_demo(demo_schema, check=False)
-    return demo_schema
+def demo_url(checked_demo: CheckedDemo) -> str:
+    """The loaded and planned demo the deploy tests share (the tests below only add to it;
+    ``obrador demo --check`` loading it again on a used database is tests/deploy/test_cli.py's)."""
+    assert checked_demo.first.returncode == 0, checked_demo.first.stdout
+    return checked_demo.url
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +47,6 @@ async def demo_store(demo_url: str) -> AsyncIterator[EventStore]:
         yield store
     finally:
         await store.close()
-
-
-async def test_loading_again_stores_nothing_and_check_passes_on_a_used_folder(
-    demo_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    capsys.readouterr()
-    assert await run_demo(demo_url, check=True)
-    out = capsys.readouterr().out
-    assert " 0 appended now" in out and " 0 failed" in out, out
-    assert "FAIL" not in out and out.count("  ok ") == 6
-    assert "ok  the stock books add up" in out
 
 
 async def test_the_handlers_know_the_demo_stores_for_a_till_and_an_import(
