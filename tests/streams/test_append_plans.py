@@ -103,6 +103,7 @@ def _statements(body: str, typed: dict[str, str]) -> list[str]:
     for piece in body.split(";"):
         text = " ".join(piece.split())
         text = re.sub(r"^RETURN QUERY ", "", text)
+        text = re.sub(r"^IF .*? THEN ", "", text)  # the statement an IF guards
         text = re.sub(r"^PERFORM ", "SELECT ", text)
         if not re.match(r"(WITH|SELECT|INSERT|UPDATE|DELETE) ", text):
             continue
