@@ -144,8 +144,9 @@ def _plan_faults(conn: psycopg.Connection[Any], first: int) -> dict[str, list[st
     conn.execute(CALL, _call_args(requests(first, SMALL_BATCH + 50)))
     bad = {}
     for statement in statements:
-        (plan,) = conn.execute(f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {statement}").fetchone()
-        found = _rescans(plan[0]["Plan"], [])
+        row = conn.execute(f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {statement}").fetchone()
+        assert row is not None
+        found = _rescans(row[0][0]["Plan"], [])
         if found:
             bad[statement[:70]] = found
     return bad
