@@ -31,6 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 from projections.apply import Applied, Delivery, apply_partitions
 from projections.leases import Leases
 from projections.model import ReadModel
+from projections.parking import is_transient
 from projections.status import mark
 from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
 from streams.cluster import nats_servers
@@ -206,13 +207,22 @@ class SharedApplier:
     traffic partitions share transactions instead of queueing behind each
     other's commits. Every partition's rows and checkpoint commit together; a
     failure rolls back that transaction's partitions and their workers retry.
-    (Not in pipeline mode: the models' staging tables are filled with COPY,
-    which a pipeline refuses; every large batch would fall back to one event at
-    a time.)
+
+    Round trips are the live path's cost (docs/adr/0019-live-path-round-trips.md):
+    a transaction first runs without a savepoint, and when it holds at most
+    ``pipeline_max`` deliveries in psycopg's pipeline mode, so BEGIN goes with
+    the checkpoint lock, and the writes, the checkpoint move and COMMIT go in
+    one round trip (the models stage rows as arrays there, never with COPY,
+    which a pipeline refuses). If the model fails on the batch, that
+    transaction rolls back and the batch runs again the careful way (a
+    savepoint, then event by event) to park only the guilty event.
     """
 
-    def __init__(self, pool: Pool, model: ReadModel, *, max_inflight: int = 4) -> None:
+    def __init__(
+        self, pool: Pool, model: ReadModel, *, max_inflight: int = 4, pipeline_max: int = 64
+    ) -> None:
         self.pool, self.model, self.max_inflight = pool, model, max_inflight
+        self.pipeline_max = pipeline_max
         self._waiting: dict[int, tuple[list[Delivery], asyncio.Future[Applied]]] = {}
         self._running: set[asyncio.Task[None]] = set()
 
@@ -248,11 +258,14 @@ class SharedApplier:
         taken = {p: item for p, item in taken.items() if not item[1].done()}
         if not taken:
             return
+        batches = {p: batch for p, (batch, _) in taken.items()}
         try:
-            async with self.pool.connection() as conn, conn.transaction():
-                results = await apply_partitions(
-                    conn, self.model, {p: batch for p, (batch, _) in taken.items()}
-                )
+            try:
+                results = await self._transaction(batches, careful=False)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                results = await self._transaction(batches, careful=True)  # park the guilty
         except Exception as exc:
             for _, future in taken.values():
                 if not future.done():
@@ -261,6 +274,21 @@ class SharedApplier:
         for partition, (_, future) in taken.items():
             if not future.done():
                 future.set_result(results[partition])
+
+    async def _transaction(
+        self, batches: dict[int, list[Delivery]], *, careful: bool
+    ) -> dict[int, Applied]:
+        small = sum(len(batch) for batch in batches.values()) <= self.pipeline_max
+        async with self.pool.connection() as conn:
+            if careful:
+                async with conn.transaction():
+                    return await apply_partitions(conn, self.model, batches)
+            async with contextlib.AsyncExitStack() as stack:
+                if small:
+                    await stack.enter_async_context(conn.pipeline())
+                await stack.enter_async_context(conn.transaction())
+                return await apply_partitions(conn, self.model, batches, isolate=False)
+        raise AssertionError("unreachable")  # mypy: the context managers swallow nothing
 
 
 async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:
