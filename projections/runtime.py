@@ -38,12 +38,11 @@ from streams.cluster import nats_servers
 from streams.envelope import RecordedEvent
 from streams.hoptrace import HopTrace
 from streams.jetstream import (
-    H_PARTITION_PREV,
     H_POSITION,
     PARTITIONS,
     STREAM_NAME,
     ensure_event_stream,
-    event_from_message,
+    event_and_prev,
     partition_subject,
 )
 
@@ -153,11 +152,7 @@ class PartitionWorker:
     async def _apply(self, msgs: Sequence[Msg]) -> bool:
         """Apply a fetched batch; False when a gap was found (the caller repositions)."""
         deliveries = [
-            Delivery(
-                event_from_message(dict(m.headers or {}), m.data),
-                int((m.headers or {}).get(H_PARTITION_PREV, 0)),
-                m.metadata.sequence.stream,
-            )
+            Delivery(*event_and_prev(m.headers or {}, m.data), m.metadata.sequence.stream)
             for m in msgs
         ]
         result = await self.applier.apply(self.partition, deliveries)
