@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 
@@ -28,6 +28,7 @@ from domain.events import EVENT_TYPES
 from projections.guard import check_appliable
 from projections.model import Decoded, ReadModel
 from projections.parking import PARKED_TABLE, Parked, SchemaTooNew, is_transient, write_parked
+from streams import relay_wake
 from streams.envelope import RecordedEvent
 from streams.personal import open_records
 from streams.subject_keys import read_keys
@@ -127,7 +128,8 @@ async def _one_by_one(
 
 
 #: LISTEN on this channel to hear a projection move: payload ``"<model> <partition> <position>"``.
-CHECKPOINT_CHANNEL = "obrador_checkpoints"
+#: (The relay listens too: a projector's commit may make held-back events visible.)
+CHECKPOINT_CHANNEL: Final = relay_wake.CHECKPOINT_CHANNEL
 
 
 async def move_checkpoints(

@@ -40,6 +40,7 @@ from streams.jetstream import (
     subject_of,
 )
 from streams.relay_read import LogReader, LogRow, with_partition_prev
+from streams.relay_wake import Wakeups
 from streams.store import EventStore
 from streams.telemetry import RELAY_LAG_SECONDS, RELAY_POSITION, RELAY_PUBLISHED, RELAY_RESTARTS
 
@@ -53,6 +54,7 @@ class RelayStats:
     restarts: int = 0
     last_publish_at: float = field(default_factory=time.time)
     lag_seconds: float = 0.0
+    reads: int = 0  # reads of the log, empty ones included
 
 
 class Relay:
@@ -142,9 +144,17 @@ class Relay:
         self.stats.position = position
         sent: asyncio.Queue[tuple[list[asyncio.Future[js_api.PubAck]], int] | None]
         sent = asyncio.Queue()
-        reader = await LogReader.connect(str(self.store.pool.conninfo))
+        conninfo = str(self.store.pool.conninfo)
+        reader = await LogReader.connect(conninfo)
+        try:
+            wake = await Wakeups.listen(conninfo)
+        except BaseException:
+            await reader.close()
+            raise
         publisher = asyncio.create_task(
-            self._publish_from(reader, js, stop, position=position, last_id=last_id, sent=sent)
+            self._publish_from(
+                reader, wake, js, stop, position=position, last_id=last_id, sent=sent
+            )
         )
         settler = asyncio.create_task(self._settle_from(sent))
         try:
@@ -163,10 +173,12 @@ class Relay:
                 for future in item[0] if item else ():
                     future.cancel()
             await reader.close()
+            await wake.close()
 
     async def _publish_from(
         self,
         reader: LogReader,
+        wake: Wakeups,
         js: JetStreamContext,
         stop: asyncio.Event,
         *,
@@ -175,18 +187,24 @@ class Relay:
         sent: asyncio.Queue[tuple[list[asyncio.Future[js_api.PubAck]], int] | None],
     ) -> None:
         ahead: asyncio.Task[list[LogRow]] | None = None
+        seen = wake.count  # notifications the coming read covers
         while not stop.is_set():
-            rows = await ahead if ahead is not None else await reader.read(position, self.batch)
-            ahead = None
+            if ahead is not None:
+                rows, ahead = await ahead, None
+            else:
+                seen = wake.count
+                rows = await reader.read(position, self.batch)
+            self.stats.reads += 1
             if not rows:
                 self.stats.lag_seconds = 0.0
                 RELAY_LAG_SECONDS.set(0.0)
-                await self.store.wait_for_events(position, 0.5)
+                await wake.wait(seen, 0.5)
                 continue
             if self.trace is not None:
                 self.trace.record("read", first=rows[0].position, last=rows[-1].position)
             full = len(rows) == self.batch
             if full:  # the next read runs in PostgreSQL while this batch is published
+                seen = wake.count
                 ahead = asyncio.create_task(reader.read(rows[-1].position, self.batch))
                 await asyncio.sleep(0)  # let it send the query
             futures = []
@@ -197,7 +215,7 @@ class Relay:
             sent.put_nowait((futures, position))
             self._note(rows[-1])
             if not full:
-                await self.store.wait_for_events(position, 0.5)
+                await wake.wait(seen, 0.5)
         if ahead is not None:
             ahead.cancel()
             await asyncio.gather(ahead, return_exceptions=True)
