@@ -90,25 +90,15 @@ class PartitionWorker:
         async with self.pool.connection() as conn:
             await mark(conn, self.model.name, self.partition, "running")
         sub = await self._reposition()
-        ahead: asyncio.Task[list[Msg]] | None = None  # the next batch, fetched while one applies
-        try:
-            while not self.stopping:
-                msgs = await ahead if ahead is not None else await self._next_batch(sub)
-                ahead = None
-                if not msgs:
-                    continue
-                if self.trace is not None:
-                    stored = msgs[-1].metadata.timestamp.timestamp()
-                    self._trace("fetched", msgs[-1], stored=stored)
-                ahead = asyncio.create_task(self._next_batch(sub))
-                if not await self._apply(msgs):
-                    await _dropped(ahead)  # its messages follow the gap: fetched again
-                    ahead = None
-                    await sub.unsubscribe()
-                    sub = await self._reposition()
-        finally:
-            if ahead is not None:
-                await _dropped(ahead)
+        while not self.stopping:
+            msgs = await self._next_batch(sub)
+            if not msgs:
+                continue
+            if self.trace is not None:
+                self._trace("fetched", msgs[-1], stored=msgs[-1].metadata.timestamp.timestamp())
+            if not await self._apply(msgs):
+                await sub.unsubscribe()
+                sub = await self._reposition()
 
     async def _next_batch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         """Wait for one message, then take whatever else is already there.
@@ -294,12 +284,6 @@ class SharedApplier:
                 await stack.enter_async_context(conn.transaction())
                 return await apply_partitions(conn, self.model, batches, isolate=False)
         raise AssertionError("unreachable")  # mypy: the context managers swallow nothing
-
-
-async def _dropped(task: asyncio.Task[list[Msg]]) -> None:
-    """Cancel a prefetch and wait for it to end (nats-py may swallow the cancel: ≤ 1 s then)."""
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:
