@@ -187,24 +187,24 @@ class Relay:
         sent: asyncio.Queue[tuple[list[asyncio.Future[js_api.PubAck]], int] | None],
     ) -> None:
         ahead: asyncio.Task[list[LogRow]] | None = None
-        seen = wake.count  # notifications the coming read covers
+        seen = wake.mark()  # notifications the coming read covers
         while not stop.is_set():
             if ahead is not None:
                 rows, ahead = await ahead, None
             else:
-                seen = wake.count
+                seen = wake.mark()
                 rows = await reader.read(position, self.batch)
             self.stats.reads += 1
             if not rows:
                 self.stats.lag_seconds = 0.0
                 RELAY_LAG_SECONDS.set(0.0)
-                await wake.wait(seen, 0.5)
+                await wake.wait(seen, position, 0.5)
                 continue
             if self.trace is not None:
                 self.trace.record("read", first=rows[0].position, last=rows[-1].position)
             full = len(rows) == self.batch
             if full:  # the next read runs in PostgreSQL while this batch is published
-                seen = wake.count
+                seen = wake.mark()
                 ahead = asyncio.create_task(reader.read(rows[-1].position, self.batch))
                 await asyncio.sleep(0)  # let it send the query
             futures = []
@@ -215,7 +215,7 @@ class Relay:
             sent.put_nowait((futures, position))
             self._note(rows[-1])
             if not full:
-                await wake.wait(seen, 0.5)
+                await wake.wait(seen, position, 0.5)
         if ahead is not None:
             ahead.cancel()
             await asyncio.gather(ahead, return_exceptions=True)

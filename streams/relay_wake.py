@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import psycopg
 
@@ -27,12 +27,27 @@ from streams.append_batch import NOTIFY_CHANNEL
 CHECKPOINT_CHANNEL: Final = "obrador_checkpoints"
 
 
+class Mark(NamedTuple):
+    """The notifications counted when a read of the log began."""
+
+    appends: int
+    notes: int
+
+
 class Wakeups:
-    """Notifications on the relay's channels, counted, on a connection of their own."""
+    """Notifications on the relay's channels, counted, on a connection of their own.
+
+    Appends NOTIFY their last position: while the relay's position is below the
+    highest one heard, events are held back and any notification (a projector's
+    commit too) is worth a read; otherwise only a new append is, so the many
+    projector commits of a node do not each cost the relay a read.
+    """
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
-        self.count = 0
+        self.appends = 0  # notifications of appends
+        self.notes = 0  # every notification
+        self.latest = 0  # the highest position an append announced
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._listen())
 
@@ -43,20 +58,41 @@ class Wakeups:
             await conn.execute(f"LISTEN {channel}")
         return cls(conn)
 
+    def mark(self) -> Mark:
+        return Mark(self.appends, self.notes)
+
     async def _listen(self) -> None:
         try:
-            async for _ in self._conn.notifies():
-                self.count += 1
+            async for note in self._conn.notifies():
+                self.notes += 1
+                if note.channel == NOTIFY_CHANNEL:
+                    self.appends += 1
+                    with contextlib.suppress(ValueError):
+                        self.latest = max(self.latest, int(note.payload))
                 self._changed.set()
         finally:
             self._changed.set()  # a lost connection wakes the waiter, which then raises
 
-    async def wait(self, seen: int, timeout: float) -> None:
-        """Return once a notification newer than count ``seen`` arrived, or after ``timeout`` s."""
-        if self.count == seen:
+    def _worth_a_read(self, mark: Mark, position: int) -> bool:
+        if self.latest > position:  # held back: whichever commit ends the holder
+            return self.notes > mark.notes
+        return self.appends > mark.appends
+
+    async def wait(self, mark: Mark, position: int, timeout: float) -> None:
+        """Return once a notification since ``mark`` is worth a read at ``position``.
+
+        Or after ``timeout`` s (a writer that does not notify may have held
+        events back; the idle timeout covers it).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._task.done() and not self._worth_a_read(mark, position):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+                await asyncio.wait_for(self._changed.wait(), remaining)
         if self._task.done():
             raise psycopg.OperationalError("the relay's LISTEN connection was lost")
 

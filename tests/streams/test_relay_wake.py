@@ -6,6 +6,7 @@ that only asked "is there a position above mine?" would re-read in a busy loop
 until that transaction ends. It must read a handful of times at most, then
 relay the events once the holder commits: at once when the commit notifies
 (a projector's checkpoint move), within its idle timeout when it does not.
+Once caught up, projector commits alone do not make it read.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ async def test_held_back_events_cause_no_busy_loop_and_are_relayed_after_the_hol
         await holder.commit()
         await holder.close()
         await eventually(lambda: relay.stats.published == 9, timeout=10)
+
+        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+            reads = relay.stats.reads  # caught up: projector commits are not worth a read
+            for n in range(50):
+                await conn.execute(f"NOTIFY {CHECKPOINT_CHANNEL}, 'test 0 {n}'")
+            await asyncio.sleep(OBSERVE_S)  # an observation window, as above
+            assert relay.stats.reads - reads <= 5
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
