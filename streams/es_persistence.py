@@ -171,4 +171,3 @@ class ObradorFactory(InfrastructureFactory[ObradorTrackingRecorder]):
         if not self.pool.closed:
             self.pool.close()
         super().close()
-
