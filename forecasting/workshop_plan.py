@@ -15,8 +15,10 @@ stores' errors partly cancel, so a workshop bakes for the quantile of the
    level by level, ``d`` the stores' dependence in [0, 1] (the mean
    correlation of their recent day-to-day deviations, :func:`dependence`).
 
-The order is that distribution's critical-ratio quantile minus the stock the
-stores can use, rounded by the product's batch size and minimum. The transfer
+Each store's demand is taken net of the stock it holds (``max(D - stock, 0)``:
+a store's surplus cannot feed another store). The order is the critical-ratio
+quantile of the summed net demand, rounded by the product's batch size and
+minimum. The transfer
 plan shares the order out by each store's own need (its newsvendor quantity
 net of its stock), with whole units by largest remainder.
 """
@@ -47,7 +49,7 @@ class StoreDemand:
 @dataclass(frozen=True)
 class WorkshopDecision:
     quantity: int
-    target_units: float  # the aggregated quantile at the critical ratio
+    target_units: float  # the quantile of the summed net demand at the critical ratio
     summed_quantiles: float  # what adding the stores' own quantiles would have said
     transfers: dict[str, int]  # store -> units, adding up to ``quantity``
     reasoning: dict[str, float | int | str] = field(default_factory=dict)
@@ -76,14 +78,23 @@ def independent_sum(parts: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def aggregate(
-    distributions: Sequence[Mapping[float, float]], dependence: float = 0.0, n: int = ATOMS
+    distributions: Sequence[Mapping[float, float]],
+    dependence: float = 0.0,
+    n: int = ATOMS,
+    stocks: Sequence[float] | None = None,
 ) -> dict[float, float]:
-    """Quantiles (level -> units) of the stores' summed demand; ``dependence`` in [0, 1]."""
+    """Quantiles (level -> units) of the stores' summed demand; ``dependence`` in [0, 1].
+
+    With ``stocks`` (one per store), of the summed *net* demand: what each store
+    needs beyond the stock it holds, ``max(D - stock, 0)`` (a store's surplus
+    cannot feed another store).
+    """
     if not distributions:
         raise ValueError("no distribution to aggregate")
     if not 0.0 <= dependence <= 1.0:
         raise ValueError("dependence must be within [0, 1]")
-    parts = [atoms(q, n) for q in distributions]
+    held = [0.0] * len(distributions) if stocks is None else [max(s, 0.0) for s in stocks]
+    parts = [np.maximum(atoms(q, n) - s, 0.0) for q, s in zip(distributions, held, strict=True)]
     together = np.sum(parts, axis=0)
     apart = independent_sum(parts)
     blend = (1.0 - dependence) * apart + dependence * together
@@ -140,12 +151,13 @@ def plan_workshop(
     """The workshop's order for one product and day, and where its units go."""
     ratio = critical_ratio(economics.price, economics.unit_cost, economics.waste_cost)
     own = {s.store_id: _quantile(s.quantiles, ratio) for s in stores}
-    pooled = aggregate([s.quantiles for s in stores], dependence_)
+    # each store's demand net of its own stock (a store's surplus cannot feed another)
+    pooled = aggregate(
+        [s.quantiles for s in stores], dependence_, stocks=[s.usable_stock for s in stores]
+    )
     target = quantile_at(list(pooled), list(pooled.values()), ratio)
-    # stock helps only the store holding it: beyond its own quantile it cannot be sent on
-    stock = sum(min(max(s.usable_stock, 0.0), own[s.store_id]) for s in stores)
-    need = max(target - stock, 0.0)
-    qty = round_to_run(need, batch_size, minimum_batch)
+    stock = sum(max(s.usable_stock, 0.0) for s in stores)
+    qty = round_to_run(target, batch_size, minimum_batch)
     needs = {s.store_id: max(own[s.store_id] - max(s.usable_stock, 0.0), 0.0) for s in stores}
     if sum(needs.values()) <= 0:
         needs = {s.store_id: _quantile(s.quantiles, 0.5) for s in stores}
@@ -161,14 +173,14 @@ def plan_workshop(
             "stores": len(stores),
             "dependence": round(dependence_, 3),
             "pooled_quantile": round(target, 2),
-            "summed_store_quantiles": round(summed, 2),
+            "summed_store_quantiles": round(summed, 2),  # before stock
             "usable_stock": round(stock, 2),
             "batch_size": batch_size,
             "minimum_batch": minimum_batch,
             "why": (
-                f"summed demand of {len(stores)} stores at the {ratio:.0%} quantile is "
-                f"{target:.1f} (the stores' own quantiles add up to {summed:.1f}; dependence "
-                f"{dependence_:.2f}); {stock:g} usable in stock; bake {qty} "
+                f"summed demand of {len(stores)} stores beyond their {stock:g} usable units "
+                f"at the {ratio:.0%} quantile is {target:.1f} (the stores' own quantiles add "
+                f"up to {summed:.1f} before stock; dependence {dependence_:.2f}); bake {qty} "
                 f"(batches of {batch_size}"
                 + (f", at least {minimum_batch} a run)" if minimum_batch else ")")
             ),

@@ -260,8 +260,8 @@ async def publish_series(
             day=production_day,
             keep=order_id,
         )
-        if earlier.acted_on:
-            reason = f"not re-suggested: {', '.join(earlier.acted_on)} already in hand. {reason}"
+        if (blocked := earlier.blocking(order_id)) is not None:
+            reason = f"{blocked}. {reason}"[:2000]
             order_id = None
         else:
             result = await handle(

@@ -7,7 +7,8 @@ wait for) and checked by their own events. One still only *suggested* is
 withdrawn — cancelled with a reason naming its successor, by the planning
 system acting as production manager (a planner may suggest, not cancel). One a
 person already confirmed, started or completed is in hand: then nothing new is
-suggested, and the result says why.
+suggested, and the result says why. Nor when the new plan's own id was withdrawn
+before (v2, rolled back to v1, promoted again): the day keeps the v1 plan.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ _IN_HAND = (OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS, OrderStatus.COMPLETE
 class EarlierPlans:
     suggested: list[str]  # order ids to withdraw
     acted_on: list[str]  # order ids a person confirmed, started or completed
+    #: the new plan's own id was cancelled before (planned, withdrawn, now planned again):
+    #: an idempotent suggestion would not bring it back, so the day keeps its other plan
+    withdrawn_before: bool = False
+
+    def blocking(self, order_id: str) -> str | None:
+        """Why ``order_id`` is not to be suggested now (None: suggest it)."""
+        if self.acted_on:
+            return f"not re-suggested: {', '.join(self.acted_on)} already in hand"
+        if self.withdrawn_before:
+            return f"not re-suggested: {order_id} was withdrawn before"
+        return None
 
 
 async def plan_orders_of_day(
@@ -48,6 +60,7 @@ async def plan_orders_of_day(
     """Plan orders (streams starting with ``prefix``) of the same store, product and day."""
     suggested: list[str] = []
     acted_on: list[str] = []
+    withdrawn_before = False
     for stream_id in await store.stream_ids(tenant_id, prefix=prefix):
         records = await store.read_stream(tenant_id, stream_id)
         state = production.fold(
@@ -58,13 +71,16 @@ async def plan_orders_of_day(
             sku,
             day,
         )
-        if not same or state.order_id == keep:
+        if not same:
+            continue
+        if state.order_id == keep:
+            withdrawn_before = state.status is OrderStatus.CANCELLED
             continue
         if state.status is OrderStatus.SUGGESTED:
             suggested.append(state.order_id)
         elif state.status in _IN_HAND:
             acted_on.append(state.order_id)
-    return EarlierPlans(suggested, acted_on)
+    return EarlierPlans(suggested, acted_on, withdrawn_before)
 
 
 async def withdraw(store: EventStore, tenant_id: str, order_ids: list[str], by: str) -> None:

@@ -167,8 +167,8 @@ async def _plan_one(  # noqa: PLR0917 - one private step of plan_workshops
         day=production_day,
         keep=order_id,
     )
-    if earlier.acted_on:
-        why = f"not re-suggested: {', '.join(earlier.acted_on)} already in hand. {reason}"
+    if (blocked := earlier.blocking(order_id)) is not None:
+        why = f"{blocked}. {reason}"
         return WorkshopResult(
             workshop_id, sku, run_day, production_day, None, 0, {}, False, why[:2000]
         )
