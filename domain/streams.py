@@ -124,10 +124,14 @@ def planned_order_id(
     return day if model_version is None else f"{day}-v{model_version}"
 
 
+WORKSHOP_PLAN_PREFIX: Final = "wplan-"
+"""How every planned workshop order's id starts (the dashboard's overnight plan lists them)."""
+
+
 def workshop_order_id(workshop_id: str, sku: str, production_day: date, models: str) -> str:
     """A workshop's planned order of one product and day, made from the ``models`` of its
-    stores (``domain.workshops`` digest of each store's model version)."""
-    return f"wplan-{workshop_id}-{sku}-{production_day:%Y%m%d}-{models}"
+    stores (``forecasting.ops.workshop.models_tag``: a digest of each store's model version)."""
+    return f"{WORKSHOP_PLAN_PREFIX}{workshop_id}-{sku}-{production_day:%Y%m%d}-{models}"
 
 
 def suggested_po_id(store_id: str, day: date, supplier_id: str) -> str:

@@ -13,9 +13,15 @@ For each promoted series (``forecasting.ops.registry``) and run day D (store-loc
 * the plan for the first day: newsvendor quantity at the critical ratio of the
   product's price and cost (``forecasting.plan``) minus the usable stock (lots
   in the inventory read model that are still sellable on the production day, minus
-  any shortfall), in whole batches, sent as ``SuggestManufacturingOrder``
-  (order ``plan-<store>-<sku>-<yyyymmdd>``) with its reasoning in ``reason``.
-  Nothing is suggested when the quantity is 0 (the result says why).
+  any shortfall), in whole batches of the product's catalogue batch size and at
+  least its minimum run, sent as ``SuggestManufacturingOrder`` (order
+  ``plan-<store>-<sku>-<yyyymmdd>-v<version>``: a re-plan after a rollback is a
+  new order, the earlier suggestion is withdrawn, ``forecasting.ops.supersede``)
+  with its reasoning in ``reason``. Nothing is suggested when the quantity is 0
+  (the result says why);
+* a store a central workshop bakes for gets no order of its own: the workshop
+  plans one order per product and day on the stores' summed demand, with a
+  transfer plan (``forecasting.ops.workshop``, ADR 0021).
 
 The commands go through ``commands.handlers.handle`` as the system planner
 ``forecast-scheduler`` (role ``planner``), so they are authorized, validated and
@@ -35,9 +41,7 @@ import polars as pl
 
 from commands.handlers import handle
 from commands.types import PublishForecast, SuggestManufacturingOrder
-from domain import catalogue
 from domain.access import Actor
-from domain.codec import decode_event
 from domain.events.forecasting import ForecastPoint
 from domain.events.organisation import Role
 from domain.streams import forecast_id as forecast_id_of
@@ -45,7 +49,6 @@ from domain.streams import (
     forecast_key,
     plan_key,
     planned_order_id,
-    product_stream,
     production_order_stream,
 )
 from forecasting.api import forecast
@@ -57,6 +60,7 @@ from forecasting.ops.readport import (
 )
 from forecasting.ops.registry import ModelVersion, promoted, promoted_series
 from forecasting.ops.supersede import plan_orders_of_day, withdraw
+from forecasting.ops.terms import ProductTerms, product_terms
 from forecasting.plan import Economics, PlanDecision, newsvendor_quantity
 from forecasting.series import panel_from_series_frame
 from streams.store import EventStore
@@ -67,8 +71,6 @@ if TYPE_CHECKING:
 HORIZON = 28
 INTERVAL = (0.1, 0.9)  # published interval: 80 %
 SYSTEM_ACTOR = Actor(user_id="forecast-scheduler", role=Role.PLANNER)
-#: when the product is not in the catalogue: waste = cost, critical ratio 0.65
-DEFAULT_ECONOMICS = Economics(price=1.0, unit_cost=0.35, waste_cost=0.35)
 
 
 @dataclass(frozen=True)
@@ -105,46 +107,8 @@ class PublishResult:
         }
 
 
-@dataclass(frozen=True)
-class ProductTerms:
-    """What the plan takes from the catalogue: money, and how the product is baked."""
-
-    economics: Economics
-    source: str
-    batch_size: int | None = None
-    minimum_batch: int = 0
-
-    def batch(self, default: int) -> int:
-        return self.batch_size or default
-
-
 def local_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone)).date()
-
-
-async def product_terms(
-    store: EventStore, tenant_id: str, sku: str, default: Economics = DEFAULT_ECONOMICS
-) -> ProductTerms:
-    """Price, unit cost (waste cost = unit cost), batch size and minimum from
-    ``product-<sku>``; ``default`` economics when the product has no price."""
-    state = catalogue.fold_product(
-        decode_event(rec.event_type, rec.schema_version, rec.payload)
-        for rec in await store.read_stream(tenant_id, product_stream(sku))
-    )
-    batch, minimum = state.batch_size, state.minimum_batch
-    if state.product is None or state.price <= 0:
-        source = "default economics (product not in the catalogue)"
-        return ProductTerms(default, source, batch, minimum)
-    econ = Economics(float(state.price), float(state.unit_cost), float(state.unit_cost))
-    return ProductTerms(econ, "catalogue price and unit cost", batch, minimum)
-
-
-async def product_economics(
-    store: EventStore, tenant_id: str, sku: str, default: Economics = DEFAULT_ECONOMICS
-) -> tuple[Economics, str]:
-    """Price and unit cost from ``product-<sku>`` (waste cost = unit cost), else ``default``."""
-    terms = await product_terms(store, tenant_id, sku, default)
-    return terms.economics, terms.source
 
 
 def _quantiles(row: dict[str, Any]) -> dict[float, float]:

@@ -32,9 +32,10 @@ from domain.streams import (
     workshop_order_id,
     workshop_plan_key,
 )
-from forecasting.ops.publish import SYSTEM_ACTOR, ProductTerms, PublishResult, product_terms
+from forecasting.ops.publish import SYSTEM_ACTOR, PublishResult
 from forecasting.ops.readport import weekday_deviations
 from forecasting.ops.supersede import plan_orders_of_day, withdraw
+from forecasting.ops.terms import ProductTerms, product_terms
 from forecasting.plan import Economics
 from forecasting.workshop_plan import (
     StoreDemand,

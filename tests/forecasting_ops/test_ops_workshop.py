@@ -120,7 +120,8 @@ def test_tickets_become_one_workshop_order_with_transfers_in_the_api_and_the_cli
 
     owner = create_api_key(pg_url, tenant, "owner", "owner")
     sur = create_api_key(pg_url, tenant, "store_manager", "sur", store_ids=["sur"])
-    with TestClient(app=create_app(pg_url)) as client:
+    morning = dt.datetime.combine(day, dt.time(3), dt.UTC)  # 04:00 or 05:00 in Madrid
+    with TestClient(app=create_app(pg_url, clock=lambda: morning)) as client:
         page = client.get("/v1/workshop-orders", headers={"Authorization": f"Bearer {owner}"})
         assert page.status_code == 200, page.text
         (order,) = page.json()["items"]
@@ -136,6 +137,14 @@ def test_tickets_become_one_workshop_order_with_transfers_in_the_api_and_the_cli
         ).json()["items"]
         assert [o["order_id"] for o in orders] == [order["order_id"]]
         assert order["order_id"].startswith(f"wplan-obrador-barra-{day:%Y%m%d}-m")
+        # the workshop's dashboard lists it in what was planned overnight
+        board = client.get(
+            "/v1/dashboard",
+            params={"store": "obrador"},
+            headers={"Authorization": f"Bearer {owner}"},
+        )
+        (planned,) = board.json()["stores"][0]["overnight"]
+        assert planned["order_id"] == order["order_id"]
         # a store manager of sur sees the order, with sur's transfer only
         mine = client.get("/v1/workshop-orders", headers={"Authorization": f"Bearer {sur}"})
         (seen,) = mine.json()["items"]
