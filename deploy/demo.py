@@ -281,6 +281,7 @@ async def plan_next_day(database_url: str, store: EventStore) -> PlanReport:
     report.workshop_orders = [
         f"{w.workshop_id} bakes {w.quantity} {w.sku} on {w.production_day}: "
         + ", ".join(f"{units} to {store_id}" for store_id, units in w.transfers.items())
+        + f", {w.reserve} kept for the midday top-up"
         for w in plan.workshops
         if w.order_id is not None
     ]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.events import Event, ManufacturingOrderSuggested
@@ -30,12 +29,15 @@ from domain.production import suggest as suggest_order
 class WorkshopsState:
     #: workshop store id -> the stores it serves
     serves: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: workshop store id -> whether it makes a midday top-up run from a reserve
+    top_up: dict[str, bool] = field(default_factory=dict)
     version: int = 0
 
     def apply(self, event: Event) -> None:
         self.version += 1
         if isinstance(event, WorkshopDeclared):
             self.serves[event.store_id] = event.serves
+            self.top_up[event.store_id] = event.top_up
 
     def served_by(self) -> dict[str, str]:
         """Store id -> the workshop that bakes for it."""
@@ -75,7 +77,10 @@ def declare(tenant: TenantState, state: WorkshopsState, event: WorkshopDeclared)
             raise AlreadyExists(where, f"store {store_id!r} is served by workshop {other!r}")
         if store_id != event.store_id and store_id in state.serves:
             raise InvalidValue(where, f"store {store_id!r} is a workshop itself")
-    if state.serves.get(event.store_id) == event.serves:
+    if (state.serves.get(event.store_id), state.top_up.get(event.store_id)) == (
+        event.serves,
+        event.top_up,
+    ):
         return []
     return [event]
 
@@ -92,6 +97,8 @@ def plan_order(
         raise NotFound("workshop_id", f"no workshop {plan.workshop_id!r}")
     if not plan.transfers:
         raise InvalidValue("transfers", "a workshop order sends its units somewhere")
+    if plan.reserve and not workshops.top_up.get(plan.workshop_id, False):
+        raise InvalidValue("reserve", "this workshop makes no top-up run to keep a reserve for")
     seen: set[str] = set()
     for index, transfer in enumerate(plan.transfers):
         where = f"transfers[{index}]"
@@ -102,7 +109,11 @@ def plan_order(
         if transfer.quantity <= 0:
             raise InvalidValue(f"{where}.quantity", "must be greater than 0")
         seen.add(transfer.store_id)
-    total = sum((t.quantity for t in plan.transfers), Decimal(0))
+    if plan.reserve < 0:
+        raise InvalidValue("reserve", "must be 0 or more")
+    total = sum((t.quantity for t in plan.transfers), plan.reserve)
     if total != plan.quantity:
-        raise InvalidValue("transfers", f"add up to {total}, not the order's {plan.quantity}")
+        raise InvalidValue(
+            "transfers", f"with the reserve add up to {total}, not the order's {plan.quantity}"
+        )
     return [*suggest_order(order, suggested), plan]

@@ -18,9 +18,12 @@ stores' errors partly cancel, so a workshop bakes for the quantile of the
 Each store's demand is taken net of the stock it holds (``max(D - stock, 0)``:
 a store's surplus cannot feed another store). The order is the critical-ratio
 quantile of the summed net demand, rounded by the product's batch size and
-minimum. The transfer
-plan shares the order out by each store's own need (its newsvendor quantity
-net of its stock), with whole units by largest remainder.
+minimum. Pooling only pays when stock can still move after the morning: the
+workshop keeps ``RESERVE_SHARE`` of the bake back for a midday top-up run to the
+stores running short (a workshop declared without a top-up run gets the sum of
+the stores' own newsvendor quantities instead; ADR 0021 has the measurement). The morning
+transfers share the order (less the reserve) out by each store's own need (its
+newsvendor quantity net of its stock), whole units by largest remainder.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from forecasting.plan import Economics, critical_ratio, quantile_at, round_to_ru
 
 #: Equally likely values per distribution (levels 0.5 %, 1.5 %, …, 99.5 %).
 ATOMS = 100
+#: Share of a pooled bake kept at the workshop for the midday top-up run (ADR 0021).
+RESERVE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class WorkshopDecision:
     quantity: int
     target_units: float  # the quantile of the summed net demand at the critical ratio
     summed_quantiles: float  # what adding the stores' own quantiles would have said
-    transfers: dict[str, int]  # store -> units, adding up to ``quantity``
+    transfers: dict[str, int]  # store -> units sent in the morning
+    reserve: int = 0  # kept at the workshop for the top-up run; transfers + reserve = quantity
     reasoning: dict[str, float | int | str] = field(default_factory=dict)
 
 
@@ -147,27 +153,48 @@ def plan_workshop(
     batch_size: int = 1,
     minimum_batch: int = 0,
     dependence_: float = 0.0,
+    top_up: bool = True,
+    reserve_share: float = RESERVE_SHARE,
 ) -> WorkshopDecision:
-    """The workshop's order for one product and day, and where its units go."""
+    """The workshop's order for one product and day, and where its units go.
+
+    ``top_up``: the workshop bakes the quantile of the stores' summed net demand,
+    sends ``1 - reserve_share`` of it in the morning (shared by each store's own
+    need) and keeps the rest for the midday run to the stores running short.
+    Without a top-up run pooling cannot pay (stock sent in the morning stays where
+    it is): each store gets its own newsvendor quantity, and the order is their sum.
+    """
     ratio = critical_ratio(economics.price, economics.unit_cost, economics.waste_cost)
     own = {s.store_id: _quantile(s.quantiles, ratio) for s in stores}
+    needs = {s.store_id: max(own[s.store_id] - max(s.usable_stock, 0.0), 0.0) for s in stores}
     # each store's demand net of its own stock (a store's surplus cannot feed another)
     pooled = aggregate(
         [s.quantiles for s in stores], dependence_, stocks=[s.usable_stock for s in stores]
     )
     target = quantile_at(list(pooled), list(pooled.values()), ratio)
     stock = sum(max(s.usable_stock, 0.0) for s in stores)
-    qty = round_to_run(target, batch_size, minimum_batch)
-    needs = {s.store_id: max(own[s.store_id] - max(s.usable_stock, 0.0), 0.0) for s in stores}
-    if sum(needs.values()) <= 0:
-        needs = {s.store_id: _quantile(s.quantiles, 0.5) for s in stores}
-    transfers = share_out(qty, needs)
+    planned = target if top_up else sum(needs.values())
+    qty = round_to_run(planned, batch_size, minimum_batch)
+    reserve = math.floor(qty * reserve_share) if top_up else 0
+    shares = (
+        needs
+        if sum(needs.values()) > 0
+        else {s.store_id: _quantile(s.quantiles, 0.5) for s in stores}
+    )
+    transfers = share_out(qty - reserve, shares)
     summed = sum(own.values())
+    how = (
+        f"pooled: the summed net demand at the {ratio:.0%} quantile is {target:.1f}, "
+        f"{reserve} kept back for the midday top-up"
+        if top_up
+        else f"no top-up run: each store's own quantile net of stock, {sum(needs.values()):.1f}"
+    )
     return WorkshopDecision(
         quantity=qty,
         target_units=target,
         summed_quantiles=summed,
         transfers=transfers,
+        reserve=reserve,
         reasoning={
             "critical_ratio": round(ratio, 4),
             "stores": len(stores),
@@ -175,13 +202,14 @@ def plan_workshop(
             "pooled_quantile": round(target, 2),
             "summed_store_quantiles": round(summed, 2),  # before stock
             "usable_stock": round(stock, 2),
+            "top_up": "yes" if top_up else "no",
+            "reserve": reserve,
             "batch_size": batch_size,
             "minimum_batch": minimum_batch,
             "why": (
-                f"summed demand of {len(stores)} stores beyond their {stock:g} usable units "
-                f"at the {ratio:.0%} quantile is {target:.1f} (the stores' own quantiles add "
-                f"up to {summed:.1f} before stock; dependence {dependence_:.2f}); bake {qty} "
-                f"(batches of {batch_size}"
+                f"{len(stores)} stores with {stock:g} usable units; {how} (the stores' own "
+                f"quantiles add up to {summed:.1f} before stock; dependence "
+                f"{dependence_:.2f}); bake {qty} (batches of {batch_size}"
                 + (f", at least {minimum_batch} a run)" if minimum_batch else ")")
             ),
         },

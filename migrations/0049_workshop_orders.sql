@@ -8,6 +8,7 @@ CREATE TABLE rm_workshop_orders (
     sku              text    NOT NULL,
     production_date  date    NOT NULL,
     quantity         numeric NOT NULL,
+    reserve          numeric NOT NULL,  -- kept at the workshop for the midday top-up run
     stores           integer NOT NULL,  -- how many stores receive a share
     last_position    bigint  NOT NULL,
     PRIMARY KEY (tenant_id, order_id)

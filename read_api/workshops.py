@@ -46,6 +46,7 @@ class WorkshopOrder(Out, frozen=True, kw_only=True):
     sku: str
     production_date: date
     quantity: Decimal  # as planned (edits show in /v1/production-orders)
+    reserve: Decimal  # kept at the workshop for the midday top-up (transfers + reserve = quantity)
     status: str
     reason: str | None
     transfers: list[WorkshopTransfer]  # a store manager sees their stores' only
@@ -87,7 +88,7 @@ async def workshop_orders(
     keyset, from_key = WORKSHOP_ORDERS.after(after)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "SELECT w.order_id, w.workshop_id, w.sku, w.production_date, w.quantity,"
+            "SELECT w.order_id, w.workshop_id, w.sku, w.production_date, w.quantity, w.reserve,"
             " coalesce(o.status, 'suggested') AS status, o.reason FROM rm_workshop_orders w"
             " LEFT JOIN rm_production_orders o"
             " ON o.tenant_id = w.tenant_id AND o.order_id = w.order_id"

@@ -13,7 +13,9 @@ from domain.streams import production_order_stream as order_stream
 
 async def declare_workshop(cmd: DeclareWorkshop, w: Writer) -> None:
     tenant = await w.load(TENANT_STREAM, organisation.fold)
-    event = WorkshopDeclared(occurred_at=w.now, store_id=cmd.store_id, serves=cmd.serves)
+    event = WorkshopDeclared(
+        occurred_at=w.now, store_id=cmd.store_id, serves=cmd.serves, top_up=cmd.top_up
+    )
     await w.decide(
         WORKSHOPS_STREAM,
         workshops.fold,
@@ -42,6 +44,7 @@ async def suggest_workshop_order(cmd: SuggestWorkshopOrder, w: Writer) -> None:
         production_date=cmd.production_date,
         quantity=cmd.quantity,
         transfers=cmd.transfers,
+        reserve=cmd.reserve,
     )
     await w.decide(
         order_stream(cmd.order_id),

@@ -18,11 +18,13 @@ class DeclareWorkshop(Command, frozen=True, kw_only=True):
     PERMISSION: ClassVar[Permission] = Permission.MANAGE_TENANT
     store_id: Id
     serves: tuple[Id, ...]
+    top_up: bool = True  # keeps a reserve back for a midday run to the stores running short
 
 
 class SuggestWorkshopOrder(Command, frozen=True, kw_only=True):
-    """A workshop's manufacturing order with its transfer plan (``transfers`` add up to
-    ``quantity``); the order is produced at and received into the workshop."""
+    """A workshop's manufacturing order with its transfer plan (``transfers`` and the
+    ``reserve`` add up to ``quantity``); the order is produced at and received into the
+    workshop."""
 
     PERMISSION: ClassVar[Permission] = Permission.PLAN_PRODUCTION
     order_id: Id
@@ -31,6 +33,7 @@ class SuggestWorkshopOrder(Command, frozen=True, kw_only=True):
     quantity: Decimal
     production_date: date
     transfers: tuple[PlannedTransfer, ...]
+    reserve: Decimal = Decimal(0)  # kept at the workshop for the top-up run
     reason: Text = "manual"
 
     def scope(self) -> str | None:

@@ -493,6 +493,7 @@ async def publish(
                 f"({w.order_id or 'no order'}"
                 f"{'' if w.order_appended or not w.order_id else ', already suggested'}); "
                 + (", ".join(f"{s} {u}" for s, u in w.transfers.items()) or "no transfers")
+                + (f"; {w.reserve} kept for the midday top-up" if w.reserve else "")
                 for w in plan.workshops
             ]
         ),

@@ -30,9 +30,17 @@ def workshop() -> None:
 @click.option(
     "--serves", required=True, metavar="STORE,...", help="the stores it bakes for (itself too)"
 )
+@click.option(
+    "--top-up/--no-top-up",
+    default=True,
+    show_default=True,
+    help="a midday run sends what was kept back to the stores running short",
+)
 @json_option
 @with_stack(nats=False, quiet=True)
-async def declare(urls: StackUrls, *, tenant: str, store: str, serves: str, as_json: bool) -> int:
+async def declare(
+    urls: StackUrls, *, tenant: str, store: str, serves: str, top_up: bool, as_json: bool
+) -> int:
     """Declare that STORE bakes for the --serves stores (replaces its earlier list)."""
     from commands.handlers import handle
     from commands.types import DeclareWorkshop
@@ -45,7 +53,7 @@ async def declare(urls: StackUrls, *, tenant: str, store: str, serves: str, as_j
     async with await EventStore.open(urls.database_url) as events:
         try:
             result = await handle(
-                DeclareWorkshop(store_id=store, serves=stores),
+                DeclareWorkshop(store_id=store, serves=stores, top_up=top_up),
                 events,
                 tenant_id=tenant,
                 actor=Actor(user_id=OWNER_ID, role=Role.OWNER),
@@ -54,9 +62,10 @@ async def declare(urls: StackUrls, *, tenant: str, store: str, serves: str, as_j
             return fail(f"refused: {refused.field}: {refused.reason}")
     changed = any(not a.duplicate for a in result.appended)
     emit(
-        {"workshop": store, "serves": list(stores), "changed": changed},
+        {"workshop": store, "serves": list(stores), "top_up": top_up, "changed": changed},
         as_json,
         f"workshop {store} bakes for {', '.join(stores)}"
+        + ("" if top_up else " (no midday top-up run)")
         + ("" if changed else " (as already declared)"),
     )
     return 0
@@ -95,6 +104,7 @@ async def orders(
             "sku": r.sku,
             "production_date": r.production_date.isoformat(),
             "quantity": str(r.quantity),
+            "reserve": str(r.reserve),
             "status": r.status,
             "transfers": {t.store_id: str(t.quantity) for t in r.transfers[:limit]},
         }
@@ -108,6 +118,7 @@ async def orders(
                 f"{o['production_date']} {o['workshop_id']}/{o['sku']}: bake {o['quantity']} "
                 f"({o['status']}, {o['order_id']}); "
                 + ", ".join(f"{s} {q}" for s, q in o["transfers"].items())
+                + f"; {o['reserve']} kept for the midday top-up"
                 for o in found
             )
             or "no workshop orders"

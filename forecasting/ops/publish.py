@@ -293,7 +293,8 @@ async def publish_plan(
     results: list[PublishResult] = []
     store = await EventStore.open(conninfo)
     try:
-        served_by = (await load_workshops(store, tenant_id)).served_by()
+        known = await load_workshops(store, tenant_id)
+        served_by = known.served_by()
         for key in keys:
             tz = await asyncio.to_thread(store_timezone, conninfo, tenant_id, key.store_id)
             if timezone is not None and tz != timezone:
@@ -311,7 +312,13 @@ async def publish_plan(
             if res is not None:
                 results.append(res)
         workshops = await plan_workshops(
-            store, conninfo, tenant_id, results, batch_size=batch_size, economics=economics
+            store,
+            conninfo,
+            tenant_id,
+            results,
+            batch_size=batch_size,
+            economics=economics,
+            top_up=known.top_up,
         )
         planned = [(r.key.store_id, r.day, r.key.sku, r.quantity) for r in results]
         planned += [(w.workshop_id, w.day, w.sku, w.quantity) for w in workshops]

@@ -60,6 +60,7 @@ class WorkshopResult:
     transfers: dict[str, int]
     order_appended: bool
     reason: str
+    reserve: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class WorkshopResult:
             "order_id": self.order_id,
             "quantity": self.quantity,
             "transfers": self.transfers,
+            "reserve": self.reserve,
             "order_appended": self.order_appended,
             "reason": self.reason,
         }
@@ -102,7 +104,9 @@ async def plan_workshops(
     *,
     batch_size: int = 1,
     economics: Economics | None = None,
+    top_up: dict[str, bool] | None = None,
 ) -> list[WorkshopResult]:
+    """``top_up``: per workshop, whether it makes a midday run (default: yes)."""
     """Plan and suggest the order of each workshop x product x day among ``results``."""
     groups: dict[_Group, list[PublishResult]] = {}
     for res in results:
@@ -117,7 +121,16 @@ async def plan_workshops(
             terms = ProductTerms(economics, "given economics")
         members.sort(key=lambda r: r.key.store_id)
         planned.append(
-            await _plan_one(store, conninfo, tenant_id, group, members, terms, batch_size)
+            await _plan_one(
+                store,
+                conninfo,
+                tenant_id,
+                group,
+                members,
+                terms,
+                batch_size,
+                (top_up or {}).get(group.workshop_id, True),
+            )
         )
     return planned
 
@@ -130,6 +143,7 @@ async def _plan_one(  # noqa: PLR0917 - one private step of plan_workshops
     members: list[PublishResult],
     terms: ProductTerms,
     batch_size: int,
+    top_up: bool,
 ) -> WorkshopResult:
     workshop_id, sku = group.workshop_id, group.sku
     production_day, run_day = group.production_day, group.run_day
@@ -150,6 +164,7 @@ async def _plan_one(  # noqa: PLR0917 - one private step of plan_workshops
         batch_size=terms.batch(batch_size),
         minimum_batch=terms.minimum_batch,
         dependence_=dependence(deviations),
+        top_up=top_up,
     )
     reason = _reason(decision, members, terms.source)
     result = WorkshopResult(
@@ -184,6 +199,7 @@ async def _plan_one(  # noqa: PLR0917 - one private step of plan_workshops
                 PlannedTransfer(store_id=s, quantity=Decimal(units))
                 for s, units in decision.transfers.items()
             ),
+            reserve=Decimal(decision.reserve),
             reason=reason,
             idempotency_key=workshop_plan_key(order_id),
         ),
@@ -202,6 +218,7 @@ async def _plan_one(  # noqa: PLR0917 - one private step of plan_workshops
         decision.transfers,
         bool(answer.appended) and not answer.duplicate,
         reason,
+        decision.reserve,
     )
 
 
@@ -214,5 +231,6 @@ def _reason(decision: WorkshopDecision, members: list[PublishResult], econ_sourc
         f"{r['critical_ratio']} ({econ_source}) -> pooled quantile {r['pooled_quantile']} "
         f"(stores' own quantiles add up to {r['summed_store_quantiles']}); usable stock "
         f"{r['usable_stock']}; batch {r['batch_size']}, minimum {r['minimum_batch']}; "
-        f"bake {decision.quantity}; transfers: {sent}. {r['why']}"
+        f"bake {decision.quantity}; transfers: {sent}; kept for the midday top-up: "
+        f"{decision.reserve}. {r['why']}"
     )[:2000]

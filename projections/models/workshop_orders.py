@@ -3,7 +3,8 @@
 ``WorkshopTransfersPlanned`` (appended with the order's
 ``ManufacturingOrderSuggested`` in ``mo-<id>``) gives one row per order in
 ``rm_workshop_orders`` and one per receiving store in
-``rm_workshop_transfers``. An order is planned once (a second event for the
+``rm_workshop_transfers`` (what is kept back for the midday top-up run is the
+order's ``reserve``). An order is planned once (a second event for the
 same id changes nothing); its status, reason and edits are the production
 order's own (``rm_production_orders``, same ``order_id``), which the read API
 joins.
@@ -27,6 +28,7 @@ ORDERS = spec(
     "sku text",
     "production_date date",
     "quantity numeric",
+    "reserve numeric",
     "stores integer",
     "last_position bigint",
 )
@@ -65,6 +67,7 @@ class WorkshopOrdersModel:
                 ev.sku,
                 ev.production_date,
                 ev.quantity,
+                ev.reserve,
                 len(ev.transfers),
                 rec.position,
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import msgspec
 import pytest
 from commands_kit import Run, Store, events_of, set_up_chain
 
@@ -104,12 +105,25 @@ async def test_a_workshop_order_carries_a_transfer_plan_that_adds_up(
         )
     assert no_workshop.value.field == "workshop_id"
 
-    await run(order(("central", 12), ("born", 18)))
+    with pytest.raises(InvalidValue) as kept:  # reserve + transfers must make the order
+        await run(msgspec.structs.replace(order(("central", 12), ("born", 12)), reserve=Decimal(7)))
+    assert kept.value.field == "transfers" and "31" in kept.value.reason
+    await run(msgspec.structs.replace(order(("central", 12), ("born", 12)), reserve=Decimal(6)))
     suggested, plan = await events_of(any_store, tenant, production_order_stream("w-1"))
     assert isinstance(suggested, ManufacturingOrderSuggested)
     assert suggested.producing_store_id == suggested.destination_store_id == "central"
     assert isinstance(plan, WorkshopTransfersPlanned)
-    assert [(t.store_id, t.quantity) for t in plan.transfers] == [("central", 12), ("born", 18)]
+    assert [(t.store_id, t.quantity) for t in plan.transfers] == [("central", 12), ("born", 12)]
+    assert plan.reserve == 6
+    # a workshop without a midday run has nothing to keep a reserve for
+    await run(DeclareWorkshop(store_id="central", serves=("central", "born"), top_up=False))
+    with pytest.raises(InvalidValue) as no_run:
+        await run(
+            msgspec.structs.replace(
+                order(("central", 12), ("born", 12)), order_id="w-3", reserve=Decimal(6)
+            )
+        )
+    assert no_run.value.field == "reserve"
 
 
 async def test_batch_size_and_minimum_are_kept_in_the_catalogue(

@@ -85,24 +85,35 @@ def test_units_are_shared_out_in_proportion_and_add_up() -> None:
     assert share_out(0, {"a": 1.0}) == {}
 
 
-def test_the_workshop_bakes_less_than_the_stores_would_alone_and_sends_every_unit() -> None:
+def test_the_workshop_bakes_less_than_the_stores_would_alone_and_keeps_a_reserve() -> None:
     stores = [StoreDemand(s, _normal(mu, mu / 4)) for s, mu in (("a", 80), ("b", 40), ("c", 20))]
     alone = sum(newsvendor_quantity(s.quantiles, ECON).quantity for s in stores)
     decision = plan_workshop(stores, ECON)
     assert decision.quantity < alone
     assert decision.summed_quantiles > decision.target_units
-    assert sum(decision.transfers.values()) == decision.quantity
+    assert decision.reserve == int(decision.quantity * 0.2) > 0  # for the midday top-up
+    assert sum(decision.transfers.values()) + decision.reserve == decision.quantity
     assert decision.transfers["a"] > decision.transfers["b"] > decision.transfers["c"] > 0
     batched = plan_workshop(stores, ECON, batch_size=24, minimum_batch=48)
     assert batched.quantity % 24 == 0 and batched.quantity >= decision.quantity
-    assert sum(batched.transfers.values()) == batched.quantity
+    assert sum(batched.transfers.values()) + batched.reserve == batched.quantity
+
+
+def test_without_a_top_up_run_each_store_gets_its_own_newsvendor_quantity() -> None:
+    stores = [StoreDemand(s, _normal(mu, mu / 4)) for s, mu in (("a", 80), ("b", 40))]
+    decision = plan_workshop(stores, ECON, top_up=False)
+    own = {s.store_id: newsvendor_quantity(s.quantiles, ECON).quantity for s in stores}
+    assert decision.reserve == 0 and sum(decision.transfers.values()) == decision.quantity
+    assert decision.quantity in (sum(own.values()), sum(own.values()) - 1)  # one rounding
+    assert all(abs(decision.transfers[s] - own[s]) <= 1 for s in own)
+    assert "no top-up run" in str(decision.reasoning["why"])
 
 
 def test_stock_a_store_holds_lowers_its_share_but_never_helps_another_store() -> None:
     fresh = [StoreDemand("a", _normal(50, 5)), StoreDemand("b", _normal(50, 5))]
     stocked = [StoreDemand("a", _normal(50, 5), usable_stock=500.0), fresh[1]]
-    plain = plan_workshop(fresh, ECON)
-    decision = plan_workshop(stocked, ECON)
+    plain = plan_workshop(fresh, ECON, reserve_share=0.0)
+    decision = plan_workshop(stocked, ECON, reserve_share=0.0)
     assert "a" not in decision.transfers  # a holds more than it will sell
     own_b = newsvendor_quantity(fresh[1].quantiles, ECON).quantity
     assert decision.quantity >= own_b - 1  # a's surplus cannot be sent to b

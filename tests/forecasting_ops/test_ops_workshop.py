@@ -130,7 +130,9 @@ def test_tickets_become_one_workshop_order_with_transfers_in_the_api_and_the_cli
         quantity = Decimal(order["quantity"])
         assert quantity % BATCH == 0 and quantity >= MINIMUM
         transfers = {t["store_id"]: Decimal(t["quantity"]) for t in order["transfers"]}
-        assert set(transfers) == {"norte", "sur"} and sum(transfers.values()) == quantity
+        reserve = Decimal(order["reserve"])  # kept at the workshop for the midday top-up
+        assert set(transfers) == {"norte", "sur"} and sum(transfers.values()) + reserve == quantity
+        assert reserve == int(quantity * Decimal("0.2")) > 0
         # the production order itself is listed at the workshop, with the model versions
         orders = client.get(
             "/v1/production-orders", headers={"Authorization": f"Bearer {owner}"}
