@@ -25,7 +25,6 @@ from streams.errors import StoreError, WrongExpectedVersion
 
 NOTIFY_CHANNEL = "obrador_events"
 
-
 @dataclass
 class _Slot:
     request: AppendRequest
@@ -57,7 +56,9 @@ async def write_batch(
     more query each, only when there are any.
     """
     events = [
-        (i, offset, e) for i, r in enumerate(requests, start=1) for offset, e in enumerate(r.events)
+        (i, offset, e)
+        for i, r in enumerate(requests, start=1)
+        for offset, e in enumerate(r.events)
     ]
     async with conn.transaction():
         cur = await conn.execute(

@@ -68,10 +68,8 @@ def translated_errors() -> Iterator[None]:
 def stream_id_of(originator_id: UUID | str) -> str:
     """The store's stream id for an originator id; refuses ids the store cannot hold."""
     stream_id = str(originator_id)
-    if (
-        not stream_id
-        or len(stream_id) > MAX_STREAM_ID_LENGTH
-        or _BAD_STREAM_CHARS.search(stream_id)
+    if not stream_id or len(stream_id) > MAX_STREAM_ID_LENGTH or _BAD_STREAM_CHARS.search(
+        stream_id
     ):
         msg = (
             f"originator id {originator_id!r} cannot be a stream id: it must be 1-"

@@ -171,3 +171,4 @@ class ObradorFactory(InfrastructureFactory[ObradorTrackingRecorder]):
         if not self.pool.closed:
             self.pool.close()
         super().close()
+
