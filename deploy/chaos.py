@@ -130,6 +130,7 @@ async def run_chaos(
     faults.start_workers(database_url, nats_url, log_dir)
     store = await EventStore.open(database_url)
     rng = random.Random(seed)
+    sampler = asyncio.create_task(sample_progress(database_url, log_dir / "progress.log", started))
     try:
         requests = load_requests(events)
         chunk = max(1, len(requests) // (cycles * 3 or 1))
@@ -162,6 +163,9 @@ async def run_chaos(
             same = all(v == (0, 0) for v in diff.values())
             report.models[model.name] = "equal to a rebuild" if same else f"DIFFERENT {diff}"
     finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
         faults.stop_workers()
         await store.close()
     report.relay_restarts = _count_in_logs(log_dir, "relay", "relay restarting")
@@ -223,6 +227,33 @@ async def lease_owners(url: str) -> int:
     except psycopg.OperationalError:  # the server may be the fault of this cycle
         return 0
     return int(row[0]) if row else 0
+
+
+async def sample_progress(url: str, path: Path, started: float, every: float = 5.0) -> None:
+    """Every few seconds, one JSON line: the log's head, each model's slowest and fastest
+    checkpoint, and how many partitions each projector holds (read after a failed run)."""
+    while True:
+        line: dict[str, Any] = {"t": round(time.monotonic() - started, 1)}
+        try:
+            async with await psycopg.AsyncConnection.connect(url, connect_timeout=2) as conn:
+                cur = await conn.execute("SELECT coalesce(max(position), 0) FROM events")
+                row = await cur.fetchone()
+                line["head"] = int(row[0]) if row else 0
+                cur = await conn.execute(
+                    "SELECT projection, min(position), max(position)"
+                    " FROM projection_checkpoints GROUP BY projection ORDER BY projection"
+                )
+                line["checkpoints"] = {str(p): [int(a), int(b)] for p, a, b in await cur.fetchall()}
+                cur = await conn.execute(
+                    "SELECT owner, count(*) FROM projection_leases"
+                    " WHERE partition >= 0 AND expires_at > now() GROUP BY owner ORDER BY owner"
+                )
+                line["leases"] = {str(o): int(n) for o, n in await cur.fetchall()}
+        except psycopg.Error as exc:  # the server may be the fault of this moment
+            line["error"] = type(exc).__name__
+        with path.open("a") as out:
+            out.write(json.dumps(line) + "\n")
+        await asyncio.sleep(every)
 
 
 def _count_in_logs(log_dir: Path, prefix: str, needle: str) -> int:
