@@ -438,25 +438,30 @@ class Projector:
         """
         names = [m.name for m in self.models]
         session = _Session(self.conninfo)
-        failing = False
+        failing_since: float | None = None
         try:
             while True:
                 running = {key: task for key, task in self.workers.items() if not task.done()}
                 try:
-                    async with asyncio.timeout(self.lease_ttl / 2):
+                    # generous: on a starved event loop a round trip can take seconds, and
+                    # a renewal cut short would have to reconnect, which takes longer still
+                    async with asyncio.timeout(self.lease_ttl * 3):
                         held = await renew_all(
                             await session.get(), self.owner, names, self.lease_ttl
                         )
                 except (psycopg.Error, TimeoutError) as exc:
                     await session.reset()
-                    if not failing:
-                        log.warning(
-                            "projector %s: leases not renewed, again shortly: %s", self.owner, exc
-                        )
-                    failing = True
+                    now = time.monotonic()
+                    failing_since = failing_since or now
+                    log.warning(
+                        "projector %s: leases not renewed for %.1f s, again shortly: %s",
+                        self.owner,
+                        now - failing_since,
+                        f"{type(exc).__name__}: {exc}",
+                    )
                     await asyncio.sleep(min(0.5, self.lease_ttl / 6))
                     continue
-                failing = False
+                failing_since = None
                 for (name, partition), task in running.items():
                     if partition not in held[name] and self.workers.get((name, partition)) is task:
                         log.warning(
