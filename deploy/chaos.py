@@ -151,7 +151,7 @@ async def run_chaos(
             report.kills[kind] += 1
         report.retried_appends += await loader
         head = await store.head_position()
-        await caught_up(store, database_url, head, timeout=300)
+        await caught_up(store, database_url, head, timeout=1800, stall=120)
         faults.stop_workers()
         written = await all_events(store)
         report.stored_events = len(written)
@@ -271,16 +271,27 @@ async def all_events(store: EventStore) -> list[Any]:
 
 
 async def caught_up(
-    store: EventStore, url: str, head: int, timeout: float, names: list[str] | None = None
+    store: EventStore,
+    url: str,
+    head: int,
+    timeout: float,
+    names: list[str] | None = None,
+    *,
+    stall: float | None = None,
 ) -> None:
-    """Wait until every partition that has events has its checkpoint at its last event."""
+    """Wait until every partition that has events has its checkpoint at its last event.
+
+    Fails after ``timeout`` seconds, or sooner, with ``stall``, once no checkpoint has
+    moved for that long: on a loaded machine catching up is slow, not stuck.
+    """
     events = await all_events(store)
     last: dict[int, int] = {}
     for event in events:
         last[partition_of(event.tenant_id)] = event.position
     names = names if names is not None else [m.name for m in all_models()]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    started = moved = time.monotonic()
+    seen: dict[tuple[str, int], int] = {}
+    while True:
         async with await psycopg.AsyncConnection.connect(url) as conn:
             cur = await conn.execute(
                 "SELECT projection, partition, position FROM projection_checkpoints"
@@ -294,9 +305,16 @@ async def caught_up(
         }
         if not behind:
             return
+        now = time.monotonic()
+        if have != seen:
+            seen, moved = have, now
+        if now - started > timeout or (stall is not None and now - moved > stall):
+            break
         await asyncio.sleep(0.2)
+    why = f"nothing moved for {stall:.0f} s" if stall and now - moved > stall else "timed out"
     raise TimeoutError(
-        f"projectors did not catch up to position {head} in {timeout:.0f} s; behind: {behind}"
+        f"projectors did not catch up to position {head} in {now - started:.0f} s ({why});"
+        f" behind: {behind}"
     )
 
 
