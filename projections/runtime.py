@@ -334,9 +334,10 @@ class _Session:
         self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
 
     async def get(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        """The connection; a new one if there is none (10 s: a starved loop connects slowly)."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.conninfo, autocommit=True, connect_timeout=3
+                self.conninfo, autocommit=True, connect_timeout=10
             )
         return self._conn
 
