@@ -7,8 +7,9 @@ others claim them. Two owners overlapping for a moment is harmless: effects are
 exactly once through the checkpoint lock (projections/apply.py).
 
 Renewing is kept apart from claiming (:func:`renew_all`): one statement for
-every lease an owner holds, run by the projector on its own connection every
-``ttl / 3`` whatever else the process is busy with. When renewal waited for the
+every lease an owner holds, run every ``ttl / 3`` by a thread of the projector
+with a connection of its own (:mod:`projections.heartbeat`), whatever its event
+loop is busy with. When renewal waited for the
 claiming turn (which also starts and stops partition workers, and queued for
 the shared pool), a loaded process let its leases lapse, the other process took
 them while the first still ran them, and the two re-created each other's
@@ -120,23 +121,24 @@ class Leases:
         )
 
 
-async def renew_all(
-    conn: Conn, owner: str, projections: Sequence[str], ttl: float
+def renew_all(
+    conn: psycopg.Connection[tuple[Any, ...]], owner: str, projections: Sequence[str], ttl: float
 ) -> dict[str, set[int]]:
     """Extend every lease ``owner`` holds on ``projections``, in one statement.
 
     Returns the partitions still ours per projection. A lease another owner took
     after ours expired is not ours any more and is not in the answer (the
     projector stops that partition's worker); an expired lease nobody took is
-    simply ours again.
+    simply ours again. Synchronous: the projector runs it on a thread of its own
+    (:mod:`projections.heartbeat`).
     """
-    cur = await conn.execute(
+    rows = conn.execute(
         "UPDATE projection_leases SET expires_at = now() + %s::interval"
         " WHERE owner = %s AND projection = ANY(%s) RETURNING projection, partition",
         (f"{ttl} seconds", owner, list(projections)),
-    )
+    ).fetchall()
     held: dict[str, set[int]] = {name: set() for name in projections}
-    for projection, partition in await cur.fetchall():
+    for projection, partition in rows:
         if int(partition) >= 0:
             held[str(projection)].add(int(partition))
     return held

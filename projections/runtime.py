@@ -30,7 +30,8 @@ from nats.js import api as js_api
 from psycopg_pool import AsyncConnectionPool
 
 from projections.apply import Applied, Delivery, apply_partitions
-from projections.leases import Leases, renew_all
+from projections.heartbeat import LeaseHeartbeat
+from projections.leases import Leases
 from projections.model import ReadModel
 from projections.status import mark
 from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
@@ -81,6 +82,7 @@ class PartitionWorker:
         self.partition, self.batch = partition, batch
         self.trace = trace
         self.applier = applier or SharedApplier(pool, model)
+        self.created = time.monotonic()
         self.applied = 0
         self.repositions = 0  # consumers deleted and created again
         self.reuses = 0  # consumers found at the checkpoint and bound as they were
@@ -401,7 +403,10 @@ class Projector:
         leases = [Leases(m.name, self.owner, self.partitions, self.lease_ttl) for m in self.models]
         appliers = {m.name: SharedApplier(pool, m) for m in self.models}
         session = _Session(self.conninfo)  # claims and hand-overs, never queued behind the pool
-        renewer = asyncio.create_task(self._renew())
+        heartbeat = LeaseHeartbeat(
+            self.conninfo, self.owner, [m.name for m in self.models], self.lease_ttl, self._renewed
+        )
+        heartbeat.start()
         try:
             while not stop.is_set():
                 started = time.monotonic()
@@ -416,8 +421,7 @@ class Projector:
                 with contextlib.suppress(TimeoutError):  # jittered: owners don't move in step
                     await asyncio.wait_for(stop.wait(), self.lease_ttl / 3 * jitter())
         finally:
-            renewer.cancel()
-            await asyncio.gather(renewer, return_exceptions=True)
+            await heartbeat.stop()
             await self._stop_workers(list(self.workers))
             for applier in appliers.values():
                 await applier.close()
@@ -429,53 +433,25 @@ class Projector:
             await nc.close()
             await pool.close()
 
-    async def _renew(self) -> None:
-        """Keep this process's leases alive, every ``ttl / 3``, on a connection of its own.
+    def _renewed(self, held: dict[str, set[int]], sent: float) -> None:
+        """Stop the workers of partitions another owner has taken (the heartbeat's report).
 
-        Apart from the balance turn, which starts and stops workers and may take
-        longer than a lease lasts on a loaded machine. A partition found taken by
-        another owner has its worker stopped at once; an unreachable database only
-        delays the next renewal (nobody else can take a lease meanwhile either).
+        A worker created after the renewal was sent may hold a lease claimed since:
+        it is left alone until the next report.
         """
-        names = [m.name for m in self.models]
-        session = _Session(self.conninfo)
-        failing_since: float | None = None
-        try:
-            while True:
-                running = {key: task for key, task in self.workers.items() if not task.done()}
-                try:
-                    # generous: on a starved event loop a round trip can take seconds, and
-                    # a renewal cut short would have to reconnect, which takes longer still
-                    async with asyncio.timeout(self.lease_ttl * 3):
-                        held = await renew_all(
-                            await session.get(), self.owner, names, self.lease_ttl
-                        )
-                except (psycopg.Error, TimeoutError) as exc:
-                    await session.reset()
-                    now = time.monotonic()
-                    failing_since = failing_since or now
-                    log.warning(
-                        "projector %s: leases not renewed for %.1f s, again shortly: %s",
-                        self.owner,
-                        now - failing_since,
-                        f"{type(exc).__name__}: {exc}",
-                    )
-                    await asyncio.sleep(min(0.5, self.lease_ttl / 6))
-                    continue
-                failing_since = None
-                for (name, partition), task in running.items():
-                    if partition not in held[name] and self.workers.get((name, partition)) is task:
-                        log.warning(
-                            "projector %s: %s/p%d was taken over by another owner; stopping here",
-                            self.owner,
-                            name,
-                            partition,
-                        )
-                        self._partition_workers[(name, partition)].stopping = True
-                        task.cancel()
-                await asyncio.sleep(self.lease_ttl / 3)
-        finally:
-            await session.reset()
+        for key, task in list(self.workers.items()):
+            name, partition = key
+            worker = self._partition_workers[key]
+            if task.done() or partition in held.get(name, set()) or worker.created >= sent:
+                continue
+            log.warning(
+                "projector %s: %s/p%d was taken over by another owner; stopping here",
+                self.owner,
+                name,
+                partition,
+            )
+            worker.stopping = True
+            task.cancel()
 
     async def _balance(
         self,

@@ -99,6 +99,33 @@ async def test_leases_stay_alive_while_a_balance_turn_is_stuck(
             await task
 
 
+async def test_leases_stay_alive_while_the_event_loop_is_starved(
+    pg_url: str, nats_url: str
+) -> None:
+    """A long batch on a starved core holds the event loop for seconds: the heartbeat
+    thread renews the leases meanwhile (an asyncio timer would fire only after it)."""
+    projector = Projector(pg_url, nats_url, [UnitsSold()], lease_ttl=1.0)
+    task = asyncio.create_task(projector.run(asyncio.Event()))
+    try:
+        await eventually(lambda: _live_now(pg_url, projector.owner) == 8, timeout=30)
+        time.sleep(3.0)  # noqa: ASYNC251 (the stimulus: the loop held for three lease lifetimes)
+        assert _live_now(pg_url, projector.owner) == 8
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _live_now(url: str, owner: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM projection_leases"
+            " WHERE owner = %s AND partition >= 0 AND expires_at > now()",
+            (owner,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 async def test_a_restarted_projector_keeps_the_consumers_standing_at_its_checkpoints(
     pg_url: str, nats_url: str
 ) -> None:
