@@ -147,8 +147,11 @@ async def run_chaos(
                 report.max_projector_owners, await lease_owners(database_url)
             )
             kind = rng.choice(faults.kinds())
-            await inject(faults, kind, rng)
+            at = round(time.monotonic() - started, 1)
+            what = await inject(faults, kind, rng)
             report.kills[kind] += 1
+            with (log_dir / "faults.log").open("a") as timeline:  # beside progress.log's t
+                timeline.write(f"{at} {time.strftime('%H:%M:%S')} {what}\n")
         report.retried_appends += await loader
         head = await store.head_position()
         await caught_up(store, database_url, head, timeout=1800, stall=120)
