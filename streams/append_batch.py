@@ -25,6 +25,7 @@ from streams.errors import StoreError, WrongExpectedVersion
 
 NOTIFY_CHANNEL = "obrador_events"
 
+
 @dataclass
 class _Slot:
     request: AppendRequest
@@ -52,58 +53,73 @@ async def write_batch(
     """Append ``requests`` in one transaction; return one outcome per request, in order.
 
     The steps run server-side in ``obrador_append`` (migration 0010): one
-    round trip per batch. Duplicates and conflicts are then described with one
+    call per batch. Duplicates and conflicts are then described with one
     more query each, only when there are any.
+
+    On a connection in autocommit mode a non-atomic batch is one round trip:
+    the call is a transaction of its own, durable when it returns (no BEGIN
+    and COMMIT around it), and the descriptions read what it committed.
+    Otherwise (and always with ``atomic``) everything runs in one explicit
+    transaction, which an atomic group's refusal rolls back.
     """
-    events = [
-        (i, offset, e)
-        for i, r in enumerate(requests, start=1)
-        for offset, e in enumerate(r.events)
-    ]
+    if conn.autocommit and not atomic:
+        return await _call_and_describe(conn, requests, atomic=False)
     async with conn.transaction():
-        cur = await conn.execute(
-            _CALL_SMALL if len(requests) < SMALL_BATCH else _CALL,
-            (
-                [r.tenant_id for r in requests],
-                [r.stream_id for r in requests],
-                [r.expected_version for r in requests],
-                [len(r.events) for r in requests],
-                [r.key() for r in requests],
-                [i for i, _, _ in events],
-                [offset for _, offset, _ in events],
-                [e.event_id for _, _, e in events],
-                [e.event_type for _, _, e in events],
-                [e.schema_version for _, _, e in events],
-                [e.payload for _, _, e in events],
-                [e.causation_id for _, _, e in events],
-                [e.correlation_id for _, _, e in events],
-                [e.actor for _, _, e in events],
-            ),
-        )
-        rows = await cur.fetchall()
-        slots = [_Slot(r) for r in requests]
-        duplicates, conflicts = [], []
-        for row in rows:
-            slot = slots[int(str(row[0])) - 1]
-            outcome = str(row[1])
-            if outcome == "ok":
-                slot.result = AppendResult(
-                    tenant_id=slot.request.tenant_id,
-                    stream_id=slot.request.stream_id,
-                    first_version=int(str(row[2])),
-                    last_version=int(str(row[3])),
-                    first_position=int(str(row[4])),
-                    last_position=int(str(row[5])),
-                )
-            elif outcome == "duplicate":
-                duplicates.append(slot)
-            else:
-                conflicts.append(slot)
-        await _resolve_duplicates(conn, duplicates)
-        await _describe_conflicts(conn, conflicts)
-        outcomes = [s.result if s.result is not None else _missing(s) for s in slots]
-        if atomic and (conflicts or (duplicates and len(duplicates) != len(slots))):
-            raise AtomicAppendRefused(outcomes)  # rolls the whole transaction back
+        return await _call_and_describe(conn, requests, atomic=atomic)
+
+
+async def _call_and_describe(
+    conn: AsyncConnection[tuple[object, ...]],
+    requests: Sequence[AppendRequest],
+    *,
+    atomic: bool,
+) -> list[AppendResult | StoreError]:
+    events = [
+        (i, offset, e) for i, r in enumerate(requests, start=1) for offset, e in enumerate(r.events)
+    ]
+    cur = await conn.execute(
+        _CALL_SMALL if len(requests) < SMALL_BATCH else _CALL,
+        (
+            [r.tenant_id for r in requests],
+            [r.stream_id for r in requests],
+            [r.expected_version for r in requests],
+            [len(r.events) for r in requests],
+            [r.key() for r in requests],
+            [i for i, _, _ in events],
+            [offset for _, offset, _ in events],
+            [e.event_id for _, _, e in events],
+            [e.event_type for _, _, e in events],
+            [e.schema_version for _, _, e in events],
+            [e.payload for _, _, e in events],
+            [e.causation_id for _, _, e in events],
+            [e.correlation_id for _, _, e in events],
+            [e.actor for _, _, e in events],
+        ),
+    )
+    rows = await cur.fetchall()
+    slots = [_Slot(r) for r in requests]
+    duplicates, conflicts = [], []
+    for row in rows:
+        slot = slots[int(str(row[0])) - 1]
+        outcome = str(row[1])
+        if outcome == "ok":
+            slot.result = AppendResult(
+                tenant_id=slot.request.tenant_id,
+                stream_id=slot.request.stream_id,
+                first_version=int(str(row[2])),
+                last_version=int(str(row[3])),
+                first_position=int(str(row[4])),
+                last_position=int(str(row[5])),
+            )
+        elif outcome == "duplicate":
+            duplicates.append(slot)
+        else:
+            conflicts.append(slot)
+    await _resolve_duplicates(conn, duplicates)
+    await _describe_conflicts(conn, conflicts)
+    outcomes = [s.result if s.result is not None else _missing(s) for s in slots]
+    if atomic and (conflicts or (duplicates and len(duplicates) != len(slots))):
+        raise AtomicAppendRefused(outcomes)  # rolls the whole transaction back
     return outcomes
 
 

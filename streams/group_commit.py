@@ -107,12 +107,17 @@ async def write_with_retries(
     for attempt in range(attempts):
         try:
             async with pool.connection() as conn:
+                # autocommit: the batch is one round trip, no BEGIN/COMMIT (write_batch)
+                await conn.set_autocommit(True)
                 try:
                     return await write_batch(conn, requests)
                 except BaseException:
                     with contextlib.suppress(Exception):  # a cancelled reserve may hold the lock
                         await conn.execute("SELECT pg_advisory_unlock_all()")
                     raise
+                finally:
+                    with contextlib.suppress(Exception):  # back to the pool as it came
+                        await conn.set_autocommit(False)
         except _RETRYABLE:
             if attempt == attempts - 1:
                 raise
