@@ -54,6 +54,7 @@ from read_api.projections_status import ProjectionsStatusController
 from read_api.ratelimit import RateLimits, SharedCounts, address_limits, caller_limits
 from read_api.tokens import AuthConfig, Sessions
 from read_api.waste import WasteController
+from read_api.workshops import WorkshopOrdersController
 from streams.store import EventStore
 
 Clock = Callable[[], datetime]
@@ -162,6 +163,7 @@ def create_app(
             UsersController,
             AlertsController,
             WasteController,
+            WorkshopOrdersController,
             export_history,
             list_event_schemas,
             get_event_schema,

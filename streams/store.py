@@ -282,6 +282,18 @@ class EventStore(StoreFront):
             row = await cur.fetchone()
             return bool(row and row[0])
 
+    async def stream_ids(self, tenant_id: str, *, prefix: str, limit: int = 100) -> list[str]:
+        """Ids of the tenant's streams starting with ``prefix`` (sorted, at most ``limit``)."""
+        validate_tenant(tenant_id)
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT stream_id FROM streams WHERE tenant_id = %s AND stream_id LIKE %s"
+                " ORDER BY stream_id LIMIT %s",
+                (tenant_id, pattern, limit),
+            )
+            return [str(row[0]) for row in await cur.fetchall()]
+
     async def read_all(
         self, *, after: int = 0, limit: int = 1000, tenant_id: str | None = None
     ) -> list[RecordedEvent]:

@@ -134,3 +134,30 @@ def stock_on_hand(
             (tenant_id, store_id, items),
         ).fetchall()
     return {str(r["item_id"]): Decimal(str(r["on_hand"])) for r in rows}
+
+
+def weekday_deviations(
+    conninfo: str, tenant_id: str, store_ids: list[str], sku: str, *, through: dt.date, days: int
+) -> dict[str, list[float]]:
+    """Per store, the ``days`` days up to ``through``: units sold minus that store's mean of
+    the same weekday over those days (no row: 0 sold). The stores' dependence is read
+    from these (``forecasting.workshop_plan.dependence``)."""
+    first = through - dt.timedelta(days=days - 1)
+    with connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT store_id, sales_date, units FROM rm_sales_daily WHERE tenant_id = %s"
+            " AND store_id = ANY(%s) AND sku = %s AND sales_date BETWEEN %s AND %s",
+            (tenant_id, store_ids, sku, first, through),
+        ).fetchall()
+    sold = {(r["store_id"], r["sales_date"]): float(r["units"]) for r in rows}
+    dates = [first + dt.timedelta(days=i) for i in range(days)]
+    result: dict[str, list[float]] = {}
+    for store_id in store_ids:
+        units = [sold.get((store_id, d), 0.0) for d in dates]
+        means = {
+            wd: sum(u for u, d in zip(units, dates, strict=True) if d.weekday() == wd)
+            / max(sum(1 for d in dates if d.weekday() == wd), 1)
+            for wd in range(7)
+        }
+        result[store_id] = [u - means[d.weekday()] for u, d in zip(units, dates, strict=True)]
+    return result
