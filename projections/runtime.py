@@ -303,6 +303,7 @@ class Projector:
             max_size=2 + len(self.models) * self.partitions,  # one per partition worker
             open=False,
             configure=_no_commit_wait,
+            check=AsyncConnectionPool.check_connection,  # replaced if cut (PostgreSQL restart)
         )
         await pool.open(wait=True)
         nc: NATS = await nats.connect(

@@ -93,6 +93,7 @@ class ObradorFactory(InfrastructureFactory[ObradorTrackingRecorder]):
             kwargs={"autocommit": True},
             open=False,
             name=f"eventsourcing-{self.tenant_id}",
+            check=psycopg_pool.ConnectionPool.check_connection,  # replaced if cut
         )
         try:
             with translated_errors():
@@ -171,4 +172,3 @@ class ObradorFactory(InfrastructureFactory[ObradorTrackingRecorder]):
         if not self.pool.closed:
             self.pool.close()
         super().close()
-

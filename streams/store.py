@@ -65,6 +65,9 @@ class EventStore(StoreFront):
             max_size=max_size,
             open=False,
             kwargs={"row_factory": tuple_row},
+            # a connection cut under the pool (PostgreSQL restarted, failover, idle kill)
+            # is noticed when lent out and replaced, instead of failing one call each
+            check=AsyncConnectionPool.check_connection,
         )
         await pool.open(wait=True)
         return cls(pool)

@@ -62,7 +62,12 @@ async def export(
         recorded_to=recorded_to.replace(tzinfo=UTC) if recorded_to else None,
     )
     pool: AsyncConnectionPool = AsyncConnectionPool(
-        urls.database_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True}
+        urls.database_url,
+        min_size=1,
+        max_size=1,
+        open=False,
+        kwargs={"autocommit": True},
+        check=AsyncConnectionPool.check_connection,
     )
     await pool.open()
     lines = 0
