@@ -45,6 +45,7 @@ from streams.jetstream import (
     event_from_message,
     partition_subject,
 )
+from streams.pool_check import check_connection
 
 log = logging.getLogger("obrador.projector")
 #: Pause before retrying a partition after infrastructure trouble, doubling up to the max.
@@ -303,7 +304,7 @@ class Projector:
             max_size=2 + len(self.models) * self.partitions,  # one per partition worker
             open=False,
             configure=_no_commit_wait,
-            check=AsyncConnectionPool.check_connection,  # replaced if cut (PostgreSQL restart)
+            check=check_connection,  # replaced if cut (PostgreSQL restart): streams/pool_check.py
         )
         await pool.open(wait=True)
         nc: NATS = await nats.connect(

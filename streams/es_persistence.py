@@ -39,6 +39,7 @@ from streams.es_recorders import (
     ObradorSnapshotRecorder,
     ObradorTrackingRecorder,
 )
+from streams.pool_check import check_connection_sync
 from streams.validation import TENANT_RE
 
 __all__ = [
@@ -93,7 +94,7 @@ class ObradorFactory(InfrastructureFactory[ObradorTrackingRecorder]):
             kwargs={"autocommit": True},
             open=False,
             name=f"eventsourcing-{self.tenant_id}",
-            check=psycopg_pool.ConnectionPool.check_connection,  # replaced if cut
+            check=check_connection_sync,  # replaced if cut: streams/pool_check.py
         )
         try:
             with translated_errors():

@@ -52,6 +52,7 @@ async def export(
     from psycopg_pool import AsyncConnectionPool
 
     from read_api.export import HistoryFilter, history_lines
+    from streams.pool_check import check_connection
 
     wanted = HistoryFilter(
         after=after,
@@ -67,7 +68,7 @@ async def export(
         max_size=1,
         open=False,
         kwargs={"autocommit": True},
-        check=AsyncConnectionPool.check_connection,
+        check=check_connection,
     )
     await pool.open()
     lines = 0
