@@ -3,7 +3,7 @@
 After a PostgreSQL restart (or failover, or an idle connection killed by the server)
 every idle pooled connection is dead; without a check each one fails the first call
 that borrows it. psycopg_pool's ``check_connection`` finds them, but with one extra
-round trip on every borrow (measured: appends/s -13 % with 32 writers; docs/event-store.md).
+round trip on every borrow (measured in docs/deploy.md: borrows/s x0.56).
 
 :func:`check_connection` asks the socket first: an idle connection has nothing to read,
 so a readable socket means the server sent something (its goodbye, an EOF, a
