@@ -47,6 +47,7 @@ from streams.jetstream import (
     event_and_prev,
     partition_subject,
 )
+from streams.pool_check import check_connection
 
 log = logging.getLogger("obrador.projector")
 #: Pause before retrying a partition after infrastructure trouble, doubling up to the max.
@@ -413,6 +414,7 @@ class Projector:
             max_size=2 + len(self.models) * self.partitions,  # one per partition worker
             open=False,
             configure=_no_commit_wait,
+            check=check_connection,  # replaced if cut (PostgreSQL restart): streams/pool_check.py
         )
         await pool.open(wait=True)
         nc: NATS = await nats.connect(

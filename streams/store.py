@@ -18,6 +18,7 @@ from streams.envelope import AppendRequest, AppendResult, RecordedEvent
 from streams.errors import StoreError
 from streams.front import StoreFront
 from streams.group_commit import GroupCommitter, write_with_retries
+from streams.pool_check import check_connection
 from streams.subject_keys import PgKeyring
 from streams.telemetry import observe_appends
 from streams.validation import check_atomic_group, validate_request, validate_tenant
@@ -65,6 +66,9 @@ class EventStore(StoreFront):
             max_size=max_size,
             open=False,
             kwargs={"row_factory": tuple_row},
+            # a connection cut under the pool (PostgreSQL restarted, failover, idle kill)
+            # is noticed when lent out and replaced, instead of failing one call each
+            check=check_connection,
         )
         await pool.open(wait=True)
         return cls(pool)

@@ -72,6 +72,24 @@ def load_series(conninfo: str, key: SeriesKey, through: dt.date | None = None) -
     )
 
 
+def series_spans(conninfo: str, tenant_id: str) -> dict[SeriesKey, tuple[dt.date, dt.date]]:
+    """First and last day of every series of the tenant, as :func:`load_series` builds
+    its frame without ``through``: from the series' first row to the last day its
+    store sold anything (or the series' own last row, if later)."""
+    with connect(conninfo) as conn:
+        rows = conn.execute(
+            "WITH s AS (SELECT store_id, sku, min(sales_date) AS first, max(sales_date) AS last"
+            " FROM rm_sales_daily WHERE tenant_id = %s GROUP BY store_id, sku),"
+            " d AS (SELECT store_id, sales_date FROM rm_sales_daily WHERE tenant_id = %s"
+            " GROUP BY store_id, sales_date HAVING sum(units) > 0),"
+            " o AS (SELECT store_id, max(sales_date) AS last FROM d GROUP BY store_id)"
+            " SELECT s.store_id, s.sku, s.first, greatest(s.last, o.last) AS last"
+            " FROM s LEFT JOIN o USING (store_id) ORDER BY s.store_id, s.sku",
+            (tenant_id, tenant_id),
+        ).fetchall()
+    return {SeriesKey(tenant_id, r["store_id"], r["sku"]): (r["first"], r["last"]) for r in rows}
+
+
 def tenant_timezones(conninfo: str, tenant_id: str) -> list[str]:
     with connect(conninfo) as conn:
         rows = conn.execute(
