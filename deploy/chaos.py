@@ -130,6 +130,7 @@ async def run_chaos(
     faults.start_workers(database_url, nats_url, log_dir)
     store = await EventStore.open(database_url)
     rng = random.Random(seed)
+    sampler = asyncio.create_task(sample_progress(database_url, log_dir / "progress.log", started))
     try:
         requests = load_requests(events)
         chunk = max(1, len(requests) // (cycles * 3 or 1))
@@ -146,11 +147,14 @@ async def run_chaos(
                 report.max_projector_owners, await lease_owners(database_url)
             )
             kind = rng.choice(faults.kinds())
-            await inject(faults, kind, rng)
+            at = round(time.monotonic() - started, 1)
+            what = await inject(faults, kind, rng)
             report.kills[kind] += 1
+            with (log_dir / "faults.log").open("a") as timeline:  # beside progress.log's t
+                timeline.write(f"{at} {time.strftime('%H:%M:%S')} {what}\n")
         report.retried_appends += await loader
         head = await store.head_position()
-        await caught_up(store, database_url, head, timeout=300)
+        await caught_up(store, database_url, head, timeout=1800, stall=120)
         faults.stop_workers()
         written = await all_events(store)
         report.stored_events = len(written)
@@ -162,6 +166,9 @@ async def run_chaos(
             same = all(v == (0, 0) for v in diff.values())
             report.models[model.name] = "equal to a rebuild" if same else f"DIFFERENT {diff}"
     finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
         faults.stop_workers()
         await store.close()
     report.relay_restarts = _count_in_logs(log_dir, "relay", "relay restarting")
@@ -225,6 +232,33 @@ async def lease_owners(url: str) -> int:
     return int(row[0]) if row else 0
 
 
+async def sample_progress(url: str, path: Path, started: float, every: float = 5.0) -> None:
+    """Every few seconds, one JSON line: the log's head, each model's slowest and fastest
+    checkpoint, and how many partitions each projector holds (read after a failed run)."""
+    while True:
+        line: dict[str, Any] = {"t": round(time.monotonic() - started, 1)}
+        try:
+            async with await psycopg.AsyncConnection.connect(url, connect_timeout=2) as conn:
+                cur = await conn.execute("SELECT coalesce(max(position), 0) FROM events")
+                row = await cur.fetchone()
+                line["head"] = int(row[0]) if row else 0
+                cur = await conn.execute(
+                    "SELECT projection, min(position), max(position)"
+                    " FROM projection_checkpoints GROUP BY projection ORDER BY projection"
+                )
+                line["checkpoints"] = {str(p): [int(a), int(b)] for p, a, b in await cur.fetchall()}
+                cur = await conn.execute(
+                    "SELECT owner, count(*) FROM projection_leases"
+                    " WHERE partition >= 0 AND expires_at > now() GROUP BY owner ORDER BY owner"
+                )
+                line["leases"] = {str(o): int(n) for o, n in await cur.fetchall()}
+        except psycopg.Error as exc:  # the server may be the fault of this moment
+            line["error"] = type(exc).__name__
+        with path.open("a") as out:
+            out.write(json.dumps(line) + "\n")
+        await asyncio.sleep(every)
+
+
 def _count_in_logs(log_dir: Path, prefix: str, needle: str) -> int:
     return sum(
         path.read_text(errors="replace").count(needle) for path in log_dir.glob(f"{prefix}*.log")
@@ -240,16 +274,27 @@ async def all_events(store: EventStore) -> list[Any]:
 
 
 async def caught_up(
-    store: EventStore, url: str, head: int, timeout: float, names: list[str] | None = None
+    store: EventStore,
+    url: str,
+    head: int,
+    timeout: float,
+    names: list[str] | None = None,
+    *,
+    stall: float | None = None,
 ) -> None:
-    """Wait until every partition that has events has its checkpoint at its last event."""
+    """Wait until every partition that has events has its checkpoint at its last event.
+
+    Fails after ``timeout`` seconds, or sooner, with ``stall``, once no checkpoint has
+    moved for that long: on a loaded machine catching up is slow, not stuck.
+    """
     events = await all_events(store)
     last: dict[int, int] = {}
     for event in events:
         last[partition_of(event.tenant_id)] = event.position
     names = names if names is not None else [m.name for m in all_models()]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    started = moved = time.monotonic()
+    seen: dict[tuple[str, int], int] = {}
+    while True:
         async with await psycopg.AsyncConnection.connect(url) as conn:
             cur = await conn.execute(
                 "SELECT projection, partition, position FROM projection_checkpoints"
@@ -263,9 +308,16 @@ async def caught_up(
         }
         if not behind:
             return
+        now = time.monotonic()
+        if have != seen:
+            seen, moved = have, now
+        if now - started > timeout or (stall is not None and now - moved > stall):
+            break
         await asyncio.sleep(0.2)
+    why = f"nothing moved for {stall:.0f} s" if stall and now - moved > stall else "timed out"
     raise TimeoutError(
-        f"projectors did not catch up to position {head} in {timeout:.0f} s; behind: {behind}"
+        f"projectors did not catch up to position {head} in {now - started:.0f} s ({why});"
+        f" behind: {behind}"
     )
 
 

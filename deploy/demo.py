@@ -15,7 +15,9 @@ the forecaster reads are brought up to date (``projections`` rebuild, the same
 as ``obrador projections rebuild``), one model per series is trained and
 registered (``forecasting`` registry) and the forecasts and suggested
 production orders for the day after the last day of sales are published
-(``forecasting`` publish). The alerts' clock then ticks at 04:00 Madrid of that
+(``forecasting`` publish): Madrid Centro is the chain's workshop for both
+Madrid stores (one order per product with a transfer plan), Alcalá bakes its
+own. The alerts' clock then ticks at 04:00 Madrid of that
 day. The books and the week's waste are printed and ``--check`` verifies the
 load and the stock invariants (``deploy/demo_check.py``), exit 0/1.
 """
@@ -40,6 +42,7 @@ from commands.types import (
     CloseDayFromBooks,
     Command,
     CreateTenant,
+    DeclareWorkshop,
     DefineProduct,
     ExpireStock,
     OpenStore,
@@ -70,6 +73,8 @@ STORES = {
     "3": ("madrid-norte", "Obrador Madrid Norte"),
     "4": ("alcala", "Obrador Alcalá"),
 }
+#: the one central workshop: Madrid Centro bakes for both Madrid stores (Alcalá bakes its own)
+WORKSHOP = ("madrid-centro", ("madrid-centro", "madrid-norte"))
 #: ddop product code -> (sku, name, price, unit cost, shelf life in days)
 PRODUCTS = {
     "101": ("barra", "Barra de pan", Decimal("1.10"), Decimal("0.32"), 1),
@@ -133,6 +138,14 @@ def setup_commands(start: datetime) -> list[Command]:
         )
         for store_id, name in STORES.values()
     ]
+    commands.append(
+        DeclareWorkshop(
+            store_id=WORKSHOP[0],
+            serves=WORKSHOP[1],
+            occurred_at=start,
+            idempotency_key=f"demo-workshop-{WORKSHOP[0]}",
+        )
+    )
     commands += [
         DefineProduct(
             sku=sku,
@@ -238,13 +251,14 @@ async def load_demo(store: EventStore, sales: Sequence[DemoSale] | None = None) 
 class PlanReport:
     trained: int = 0
     forecasts: int = 0
-    orders: int = 0
+    orders: int = 0  # the stores' own suggested orders
+    workshop_orders: list[str] = field(default_factory=list)  # one line each, for people
     problems: list[str] = field(default_factory=list)
 
 
 async def plan_next_day(database_url: str, store: EventStore) -> PlanReport:
     """Forecast and plan the day after the demo's last day, as the nightly jobs would."""
-    from forecasting.ops.publish import publish_tenant
+    from forecasting.ops.publish import publish_plan
     from forecasting.ops.registry import RegistryError, list_series, train_and_register
 
     report = PlanReport()
@@ -260,9 +274,17 @@ async def plan_next_day(database_url: str, store: EventStore) -> PlanReport:
             report.problems.append(str(problem))
             continue
         report.trained += version is not None
-    for result in await publish_tenant(database_url, TENANT, day=plan_day()):
+    plan = await publish_plan(database_url, TENANT, day=plan_day())
+    for result in plan.series:
         report.forecasts += 1
         report.orders += result.order_id is not None
+    report.workshop_orders = [
+        f"{w.workshop_id} bakes {w.quantity} {w.sku} on {w.production_day}: "
+        + ", ".join(f"{units} to {store_id}" for store_id, units in w.transfers.items())
+        + f", {w.reserve} kept for the midday top-up"
+        for w in plan.workshops
+        if w.order_id is not None
+    ]
     return report
 
 
@@ -322,9 +344,12 @@ async def run_demo(database_url: str, *, check: bool, plan: bool = True) -> bool
             planned = await plan_next_day(database_url, store)
             print(
                 f"  plan for {plan_day()}: {planned.forecasts} forecasts published, "
-                f"{planned.orders} production orders suggested "
+                f"{planned.orders} production orders suggested, "
+                f"{len(planned.workshop_orders)} workshop orders "
                 f"({planned.trained} models trained now)"
             )
+            for line in planned.workshop_orders:
+                print(f"  workshop order: {line}")
             for problem in planned.problems[:5]:
                 print(f"  ! {problem}")
         if ok:

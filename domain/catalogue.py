@@ -11,6 +11,7 @@ from domain.errors import AlreadyExists, IllegalTransition, InvalidValue, NotFou
 from domain.events import (
     Event,
     IngredientDefined,
+    ProductBatchingSet,
     ProductDefined,
     ProductDiscontinued,
     ProductRepriced,
@@ -27,6 +28,8 @@ class ProductState:
     price: Decimal = Decimal(0)
     unit_cost: Decimal = Decimal(0)
     discontinued: bool = False
+    batch_size: int | None = None
+    minimum_batch: int = 0
     version: int = 0
 
     def apply(self, event: Event) -> None:
@@ -34,6 +37,9 @@ class ProductState:
         match event:
             case ProductDefined():
                 self.product, self.price, self.unit_cost = event, event.price, event.unit_cost
+                self.batch_size, self.minimum_batch = event.batch_size, event.minimum_batch
+            case ProductBatchingSet():
+                self.batch_size, self.minimum_batch = event.batch_size, event.minimum_batch
             case ProductRepriced():
                 self.price, self.unit_cost = event.price, event.unit_cost
             case ProductDiscontinued():
@@ -82,7 +88,39 @@ def define_product(state: ProductState, event: ProductDefined) -> list[Event]:
     require_non_negative("unit_cost", event.unit_cost)
     if event.shelf_life_days < 0:
         raise InvalidValue("shelf_life_days", "must be 0 or more")
+    check_batching(event.batch_size, event.minimum_batch)
     return [event]
+
+
+#: A run bigger than this is a typo (a tray count where units were meant, or worse).
+MAX_BATCH_UNITS = 100_000
+
+
+def check_batching(batch_size: int | None, minimum_batch: int) -> None:
+    """A batch is 1 unit or more; the minimum is 0 (none) or more, both within reason."""
+    if batch_size is not None and not 1 <= batch_size <= MAX_BATCH_UNITS:
+        raise InvalidValue("batch_size", f"must be between 1 and {MAX_BATCH_UNITS:,} units")
+    if not 0 <= minimum_batch <= MAX_BATCH_UNITS:
+        raise InvalidValue("minimum_batch", f"must be between 0 and {MAX_BATCH_UNITS:,} units")
+
+
+def set_batching(
+    state: ProductState, *, batch_size: int, minimum_batch: int, at: datetime
+) -> list[Event]:
+    """Change how the product is baked in runs (nothing is recorded when nothing changes)."""
+    if state.product is None:
+        raise NotFound("sku", "no such product")
+    check_batching(batch_size, minimum_batch)
+    if (state.batch_size, state.minimum_batch) == (batch_size, minimum_batch):
+        return []
+    return [
+        ProductBatchingSet(
+            occurred_at=at,
+            sku=state.product.sku,
+            batch_size=batch_size,
+            minimum_batch=minimum_batch,
+        )
+    ]
 
 
 def reprice(

@@ -66,6 +66,9 @@ ALERT_SETTINGS_STREAM: Final = "alert-settings"
 NOTIFY_SETTINGS_STREAM: Final = "notify-settings"
 """The tenant's notification channels and quiet hours (``domain.notify``)."""
 
+WORKSHOPS_STREAM: Final = "workshops"
+"""The tenant's central workshops and the stores each bakes for (``domain.workshops``)."""
+
 
 def equipment_stream(equipment_id: str) -> str:
     return f"equipment-{equipment_id}"
@@ -108,9 +111,27 @@ def forecast_id(store_id: str, sku: str, day: date) -> str:
     return f"{store_id}-{sku}-{day:%Y%m%d}"
 
 
-def planned_order_id(store_id: str, sku: str, production_day: date) -> str:
-    """The production order the nightly plan proposes for one product and day."""
-    return f"plan-{store_id}-{sku}-{production_day:%Y%m%d}"
+def planned_order_id(
+    store_id: str, sku: str, production_day: date, model_version: int | None = None
+) -> str:
+    """The production order the nightly plan proposes for one product and day.
+
+    Plans since the workshop change name the model version that made them
+    (``…-v3``), so a day re-planned after a rollback is a new order; without a
+    version: the id of the plans made before.
+    """
+    day = f"plan-{store_id}-{sku}-{production_day:%Y%m%d}"
+    return day if model_version is None else f"{day}-v{model_version}"
+
+
+WORKSHOP_PLAN_PREFIX: Final = "wplan-"
+"""How every planned workshop order's id starts (the dashboard's overnight plan lists them)."""
+
+
+def workshop_order_id(workshop_id: str, sku: str, production_day: date, models: str) -> str:
+    """A workshop's planned order of one product and day, made from the ``models`` of its
+    stores (``forecasting.ops.workshop.models_tag``: a digest of each store's model version)."""
+    return f"{WORKSHOP_PLAN_PREFIX}{workshop_id}-{sku}-{production_day:%Y%m%d}-{models}"
 
 
 def suggested_po_id(store_id: str, day: date, supplier_id: str) -> str:
@@ -141,9 +162,17 @@ def forecast_key(store_id: str, sku: str, day: date) -> str:
     return f"{store_id}:{sku}:{day.isoformat()}"
 
 
-def plan_key(store_id: str, sku: str, production_day: date) -> str:
-    """One planned production order per store, product and production day."""
-    return f"plan:{store_id}:{sku}:{production_day.isoformat()}"
+def plan_key(
+    store_id: str, sku: str, production_day: date, model_version: int | None = None
+) -> str:
+    """One planned production order per store, product, production day (and model version)."""
+    day = f"plan:{store_id}:{sku}:{production_day.isoformat()}"
+    return day if model_version is None else f"{day}:v{model_version}"
+
+
+def workshop_plan_key(order_id: str) -> str:
+    """One planned workshop order per id (the id names the day and the models)."""
+    return f"workshop-plan:{order_id}"
 
 
 def purchase_plan_key(po_id: str) -> str:

@@ -182,14 +182,25 @@ def _prophet_one(
 R = TypeVar("R")
 
 
+#: while the history is younger than this (days), the pooled model is also refitted
+#: every ``YOUNG_REFIT_EVERY`` days: each refit then adds a large share of new data
+YOUNG_DAYS = 548
+YOUNG_REFIT_EVERY = 28
+
+
 def refit_days(first: int, last: int, every: int) -> list[int]:
     """Refit days of the pooled model: every ``every`` days, but sooner while the
     history is short — never more than half the history so far (min 28 days), so
-    a young data set's first model is not kept while its data doubles."""
-    out = []
+    a young data set's first model is not kept while its data doubles — and, while
+    the history is under ``YOUNG_DAYS`` (a year and a half), every
+    ``YOUNG_REFIT_EVERY`` days instead (on a one-year cut of ddop this took the
+    pooled model from WAPE 0.2048 to 0.1967 at D+1; docs/forecasting.md). The
+    schedule of an older history is unchanged."""
+    out = list(range(first, min(last + 1, YOUNG_DAYS), YOUNG_REFIT_EVERY))
     c = first
     while c <= last:
-        out.append(c)
+        if c >= YOUNG_DAYS:
+            out.append(c)
         c += max(28, min(every, (c + 1) // 2))
     return out
 

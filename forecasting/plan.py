@@ -79,6 +79,17 @@ def round_up_to_batch(units: float, batch_size: int = 1) -> int:
     return math.ceil(units / batch_size - 1e-9) * batch_size
 
 
+def round_to_run(units: float, batch_size: int = 1, minimum: int = 0) -> int:
+    """Whole batches covering ``units``, and at least ``minimum`` units when baking at all
+    (the minimum itself rounded up to whole batches); 0 when nothing is needed."""
+    if minimum < 0:
+        raise ValueError("minimum must be >= 0")
+    qty = round_up_to_batch(units, batch_size)
+    if qty == 0:
+        return 0
+    return max(qty, round_up_to_batch(minimum, batch_size))
+
+
 @dataclass(frozen=True)
 class PlanDecision:
     """How much to bake, and why."""
@@ -108,9 +119,14 @@ def newsvendor_quantity(
     economics: Economics,
     usable_stock: float = 0.0,
     batch_size: int = 1,
+    *,
     rounding: str = "up",
+    minimum_batch: int = 0,
 ) -> PlanDecision:
     """Bake the critical-ratio quantile minus usable stock, in whole batches.
+
+    ``minimum_batch``: the fewest units worth a run (the product's catalogue
+    minimum): a need below it bakes the minimum (in whole batches), none bakes 0.
 
     ``rounding="up"``: the next batch multiple (never below the quantile).
     ``rounding="best"``: whichever neighbouring batch multiple has the lower
@@ -122,8 +138,8 @@ def newsvendor_quantity(
     target = quantile_at(levels, [quantiles[k] for k in levels], ratio)
     stock = max(usable_stock, 0.0)
     need = max(target - stock, 0.0)
-    qty = round_up_to_batch(need, batch_size)
-    if rounding == "best" and qty >= batch_size:
+    qty = round_to_run(need, batch_size, minimum_batch)
+    if rounding == "best" and qty >= batch_size and qty - batch_size >= minimum_batch:
         lower = qty - batch_size
         if expected_cost(quantiles, economics, stock + lower) < expected_cost(
             quantiles, economics, stock + qty
@@ -145,10 +161,12 @@ def newsvendor_quantity(
             "quantile_units": round(target, 2),
             "usable_stock": usable_stock,
             "batch_size": batch_size,
+            "minimum_batch": minimum_batch,
             "why": (
                 f"demand at the {ratio:.0%} quantile is {target:.1f}; "
                 f"{usable_stock:g} usable in stock; bake {qty} "
-                f"(batches of {batch_size})"
+                f"(batches of {batch_size}"
+                + (f", at least {minimum_batch} a run)" if minimum_batch else ")")
             ),
         },
     )

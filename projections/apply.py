@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 
@@ -28,6 +28,7 @@ from domain.events import EVENT_TYPES
 from projections.guard import check_appliable
 from projections.model import Decoded, ReadModel
 from projections.parking import PARKED_TABLE, Parked, SchemaTooNew, is_transient, write_parked
+from streams import relay_wake
 from streams.envelope import RecordedEvent
 from streams.personal import open_records
 from streams.subject_keys import read_keys
@@ -76,16 +77,27 @@ def screen(model: ReadModel, events: Sequence[RecordedEvent]) -> tuple[list[Deco
 
 
 async def apply_events(
-    conn: Conn, model: ReadModel, events: Sequence[RecordedEvent], tables: Mapping[str, str]
+    conn: Conn,
+    model: ReadModel,
+    events: Sequence[RecordedEvent],
+    tables: Mapping[str, str],
+    *,
+    isolate: bool = True,
 ) -> list[Parked]:
     """Apply ``events`` to ``tables`` in the caller's transaction; park what cannot be applied.
 
     Returns the parked events (already written to ``tables[PARKED_TABLE]``).
     Infrastructure errors propagate: the caller retries the whole batch.
+    ``isolate=False`` applies the batch without a savepoint (two round trips
+    fewer): a failure then propagates and spoils the caller's transaction,
+    which must roll back and retry with ``isolate=True`` to park the guilty
+    event (the live projector's fast path, ``runtime.SharedApplier``).
     """
     handled = [e for e in events if model.handles(e.event_type)]
     ready, parked = screen(model, await open_records(partial(read_keys, conn), handled))
-    if ready:
+    if ready and not isolate:
+        await model.apply(conn, ready, tables)
+    elif ready:
         try:
             async with conn.transaction():  # a savepoint: a failure leaves the batch undone
                 await model.apply(conn, ready, tables)
@@ -116,7 +128,8 @@ async def _one_by_one(
 
 
 #: LISTEN on this channel to hear a projection move: payload ``"<model> <partition> <position>"``.
-CHECKPOINT_CHANNEL = "obrador_checkpoints"
+#: (The relay listens too: a projector's commit may make held-back events visible.)
+CHECKPOINT_CHANNEL: Final = relay_wake.CHECKPOINT_CHANNEL
 
 
 async def move_checkpoints(
@@ -195,6 +208,8 @@ async def apply_partitions(
     model: ReadModel,
     batches: Mapping[int, Sequence[Delivery | RecordedEvent]],
     tables: Mapping[str, str] | None = None,
+    *,
+    isolate: bool = True,
 ) -> dict[int, Applied]:
     """:func:`apply_with_checkpoint` for several partitions at once, in the caller's transaction.
 
@@ -202,6 +217,7 @@ async def apply_partitions(
     new events of all of them go through one ``model.apply`` (partitions hold
     disjoint tenants, and the order within each is kept), so small batches of
     many partitions cost one transaction and one set of statements.
+    ``isolate`` as in :func:`apply_events`.
     """
     partitions = sorted(batches)  # rows locked in one order: no deadlock between projectors
     cur = await conn.execute(  # create-or-lock the checkpoint rows in one round trip
@@ -234,7 +250,9 @@ async def apply_partitions(
     parked: list[Parked] = []
     if fresh:
         fresh.sort(key=lambda e: e.position)
-        parked = await apply_events(conn, model, fresh, tables or live_tables(model))
+        parked = await apply_events(
+            conn, model, fresh, tables or live_tables(model), isolate=isolate
+        )
         changed = sorted({owner[e.position] for e in fresh})
         await move_checkpoints(conn, model.name, {p: (moved[p][0], moved[p][1]) for p in changed})
     return {

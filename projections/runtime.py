@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 import uuid
 from collections.abc import Sequence
@@ -29,22 +30,24 @@ from nats.js import api as js_api
 from psycopg_pool import AsyncConnectionPool
 
 from projections.apply import Applied, Delivery, apply_partitions
+from projections.heartbeat import LeaseHeartbeat
 from projections.leases import Leases
 from projections.model import ReadModel
+from projections.parking import is_transient
 from projections.status import mark
 from projections.telemetry import APPLIED_EVENTS, CHECKPOINT, LAG_SECONDS, PARKED_EVENTS
 from streams.cluster import nats_servers
 from streams.envelope import RecordedEvent
 from streams.hoptrace import HopTrace
 from streams.jetstream import (
-    H_PARTITION_PREV,
     H_POSITION,
     PARTITIONS,
     STREAM_NAME,
     ensure_event_stream,
-    event_from_message,
+    event_and_prev,
     partition_subject,
 )
+from streams.pool_check import check_connection
 
 log = logging.getLogger("obrador.projector")
 #: Pause before retrying a partition after infrastructure trouble, doubling up to the max.
@@ -59,9 +62,10 @@ def consumer_name(model: ReadModel, partition: int) -> str:
 class PartitionWorker:
     """Feeds one projection's partition; the Postgres checkpoint decides where it reads.
 
-    The durable consumer is (re)created at start, and after any gap, to begin
-    right after the checkpoint's JetStream sequence: the broker's own cursor is
-    never trusted over the checkpoint.
+    The durable consumer starts right after the checkpoint's JetStream sequence:
+    at start it is bound as it is only when it stands there, and it is created
+    again after a gap or a failed apply (:meth:`_subscribe`). The broker's own
+    cursor is never trusted over the checkpoint.
     """
 
     def __init__(
@@ -79,8 +83,12 @@ class PartitionWorker:
         self.partition, self.batch = partition, batch
         self.trace = trace
         self.applier = applier or SharedApplier(pool, model)
+        self.created = time.monotonic()
         self.applied = 0
-        self.repositions = 0
+        self.repositions = 0  # consumers deleted and created again
+        self.reuses = 0  # consumers found at the checkpoint and bound as they were
+        #: Events were fetched and not acknowledged: the consumer's cursor is past them.
+        self._cursor_ahead = False
         #: Set by the projector before it cancels the task: on Python 3.11 a cancellation that
         #: lands as a fetch times out can be swallowed by nats-py's ``wait_for``, and a loop that
         #: only relied on cancellation would then run on and hold up the shutdown.
@@ -89,16 +97,23 @@ class PartitionWorker:
     async def run(self) -> None:
         async with self.pool.connection() as conn:
             await mark(conn, self.model.name, self.partition, "running")
-        sub = await self._reposition()
-        while not self.stopping:
-            msgs = await self._next_batch(sub)
-            if not msgs:
-                continue
-            if self.trace is not None:
-                self._trace("fetched", msgs[-1], stored=msgs[-1].metadata.timestamp.timestamp())
-            if not await self._apply(msgs):
+        sub = await self._subscribe(reuse=not self._cursor_ahead)
+        try:
+            while not self.stopping:
+                msgs = await self._next_batch(sub)  # broker trouble: the consumer is kept
+                if not msgs:
+                    continue
+                if self.trace is not None:
+                    self._trace("fetched", msgs[-1], stored=msgs[-1].metadata.timestamp.timestamp())
+                self._cursor_ahead = True  # delivered, not acknowledged until applied
+                applied = await self._apply(msgs)
+                self._cursor_ahead = False
+                if not applied:
+                    await sub.unsubscribe()
+                    sub = await self._subscribe(reuse=False)
+        finally:
+            with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-                sub = await self._reposition()
 
     async def _next_batch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         """Wait for one message, then take whatever else is already there.
@@ -117,17 +132,28 @@ class PartitionWorker:
                 msgs += await sub.fetch(min(self.batch - 1, pending), timeout=0.005)
         return msgs
 
-    async def _reposition(self) -> JetStreamContext.PullSubscription:
-        """Recreate the durable consumer to start right after the checkpoint."""
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT stream_seq FROM projection_checkpoints"
-                " WHERE projection = %s AND partition = %s",
-                (self.model.name, self.partition),
-            )
-            row = await cur.fetchone()
-        seq = int(row[0]) if row else 0
+    async def _subscribe(self, reuse: bool) -> JetStreamContext.PullSubscription:
+        """Bind to the partition's durable consumer, re-created unless it can be reused.
+
+        It is reused when it stands at the checkpoint: nothing delivered waits for an
+        acknowledgement and it has delivered at least up to the checkpoint. That is
+        the case after a clean hand-over, a restart of the projector and a broker
+        error while fetching; creating a replicated consumer is the costly part of a
+        cluster's meta layer, and a fault hitting all partitions at once made every
+        worker delete and create its consumer at the same moment (ADR 0020). After a
+        failed apply (the cursor is past unacknowledged events) or a gap it is
+        re-created to start right after the checkpoint.
+        """
+        seq = await self._checkpoint_seq()
         name = consumer_name(self.model, self.partition)
+        if reuse:
+            try:
+                info: js_api.ConsumerInfo | None = await self.js.consumer_info(STREAM_NAME, name)
+            except nats.js.errors.NotFoundError:
+                info = None
+            if info is not None and at_checkpoint(info, seq, partition_subject(self.partition)):
+                self.reuses += 1
+                return await self.js.pull_subscribe_bind(durable=name, stream=STREAM_NAME)
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await self.js.delete_consumer(STREAM_NAME, name)
         start = (
@@ -147,16 +173,30 @@ class PartitionWorker:
             ),
         )
         self.repositions += 1
+        log.info(
+            "projection %s/p%d: consumer %s re-created from stream sequence %d (%d so far)",
+            self.model.name,
+            self.partition,
+            name,
+            seq + 1,
+            self.repositions,
+        )
         return await self.js.pull_subscribe_bind(durable=name, stream=STREAM_NAME)
+
+    async def _checkpoint_seq(self) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT stream_seq FROM projection_checkpoints"
+                " WHERE projection = %s AND partition = %s",
+                (self.model.name, self.partition),
+            )
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def _apply(self, msgs: Sequence[Msg]) -> bool:
         """Apply a fetched batch; False when a gap was found (the caller repositions)."""
         deliveries = [
-            Delivery(
-                event_from_message(dict(m.headers or {}), m.data),
-                int((m.headers or {}).get(H_PARTITION_PREV, 0)),
-                m.metadata.sequence.stream,
-            )
+            Delivery(*event_and_prev(m.headers or {}, m.data), m.metadata.sequence.stream)
             for m in msgs
         ]
         result = await self.applier.apply(self.partition, deliveries)
@@ -195,6 +235,23 @@ class PartitionWorker:
         LAG_SECONDS.labels(*labels).set(max(0.0, time.time() - newest.recorded_at.timestamp()))
 
 
+def at_checkpoint(info: js_api.ConsumerInfo, seq: int, subject: str) -> bool:
+    """Whether a durable consumer can go on as it is for a checkpoint at stream sequence ``seq``.
+
+    Nothing it delivered is unacknowledged (acknowledged means committed), it is
+    not behind the checkpoint (it would deliver again what is applied), and it
+    reads the partition's subject with ack-all. If the checkpoint is behind it
+    (a lost commit), the next event shows a gap and the consumer is re-created.
+    """
+    return (
+        info.config.filter_subject == subject
+        and info.config.ack_policy == js_api.AckPolicy.ALL
+        and not info.num_ack_pending
+        and info.delivered is not None
+        and info.delivered.stream_seq >= seq
+    )
+
+
 class SharedApplier:
     """One model's batches from several partitions, sharing transactions when they queue.
 
@@ -206,13 +263,22 @@ class SharedApplier:
     traffic partitions share transactions instead of queueing behind each
     other's commits. Every partition's rows and checkpoint commit together; a
     failure rolls back that transaction's partitions and their workers retry.
-    (Not in pipeline mode: the models' staging tables are filled with COPY,
-    which a pipeline refuses; every large batch would fall back to one event at
-    a time.)
+
+    Round trips are the live path's cost (docs/adr/0019-live-path-round-trips.md):
+    a transaction first runs without a savepoint, and when it holds at most
+    ``pipeline_max`` deliveries in psycopg's pipeline mode, so BEGIN goes with
+    the checkpoint lock, and the writes, the checkpoint move and COMMIT go in
+    one round trip (the models stage rows as arrays there, never with COPY,
+    which a pipeline refuses). If the model fails on the batch, that
+    transaction rolls back and the batch runs again the careful way (a
+    savepoint, then event by event) to park only the guilty event.
     """
 
-    def __init__(self, pool: Pool, model: ReadModel, *, max_inflight: int = 4) -> None:
+    def __init__(
+        self, pool: Pool, model: ReadModel, *, max_inflight: int = 4, pipeline_max: int = 64
+    ) -> None:
         self.pool, self.model, self.max_inflight = pool, model, max_inflight
+        self.pipeline_max = pipeline_max
         self._waiting: dict[int, tuple[list[Delivery], asyncio.Future[Applied]]] = {}
         self._running: set[asyncio.Task[None]] = set()
 
@@ -248,11 +314,14 @@ class SharedApplier:
         taken = {p: item for p, item in taken.items() if not item[1].done()}
         if not taken:
             return
+        batches = {p: batch for p, (batch, _) in taken.items()}
         try:
-            async with self.pool.connection() as conn, conn.transaction():
-                results = await apply_partitions(
-                    conn, self.model, {p: batch for p, (batch, _) in taken.items()}
-                )
+            try:
+                results = await self._transaction(batches, careful=False)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                results = await self._transaction(batches, careful=True)  # park the guilty
         except Exception as exc:
             for _, future in taken.values():
                 if not future.done():
@@ -261,6 +330,48 @@ class SharedApplier:
         for partition, (_, future) in taken.items():
             if not future.done():
                 future.set_result(results[partition])
+
+    async def _transaction(
+        self, batches: dict[int, list[Delivery]], *, careful: bool
+    ) -> dict[int, Applied]:
+        small = sum(len(batch) for batch in batches.values()) <= self.pipeline_max
+        async with self.pool.connection() as conn:
+            if careful:
+                async with conn.transaction():
+                    return await apply_partitions(conn, self.model, batches)
+            async with contextlib.AsyncExitStack() as stack:
+                if small:
+                    await stack.enter_async_context(conn.pipeline())
+                await stack.enter_async_context(conn.transaction())
+                return await apply_partitions(conn, self.model, batches, isolate=False)
+        raise AssertionError("unreachable")  # mypy: the context managers swallow nothing
+
+
+def jitter() -> float:
+    """A factor between 0.5 and 1.5: retries and turns of many tasks and processes spread out."""
+    return 0.5 + random.random()
+
+
+class _Session:
+    """One autocommit connection of its own, opened on first use and again after a failure."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+
+    async def get(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        """The connection; a new one if there is none (10 s: a starved loop connects slowly)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=True, connect_timeout=10
+            )
+        return self._conn
+
+    async def reset(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+        self._conn = None
 
 
 async def _no_commit_wait(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -303,6 +414,7 @@ class Projector:
             max_size=2 + len(self.models) * self.partitions,  # one per partition worker
             open=False,
             configure=_no_commit_wait,
+            check=check_connection,  # replaced if cut (PostgreSQL restart): streams/pool_check.py
         )
         await pool.open(wait=True)
         nc: NATS = await nats.connect(
@@ -315,35 +427,84 @@ class Projector:
         await ensure_event_stream(js)
         leases = [Leases(m.name, self.owner, self.partitions, self.lease_ttl) for m in self.models]
         appliers = {m.name: SharedApplier(pool, m) for m in self.models}
+        session = _Session(self.conninfo)  # claims and hand-overs, never queued behind the pool
+        heartbeat = LeaseHeartbeat(
+            self.conninfo, self.owner, [m.name for m in self.models], self.lease_ttl, self._renewed
+        )
+        heartbeat.start()
         try:
             while not stop.is_set():
+                started = time.monotonic()
                 try:
-                    await self._balance(pool, js, leases, appliers)
+                    await self._balance(session, js, pool, leases, appliers)
                 except psycopg.OperationalError as exc:  # a database restart: workers retry too
-                    log.warning("projector: leases not renewed, again shortly: %s", exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.lease_ttl / 3)
+                    await session.reset()
+                    log.warning("projector: partitions not balanced, again shortly: %s", exc)
+                took = time.monotonic() - started
+                if took > self.lease_ttl / 3:
+                    log.info("projector %s: a balance turn took %.1f s", self.owner, took)
+                with contextlib.suppress(TimeoutError):  # jittered: owners don't move in step
+                    await asyncio.wait_for(stop.wait(), self.lease_ttl / 3 * jitter())
         finally:
+            await heartbeat.stop()
             await self._stop_workers(list(self.workers))
             for applier in appliers.values():
                 await applier.close()
             with contextlib.suppress(Exception):
-                async with pool.connection() as conn:
-                    for lease in leases:
-                        await lease.release(conn)
+                conn = await session.get()
+                for lease in leases:
+                    await lease.release(conn)
+            await session.reset()
             await nc.close()
             await pool.close()
 
+    def _renewed(self, held: dict[str, set[int]], sent: float) -> None:
+        """Stop the workers of partitions another owner has taken (the heartbeat's report).
+
+        A worker created after the renewal was sent may hold a lease claimed since:
+        it is left alone until the next report.
+        """
+        for key, task in list(self.workers.items()):
+            name, partition = key
+            worker = self._partition_workers[key]
+            if task.done() or partition in held.get(name, set()) or worker.created >= sent:
+                continue
+            log.warning(
+                "projector %s: %s/p%d was taken over by another owner; stopping here",
+                self.owner,
+                name,
+                partition,
+            )
+            worker.stopping = True
+            task.cancel()
+
     async def _balance(
         self,
-        pool: Pool,
+        session: _Session,
         js: JetStreamContext,
+        pool: Pool,
         leases: list[Leases],
         appliers: dict[str, SharedApplier],
     ) -> None:
         for model, lease in zip(self.models, leases, strict=True):
-            async with pool.connection() as conn:
-                held = await lease.refresh(conn)
+
+            async def hand_over(surplus: set[int], name: str = model.name) -> None:
+                """Stop the surplus partitions' workers before their leases are given back."""
+                await self._stop_workers(
+                    [(name, p) for p in sorted(surplus) if (name, p) in self.workers]
+                )
+
+            held = await lease.refresh(await session.get(), before_release=hand_over)
+            running = {p for (m, p), t in self.workers.items() if m == model.name and not t.done()}
+            if held != running:
+                log.info(
+                    "projector %s: %s partitions %s (starting %s, stopping %s)",
+                    self.owner,
+                    model.name,
+                    sorted(held),
+                    sorted(held - running),
+                    sorted(running - held),
+                )
             for partition in range(self.partitions):
                 key = (model.name, partition)
                 task = self.workers.get(key)
@@ -383,5 +544,5 @@ class Projector:
                 with contextlib.suppress(Exception):
                     async with worker.pool.connection(timeout=2.0) as conn:
                         await mark(conn, *key, "retrying", error=f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(pause)
+                await asyncio.sleep(pause * jitter())  # not every partition at the same moment
                 pause = RETRY_FIRST if worker.applied > applied else min(pause * 2, RETRY_MAX)

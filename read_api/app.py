@@ -54,6 +54,8 @@ from read_api.projections_status import ProjectionsStatusController
 from read_api.ratelimit import RateLimits, SharedCounts, address_limits, caller_limits
 from read_api.tokens import AuthConfig, Sessions
 from read_api.waste import WasteController
+from read_api.workshops import WorkshopOrdersController
+from streams.pool_check import check_connection
 from streams.store import EventStore
 
 Clock = Callable[[], datetime]
@@ -116,7 +118,7 @@ def create_app(
             configure=_read_only,
             # A connection cut under the pool (server restart, failover, idle kill) is
             # noticed when lent out and replaced, instead of failing the request.
-            check=AsyncConnectionPool.check_connection,
+            check=check_connection,  # streams/pool_check.py: no round trip when healthy
         )
         await pool.open()
         app.state.pool = pool
@@ -130,7 +132,7 @@ def create_app(
             timeout=5.0,
             open=False,
             kwargs={"row_factory": tuple_row},
-            check=AsyncConnectionPool.check_connection,
+            check=check_connection,  # streams/pool_check.py: no round trip when healthy
         )
         await writer.open()
         app.state.store = EventStore(writer)
@@ -162,6 +164,7 @@ def create_app(
             UsersController,
             AlertsController,
             WasteController,
+            WorkshopOrdersController,
             export_history,
             list_event_schemas,
             get_event_schema,

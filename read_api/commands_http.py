@@ -45,6 +45,7 @@ from commands.types import (
     Command,
     CompleteManufacturingOrder,
     ConfirmManufacturingOrder,
+    DeclareWorkshop,
     DefineIngredient,
     DefineProduct,
     DiscontinueProduct,
@@ -68,11 +69,13 @@ from commands.types import (
     ResolveAlert,
     ScheduleMaintenance,
     SendPurchaseOrder,
+    SetProductBatching,
     SetProductStockPolicy,
     SetQuietHours,
     SnoozeAlert,
     StartManufacturingOrder,
     SuggestManufacturingOrder,
+    SuggestWorkshopOrder,
     TransferStock,
     UpdateSupplierPrices,
     VersionRecipe,
@@ -170,11 +173,23 @@ ROUTES: Final[tuple[CommandRoute, ...]] = (
     CommandRoute(
         SetProductStockPolicy, "/products/stock-policy", "catalogue", "Set reorder point etc."
     ),
+    CommandRoute(
+        SetProductBatching, "/products/batching", "catalogue", "Set batch size and minimum run"
+    ),
     CommandRoute(DiscontinueProduct, "/products/discontinue", "catalogue", "Discontinue"),
     CommandRoute(DefineIngredient, "/ingredients", "catalogue", "Define an ingredient"),
     CommandRoute(VersionRecipe, "/recipes", "catalogue", "Publish a new recipe version"),
     CommandRoute(OpenStore, "/stores", "organisation", "Open a store"),
     CommandRoute(CloseStore, "/stores/close", "organisation", "Close a store"),
+    CommandRoute(
+        DeclareWorkshop, "/workshops", "organisation", "Declare which stores a workshop bakes for"
+    ),
+    CommandRoute(
+        SuggestWorkshopOrder,
+        "/workshop-orders/suggest",
+        "production",
+        "Suggest a workshop order with its transfer plan",
+    ),
     CommandRoute(AcknowledgeAlert, "/alerts/acknowledge", "alerts", "Acknowledge an alert"),
     CommandRoute(SnoozeAlert, "/alerts/snooze", "alerts", "Snooze an alert"),
     CommandRoute(ResolveAlert, "/alerts/resolve", "alerts", "Resolve an alert"),

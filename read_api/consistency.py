@@ -41,6 +41,7 @@ READ_MODELS_OF: Final[dict[str, tuple[str, ...]]] = {
     "/v1/forecasts": ("forecasts",),
     "/v1/production-orders": ("production_orders",),
     "/v1/purchase-orders": ("purchase_orders",),
+    "/v1/workshop-orders": ("workshop_orders", "production_orders"),
     "/v1/history": (),  # the event log itself: nothing to wait for
     "/v1/schemas": (),  # the event types' schemas: no tenant data
     "/v1/stream": (),  # live: it waits for the read models itself

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from domain.streams import WORKSHOP_PLAN_PREFIX
 from domain.zones import zone_or_utc
 from read_api.dashboard_queue import DraftPurchase, SuggestedOrder
 from read_api.dashboard_schemas import DaySales, DeliveryDue, PlanLine, TimelineEntry
@@ -133,7 +134,8 @@ async def overnight(conn: Conn, tenant_id: str, days: dict[str, date]) -> dict[s
         " JOIN rm_production_orders AS o ON o.tenant_id = %s"
         " AND o.producing_store_id = k.store_id"
         " AND o.production_date BETWEEN k.day AND k.day + 1"
-        " AND o.forecast_id IS NOT NULL"
+        # the planner's orders: from a forecast, or a workshop's plan (from several)
+        " AND (o.forecast_id IS NOT NULL OR starts_with(o.order_id, %s))"
         " LEFT JOIN rm_forecasts AS f ON f.tenant_id = o.tenant_id"
         " AND f.store_id = o.destination_store_id AND f.sku = o.sku AND f.day = o.production_date"
         " LEFT JOIN rm_inventory_stock AS s ON s.tenant_id = o.tenant_id"
@@ -144,7 +146,7 @@ async def overnight(conn: Conn, tenant_id: str, days: dict[str, date]) -> dict[s
         "  AND x.item_id = o.sku AND x.quantity > 0"
         "  AND (x.expires_on IS NULL OR x.expires_on >= o.production_date)) AS l ON true"
         " ORDER BY o.producing_store_id, o.production_date, o.sku, o.order_id",
-        (stores, dates, tenant_id),
+        (stores, dates, tenant_id, WORKSHOP_PLAN_PREFIX),
     )
     found: dict[str, list[PlanLine]] = defaultdict(list)
     for r in await cur.fetchall():

@@ -39,6 +39,7 @@ from streams.es_recorders import (
     ObradorSnapshotRecorder,
     ObradorTrackingRecorder,
 )
+from streams.pool_check import check_connection_sync
 from streams.validation import TENANT_RE
 
 __all__ = [
@@ -93,6 +94,7 @@ class ObradorFactory(InfrastructureFactory[ObradorTrackingRecorder]):
             kwargs={"autocommit": True},
             open=False,
             name=f"eventsourcing-{self.tenant_id}",
+            check=check_connection_sync,  # replaced if cut: streams/pool_check.py
         )
         try:
             with translated_errors():
@@ -171,4 +173,3 @@ class ObradorFactory(InfrastructureFactory[ObradorTrackingRecorder]):
         if not self.pool.closed:
             self.pool.close()
         super().close()
-

@@ -9,16 +9,22 @@ all events of a tenant travel in one partition, in log order, while
 projectors and forecast workers share partitions between processes.
 ``stream type`` is the stream id up to its first ``-`` (``sale``, ``stock``,
 ``mo``…). The message body is the stored payload, byte for byte; the envelope
-travels in headers, ``Nats-Msg-Id`` being the event id.
+travels in three headers: ``Nats-Msg-Id`` (the event id), ``Obrador-Position``
+and ``Obrador-Envelope``, a JSON array of the other fields (``ENVELOPE_FIELDS``)
+— nats-py spends most of a publish encoding headers, so fewer is faster
+(docs/adr/0019-live-path-round-trips.md). Messages of the older format, one
+header per field, still decode.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 from uuid import UUID
 
+import msgspec
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
@@ -44,6 +50,28 @@ H_ACTOR: Final = "Obrador-Actor"
 H_MSG_ID: Final = "Nats-Msg-Id"
 #: Position of the previous event of the same partition (0 for the first).
 H_PARTITION_PREV: Final = "Obrador-Partition-Prev"
+#: The envelope but the event id and position, as a JSON array in ``ENVELOPE_FIELDS`` order.
+H_ENVELOPE: Final = "Obrador-Envelope"
+
+
+class Envelope(msgspec.Struct, array_like=True, frozen=True):
+    """The ``Obrador-Envelope`` header: ``[tenant, stream, version, type, schema, recorded_at,
+    causation, correlation, actor, partition_prev]``."""
+
+    tenant_id: str
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    recorded_at: datetime
+    causation_id: UUID | None
+    correlation_id: UUID | None
+    actor: str | None
+    partition_prev: int = 0
+
+
+ENVELOPE_FIELDS: Final = Envelope.__struct_fields__
+_envelope = msgspec.json.Decoder(Envelope)
 
 
 def partition_of(tenant_id: str, partitions: int = PARTITIONS) -> int:
@@ -51,45 +79,72 @@ def partition_of(tenant_id: str, partitions: int = PARTITIONS) -> int:
 
 
 def subject_for(event: RecordedEvent) -> str:
-    stream_type = stream_kind(event.stream_id)
-    safe_type = event.event_type.replace(".", "_").replace(":", "_")
+    return subject_of(event.tenant_id, event.stream_id, event.event_type)
+
+
+def subject_of(tenant_id: str, stream_id: str, event_type: str) -> str:
+    stream_type = stream_kind(stream_id)
+    safe_type = event_type.replace(".", "_").replace(":", "_")
     safe_stream_type = stream_type.replace(".", "_").replace(":", "_")
-    return (
-        f"{SUBJECT_ROOT}.p{partition_of(event.tenant_id)}.{event.tenant_id}"
-        f".{safe_stream_type}.{safe_type}"
-    )
+    return f"{SUBJECT_ROOT}.p{partition_of(tenant_id)}.{tenant_id}.{safe_stream_type}.{safe_type}"
 
 
 def partition_subject(partition: int) -> str:
     return f"{SUBJECT_ROOT}.p{partition}.>"
 
 
-def headers_for(event: RecordedEvent) -> dict[str, str]:
-    headers = {
+def headers_for(event: RecordedEvent, partition_prev: int = 0) -> dict[str, str]:
+    """The headers of ``event``'s message (the relay builds the same from SQL, ``relay_read``)."""
+    envelope = Envelope(
+        event.tenant_id,
+        event.stream_id,
+        event.stream_version,
+        event.event_type,
+        event.schema_version,
+        event.recorded_at,
+        event.causation_id,
+        event.correlation_id,
+        event.actor,
+        partition_prev,
+    )
+    return {
         H_MSG_ID: str(event.event_id),
         H_POSITION: str(event.position),
-        H_TENANT: event.tenant_id,
-        H_STREAM: event.stream_id,
-        H_VERSION: str(event.stream_version),
-        H_TYPE: event.event_type,
-        H_SCHEMA: str(event.schema_version),
-        H_RECORDED: event.recorded_at.isoformat(),
+        H_ENVELOPE: msgspec.json.encode(envelope).decode(),
     }
-    if event.causation_id is not None:
-        headers[H_CAUSATION] = str(event.causation_id)
-    if event.correlation_id is not None:
-        headers[H_CORRELATION] = str(event.correlation_id)
-    if event.actor is not None:
-        headers[H_ACTOR] = event.actor
-    return headers
 
 
-def event_from_message(headers: dict[str, str], data: bytes) -> RecordedEvent:
+def event_from_message(headers: Mapping[str, str], data: bytes) -> RecordedEvent:
+    """The event a message carries (either header format)."""
+    return event_and_prev(headers, data)[0]
+
+
+def event_and_prev(headers: Mapping[str, str], data: bytes) -> tuple[RecordedEvent, int]:
+    """The event a message carries and its ``partition_prev`` (either header format)."""
+    envelope = headers.get(H_ENVELOPE)
+    if envelope is not None:
+        e = _envelope.decode(envelope)
+        event = RecordedEvent(
+            position=int(headers[H_POSITION]),
+            event_id=UUID(headers[H_MSG_ID]),
+            tenant_id=e.tenant_id,
+            stream_id=e.stream_id,
+            stream_version=e.stream_version,
+            event_type=e.event_type,
+            schema_version=e.schema_version,
+            payload=data,
+            recorded_at=e.recorded_at,
+            causation_id=e.causation_id,
+            correlation_id=e.correlation_id,
+            actor=e.actor,
+        )
+        return event, e.partition_prev
+
     def uuid_or_none(key: str) -> UUID | None:
         value = headers.get(key)
         return UUID(value) if value else None
 
-    return RecordedEvent(
+    event = RecordedEvent(
         position=int(headers[H_POSITION]),
         event_id=UUID(headers[H_MSG_ID]),
         tenant_id=headers[H_TENANT],
@@ -103,6 +158,7 @@ def event_from_message(headers: dict[str, str], data: bytes) -> RecordedEvent:
         correlation_id=uuid_or_none(H_CORRELATION),
         actor=headers.get(H_ACTOR),
     )
+    return event, int(headers.get(H_PARTITION_PREV, 0))
 
 
 async def ensure_event_stream(js: JetStreamContext) -> None:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import nats
 import psycopg
 from nats.aio.client import Client as NATS
@@ -25,18 +26,21 @@ from nats.js import api as js_api
 from nats.js.errors import APIError
 
 from streams.cluster import nats_servers
-from streams.envelope import RecordedEvent
 from streams.hoptrace import HopTrace
 from streams.jetstream import (
-    H_PARTITION_PREV,
+    H_ENVELOPE,
+    H_MSG_ID,
+    H_POSITION,
     STREAM_NAME,
+    Envelope,
     ensure_event_stream,
-    headers_for,
     last_relayed,
     partition_of,
     partition_tails,
-    subject_for,
+    subject_of,
 )
+from streams.relay_read import LogReader, LogRow, with_partition_prev
+from streams.relay_wake import Wakeups
 from streams.store import EventStore
 from streams.telemetry import RELAY_LAG_SECONDS, RELAY_POSITION, RELAY_PUBLISHED, RELAY_RESTARTS
 
@@ -50,6 +54,7 @@ class RelayStats:
     restarts: int = 0
     last_publish_at: float = field(default_factory=time.time)
     lag_seconds: float = 0.0
+    reads: int = 0  # reads of the log, empty ones included
 
 
 class Relay:
@@ -72,6 +77,8 @@ class Relay:
         self.stats = RelayStats()
         self._nc: NATS | None = None
         self._tails: dict[int, int] = {}
+        self._partitions: dict[str, int] = {}  # tenant -> partition
+        self._subjects: dict[tuple[str, str, str], str] = {}  # (tenant, stream kind, type)
         self._refused = asyncio.Event()  # set by the connection when JetStream refused a publish
         self._refusal = ""
 
@@ -123,50 +130,124 @@ class Relay:
             await self.close()
 
     async def _relay(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        """Read and publish in one task, settle acks in another; either failing ends both.
+
+        The publisher never waits for acks (the window, nats-py's
+        ``publish_async_max_pending``, bounds what is in flight): once caught up
+        it goes straight back to waiting for NOTIFY while the settler collects
+        the acks. A full read is followed at once by the next one, sent before
+        the batch is published so PostgreSQL works while the relay publishes.
+        """
         self._refused.clear()
         position, last_id = await last_relayed(js)
         self._tails = await partition_tails(js)
         self.stats.position = position
-        pending: list[asyncio.Future[js_api.PubAck]] = []
+        sent: asyncio.Queue[tuple[list[asyncio.Future[js_api.PubAck]], int] | None]
+        sent = asyncio.Queue()
+        conninfo = str(self.store.pool.conninfo)
+        reader = await LogReader.connect(conninfo)
+        try:
+            wake = await Wakeups.listen(conninfo)
+        except BaseException:
+            await reader.close()
+            raise
+        publisher = asyncio.create_task(
+            self._publish_from(
+                reader, wake, js, stop, position=position, last_id=last_id, sent=sent
+            )
+        )
+        settler = asyncio.create_task(self._settle_from(sent))
+        try:
+            done, _ = await asyncio.wait({publisher, settler}, return_when=asyncio.FIRST_COMPLETED)
+            if publisher in done and publisher.exception() is None:  # stopped: settle the rest
+                sent.put_nowait(None)
+                await settler
+            for task in done:
+                task.result()  # raises the failure that ended the relay
+        finally:
+            for task in (publisher, settler):
+                task.cancel()
+            await asyncio.gather(publisher, settler, return_exceptions=True)
+            while not sent.empty():  # unsettled publishes: free their window slots
+                item = sent.get_nowait()
+                for future in item[0] if item else ():
+                    future.cancel()
+            await reader.close()
+            await wake.close()
+
+    async def _publish_from(
+        self,
+        reader: LogReader,
+        wake: Wakeups,
+        js: JetStreamContext,
+        stop: asyncio.Event,
+        *,
+        position: int,
+        last_id: str | None,
+        sent: asyncio.Queue[tuple[list[asyncio.Future[js_api.PubAck]], int] | None],
+    ) -> None:
+        ahead: asyncio.Task[list[LogRow]] | None = None
+        seen = wake.mark()  # notifications the coming read covers
         while not stop.is_set():
-            events = await self.store.read_all(after=position, limit=self.batch)
-            if not events:
-                await self._settle(pending, position)
-                pending = []
+            if ahead is not None:
+                rows, ahead = await ahead, None
+            else:
+                seen = wake.mark()
+                rows = await reader.read(position, self.batch)
+            self.stats.reads += 1
+            if not rows:
                 self.stats.lag_seconds = 0.0
                 RELAY_LAG_SECONDS.set(0.0)
-                await self.store.wait_for_events(position, 0.5)
+                await wake.wait(seen, position, 0.5)
                 continue
             if self.trace is not None:
-                self.trace.record("read", first=events[0].position, last=events[-1].position)
-            for event in events:
-                pending.append(await self._publish(js, event, last_id))
-                last_id = str(event.event_id)
-            position = events[-1].position
-            self._note(events[-1])
-            if len(events) < self.batch:  # caught up: settle now, not after one more read
-                await self._settle(pending, position)
-                pending = []
-                await self.store.wait_for_events(position, 0.5)
-            elif len(pending) >= self.window // 2:
-                await self._settle(pending, position)
-                pending = []
-        await self._settle(pending, position)
+                self.trace.record("read", first=rows[0].position, last=rows[-1].position)
+            full = len(rows) == self.batch
+            if full:  # the next read runs in PostgreSQL while this batch is published
+                seen = wake.mark()
+                ahead = asyncio.create_task(reader.read(rows[-1].position, self.batch))
+                await asyncio.sleep(0)  # let it send the query
+            futures = []
+            for row in rows:
+                futures.append(await self._publish(js, row, last_id))
+                last_id = row.event_id
+            position = rows[-1].position
+            sent.put_nowait((futures, position))
+            self._note(rows[-1])
+            if not full:
+                await wake.wait(seen, position, 0.5)
+        if ahead is not None:
+            ahead.cancel()
+            await asyncio.gather(ahead, return_exceptions=True)
+
+    async def _settle_from(
+        self, sent: asyncio.Queue[tuple[list[asyncio.Future[js_api.PubAck]], int] | None]
+    ) -> None:
+        while (item := await sent.get()) is not None:
+            await self._settle(*item)
 
     async def _publish(
-        self, js: JetStreamContext, event: RecordedEvent, expected_last_id: str | None
+        self, js: JetStreamContext, row: LogRow, expected_last_id: str | None
     ) -> asyncio.Future[js_api.PubAck]:
-        headers = headers_for(event)
-        partition = partition_of(event.tenant_id)
-        headers[H_PARTITION_PREV] = str(self._tails.get(partition, 0))
-        self._tails[partition] = event.position
+        tenant = row.tenant_id
+        partition = self._partitions.get(tenant)
+        if partition is None:
+            partition = self._partitions[tenant] = partition_of(tenant)
+        key = (tenant, row.stream_id.split("-", 1)[0], row.event_type)
+        subject = self._subjects.get(key)
+        if subject is None:
+            subject = self._subjects[key] = subject_of(tenant, row.stream_id, row.event_type)
+        headers = {
+            H_MSG_ID: row.event_id,
+            H_POSITION: str(row.position),
+            H_ENVELOPE: with_partition_prev(row.envelope, self._tails.get(partition, 0)),
+        }
+        self._tails[partition] = row.position
         if expected_last_id is not None:
             headers["Nats-Expected-Last-Msg-Id"] = expected_last_id
         else:
             headers["Nats-Expected-Last-Sequence"] = "0"
-        return await js.publish_async(
-            subject_for(event), event.payload, headers=headers, stream=STREAM_NAME
-        )
+        return await js.publish_async(subject, row.payload, headers=headers, stream=STREAM_NAME)
 
     async def _settle(self, pending: list[asyncio.Future[js_api.PubAck]], upto: int) -> None:
         """Wait for acks up to position ``upto``; raise on the first refused publish.
@@ -207,12 +288,17 @@ class Relay:
         if self.trace is not None:
             self.trace.record("acked", last=upto)
 
-    def _note(self, newest: RecordedEvent) -> None:
+    def _note(self, newest: LogRow) -> None:
         self.stats.position = newest.position
         self.stats.last_publish_at = time.time()
-        self.stats.lag_seconds = max(0.0, time.time() - newest.recorded_at.timestamp())
+        recorded_at = _envelope_of(newest).recorded_at.timestamp()
+        self.stats.lag_seconds = max(0.0, time.time() - recorded_at)
         RELAY_POSITION.set(newest.position)
         RELAY_LAG_SECONDS.set(self.stats.lag_seconds)
+
+
+def _envelope_of(row: LogRow) -> Envelope:
+    return msgspec.json.decode(with_partition_prev(row.envelope, 0), type=Envelope)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

@@ -18,6 +18,7 @@ from streams.envelope import AppendRequest, AppendResult, RecordedEvent
 from streams.errors import StoreError
 from streams.front import StoreFront
 from streams.group_commit import GroupCommitter, write_with_retries
+from streams.pool_check import check_connection
 from streams.subject_keys import PgKeyring
 from streams.telemetry import observe_appends
 from streams.validation import check_atomic_group, validate_request, validate_tenant
@@ -65,6 +66,9 @@ class EventStore(StoreFront):
             max_size=max_size,
             open=False,
             kwargs={"row_factory": tuple_row},
+            # a connection cut under the pool (PostgreSQL restarted, failover, idle kill)
+            # is noticed when lent out and replaced, instead of failing one call each
+            check=check_connection,
         )
         await pool.open(wait=True)
         return cls(pool)
@@ -281,6 +285,18 @@ class EventStore(StoreFront):
             )
             row = await cur.fetchone()
             return bool(row and row[0])
+
+    async def stream_ids(self, tenant_id: str, *, prefix: str, limit: int = 100) -> list[str]:
+        """Ids of the tenant's streams starting with ``prefix`` (sorted, at most ``limit``)."""
+        validate_tenant(tenant_id)
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT stream_id FROM streams WHERE tenant_id = %s AND stream_id LIKE %s"
+                " ORDER BY stream_id LIMIT %s",
+                (tenant_id, pattern, limit),
+            )
+            return [str(row[0]) for row in await cur.fetchall()]
 
     async def read_all(
         self, *, after: int = 0, limit: int = 1000, tenant_id: str | None = None

@@ -18,6 +18,7 @@ from commands.types import (
     RegisterUser,
     RepriceProduct,
     RevokeSession,
+    SetProductBatching,
     SetProductStockPolicy,
     StartSession,
     VersionRecipe,
@@ -161,6 +162,8 @@ async def define_product(cmd: DefineProduct, w: Writer) -> None:
         unit_cost=cmd.unit_cost,
         shelf_life_days=cmd.shelf_life_days,
         unit=cmd.unit,
+        batch_size=cmd.batch_size,
+        minimum_batch=cmd.minimum_batch,
     )
     await w.decide(
         product_stream(cmd.sku),
@@ -189,6 +192,17 @@ async def set_stock_policy(cmd: SetProductStockPolicy, w: Writer) -> None:
             reorder_point=cmd.reorder_point,
             target_stock=cmd.target_stock,
             at=w.now,
+        ),
+        retry=True,
+    )
+
+
+async def set_batching(cmd: SetProductBatching, w: Writer) -> None:
+    await w.decide(
+        product_stream(cmd.sku),
+        catalogue.fold_product,
+        lambda s: catalogue.set_batching(
+            s, batch_size=cmd.batch_size, minimum_batch=cmd.minimum_batch, at=w.now
         ),
         retry=True,
     )

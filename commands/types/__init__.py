@@ -46,6 +46,7 @@ from commands.types.organisation import (
     RegisterUser,
     RepriceProduct,
     RevokeSession,
+    SetProductBatching,
     SetProductStockPolicy,
     StartSession,
     VersionRecipe,
@@ -74,6 +75,7 @@ from commands.types.sales import (
     RefundSale,
     VoidSale,
 )
+from commands.types.workshops import DeclareWorkshop, SuggestWorkshopOrder
 
 AnyCommand = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     AcknowledgeAlert,
@@ -130,6 +132,9 @@ AnyCommand = Union[  # noqa: UP007 - a runtime union object msgspec can decode i
     RecordSale,
     VoidSale,
     RefundSale,
+    SetProductBatching,
+    DeclareWorkshop,
+    SuggestWorkshopOrder,
 ]
 
 #: Command type name (the ``type`` tag) -> class.
@@ -155,6 +160,7 @@ __all__ = [
     "ConfirmManufacturingOrder",
     "CreateTenant",
     "DeactivateUser",
+    "DeclareWorkshop",
     "DefineIngredient",
     "DefineProduct",
     "DiscontinueProduct",
@@ -183,12 +189,14 @@ __all__ = [
     "ScheduleMaintenance",
     "SendPurchaseOrder",
     "SetAlertSettings",
+    "SetProductBatching",
     "SetProductStockPolicy",
     "SetQuietHours",
     "SnoozeAlert",
     "StartManufacturingOrder",
     "StartSession",
     "SuggestManufacturingOrder",
+    "SuggestWorkshopOrder",
     "Tick",
     "TransferStock",
     "UpdateSupplierPrices",

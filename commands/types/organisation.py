@@ -89,6 +89,17 @@ class DefineProduct(Command, frozen=True, kw_only=True):
     unit_cost: Decimal
     shelf_life_days: int
     unit: str = "unit"
+    batch_size: int | None = None  # units per run (orders in whole batches); None: not given
+    minimum_batch: int = 0  # fewest units worth a run (0: none)
+
+
+class SetProductBatching(Command, frozen=True, kw_only=True):
+    """How the product is baked: units per run and the fewest units worth a run."""
+
+    PERMISSION: ClassVar[Permission] = Permission.MANAGE_CATALOGUE
+    sku: Id
+    batch_size: int
+    minimum_batch: int = 0
 
 
 class RepriceProduct(Command, frozen=True, kw_only=True):

@@ -33,6 +33,7 @@ from deploy.cli import (
     stock,
     streaming,
     tenant,
+    workshop,
 )
 from deploy.settings import Settings, SettingsError
 
@@ -88,6 +89,7 @@ for module in (
     schema,
     tenant,
     stock,
+    workshop,
     audit,
     backup,
     history,

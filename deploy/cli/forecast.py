@@ -455,7 +455,7 @@ async def publish(
     as_json: bool,
 ) -> int:
     """Publish forecasts + suggested orders for a day (default: after the last sale)."""
-    from forecasting.ops.publish import publish_tenant
+    from forecasting.ops.publish import publish_plan
     from forecasting.plan import Economics
 
     if day is None:
@@ -470,17 +470,32 @@ async def publish(
     if price is not None:
         cost = unit_cost if unit_cost is not None else 0.0
         economics = Economics(price, cost, waste_cost if waste_cost else cost)
-    results = await publish_tenant(
+    plan = await publish_plan(
         urls.database_url, tenant, day=day, batch_size=batch, economics=economics
     )
+    results = plan.series
     emit(
-        [r.as_dict() for r in results],
+        [r.as_dict() for r in results],  # workshop orders: `obrador workshop orders --json`
         as_json,
         lambda: "\n".join(
-            f"{r.key.store_id}/{r.key.sku} {r.day}: forecast {r.forecast_id}"
-            f"{'' if r.forecast_appended else ' (already published)'}; "
-            f"bake {r.quantity} ({r.order_id or 'no order'})"
-            for r in results
+            [
+                f"{r.key.store_id}/{r.key.sku} {r.day}: forecast {r.forecast_id}"
+                f"{'' if r.forecast_appended else ' (already published)'}; "
+                + (
+                    f"baked by workshop {r.served_by}"
+                    if r.served_by
+                    else f"bake {r.quantity} ({r.order_id or 'no order'})"
+                )
+                for r in results
+            ]
+            + [
+                f"workshop {w.workshop_id}/{w.sku} {w.production_day}: bake {w.quantity} "
+                f"({w.order_id or 'no order'}"
+                f"{'' if w.order_appended or not w.order_id else ', already suggested'}); "
+                + (", ".join(f"{s} {u}" for s, u in w.transfers.items()) or "no transfers")
+                + (f"; {w.reserve} kept for the midday top-up" if w.reserve else "")
+                for w in plan.workshops
+            ]
         ),
     )
     return 0

@@ -52,6 +52,7 @@ async def export(
     from psycopg_pool import AsyncConnectionPool
 
     from read_api.export import HistoryFilter, history_lines
+    from streams.pool_check import check_connection
 
     wanted = HistoryFilter(
         after=after,
@@ -62,7 +63,12 @@ async def export(
         recorded_to=recorded_to.replace(tzinfo=UTC) if recorded_to else None,
     )
     pool: AsyncConnectionPool = AsyncConnectionPool(
-        urls.database_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True}
+        urls.database_url,
+        min_size=1,
+        max_size=1,
+        open=False,
+        kwargs={"autocommit": True},
+        check=check_connection,
     )
     await pool.open()
     lines = 0

@@ -18,6 +18,7 @@ from domain.events.alerts import (
 from domain.events.base import DomainEvent
 from domain.events.catalogue import (
     IngredientDefined,
+    ProductBatchingSet,
     ProductDefined,
     ProductDiscontinued,
     ProductRepriced,
@@ -79,6 +80,7 @@ from domain.events.production import (
     QualityCheckRecorded,
 )
 from domain.events.sales import SaleRecorded, SaleRefunded, SaleVoided
+from domain.events.workshops import WorkshopDeclared, WorkshopTransfersPlanned
 
 Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     TenantCreated,
@@ -139,6 +141,9 @@ Event = Union[  # noqa: UP007 - a runtime union object msgspec can decode into
     NotificationChannelRemoved,
     QuietHoursSet,
     SubjectErased,
+    ProductBatchingSet,
+    WorkshopDeclared,
+    WorkshopTransfersPlanned,
 ]
 
 #: Event type name (the ``type`` tag) -> class.
@@ -168,6 +173,7 @@ __all__ = [
     "ManufacturingOrderStarted",
     "ManufacturingOrderSuggested",
     "NotificationChannelRemoved",
+    "ProductBatchingSet",
     "ProductDefined",
     "ProductDiscontinued",
     "ProductRepriced",
@@ -206,4 +212,6 @@ __all__ = [
     "UserRoleChanged",
     "WasteRecorded",
     "WebhookChannelAdded",
+    "WorkshopDeclared",
+    "WorkshopTransfersPlanned",
 ]

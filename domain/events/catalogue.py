@@ -13,6 +13,10 @@ class ProductDefined(DomainEvent, frozen=True, kw_only=True):
     unit_cost: NonNegative
     shelf_life_days: int
     unit: str = "unit"
+    #: Units one run bakes (orders are whole multiples); None: not given (the plan's default).
+    batch_size: int | None = None
+    #: Fewest units worth a run (0: none); an order is 0 or at least this, in whole batches.
+    minimum_batch: int = 0
 
 
 class ProductRepriced(DomainEvent, frozen=True, kw_only=True):
@@ -28,6 +32,14 @@ class ProductStockPolicySet(DomainEvent, frozen=True, kw_only=True):
     store_id: Id
     reorder_point: NonNegative
     target_stock: NonNegative
+
+
+class ProductBatchingSet(DomainEvent, frozen=True, kw_only=True):
+    """How the product is baked in runs: batch size and the fewest units worth a run."""
+
+    sku: Id
+    batch_size: int
+    minimum_batch: int = 0
 
 
 class ProductDiscontinued(DomainEvent, frozen=True, kw_only=True):

@@ -79,8 +79,8 @@ class GbmConfig:
     rows_per_fit: int = 150_000
     n_estimators: int = 300
     learning_rate: float = 0.06
-    num_leaves: int = 63
-    min_data_in_leaf: int = 50
+    num_leaves: int = 31
+    min_data_in_leaf: int = 100
     feature_fraction: float = 0.8
     bagging_fraction: float = 0.8
     objective: str = "l2"

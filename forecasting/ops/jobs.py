@@ -12,8 +12,10 @@ scheduler restart; a missed run within ``misfire_grace_time`` still runs once
 Per tenant and store time zone (from the read port), two cron jobs:
 
 * ``retrain:<tenant>:<tz>`` nightly (default 01:00 local): enqueue one training
-  job per series on the work queue (``forecasting.ops.workqueue``) when NATS is
-  configured, else train in this process;
+  job per series due for retraining (the backtest's refit cadence for the
+  series' history length, ``forecasting.ops.cadence``) on the work queue
+  (``forecasting.ops.workqueue``) when NATS is configured, else train in this
+  process;
 * ``publish:<tenant>:<tz>`` before 06:00 local (default 05:00): publish the
   promoted forecasts and suggested orders (``forecasting.ops.publish``).
 
@@ -38,10 +40,16 @@ from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLook
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from forecasting.ops.keys import RegistryError
+from forecasting.ops.cadence import DEFAULT_REFIT_EVERY, refit_due
+from forecasting.ops.keys import RegistryError, SeriesKey
 from forecasting.ops.publish import publish_tenant
-from forecasting.ops.readport import list_series, stores_in_timezone, tenant_timezones
-from forecasting.ops.registry import train_and_register
+from forecasting.ops.readport import (
+    list_series,
+    series_spans,
+    stores_in_timezone,
+    tenant_timezones,
+)
+from forecasting.ops.registry import latest_trained, train_and_register
 from forecasting.ops.telemetry import observed
 from forecasting.ops.workqueue import enqueue
 
@@ -180,9 +188,27 @@ def _ctx() -> Context:
 # ---------------------------------------------------------- scheduled jobs
 
 
+def due_series(conninfo: str, tenant_id: str, keys: list[SeriesKey]) -> list[SeriesKey]:
+    """The series of ``keys`` due for a new training (:func:`forecasting.ops.cadence.refit_due`):
+    never trained, or a refit day of the backtest's schedule passed since the latest
+    version's window ended."""
+    spans = series_spans(conninfo, tenant_id)
+    trained = latest_trained(conninfo, tenant_id)
+    due: list[SeriesKey] = []
+    for key in keys:
+        span = spans.get(key)
+        if span is None:
+            continue
+        through, every = trained.get(key, (None, None))
+        if refit_due(span[0], span[1], through, every or DEFAULT_REFIT_EVERY):
+            due.append(key)
+    return due
+
+
 @observed("retrain")
 def retrain_job(tenant_id: str, timezone: str) -> int:
-    """Nightly: one training job per series of the stores in ``timezone``.
+    """Nightly: one training job per series of the stores in ``timezone`` that is due
+    (:func:`due_series`: the backtest's refit cadence for the series' history length).
 
     Returns the number of jobs enqueued (or series trained in-process).
     """
@@ -191,15 +217,12 @@ def retrain_job(tenant_id: str, timezone: str) -> int:
     keys = [
         k for k in list_series(ctx.conninfo, tenant_id) if stores is None or k.store_id in stores
     ]
+    keys = due_series(ctx.conninfo, tenant_id, keys)
     if ctx.nats_url:
         run = f"nightly-{dt.datetime.now(dt.UTC):%Y%m%d}"
-        count = 0
-        for store_id in sorted({k.store_id for k in keys}):
-            count += len(
-                asyncio.run(
-                    enqueue(ctx.nats_url, ctx.conninfo, tenant_id, store_id=store_id, run_id=run)
-                )
-            )
+        count = len(
+            asyncio.run(enqueue(ctx.nats_url, ctx.conninfo, tenant_id, run_id=run, keys=keys))
+        )
         log.info("retrain %s %s: %d jobs enqueued", tenant_id, timezone, count)
         return count
     trained = 0
@@ -270,6 +293,7 @@ def schedule_tenant(
 __all__ = [
     "PostgresJobStore",
     "configure",
+    "due_series",
     "publish_job",
     "retrain_job",
     "schedule_tenant",

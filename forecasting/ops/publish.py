@@ -13,9 +13,15 @@ For each promoted series (``forecasting.ops.registry``) and run day D (store-loc
 * the plan for the first day: newsvendor quantity at the critical ratio of the
   product's price and cost (``forecasting.plan``) minus the usable stock (lots
   in the inventory read model that are still sellable on the production day, minus
-  any shortfall), in whole batches, sent as ``SuggestManufacturingOrder``
-  (order ``plan-<store>-<sku>-<yyyymmdd>``) with its reasoning in ``reason``.
-  Nothing is suggested when the quantity is 0 (the result says why).
+  any shortfall), in whole batches of the product's catalogue batch size and at
+  least its minimum run, sent as ``SuggestManufacturingOrder`` (order
+  ``plan-<store>-<sku>-<yyyymmdd>-v<version>``: a re-plan after a rollback is a
+  new order, the earlier suggestion is withdrawn, ``forecasting.ops.supersede``)
+  with its reasoning in ``reason``. Nothing is suggested when the quantity is 0
+  (the result says why);
+* a store a central workshop bakes for gets no order of its own: the workshop
+  plans one order per product and day on the stores' summed demand, with a
+  transfer plan (``forecasting.ops.workshop``, ADR 0021).
 
 The commands go through ``commands.handlers.handle`` as the system planner
 ``forecast-scheduler`` (role ``planner``), so they are authorized, validated and
@@ -26,9 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -36,12 +42,15 @@ import polars as pl
 from commands.handlers import handle
 from commands.types import PublishForecast, SuggestManufacturingOrder
 from domain.access import Actor
-from domain.codec import decode_event
-from domain.events.catalogue import ProductDefined, ProductRepriced
 from domain.events.forecasting import ForecastPoint
 from domain.events.organisation import Role
 from domain.streams import forecast_id as forecast_id_of
-from domain.streams import forecast_key, plan_key, planned_order_id, product_stream
+from domain.streams import (
+    forecast_key,
+    plan_key,
+    planned_order_id,
+    production_order_stream,
+)
 from forecasting.api import forecast
 from forecasting.ops.keys import SeriesKey
 from forecasting.ops.readport import (
@@ -50,15 +59,18 @@ from forecasting.ops.readport import (
     usable_stock,
 )
 from forecasting.ops.registry import ModelVersion, promoted, promoted_series
+from forecasting.ops.supersede import plan_orders_of_day, withdraw
+from forecasting.ops.terms import ProductTerms, product_terms
 from forecasting.plan import Economics, PlanDecision, newsvendor_quantity
 from forecasting.series import panel_from_series_frame
 from streams.store import EventStore
 
+if TYPE_CHECKING:
+    from forecasting.ops.workshop import WorkshopResult
+
 HORIZON = 28
 INTERVAL = (0.1, 0.9)  # published interval: 80 %
 SYSTEM_ACTOR = Actor(user_id="forecast-scheduler", role=Role.PLANNER)
-#: when the product is not in the catalogue: waste = cost, critical ratio 0.65
-DEFAULT_ECONOMICS = Economics(price=1.0, unit_cost=0.35, waste_cost=0.35)
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,12 @@ class PublishResult:
     quantity: int
     order_appended: bool
     reason: str
+    #: what a workshop plan needs of the series (``forecasting.ops.workshop``)
+    production_day: dt.date | None = None
+    quantiles: dict[float, float] = field(default_factory=dict)
+    usable_stock: float = 0.0
+    #: the workshop that bakes for this store (then no order of the store's own)
+    served_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,26 +103,12 @@ class PublishResult:
             "quantity": self.quantity,
             "order_appended": self.order_appended,
             "reason": self.reason,
+            "served_by": self.served_by,
         }
 
 
 def local_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone)).date()
-
-
-async def product_economics(
-    store: EventStore, tenant_id: str, sku: str, default: Economics = DEFAULT_ECONOMICS
-) -> tuple[Economics, str]:
-    """Price and unit cost from ``product-<sku>`` (waste cost = unit cost), else ``default``."""
-    price: Decimal | None = None
-    cost: Decimal | None = None
-    for rec in await store.read_stream(tenant_id, product_stream(sku)):
-        event = decode_event(rec.event_type, rec.schema_version, rec.payload)
-        if isinstance(event, ProductDefined | ProductRepriced):
-            price, cost = event.price, event.unit_cost
-    if price is None or cost is None or price <= 0:
-        return default, "default economics (product not in the catalogue)"
-    return Economics(float(price), float(cost), float(cost)), "catalogue price and unit cost"
 
 
 def _quantiles(row: dict[str, Any]) -> dict[float, float]:
@@ -143,10 +147,16 @@ async def publish_series(
     batch_size: int = 1,
     actor: Actor = SYSTEM_ACTOR,
     economics: Economics | None = None,
+    served_by: str | None = None,
 ) -> PublishResult | None:
     """Publish the forecast and suggest the order of one series for run day ``day``.
 
-    None when the series has no promoted model.
+    None when the series has no promoted model. ``served_by``: the workshop that
+    bakes for the store; then the store gets no order of its own (the workshop
+    plan, ``forecasting.ops.workshop``, uses the result's quantiles and stock).
+    An earlier plan of the same day by another model version is withdrawn
+    (cancelled) when still only suggested; when a person already confirmed or
+    started it, nothing new is suggested.
     """
     found = await asyncio.to_thread(promoted, conninfo, key)
     if found is None:
@@ -184,33 +194,60 @@ async def publish_series(
     first = rows[0]
     production_day: dt.date = first["date"]
     if economics is None:
-        econ, econ_source = await product_economics(store, key.tenant_id, key.sku)
+        terms = await product_terms(store, key.tenant_id, key.sku)
     else:
-        econ, econ_source = economics, "given economics"
+        terms = ProductTerms(economics, "given economics")
     stock = await asyncio.to_thread(usable_stock, conninfo, key, production_day)
-    decision = newsvendor_quantity(_quantiles(first), econ, stock, batch_size)
-    reason = _reason(decision, version, first, econ_source)
+    quantiles = _quantiles(first)
+    decision = newsvendor_quantity(
+        quantiles,
+        terms.economics,
+        stock,
+        terms.batch(batch_size),
+        minimum_batch=terms.minimum_batch,
+    )
+    reason = _reason(decision, version, first, terms.source)
     order_id: str | None = None
     order_appended = False
-    if decision.quantity > 0:
-        order_id = planned_order_id(key.store_id, key.sku, production_day)
-        result = await handle(
-            SuggestManufacturingOrder(
-                order_id=order_id,
-                sku=key.sku,
-                quantity=Decimal(decision.quantity),
-                production_date=production_day,
-                producing_store_id=key.store_id,
-                destination_store_id=key.store_id,
-                reason=reason,
-                forecast_id=forecast_id,
-                idempotency_key=plan_key(key.store_id, key.sku, production_day),
-            ),
+    quantity = decision.quantity
+    if served_by is not None:
+        reason = f"planned by workshop {served_by} (one order for the stores it serves)"
+        quantity = 0
+    elif decision.quantity > 0:
+        order_id = planned_order_id(key.store_id, key.sku, production_day, version.version)
+        earlier = await plan_orders_of_day(
             store,
-            tenant_id=key.tenant_id,
-            actor=actor,
+            key.tenant_id,
+            prefix=production_order_stream(planned_order_id(key.store_id, key.sku, production_day)),
+            producing_store_id=key.store_id,
+            sku=key.sku,
+            day=production_day,
+            keep=order_id,
         )
-        order_appended = bool(result.appended) and not result.duplicate
+        if (blocked := earlier.blocking(order_id)) is not None:
+            reason = f"{blocked}. {reason}"[:2000]
+            order_id = None
+        else:
+            result = await handle(
+                SuggestManufacturingOrder(
+                    order_id=order_id,
+                    sku=key.sku,
+                    quantity=Decimal(decision.quantity),
+                    production_date=production_day,
+                    producing_store_id=key.store_id,
+                    destination_store_id=key.store_id,
+                    reason=reason,
+                    forecast_id=forecast_id,
+                    idempotency_key=plan_key(
+                        key.store_id, key.sku, production_day, version.version
+                    ),
+                ),
+                store,
+                tenant_id=key.tenant_id,
+                actor=actor,
+            )
+            order_appended = bool(result.appended) and not result.duplicate
+            await withdraw(store, key.tenant_id, earlier.suggested, order_id)
     return PublishResult(
         key=key,
         day=day,
@@ -218,10 +255,77 @@ async def publish_series(
         model_version=version.version,
         forecast_appended=bool(published.appended) and not published.duplicate,
         order_id=order_id,
-        quantity=decision.quantity,
+        quantity=quantity,
         order_appended=order_appended,
         reason=reason,
+        production_day=production_day,
+        quantiles=quantiles,
+        usable_stock=stock,
+        served_by=served_by,
     )
+
+
+@dataclass(frozen=True)
+class TenantPlan:
+    """One publish run: every series published, and the workshop orders planned."""
+
+    series: list[PublishResult]
+    workshops: list[WorkshopResult]
+
+
+async def publish_plan(
+    conninfo: str,
+    tenant_id: str,
+    *,
+    day: dt.date | None = None,
+    timezone: str | None = None,
+    batch_size: int = 1,
+    economics: Economics | None = None,
+) -> TenantPlan:
+    """Publish every promoted series of the tenant (only stores in ``timezone``, if given),
+    suggest each store's order, or one order per workshop for the stores it serves.
+
+    ``day`` is the store-local run day (default: today in each store's zone).
+    """
+    from forecasting.ops.workshop import load_workshops, plan_workshops  # noqa: PLC0415
+
+    keys = await asyncio.to_thread(promoted_series, conninfo, tenant_id)
+    results: list[PublishResult] = []
+    store = await EventStore.open(conninfo)
+    try:
+        known = await load_workshops(store, tenant_id)
+        served_by = known.served_by()
+        for key in keys:
+            tz = await asyncio.to_thread(store_timezone, conninfo, tenant_id, key.store_id)
+            if timezone is not None and tz != timezone:
+                continue
+            run_day = day or local_today(tz)
+            res = await publish_series(
+                store,
+                conninfo,
+                key,
+                run_day,
+                batch_size=batch_size,
+                economics=economics,
+                served_by=served_by.get(key.store_id),
+            )
+            if res is not None:
+                results.append(res)
+        workshops = await plan_workshops(
+            store,
+            conninfo,
+            tenant_id,
+            results,
+            batch_size=batch_size,
+            economics=economics,
+            top_up=known.top_up,
+        )
+        planned = [(r.key.store_id, r.day, r.key.sku, r.quantity) for r in results]
+        planned += [(w.workshop_id, w.day, w.sku, w.quantity) for w in workshops]
+        await _purchases_for(store, conninfo, tenant_id, planned)
+    finally:
+        await store.close()
+    return TenantPlan(results, workshops)
 
 
 async def publish_tenant(
@@ -233,40 +337,32 @@ async def publish_tenant(
     batch_size: int = 1,
     economics: Economics | None = None,
 ) -> list[PublishResult]:
-    """Publish every promoted series of the tenant (only stores in ``timezone``, if given).
-
-    ``day`` is the store-local run day (default: today in each store's zone).
-    """
-    keys = await asyncio.to_thread(promoted_series, conninfo, tenant_id)
-    results: list[PublishResult] = []
-    store = await EventStore.open(conninfo)
-    try:
-        for key in keys:
-            tz = await asyncio.to_thread(store_timezone, conninfo, tenant_id, key.store_id)
-            if timezone is not None and tz != timezone:
-                continue
-            run_day = day or local_today(tz)
-            res = await publish_series(
-                store, conninfo, key, run_day, batch_size=batch_size, economics=economics
-            )
-            if res is not None:
-                results.append(res)
-        await _purchases_for(store, conninfo, tenant_id, results)
-    finally:
-        await store.close()
-    return results
+    """:func:`publish_plan`, the series only (the workshop orders are suggested all the same)."""
+    plan = await publish_plan(
+        conninfo,
+        tenant_id,
+        day=day,
+        timezone=timezone,
+        batch_size=batch_size,
+        economics=economics,
+    )
+    return plan.series
 
 
 async def _purchases_for(
-    store: EventStore, conninfo: str, tenant_id: str, results: list[PublishResult]
+    store: EventStore,
+    conninfo: str,
+    tenant_id: str,
+    planned_bakes: list[tuple[str, dt.date, str, int]],
 ) -> None:
-    """Turn each store's planned bake into ingredient purchase suggestions (purchasing.py)."""
+    """Turn each baking store's planned bake (store, run day, sku, units) into ingredient
+    purchase suggestions (purchasing.py): a workshop buys for the stores it serves."""
     from forecasting.ops.purchasing import suggest_purchases  # noqa: PLC0415
 
     by_store: dict[tuple[str, dt.date], dict[str, int]] = {}
-    for res in results:
-        if res.quantity > 0:
-            by_store.setdefault((res.key.store_id, res.day), {})[res.key.sku] = res.quantity
+    for store_id, day, sku, quantity in planned_bakes:
+        if quantity > 0:
+            by_store.setdefault((store_id, day), {})[sku] = quantity
     for (store_id, day), planned in sorted(by_store.items()):
         await suggest_purchases(
             store,

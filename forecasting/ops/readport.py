@@ -72,6 +72,24 @@ def load_series(conninfo: str, key: SeriesKey, through: dt.date | None = None) -
     )
 
 
+def series_spans(conninfo: str, tenant_id: str) -> dict[SeriesKey, tuple[dt.date, dt.date]]:
+    """First and last day of every series of the tenant, as :func:`load_series` builds
+    its frame without ``through``: from the series' first row to the last day its
+    store sold anything (or the series' own last row, if later)."""
+    with connect(conninfo) as conn:
+        rows = conn.execute(
+            "WITH s AS (SELECT store_id, sku, min(sales_date) AS first, max(sales_date) AS last"
+            " FROM rm_sales_daily WHERE tenant_id = %s GROUP BY store_id, sku),"
+            " d AS (SELECT store_id, sales_date FROM rm_sales_daily WHERE tenant_id = %s"
+            " GROUP BY store_id, sales_date HAVING sum(units) > 0),"
+            " o AS (SELECT store_id, max(sales_date) AS last FROM d GROUP BY store_id)"
+            " SELECT s.store_id, s.sku, s.first, greatest(s.last, o.last) AS last"
+            " FROM s LEFT JOIN o USING (store_id) ORDER BY s.store_id, s.sku",
+            (tenant_id, tenant_id),
+        ).fetchall()
+    return {SeriesKey(tenant_id, r["store_id"], r["sku"]): (r["first"], r["last"]) for r in rows}
+
+
 def tenant_timezones(conninfo: str, tenant_id: str) -> list[str]:
     with connect(conninfo) as conn:
         rows = conn.execute(
@@ -134,3 +152,30 @@ def stock_on_hand(
             (tenant_id, store_id, items),
         ).fetchall()
     return {str(r["item_id"]): Decimal(str(r["on_hand"])) for r in rows}
+
+
+def weekday_deviations(
+    conninfo: str, tenant_id: str, store_ids: list[str], sku: str, *, through: dt.date, days: int
+) -> dict[str, list[float]]:
+    """Per store, the ``days`` days up to ``through``: units sold minus that store's mean of
+    the same weekday over those days (no row: 0 sold). The stores' dependence is read
+    from these (``forecasting.workshop_plan.dependence``)."""
+    first = through - dt.timedelta(days=days - 1)
+    with connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT store_id, sales_date, units FROM rm_sales_daily WHERE tenant_id = %s"
+            " AND store_id = ANY(%s) AND sku = %s AND sales_date BETWEEN %s AND %s",
+            (tenant_id, store_ids, sku, first, through),
+        ).fetchall()
+    sold = {(r["store_id"], r["sales_date"]): float(r["units"]) for r in rows}
+    dates = [first + dt.timedelta(days=i) for i in range(days)]
+    result: dict[str, list[float]] = {}
+    for store_id in store_ids:
+        units = [sold.get((store_id, d), 0.0) for d in dates]
+        means = {
+            wd: sum(u for u, d in zip(units, dates, strict=True) if d.weekday() == wd)
+            / max(sum(1 for d in dates if d.weekday() == wd), 1)
+            for wd in range(7)
+        }
+        result[store_id] = [u - means[d.weekday()] for u, d in zip(units, dates, strict=True)]
+    return result

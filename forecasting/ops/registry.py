@@ -248,6 +248,27 @@ def promoted(conninfo: str, key: SeriesKey) -> tuple[ModelVersion, FittedForecas
     return _version(row), model
 
 
+def latest_trained(conninfo: str, tenant_id: str) -> dict[SeriesKey, tuple[dt.date, int | None]]:
+    """Per trained series of the tenant: the last day of its latest version's window and
+    that version's pooled-model refit cadence (``params.selection.gbm_refit_every``;
+    None when the version does not record one)."""
+    with connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT ON (store_id, sku) store_id, sku, train_end,"
+            " params -> 'selection' ->> 'gbm_refit_every' AS every"
+            " FROM forecast_model_versions WHERE tenant_id = %s"
+            " ORDER BY store_id, sku, version DESC",
+            (tenant_id,),
+        ).fetchall()
+    return {
+        SeriesKey(tenant_id, r["store_id"], r["sku"]): (
+            r["train_end"],
+            int(r["every"]) if r["every"] is not None else None,
+        )
+        for r in rows
+    }
+
+
 def promoted_series(conninfo: str, tenant_id: str) -> list[SeriesKey]:
     with connect(conninfo) as conn:
         rows = conn.execute(

@@ -94,9 +94,14 @@ async def enqueue(
     store_id: str | None = None,
     through: dt.date | None = None,
     run_id: str | None = None,
+    keys: list[SeriesKey] | None = None,
 ) -> list[TrainJob]:
-    """Publish one training job per series of the tenant; return the jobs."""
-    keys = await asyncio.to_thread(list_series, conninfo, tenant_id, store_id)
+    """Publish one training job per series of the tenant (or per series of ``keys``,
+    e.g. those due for retraining); return the jobs."""
+    if keys is None:
+        keys = await asyncio.to_thread(list_series, conninfo, tenant_id, store_id)
+    else:
+        keys = [k for k in keys if store_id is None or k.store_id == store_id]
     run = run_id or uuid.uuid4().hex[:12]
     jobs = [TrainJob(f"{run}:{k.tenant_id}:{k.store_id}:{k.sku}", k, through) for k in keys]
     nc = await nats.connect(nats_servers(nats_url))

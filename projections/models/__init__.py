@@ -14,6 +14,7 @@ from projections.models.production_orders import ProductionOrdersModel
 from projections.models.purchase_orders import PurchaseOrdersModel
 from projections.models.sales import SalesModel
 from projections.models.waste import WasteModel
+from projections.models.workshop_orders import WorkshopOrdersModel
 
 ALL_MODELS: tuple[ReadModel, ...] = (
     InventoryModel(),
@@ -23,6 +24,7 @@ ALL_MODELS: tuple[ReadModel, ...] = (
     ForecastsModel(),
     AlertsModel(),
     WasteModel(),
+    WorkshopOrdersModel(),
 )
 
 
@@ -44,5 +46,6 @@ __all__ = [
     "PurchaseOrdersModel",
     "SalesModel",
     "WasteModel",
+    "WorkshopOrdersModel",
     "model_by_name",
 ]

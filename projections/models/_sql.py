@@ -65,7 +65,7 @@ class TableSpec:
     ) -> AsyncIterator[_Source]:
         """``rows`` (each one value per column) as a FROM item: binary arrays or a staging table."""
         types = self._types(columns)
-        if len(rows) < STAGE_MIN:
+        if len(rows) < STAGE_MIN or conn.pgconn.pipeline_status:  # a pipeline refuses COPY
             arrays = [sql.SQL("%b::{}[]").format(sql.SQL(t)) for t in types]
             unnest = sql.SQL("unnest({})").format(sql.SQL(", ").join(arrays))
             yield _Source(unnest, _arrays(rows, len(columns)))

@@ -23,7 +23,13 @@ from deploy.demo import (
 )
 from domain.codec import decode_event
 from domain.events import ForecastPublished, ManufacturingOrderSuggested
-from domain.streams import forecast_stream, planned_order_id, production_order_stream
+from domain.events.workshops import WorkshopTransfersPlanned
+from domain.streams import (
+    forecast_stream,
+    planned_order_id,
+    production_order_stream,
+    workshop_order_id,
+)
 from projections.models import model_by_name
 from projections.rebuild import rebuild
 from read_api.app import create_app
@@ -92,14 +98,27 @@ async def test_the_demo_has_planned_the_day_after_its_last_sales(demo_url: str) 
                 ]
                 assert [type(e) for e in published] == [ForecastPublished], (store_id, sku)
                 assert published[0].points[0].day == plan_day()  # type: ignore[attr-defined]
-        orders = [
-            decode_event(r.event_type, r.schema_version, r.payload)
-            for r in await store.read_stream(
-                TENANT,
-                production_order_stream(planned_order_id("madrid-centro", "barra", plan_day())),
-            )
-        ]
-        assert orders and isinstance(orders[0], ManufacturingOrderSuggested)
+        # Alcalá bakes its own (the plan id names the model version) …
+        (own,) = await store.stream_ids(
+            TENANT, prefix=production_order_stream(planned_order_id("alcala", "barra", plan_day()))
+        )
+        # … and Madrid Centro bakes for both Madrid stores: one order with a transfer plan
+        (central,) = await store.stream_ids(
+            TENANT,
+            prefix=production_order_stream(
+                workshop_order_id("madrid-centro", "barra", plan_day(), "")
+            ),
+        )
+        for stream_id in (own, central):
+            orders = [
+                decode_event(r.event_type, r.schema_version, r.payload)
+                for r in await store.read_stream(TENANT, stream_id)
+            ]
+            assert orders and isinstance(orders[0], ManufacturingOrderSuggested)
+        plan = orders[1]
+        assert isinstance(plan, WorkshopTransfersPlanned)
+        assert {t.store_id for t in plan.transfers} <= {"madrid-centro", "madrid-norte"}
+        assert sum(t.quantity for t in plan.transfers) + plan.reserve == plan.quantity
     finally:
         await store.close()
 

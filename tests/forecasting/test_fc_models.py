@@ -145,5 +145,9 @@ def test_refit_days_shorten_while_history_is_short() -> None:
 
     assert refit_days(950, 1213, 133) == [950, 1083]  # long history: every 133 days
     young = refit_days(99, 363, 133)
-    assert young == [99, 149, 224, 336]  # at most half the history so far
+    # under a year and a half of history: every 28 days (each refit adds much new data)
+    assert young == list(range(99, 364, 28))
+    # beyond it, every 133 days but never more than half the history so far; the
+    # schedule of a long history does not depend on the young-history refits
+    assert refit_days(91, 1213, 133)[-6:] == [539, 575, 708, 841, 974, 1107]
     assert refit_days(10, 60, 133) == [10, 38]  # never more often than every 28 days

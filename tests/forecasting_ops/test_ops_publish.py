@@ -12,12 +12,16 @@ import psycopg
 from prometheus_client import REGISTRY
 
 from commands.handlers import handle
-from commands.types import DefineProduct
+from commands.types import ConfirmManufacturingOrder, DefineProduct
 from domain.access import Actor
 from domain.codec import decode_event
-from domain.events import ForecastPublished, ManufacturingOrderSuggested
+from domain.events import (
+    ForecastPublished,
+    ManufacturingOrderCancelled,
+    ManufacturingOrderSuggested,
+)
 from domain.events.organisation import Role
-from domain.streams import forecast_stream
+from domain.streams import forecast_stream, production_order_stream
 from forecasting.api import forecast, train_series
 from forecasting.ops import jobs, registry
 from forecasting.ops.publish import _quantiles, publish_series
@@ -92,13 +96,13 @@ async def test_publish_job_appends_forecasts_and_orders(
     model = replace(found[1], panel=panel_from_series_frame(registry.load_series(pg_url, bread)))
     first = forecast(model, 28).row(0, named=True)
     expected = newsvendor_quantity(_quantiles(first), Economics(2.0, 0.5, 0.5), 20.0)
-    (mo,) = await _events(pg_store, f"mo-plan-{bread.store_id}-{bread.sku}-{day:%Y%m%d}")
+    (mo,) = await _events(pg_store, f"mo-plan-{bread.store_id}-{bread.sku}-{day:%Y%m%d}-v1")
     assert isinstance(mo, ManufacturingOrderSuggested)
     assert mo.quantity == Decimal(expected.quantity) > 0
     assert mo.production_date == day and mo.forecast_id == f"s2-p101-{day:%Y%m%d}-v1"
     assert "critical ratio 0.75" in mo.reason and "usable stock 20.0" in mo.reason
     assert "80% interval" in mo.reason and "obrador v1" in mo.reason
-    (mo2,) = await _events(pg_store, f"mo-plan-{other.store_id}-{other.sku}-{day:%Y%m%d}")
+    (mo2,) = await _events(pg_store, f"mo-plan-{other.store_id}-{other.sku}-{day:%Y%m%d}-v1")
     assert isinstance(mo2, ManufacturingOrderSuggested)
     assert "critical ratio 0.65" in mo2.reason and "default economics" in mo2.reason
 
@@ -133,8 +137,36 @@ async def test_republishing_a_day_after_a_rollback_appends_the_rolled_back_versi
     events = await _events(pg_store, forecast_stream(key.store_id, key.sku))
     ids = [e.forecast_id for e in events if isinstance(e, ForecastPublished)]
     assert ids == [f"s2-p109-{day:%Y%m%d}-v2", f"s2-p109-{day:%Y%m%d}-v1"]
+    # the day's order is suggested again, by the version now promoted; the earlier
+    # suggestion is withdrawn, naming its successor
+    assert first.order_id == f"plan-s2-p109-{day:%Y%m%d}-v2" and first.order_appended
+    assert again.order_id == f"plan-s2-p109-{day:%Y%m%d}-v1" and again.order_appended
+    old = await _events(pg_store, production_order_stream(first.order_id))
+    assert [type(e) for e in old] == [ManufacturingOrderSuggested, ManufacturingOrderCancelled]
+    assert old[-1].reason == f"superseded by plan {again.order_id}"  # type: ignore[attr-defined]
+    (new,) = await _events(pg_store, production_order_stream(again.order_id))
+    assert isinstance(new, ManufacturingOrderSuggested) and new.forecast_id == ids[1]
     # the same version the same day is still idempotent
     head = await pg_store.head_position()
     third = await publish_series(pg_store, pg_url, key, day, economics=econ)
-    assert third is not None and not third.forecast_appended
+    assert third is not None and not third.forecast_appended and not third.order_appended
     assert await pg_store.head_position() == head
+    # promoted again, v2's plan (withdrawn) does not come back: the day keeps v1's
+    registry.promote(pg_url, key, 2)
+    fourth = await publish_series(pg_store, pg_url, key, day, economics=econ)
+    assert fourth is not None and fourth.order_id is None
+    assert f"{first.order_id} was withdrawn before" in fourth.reason
+    (still,) = await _events(pg_store, production_order_stream(again.order_id))
+    assert isinstance(still, ManufacturingOrderSuggested)  # v1's plan stands
+    # once a person confirmed the day's order, a new model's plan suggests nothing new
+    await handle(
+        ConfirmManufacturingOrder(order_id=again.order_id),
+        pg_store,
+        tenant_id="ddop",
+        actor=OWNER,
+    )
+    registry.register(pg_url, key, model, {}, train_start=frame["date"][-100], train_end=end)
+    registry.promote(pg_url, key, 3)
+    fifth = await publish_series(pg_store, pg_url, key, day, economics=econ)
+    assert fifth is not None and fifth.model_version == 3 and fifth.order_id is None
+    assert f"{again.order_id} already in hand" in fifth.reason

@@ -31,6 +31,7 @@ OPERATIONS = {
     "getDashboard",
     "listParkedEvents",
     "listWaste",
+    "listWorkshopOrders",
     "listAlerts",
     "login",
     "refreshToken",
