@@ -61,7 +61,7 @@ async def _rows(conn: Conn, cls: type[R], query: str, params: Sequence[Any]) -> 
         return await cur.fetchall()
 
 
-def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
+def where_equal(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     """``col = %s AND …`` for the filters that were given (names are ours, never the caller's).
 
     A tuple value is a set to pick from (``col = ANY(%s)``): a store manager's stores.
@@ -74,7 +74,7 @@ def _where(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     return "".join(clauses), [list(v) if isinstance(v, tuple) else v for v in given.values()]
 
 
-def _between(column: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
+def where_between(column: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
     """``col >= %s`` / ``col <= %s`` for the bounds that were given (inclusive)."""
     bounds = [(op, value) for op, value in ((">=", first), ("<=", last)) if value is not None]
     return "".join(f" AND {column} {op} %s" for op, _ in bounds), [v for _, v in bounds]
@@ -83,7 +83,7 @@ def _between(column: str, first: date | None, last: date | None) -> tuple[str, l
 async def stock(
     conn: Conn, tenant_id: str, *, store: Stores, limit: int, after: After = None
 ) -> list[StockRow]:
-    extra, params = _where({"store_id": store})
+    extra, params = where_equal({"store_id": store})
     keyset, from_key = STOCK.after(after)
     return await _rows(
         conn,
@@ -131,8 +131,8 @@ async def daily_sales(
     limit: int,
     after: After = None,
 ) -> list[DailySales]:
-    extra, params = _where({"store_id": store, "sku": sku})
-    dates, bounds = _between("sales_date", first, last)
+    extra, params = where_equal({"store_id": store, "sku": sku})
+    dates, bounds = where_between("sales_date", first, last)
     keyset, from_key = DAILY_SALES.after(after)
     extra, params = extra + dates + keyset, params + bounds + from_key
     return await _rows(
@@ -154,7 +154,7 @@ async def production_orders(
     limit: int,
     after: After = None,
 ) -> list[ProductionOrder]:
-    extra, params = _where({"status": status, "sku": sku})
+    extra, params = where_equal({"status": status, "sku": sku})
     if store is not None:
         stores = list(store) if isinstance(store, tuple) else [store]
         extra += " AND (producing_store_id = ANY(%s) OR destination_store_id = ANY(%s))"
@@ -184,8 +184,8 @@ async def forecasts(
     limit: int,
     after: After = None,
 ) -> list[Forecast]:
-    extra, params = _where({"store_id": store, "sku": sku})
-    dates, bounds = _between("day", first, last)
+    extra, params = where_equal({"store_id": store, "sku": sku})
+    dates, bounds = where_between("day", first, last)
     keyset, from_key = FORECASTS.after(after)
     extra, params = extra + dates + keyset, params + bounds + from_key
     return await _rows(
@@ -207,7 +207,7 @@ async def purchase_orders(
     store: Stores = None,
     after: After = None,
 ) -> list[PurchaseOrder]:
-    extra, params = _where({"o.status": status, "o.store_id": store})
+    extra, params = where_equal({"o.status": status, "o.store_id": store})
     keyset, from_key = PURCHASE_ORDERS.after(after)
     extra, params = extra + keyset, params + from_key
     return await _rows(
@@ -259,8 +259,8 @@ async def waste(
 ) -> list[dict[str, Any]]:
     """Waste units and euros grouped ``by`` (a subset of ``WASTE_GROUPS``), largest first."""
     assert all(g in WASTE_GROUPS for g in by)  # the caller checked; names are ours in the SQL
-    extra, params = _where({"store_id": store})
-    dates, bounds = _between("day", first, last)
+    extra, params = where_equal({"store_id": store})
+    dates, bounds = where_between("day", first, last)
     order = waste_order(by)
     keyset, from_key = order.after(after)
     groups = ", ".join(by)

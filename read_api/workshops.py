@@ -10,6 +10,7 @@ workshop only those that send units to their stores, with only those transfers.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
@@ -19,11 +20,19 @@ from litestar.di import NamedDependency
 from psycopg.rows import dict_row
 
 from read_api.auth import store_scope
-from read_api.controllers import AnyRequest, First, Last, ReadController, after_cursor, check_range
+from read_api.controllers import (
+    AnyRequest,
+    First,
+    Last,
+    ReadController,
+    after_cursor,
+    check_range,
+    page_answer,
+)
 from read_api.keys import Principal
 from read_api.limits import SkuFilter, StoreFilter
-from read_api.paging import Cursor, Key, Limit, Order, page_of
-from read_api.queries import Conn, Stores
+from read_api.paging import Cursor, Key, Limit, Order
+from read_api.queries import Conn, Stores, where_between, where_equal
 from read_api.schemas import Out, PageInfo
 
 WORKSHOP_ORDERS: Final = Order(
@@ -69,8 +78,9 @@ async def workshop_orders(
 ) -> list[WorkshopOrder]:
     """A page of orders (``limit + 1`` at most) with their transfers, as ``store`` may see."""
     stores = None if store is None else list(store) if isinstance(store, tuple) else [store]
-    where = ""
-    params: list[Any] = [tenant_id]
+    where, params = where_equal({"w.sku": sku})
+    bounds, bound_params = where_between("w.production_date", first, last)
+    where, params = where + bounds, params + bound_params
     if stores is not None:
         where += (
             " AND (w.workshop_id = ANY(%s) OR EXISTS (SELECT 1 FROM rm_workshop_transfers t"
@@ -78,13 +88,6 @@ async def workshop_orders(
             " AND t.store_id = ANY(%s)))"
         )
         params += [stores, stores]
-    for clause, value in (
-        (" AND w.sku = %s", sku),
-        (" AND w.production_date >= %s", first),
-        (" AND w.production_date <= %s", last),
-    ):
-        if value is not None:
-            where, params = where + clause, [*params, value]
     keyset, from_key = WORKSHOP_ORDERS.after(after)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
@@ -93,7 +96,7 @@ async def workshop_orders(
             " LEFT JOIN rm_production_orders o"
             " ON o.tenant_id = w.tenant_id AND o.order_id = w.order_id"
             f" WHERE w.tenant_id = %s{where}{keyset}{WORKSHOP_ORDERS.order_by()} LIMIT %s",
-            [*params, *from_key, limit + 1],
+            [tenant_id, *params, *from_key, limit + 1],
         )
         orders = await cur.fetchall()
         await cur.execute(
@@ -102,18 +105,13 @@ async def workshop_orders(
             [tenant_id, [o["order_id"] for o in orders]],
         )
         transfers = await cur.fetchall()
-    return [
-        WorkshopOrder(
-            **o,
-            transfers=[
-                WorkshopTransfer(store_id=t["store_id"], quantity=t["quantity"])
-                for t in transfers
-                if t["order_id"] == o["order_id"]
-                and (stores is None or o["workshop_id"] in stores or t["store_id"] in stores)
-            ],
-        )
-        for o in orders
-    ]
+    workshop_of = {o["order_id"]: o["workshop_id"] for o in orders}
+    by_order: dict[str, list[WorkshopTransfer]] = defaultdict(list)
+    for t in transfers:
+        order_id, to_store = t["order_id"], t["store_id"]
+        if stores is None or workshop_of[order_id] in stores or to_store in stores:
+            by_order[order_id].append(WorkshopTransfer(store_id=to_store, quantity=t["quantity"]))
+    return [WorkshopOrder(**o, transfers=by_order[o["order_id"]]) for o in orders]
 
 
 class WorkshopOrdersController(ReadController):
@@ -151,7 +149,5 @@ class WorkshopOrdersController(ReadController):
             limit=limit,
             after=after,
         )
-        items, page = page_of(
-            rows, limit, WORKSHOP_ORDERS, filters, path=request.url.path, query=request.query_params
-        )
+        items, page = page_answer(request, rows, limit, WORKSHOP_ORDERS, filters)
         return WorkshopOrderPage(items=items, **page.fields())
