@@ -9,14 +9,35 @@ run round every planned order (``forecasting.plan.round_to_run``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from deploy.cli.common import emit, fail, json_option, tenant_option, with_stack
 from deploy.stack import StackUrls
 
+if TYPE_CHECKING:
+    from commands.types import Command
+
 OWNER_ID = "cli"
+
+
+async def _as_owner(database_url: str, tenant: str, command: Command) -> bool | str:
+    """Run ``command`` as the CLI's owner: whether it appended anything, or why it was refused."""
+    from commands.handlers import handle
+    from domain.access import Actor
+    from domain.errors import DomainError
+    from domain.events.organisation import Role
+    from streams.store import EventStore
+
+    async with await EventStore.open(database_url) as events:
+        try:
+            result = await handle(
+                command, events, tenant_id=tenant, actor=Actor(user_id=OWNER_ID, role=Role.OWNER)
+            )
+        except DomainError as refused:
+            return f"refused: {refused.field}: {refused.reason}"
+    return any(not a.duplicate for a in result.appended)
 
 
 @click.group("workshop")
@@ -42,25 +63,14 @@ async def declare(
     urls: StackUrls, *, tenant: str, store: str, serves: str, top_up: bool, as_json: bool
 ) -> int:
     """Declare that STORE bakes for the --serves stores (replaces its earlier list)."""
-    from commands.handlers import handle
     from commands.types import DeclareWorkshop
-    from domain.access import Actor
-    from domain.errors import DomainError
-    from domain.events.organisation import Role
-    from streams.store import EventStore
 
     stores = tuple(s.strip() for s in serves.split(",") if s.strip())
-    async with await EventStore.open(urls.database_url) as events:
-        try:
-            result = await handle(
-                DeclareWorkshop(store_id=store, serves=stores, top_up=top_up),
-                events,
-                tenant_id=tenant,
-                actor=Actor(user_id=OWNER_ID, role=Role.OWNER),
-            )
-        except DomainError as refused:
-            return fail(f"refused: {refused.field}: {refused.reason}")
-    changed = any(not a.duplicate for a in result.appended)
+    changed = await _as_owner(
+        urls.database_url, tenant, DeclareWorkshop(store_id=store, serves=stores, top_up=top_up)
+    )
+    if isinstance(changed, str):
+        return fail(changed)
     emit(
         {"workshop": store, "serves": list(stores), "top_up": top_up, "changed": changed},
         as_json,
@@ -143,24 +153,15 @@ async def batching(
     urls: StackUrls, *, tenant: str, sku: str, batch_size: int, minimum: int, as_json: bool
 ) -> int:
     """Set SKU's batch size and minimum run: planned orders are rounded by them."""
-    from commands.handlers import handle
     from commands.types import SetProductBatching
-    from domain.access import Actor
-    from domain.errors import DomainError
-    from domain.events.organisation import Role
-    from streams.store import EventStore
 
-    async with await EventStore.open(urls.database_url) as events:
-        try:
-            result = await handle(
-                SetProductBatching(sku=sku, batch_size=batch_size, minimum_batch=minimum),
-                events,
-                tenant_id=tenant,
-                actor=Actor(user_id=OWNER_ID, role=Role.OWNER),
-            )
-        except DomainError as refused:
-            return fail(f"refused: {refused.field}: {refused.reason}")
-    changed = any(not a.duplicate for a in result.appended)
+    changed = await _as_owner(
+        urls.database_url,
+        tenant,
+        SetProductBatching(sku=sku, batch_size=batch_size, minimum_batch=minimum),
+    )
+    if isinstance(changed, str):
+        return fail(changed)
     emit(
         {"sku": sku, "batch_size": batch_size, "minimum_batch": minimum, "changed": changed},
         as_json,
