@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import AsyncConnection
 
@@ -68,33 +69,37 @@ async def write_batch(
         return await _call_and_describe(conn, requests, atomic=atomic)
 
 
+def append_args(requests: Sequence[AppendRequest]) -> tuple[list[Any], ...]:
+    """The append functions' arguments: one array per request column, one per event column."""
+    events = [
+        (i, offset, e) for i, r in enumerate(requests, start=1) for offset, e in enumerate(r.events)
+    ]
+    return (
+        [r.tenant_id for r in requests],
+        [r.stream_id for r in requests],
+        [r.expected_version for r in requests],
+        [len(r.events) for r in requests],
+        [r.key() for r in requests],
+        [i for i, _, _ in events],
+        [offset for _, offset, _ in events],
+        [e.event_id for _, _, e in events],
+        [e.event_type for _, _, e in events],
+        [e.schema_version for _, _, e in events],
+        [e.payload for _, _, e in events],
+        [e.causation_id for _, _, e in events],
+        [e.correlation_id for _, _, e in events],
+        [e.actor for _, _, e in events],
+    )
+
+
 async def _call_and_describe(
     conn: AsyncConnection[tuple[object, ...]],
     requests: Sequence[AppendRequest],
     *,
     atomic: bool,
 ) -> list[AppendResult | StoreError]:
-    events = [
-        (i, offset, e) for i, r in enumerate(requests, start=1) for offset, e in enumerate(r.events)
-    ]
     cur = await conn.execute(
-        _CALL_SMALL if len(requests) < SMALL_BATCH else _CALL,
-        (
-            [r.tenant_id for r in requests],
-            [r.stream_id for r in requests],
-            [r.expected_version for r in requests],
-            [len(r.events) for r in requests],
-            [r.key() for r in requests],
-            [i for i, _, _ in events],
-            [offset for _, offset, _ in events],
-            [e.event_id for _, _, e in events],
-            [e.event_type for _, _, e in events],
-            [e.schema_version for _, _, e in events],
-            [e.payload for _, _, e in events],
-            [e.causation_id for _, _, e in events],
-            [e.correlation_id for _, _, e in events],
-            [e.actor for _, _, e in events],
-        ),
+        _CALL_SMALL if len(requests) < SMALL_BATCH else _CALL, append_args(requests)
     )
     rows = await cur.fetchall()
     slots = [_Slot(r) for r in requests]

@@ -26,7 +26,7 @@ from deploy.audit import verify
 from deploy.scratch import scratch_schema
 from deploy.stack import StackUrls
 from migrations.runner import MIGRATIONS_DIR
-from streams.append_batch import SMALL_BATCH
+from streams.append_batch import SMALL_BATCH, append_args
 from streams.envelope import AppendRequest, NewEvent
 from streams.store import EventStore
 
@@ -141,7 +141,7 @@ def _plan_faults(conn: psycopg.Connection[Any], first: int) -> dict[str, list[st
     assert any(s.startswith("INSERT INTO events") for s in statements)
     # the request table as the function's statements see it: filled, ANALYZEd while ver
     # was NULL (the transaction stays open: its rows go at commit)
-    conn.execute(CALL, _call_args(requests(first, SMALL_BATCH + 50)))
+    conn.execute(CALL, append_args(requests(first, SMALL_BATCH + 50)))
     bad = {}
     for statement in statements:
         row = conn.execute(f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {statement}").fetchone()
@@ -167,26 +167,6 @@ def test_the_check_finds_the_issue_13_plan_of_migration_0043(filled_url: str) ->
         conn.rollback()
     inserts = [found for statement, found in bad.items() if "INSERT INTO events" in statement]
     assert inserts == [["Nested Loop repeating Function Scan"]]
-
-
-def _call_args(batch: list[AppendRequest]) -> tuple[list[Any], ...]:
-    events = [(i, k, e) for i, r in enumerate(batch, start=1) for k, e in enumerate(r.events)]
-    return (
-        [r.tenant_id for r in batch],
-        [r.stream_id for r in batch],
-        [r.expected_version for r in batch],
-        [len(r.events) for r in batch],
-        [r.key() for r in batch],
-        [i for i, _, _ in events],
-        [k for _, k, _ in events],
-        [e.event_id for _, _, e in events],
-        [e.event_type for _, _, e in events],
-        [e.schema_version for _, _, e in events],
-        [e.payload for _, _, e in events],
-        [e.causation_id for _, _, e in events],
-        [e.correlation_id for _, _, e in events],
-        [e.actor for _, _, e in events],
-    )
 
 
 @pytest.fixture
