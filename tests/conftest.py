@@ -26,6 +26,7 @@ from deploy.embedded import postgres as embedded_postgres
 from deploy.scratch import scratch_nats, scratch_schema
 from deploy.settings import Settings
 from deploy.stack import StackUrls, running_stack
+from migrations.runner import migrate
 from streams.memory import InMemoryEventStore
 from streams.store import EventStore
 
@@ -46,6 +47,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUrls]:
         with mock.patch.dict(embedded_postgres._SETTINGS, TEST_SERVER_SETTINGS):
             urls = servers.enter_context(running_stack(settings, log=None))
         yield urls  # servers started later in the session get the production settings
+
+
+@pytest.fixture(scope="module")
+def postgres_to_restart(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[embedded_postgres.EmbeddedPostgres]:
+    """A private, migrated server with the production settings, for tests that stop and
+    start it: restarting the session's shared one would cut every other test."""
+    server = embedded_postgres.EmbeddedPostgres(tmp_path_factory.mktemp("pg-restart"))
+    server.start()
+    try:
+        migrate(server.url)
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

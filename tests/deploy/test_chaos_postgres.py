@@ -7,7 +7,6 @@ version inside ``make test``; ``obrador chaos --restart-postgres`` is the long o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -19,25 +18,12 @@ from deploy.chaos_faults import Faults
 from deploy.embedded.postgres import EmbeddedPostgres
 from deploy.scratch import scratch_schema
 from domain.streams import sale_stream
-from migrations.runner import migrate
 from read_api.app import create_app
 from streams.store import EventStore
 from tests.eventually import eventually
 from tests.pos.pos_kit import running_pos, ticket
 from tests.projections.counting import CREATE
 from tests.read_api.http_kit import NORTH, tenants_on
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    """A private server: restarting the session's shared one would cut every other test."""
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg-restart"))
-    server.start()
-    try:
-        migrate(server.url)
-        yield server
-    finally:
-        server.stop()
 
 
 def receipt(lot: str) -> dict[str, str]:
@@ -52,20 +38,20 @@ def receipt(lot: str) -> dict[str, str]:
 
 
 async def test_a_command_while_the_database_is_down_is_a_503_and_its_resend_is_stored_once(
-    postgres: EmbeddedPostgres,
+    postgres_to_restart: EmbeddedPostgres,
 ) -> None:
-    with scratch_schema(postgres.url, "r") as url:
+    with scratch_schema(postgres_to_restart.url, "r") as url:
         tenants = await tenants_on(url)
         async with AsyncTestClient(app=create_app(url)) as client:
             north = tenants.north
             first = await client.post("/v1/stock/receipts", json=receipt("a"), headers=north)
             assert first.status_code == 200, first.text
             headers = {**tenants.north, "Idempotency-Key": "during-restart"}
-            postgres.stop()
+            postgres_to_restart.stop()
             try:
                 down = await client.post("/v1/stock/receipts", json=receipt("b"), headers=headers)
             finally:
-                postgres.start()
+                postgres_to_restart.start()
             assert down.status_code == 503, down.text
             assert down.headers["content-type"] == "application/problem+json"
             assert int(down.headers["Retry-After"]) > 0
@@ -85,18 +71,18 @@ async def test_a_command_while_the_database_is_down_is_a_503_and_its_resend_is_s
 
 
 async def test_the_pos_ingest_records_tickets_sent_while_the_database_was_down(
-    postgres: EmbeddedPostgres, nats_url: str
+    postgres_to_restart: EmbeddedPostgres, nats_url: str
 ) -> None:
-    with scratch_schema(postgres.url, "r") as url:
+    with scratch_schema(postgres_to_restart.url, "r") as url:
         async with running_pos(url, nats_url) as pos:
             await pos.publish("born", ticket("before"), pos.tokens["born"])
             await pos.settled()
-            postgres.stop()
+            postgres_to_restart.stop()
             try:
                 for txn in ("down-1", "down-2"):
                     await pos.publish("born", ticket(txn), pos.tokens["born"])
             finally:
-                postgres.start()
+                postgres_to_restart.start()
             await pos.settled(timeout=90)
             tenant = pos.tenant
         async with await EventStore.open(url, min_size=1, max_size=1) as store:
@@ -107,16 +93,16 @@ async def test_the_pos_ingest_records_tickets_sent_while_the_database_was_down(
 
 @pytest.mark.slow
 async def test_relay_and_projectors_reconnect_after_postgres_restarts(
-    postgres: EmbeddedPostgres,
+    postgres_to_restart: EmbeddedPostgres,
     nats_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OBRADOR_EXTRA_MODELS", "tests.projections.counting:MODEL")
-    with scratch_schema(postgres.url, "r") as url:
+    with scratch_schema(postgres_to_restart.url, "r") as url:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(CREATE)
-        faults = Faults(postgres=postgres, only=("postgres",))
+        faults = Faults(postgres=postgres_to_restart, only=("postgres",))
         report = await run_chaos(
             url, nats_url, events=2000, cycles=2, log_dir=tmp_path, faults=faults
         )

@@ -3,7 +3,6 @@ so the first read (and every later one) succeeds instead of failing once per con
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -11,7 +10,6 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from deploy.embedded.postgres import EmbeddedPostgres
-from migrations.runner import migrate
 from streams.envelope import NewEvent
 from streams.pool_check import check_connection
 from streams.store import EventStore
@@ -20,29 +18,17 @@ from tests.eventually import eventually
 T = "bakery-restart"
 
 
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    """A private server: restarting the session's shared one would cut every other test."""
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg-pool-check"))
-    server.start()
-    try:
-        migrate(server.url)
-        yield server
-    finally:
-        server.stop()
-
-
 async def test_the_first_read_after_a_postgres_restart_succeeds(
-    postgres: EmbeddedPostgres,
+    postgres_to_restart: EmbeddedPostgres,
 ) -> None:
-    store = await EventStore.open(postgres.url, min_size=2, max_size=2)
+    store = await EventStore.open(postgres_to_restart.url, min_size=2, max_size=2)
     try:
         await store.append(T, "sale-1", [NewEvent(event_type="SaleRecorded", payload=b"{}")])
         # both pooled connections have been used and are back in the pool, idle
         for _ in range(4):
             assert len(await store.read_stream(T, "sale-1")) == 1
-        postgres.stop()
-        postgres.start()  # same port: the pool's connections are now all cut
+        postgres_to_restart.stop()
+        postgres_to_restart.start()  # same port: the pool's connections are now all cut
         # every pooled connection is lent once: none of the reads may fail
         for _ in range(4):
             assert len(await store.read_stream(T, "sale-1")) == 1
@@ -53,7 +39,7 @@ async def test_the_first_read_after_a_postgres_restart_succeeds(
 
 
 async def test_the_check_costs_no_round_trip_on_a_healthy_connection_and_fails_a_cut_one(
-    postgres: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
+    postgres_to_restart: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pinged: list[object] = []
     real = AsyncConnectionPool.check_connection
@@ -63,10 +49,12 @@ async def test_the_check_costs_no_round_trip_on_a_healthy_connection_and_fails_a
         await real(conn)
 
     monkeypatch.setattr(AsyncConnectionPool, "check_connection", staticmethod(counting))
-    async with await psycopg.AsyncConnection.connect(postgres.url, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        postgres_to_restart.url, autocommit=True
+    ) as conn:
         await check_connection(conn)  # idle, nothing to read: no query sent
         assert pinged == []
-        with psycopg.connect(postgres.url, autocommit=True) as admin:
+        with psycopg.connect(postgres_to_restart.url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
         # the server said goodbye on the socket: the round-trip check runs and fails
 
