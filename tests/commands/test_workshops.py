@@ -129,31 +129,22 @@ async def test_a_workshop_order_carries_a_transfer_plan_that_adds_up(
 async def test_batch_size_and_minimum_are_kept_in_the_catalogue(
     run: Run, any_store: Store, tenant: str
 ) -> None:
-    with pytest.raises(InvalidValue) as zero:
-        await run(
-            DefineProduct(
-                sku="roll",
-                name="Roll",
-                category="bread",
-                price=Decimal(1),
-                unit_cost=Decimal("0.2"),
-                shelf_life_days=1,
-                batch_size=0,
-            )
-        )
-    assert zero.value.field == "batch_size"
-    await run(
-        DefineProduct(
+    def roll(batch_size: int, minimum_batch: int = 0) -> DefineProduct:
+        return DefineProduct(
             sku="roll",
             name="Roll",
             category="bread",
             price=Decimal(1),
             unit_cost=Decimal("0.2"),
             shelf_life_days=1,
-            batch_size=12,
-            minimum_batch=24,
+            batch_size=batch_size,
+            minimum_batch=minimum_batch,
         )
-    )
+
+    with pytest.raises(InvalidValue) as zero:
+        await run(roll(batch_size=0))
+    assert zero.value.field == "batch_size"
+    await run(roll(batch_size=12, minimum_batch=24))
     with pytest.raises(DomainError) as negative:  # the edge's bounds refuse it first
         await run(SetProductBatching(sku="roll", batch_size=6, minimum_batch=-1))
     assert negative.value.field == "minimum_batch"
