@@ -78,10 +78,6 @@ def partition_of(tenant_id: str, partitions: int = PARTITIONS) -> int:
     return zlib.crc32(tenant_id.encode()) % partitions
 
 
-def subject_for(event: RecordedEvent) -> str:
-    return subject_of(event.tenant_id, event.stream_id, event.event_type)
-
-
 def subject_of(tenant_id: str, stream_id: str, event_type: str) -> str:
     stream_type = stream_kind(stream_id)
     safe_type = event_type.replace(".", "_").replace(":", "_")
@@ -115,7 +111,7 @@ def headers_for(event: RecordedEvent, partition_prev: int = 0) -> dict[str, str]
 
 
 def event_from_message(headers: Mapping[str, str], data: bytes) -> RecordedEvent:
-    """The event a message carries (either header format)."""
+    """The event a message carries (either header format): for integrators (docs/streaming.md)."""
     return event_and_prev(headers, data)[0]
 
 

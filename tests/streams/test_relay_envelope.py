@@ -30,6 +30,7 @@ from streams.jetstream import (
     H_VERSION,
     STREAM_NAME,
     event_and_prev,
+    event_from_message,
     headers_for,
     partition_of,
 )
@@ -114,6 +115,9 @@ def test_both_header_formats_decode_alike() -> None:
     }
     assert event_and_prev(headers, event.payload) == (event, 41)
     assert event_and_prev(old, event.payload) == (event, 41)
+    # what docs/streaming.md gives integrators reads both formats the same way
+    assert event_from_message(headers, event.payload) == event_from_message(old, event.payload)
+    assert event_from_message(headers, event.payload) == event
 
 
 def _stored_like() -> RecordedEvent:
